@@ -1,0 +1,2 @@
+// Public API of corrupt-mnist.
+export {};
