@@ -1,0 +1,571 @@
+// Gradient kernels for the tfjs wasm backend: the ones it lacks (Conv2DBackpropFilter), the one it gets
+// wrong (MaxPoolGrad), faster replacements (Conv2DBackpropInput) and a fused batch-norm + LeakyReLU +
+// max-pool kernel with its own gradient, which removes the Tile-heavy stock batch-norm gradient.
+// Loops are plain, branch-free JS over views of the wasm heap; heavy products go to XNNPACK through
+// the backend's own Conv2D and BatchMatMul kernels.
+import * as tf from '@tensorflow/tfjs';
+
+type DataId = object;
+type TensorInfo = tf.TensorInfo;
+
+/** The part of the wasm backend these kernels use (its class is not part of the public typings). */
+interface WasmBackendLike {
+  dataIdMap: { get(dataId: DataId): { id: number; memoryOffset: number; refCount: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+}
+
+/** Name of the fused batch-norm + LeakyReLU + max-pool kernel. */
+export const FUSED_BN_ACT_POOL = 'DataverBnLeakyPool';
+/** Name of its gradient kernel. */
+export const FUSED_BN_ACT_POOL_GRAD = 'DataverBnLeakyPoolGrad';
+
+/** Attributes of the fused kernel. */
+export interface FusedBnActPoolAttrs {
+  /** Batch statistics (true) or the given moving statistics (false). */
+  training: boolean;
+  epsilon: number;
+  /** LeakyReLU negative slope. */
+  alpha: number;
+  /** 2: 2×2 max-pool with stride 2 (floor), 1: no pooling. */
+  pool: 1 | 2;
+}
+
+function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function callKernel(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: object) {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
+  return kernel.kernelFunc({
+    inputs,
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as TensorInfo;
+}
+
+interface ConvShape {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+}
+
+function convShape(
+  xShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: unknown,
+  dimRoundingMode: unknown,
+): ConvShape {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad as 'same',
+    dimRoundingMode as 'floor' | undefined,
+    false,
+    'channelsLast',
+  );
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    outC: info.outChannels,
+    kH: info.filterHeight,
+    kW: info.filterWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    padBottom: info.padInfo.bottom,
+    padRight: info.padInfo.right,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    dilationH: info.dilationHeight,
+    dilationW: info.dilationWidth,
+  };
+}
+
+/**
+ * Writes the im2col matrix already transposed: row k = (kh·KW + kw)·Cin + ci, column m = (n·OH + oh)·OW + ow,
+ * so that dW = colT · dy is a plain (non-transposed) matmul — the wasm matmul is many times slower with
+ * transposeA.
+ */
+export function im2colTransposed(x: Float32Array, s: ConvShape, out: Float32Array): void {
+  const { batch, inH, inW, inC, outH, outW, kH, kW, padTop, padLeft, strideH, strideW } = s;
+  const m = batch * outH * outW;
+  for (let kh = 0; kh < kH; kh++) {
+    for (let kw = 0; kw < kW; kw++) {
+      // Output columns whose input column lies inside the image; the rest read zero padding.
+      let owStart = 0;
+      while (owStart < outW && owStart * strideW + kw - padLeft < 0) owStart++;
+      let owEnd = outW;
+      while (owEnd > owStart && (owEnd - 1) * strideW + kw - padLeft >= inW) owEnd--;
+      for (let ci = 0; ci < inC; ci++) {
+        let o = ((kh * kW + kw) * inC + ci) * m;
+        for (let n = 0; n < batch; n++) {
+          for (let oh = 0; oh < outH; oh++) {
+            const ih = oh * strideH + kh - padTop;
+            if (ih < 0 || ih >= inH) {
+              out.fill(0, o, o + outW);
+              o += outW;
+              continue;
+            }
+            for (let ow = 0; ow < owStart; ow++) out[o++] = 0;
+            const stride = strideW * inC;
+            let src = ((n * inH + ih) * inW + owStart * strideW + kw - padLeft) * inC + ci;
+            for (let ow = owStart; ow < owEnd; ow++) {
+              out[o++] = x[src];
+              src += stride;
+            }
+            for (let ow = owEnd; ow < outW; ow++) out[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  const backend = args.backend as WasmBackendLike;
+  const x = args.inputs.x as TensorInfo;
+  const dy = args.inputs.dy as TensorInfo;
+  const attrs = args.attrs as unknown as {
+    strides: [number, number];
+    pad: unknown;
+    dimRoundingMode: unknown;
+    filterShape: [number, number, number, number];
+    dataFormat?: string;
+  };
+  if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const s = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  const k = s.kH * s.kW * s.inC;
+  const m = s.batch * s.outH * s.outW;
+  const colT = backend.makeOutput([1, k, m], 'float32');
+  // Views are taken after every allocation: a heap growth detaches older views.
+  im2colTransposed(f32(backend, x), s, f32(backend, colT));
+  const dy3 = { dataId: dy.dataId, shape: [1, m, s.outC], dtype: 'float32' as const };
+  const dw = callKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
+  backend.disposeData(colT.dataId);
+  return { dataId: dw.dataId, shape: [...attrs.filterShape], dtype: 'float32' as const };
+}
+
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  const backend = args.backend as WasmBackendLike;
+  const dy = args.inputs.dy as TensorInfo;
+  const filter = args.inputs.filter as TensorInfo;
+  const attrs = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: unknown;
+    dimRoundingMode: unknown;
+    inputShape: [number, number, number, number];
+    dataFormat?: string;
+  };
+  const s = convShape(attrs.inputShape, filter.shape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  if (s.strideH !== 1 || s.strideW !== 1 || attrs.dataFormat === 'NCHW') {
+    return stockConv2DBackpropInput!(args as never);
+  }
+  // dx = conv(dy, W flipped in space with in/out channels swapped), padded by K-1-pad on each side.
+  const { kH, kW, inC, outC } = s;
+  const flipped = backend.makeOutput([kH, kW, outC, inC], 'float32');
+  const w = f32(backend, filter);
+  const wf = f32(backend, flipped);
+  for (let kh = 0; kh < kH; kh++) {
+    for (let kw = 0; kw < kW; kw++) {
+      const src = ((kH - 1 - kh) * kW + (kW - 1 - kw)) * inC * outC;
+      const dst = (kh * kW + kw) * outC * inC;
+      for (let ci = 0; ci < inC; ci++) {
+        for (let co = 0; co < outC; co++) wf[dst + co * inC + ci] = w[src + ci * outC + co];
+      }
+    }
+  }
+  const pad = [
+    [0, 0],
+    [kH - 1 - s.padTop, kH - 1 - s.padBottom],
+    [kW - 1 - s.padLeft, kW - 1 - s.padRight],
+    [0, 0],
+  ];
+  const dx = callKernel(
+    'Conv2D',
+    backend,
+    { x: dy, filter: flipped },
+    { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+  );
+  backend.disposeData(flipped.dataId);
+  return dx;
+}
+
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  // The stock wasm kernel starts its running max at the smallest positive float instead of -Infinity,
+  // so windows of negative values send their gradient to the wrong place.
+  const backend = args.backend as WasmBackendLike;
+  const dy = args.inputs.dy as TensorInfo;
+  const input = args.inputs.input as TensorInfo;
+  const attrs = args.attrs as unknown as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: unknown;
+    dimRoundingMode: unknown;
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  const out = f32(backend, dx);
+  const x = f32(backend, input);
+  const g = f32(backend, dy);
+  out.fill(0);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  let gi = 0;
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        for (let c = 0; c < inChannels; c++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let bestIndex = -1;
+          for (let fh = 0; fh < filterHeight; fh++) {
+            const ih = oh * strideHeight - top + fh;
+            if (ih < 0 || ih >= inHeight) continue;
+            for (let fw = 0; fw < filterWidth; fw++) {
+              const iw = ow * strideWidth - left + fw;
+              if (iw < 0 || iw >= inWidth) continue;
+              const idx = ((n * inHeight + ih) * inWidth + iw) * inChannels + c;
+              if (x[idx] > best || bestIndex < 0) {
+                best = x[idx];
+                bestIndex = idx;
+              }
+            }
+          }
+          if (bestIndex >= 0) out[bestIndex] += g[gi];
+          gi++;
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * Forward pass of the fused kernel on flat NHWC arrays. Returns nothing; fills `out` (pooled
+ * activations), `mean`/`variance` (the statistics used) and `argmax` (flat input index of each pooled
+ * value). Pure so that it can be tested and reused by any backend.
+ */
+export function fusedBnActPoolForward(
+  x: Float32Array,
+  shape: readonly number[],
+  gamma: Float32Array,
+  beta: Float32Array,
+  statsIn: { mean: Float32Array; variance: Float32Array } | null,
+  attrs: FusedBnActPoolAttrs,
+  out: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  argmax: Int32Array,
+): void {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const positions = n * h * w;
+  if (statsIn === null) {
+    // One pass with float64 sums: inputs are conv outputs of modest range, so sum/sum² is exact enough.
+    const sum = new Float64Array(c);
+    const sumSq = new Float64Array(c);
+    let i = 0;
+    for (let p = 0; p < positions; p++) {
+      for (let ch = 0; ch < c; ch++) {
+        const v = x[i++];
+        sum[ch] += v;
+        sumSq[ch] += v * v;
+      }
+    }
+    for (let ch = 0; ch < c; ch++) {
+      const m = sum[ch] / positions;
+      mean[ch] = m;
+      variance[ch] = Math.max(0, sumSq[ch] / positions - m * m);
+    }
+  } else {
+    mean.set(statsIn.mean);
+    variance.set(statsIn.variance);
+  }
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    scale[ch] = gamma[ch] / Math.sqrt(variance[ch] + attrs.epsilon);
+    shift[ch] = beta[ch] - mean[ch] * scale[ch];
+  }
+  // LeakyReLU as a·y + b·|y| with a = (1+α)/2, b = (1-α)/2: no data-dependent branch.
+  const a = (1 + attrs.alpha) / 2;
+  const b = (1 - attrs.alpha) / 2;
+  if (attrs.pool === 1) {
+    let i = 0;
+    for (let p = 0; p < positions; p++) {
+      for (let ch = 0; ch < c; ch++) {
+        const y = x[i] * scale[ch] + shift[ch];
+        out[i] = a * y + b * Math.abs(y);
+        argmax[i] = i;
+        i++;
+      }
+    }
+    return;
+  }
+  const oh = Math.floor(h / 2);
+  const ow = Math.floor(w / 2);
+  const rowStride = w * c;
+  let o = 0;
+  for (let bn = 0; bn < n; bn++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const i00 = ((bn * h + 2 * r) * w + 2 * q) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const i0 = i00 + ch;
+          const i1 = i0 + c;
+          const i2 = i0 + rowStride;
+          const i3 = i2 + c;
+          const sc = scale[ch];
+          const sh = shift[ch];
+          const y0 = x[i0] * sc + sh;
+          const y1 = x[i1] * sc + sh;
+          const y2 = x[i2] * sc + sh;
+          const y3 = x[i3] * sc + sh;
+          const z0 = a * y0 + b * Math.abs(y0);
+          const z1 = a * y1 + b * Math.abs(y1);
+          const z2 = a * y2 + b * Math.abs(y2);
+          const z3 = a * y3 + b * Math.abs(y3);
+          // Ties go to the first element in row-major order, as tf.maxPool's gradient does.
+          const t01 = +(z1 > z0);
+          const z01 = t01 ? z1 : z0;
+          const i01 = t01 ? i1 : i0;
+          const t23 = +(z3 > z2);
+          const z23 = t23 ? z3 : z2;
+          const i23 = t23 ? i3 : i2;
+          const t = +(z23 > z01);
+          out[o] = t ? z23 : z01;
+          argmax[o] = t ? i23 : i01;
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Gradient of the fused kernel. `dx` must have the input's size; `dOut` is the pooled gradient.
+ * With batch statistics the mean/variance depend on x, which adds the usual two batch-norm terms.
+ */
+export function fusedBnActPoolBackward(
+  x: Float32Array,
+  shape: readonly number[],
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  argmax: Int32Array,
+  dOut: Float32Array,
+  attrs: FusedBnActPoolAttrs,
+  dx: Float32Array,
+  dGamma: Float32Array,
+  dBeta: Float32Array,
+): void {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const positions = n * h * w;
+  const invStd = new Float32Array(c);
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    invStd[ch] = 1 / Math.sqrt(variance[ch] + attrs.epsilon);
+    scale[ch] = gamma[ch] * invStd[ch];
+    shift[ch] = beta[ch] - mean[ch] * scale[ch];
+  }
+  const sumDy = new Float64Array(c);
+  const sumDyX = new Float64Array(c);
+  const slopeNeg = attrs.alpha;
+  const slopeGap = 1 - attrs.alpha;
+  dx.fill(0);
+  // Pass 1: route each pooled gradient to its argmax and through the LeakyReLU; only those positions
+  // have a non-zero dy, so the channel sums need only them.
+  const pooled = dOut.length;
+  for (let o = 0; o < pooled; o++) {
+    const idx = argmax[o];
+    const ch = idx % c;
+    const xv = x[idx];
+    const y = xv * scale[ch] + shift[ch];
+    const d = dOut[o] * (slopeNeg + slopeGap * +(y > 0));
+    dx[idx] += d;
+    sumDy[ch] += d;
+    sumDyX[ch] += d * xv;
+  }
+  // Σ dy·x̂ = invStd · (Σ dy·x − mean · Σ dy)
+  const A = new Float32Array(c);
+  const B = new Float32Array(c);
+  const D = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const sdxh = invStd[ch] * (sumDyX[ch] - mean[ch] * sumDy[ch]);
+    dGamma[ch] = sdxh;
+    dBeta[ch] = sumDy[ch];
+    A[ch] = scale[ch];
+    if (attrs.training) {
+      // dx = γ·σ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), expanded into A·dy + B·x + D per channel.
+      const k = (scale[ch] * invStd[ch] * sdxh) / positions;
+      B[ch] = -k;
+      D[ch] = (-scale[ch] * sumDy[ch]) / positions + k * mean[ch];
+    }
+  }
+  // Pass 2: every position (pooling or not) gets the batch-statistics terms.
+  let i = 0;
+  for (let p = 0; p < positions; p++) {
+    for (let ch = 0; ch < c; ch++) {
+      dx[i] = A[ch] * dx[i] + B[ch] * x[i] + D[ch];
+      i++;
+    }
+  }
+}
+
+function fusedShapes(shape: number[], pool: number): number[] {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  return pool === 2 ? [n, Math.floor(h / 2), Math.floor(w / 2), c] : [n, h, w, c];
+}
+
+function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
+  const { x, gamma, beta, mean, variance } = args.inputs as Record<string, TensorInfo>;
+  const c = x.shape[3]!;
+  const outShape = fusedShapes(x.shape, attrs.pool);
+  const out = backend.makeOutput(outShape, 'float32');
+  const meanOut = backend.makeOutput([c], 'float32');
+  const varOut = backend.makeOutput([c], 'float32');
+  const argmax = backend.makeOutput(outShape, 'int32');
+  fusedBnActPoolForward(
+    f32(backend, x),
+    x.shape,
+    f32(backend, gamma),
+    f32(backend, beta),
+    attrs.training ? null : { mean: f32(backend, mean), variance: f32(backend, variance) },
+    attrs,
+    f32(backend, out),
+    f32(backend, meanOut),
+    f32(backend, varOut),
+    backend.typedArrayFromHeap(argmax) as Int32Array,
+  );
+  return [out, meanOut, varOut, argmax];
+}
+
+function fusedWasmBackward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  const backend = args.backend as WasmBackendLike;
+  const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
+  const { x, gamma, beta, mean, variance, argmax, dy } = args.inputs as Record<string, TensorInfo>;
+  const c = x.shape[3]!;
+  const dx = backend.makeOutput([...x.shape], 'float32');
+  const dGamma = backend.makeOutput([c], 'float32');
+  const dBeta = backend.makeOutput([c], 'float32');
+  fusedBnActPoolBackward(
+    f32(backend, x),
+    x.shape,
+    f32(backend, gamma),
+    f32(backend, beta),
+    f32(backend, mean),
+    f32(backend, variance),
+    backend.typedArrayFromHeap(argmax) as Int32Array,
+    f32(backend, dy),
+    attrs,
+    f32(backend, dx),
+    f32(backend, dGamma),
+    f32(backend, dBeta),
+  );
+  return [dx, dGamma, dBeta];
+}
+
+let stockConv2DBackpropInput: tf.KernelFunc | null = null;
+let registered = false;
+
+/**
+ * Registers the kernel fixes on the wasm backend (idempotent). Call before training on wasm.
+ *
+ * @example
+ * ```ts
+ * await tf.setBackend('wasm');
+ * registerWasmKernels();
+ * ```
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (stock) {
+    stockConv2DBackpropInput = stock.kernelFunc;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  }
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropInput as tf.KernelFunc,
+  });
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
+  });
+  if (tf.getKernel('MaxPoolGrad', 'wasm')) tf.unregisterKernel('MaxPoolGrad', 'wasm');
+  tf.registerKernel({ kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: FUSED_BN_ACT_POOL,
+    backendName: 'wasm',
+    kernelFunc: fusedWasmForward as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: FUSED_BN_ACT_POOL_GRAD,
+    backendName: 'wasm',
+    kernelFunc: fusedWasmBackward as unknown as tf.KernelFunc,
+  });
+  tf.registerGradient({
+    kernelName: FUSED_BN_ACT_POOL,
+    inputsToSave: ['x', 'gamma', 'beta', 'mean', 'variance'],
+    outputsToSave: [false, true, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, gamma, beta, movingMean, movingVariance, usedMean, usedVariance, argmax] = saved as tf.Tensor[];
+      const dy = (dys as tf.Tensor[])[0]!;
+      const [dx, dGamma, dBeta] = tf.engine().runKernel(
+        FUSED_BN_ACT_POOL_GRAD,
+        { x: x!, gamma: gamma!, beta: beta!, mean: usedMean!, variance: usedVariance!, argmax: argmax!, dy },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      return {
+        x: () => dx!,
+        gamma: () => dGamma!,
+        beta: () => dBeta!,
+        mean: () => tf.zerosLike(movingMean!),
+        variance: () => tf.zerosLike(movingVariance!),
+      };
+    },
+  });
+}
+
+/** Whether the fused kernel can run on the active backend. */
+export function fusedKernelAvailable(): boolean {
+  return registered && tf.getBackend() === 'wasm';
+}

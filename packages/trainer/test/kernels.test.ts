@@ -1,0 +1,159 @@
+// Gradient checks of the wasm kernel fixes: against the cpu backend and against numerical gradients.
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/select';
+import { bnLeakyPool } from '../src/backend/fused';
+
+function rand(shape: number[], seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+async function onBackend<T>(name: 'wasm' | 'cpu', fn: () => T): Promise<T> {
+  await tf.setBackend(name);
+  return fn();
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+describe.each([
+  { name: 'same, 3x3', x: [2, 6, 5, 3], w: [3, 3, 3, 4], pad: 'same' as const },
+  { name: 'valid, 3x3', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
+  { name: 'same, 5x5 one channel', x: [3, 8, 8, 1], w: [5, 5, 1, 3], pad: 'same' as const },
+])('conv2d gradients ($name)', ({ x: xShape, w: wShape, pad }) => {
+  function grads() {
+    return tf.tidy(() => {
+      const x = tf.tensor(rand(xShape, 1), xShape) as tf.Tensor4D;
+      const w = tf.tensor(rand(wShape, 2), wShape) as tf.Tensor4D;
+      const f = (a: tf.Tensor, b: tf.Tensor) => {
+        const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
+        return tf.sum(tf.mul(y, tf.tensor(rand(y.shape, 3), y.shape)));
+      };
+      const [dx, dw] = tf.grads(f)([x, w]);
+      return { dx: dx!.dataSync().slice(), dw: dw!.dataSync().slice() };
+    });
+  }
+
+  test('match the cpu backend', async () => {
+    const wasm = await onBackend('wasm', grads);
+    const cpu = await onBackend('cpu', grads);
+    await tf.setBackend('wasm');
+    expect(maxAbsDiff(wasm.dx, cpu.dx)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(wasm.dw, cpu.dw)).toBeLessThan(1e-4);
+  });
+
+  test('match numerical gradients', async () => {
+    await tf.setBackend('wasm');
+    const { dx, dw } = grads();
+    const xs = rand(xShape, 1);
+    const ws = rand(wShape, 2);
+    const loss = (xv: Float32Array, wv: Float32Array) =>
+      tf.tidy(() => {
+        const y = tf.conv2d(tf.tensor(xv, xShape) as tf.Tensor4D, tf.tensor(wv, wShape) as tf.Tensor4D, 1, pad);
+        return tf.sum(tf.mul(y, tf.tensor(rand(y.shape, 3), y.shape))).dataSync()[0]!;
+      });
+    const h = 1e-2;
+    for (const i of [0, 7, xs.length - 1]) {
+      const p = xs.slice();
+      const m = xs.slice();
+      p[i]! += h;
+      m[i]! -= h;
+      expect(Math.abs((loss(p, ws) - loss(m, ws)) / (2 * h) - dx[i]!)).toBeLessThan(2e-2);
+    }
+    for (const i of [0, 5, ws.length - 1]) {
+      const p = ws.slice();
+      const m = ws.slice();
+      p[i]! += h;
+      m[i]! -= h;
+      expect(Math.abs((loss(xs, p) - loss(xs, m)) / (2 * h) - dw[i]!)).toBeLessThan(2e-2);
+    }
+  });
+});
+
+test('max-pool gradient on negative windows matches the cpu backend', async () => {
+  const shape = [2, 6, 6, 3];
+  const run = () =>
+    tf.tidy(() => {
+      const x = tf.sub(tf.tensor(rand(shape, 9), shape), 2) as tf.Tensor4D; // all negative
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), 3)))(x);
+      return g.dataSync().slice();
+    });
+  const wasm = await onBackend('wasm', run);
+  const cpu = await onBackend('cpu', run);
+  await tf.setBackend('wasm');
+  expect(maxAbsDiff(wasm, cpu)).toBe(0);
+  expect(wasm.reduce((a, b) => a + b, 0)).toBeCloseTo(3 * 2 * 3 * 3 * 3, 3);
+});
+
+describe.each([
+  { training: true, pool: 2 as const, shape: [3, 6, 7, 4] },
+  { training: true, pool: 1 as const, shape: [2, 4, 4, 3] },
+  { training: false, pool: 2 as const, shape: [2, 5, 6, 3] },
+])('fused batch-norm + LeakyReLU + max-pool (training $training, pool $pool)', ({ training, pool, shape }) => {
+  const c = shape[3]!;
+  const attrs = { training, pool, epsilon: 1e-5, alpha: 0.1 };
+  const run = (forceStock: boolean, xv = rand(shape, 4)) =>
+    tf.tidy(() => {
+      const x = tf.tensor(xv, shape) as tf.Tensor4D;
+      const gamma = tf.tensor1d(rand([c], 5).map((v) => v + 1.5));
+      const beta = tf.tensor1d(rand([c], 6));
+      const mm = tf.tensor1d(rand([c], 7).map((v) => v * 0.1));
+      const mv = tf.tensor1d(rand([c], 8).map((v) => v * 0.2 + 0.5));
+      const rOut = (s: number[]) => tf.tensor(rand(s, 10), s);
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { output } = bnLeakyPool(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, mm, mv, attrs, forceStock);
+        return tf.sum(tf.mul(output, rOut(output.shape)));
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
+      const r = bnLeakyPool(x, gamma, beta, mm, mv, attrs, forceStock);
+      return {
+        loss: value.dataSync()[0]!,
+        out: r.output.dataSync().slice(),
+        mean: r.mean.dataSync().slice(),
+        variance: r.variance.dataSync().slice(),
+        dx: grads[0]!.dataSync().slice(),
+        dg: grads[1]!.dataSync().slice(),
+        db: grads[2]!.dataSync().slice(),
+      };
+    });
+
+  test('forward and gradients match stock ops on the cpu backend', async () => {
+    const fused = await onBackend('wasm', () => run(false));
+    const stock = await onBackend('cpu', () => run(true));
+    await tf.setBackend('wasm');
+    expect(maxAbsDiff(fused.out, stock.out)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(fused.mean, stock.mean)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(fused.variance, stock.variance)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(fused.dx, stock.dx)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fused.dg, stock.dg)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fused.db, stock.db)).toBeLessThan(1e-4);
+  });
+
+  test('gradient matches numerical gradient', async () => {
+    await tf.setBackend('wasm');
+    const xs = rand(shape, 4);
+    const { dx } = run(false, xs);
+    const h = 1e-3;
+    for (const i of [0, 3, 17, xs.length - 1]) {
+      const p = xs.slice();
+      const m = xs.slice();
+      p[i]! += h;
+      m[i]! -= h;
+      const num = (run(false, p).loss - run(false, m).loss) / (2 * h);
+      expect(Math.abs(num - dx[i]!)).toBeLessThan(2e-2);
+    }
+  });
+});
