@@ -1,0 +1,286 @@
+// Retries of transient storage failures: exponential backoff with full jitter,
+// a bounded number of attempts, stalled streams detected by an idle timeout and
+// resumed where they stopped. Permanent failures (auth, permission, a missing
+// bucket) are never retried: they fail at once with their hint.
+import { PassThrough, type Readable } from 'node:stream';
+import { DataverError, errnoCode, isDataverError } from '../errors.js';
+import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 5). */
+  retries?: number;
+  /** First backoff ceiling in ms (default 100); doubles each retry. */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling in ms (default 8000). */
+  maxDelayMs?: number;
+  /** A stream that delivers no byte for this long is treated as a dropped connection (default 30 000). */
+  stallTimeoutMs?: number;
+  /** A non-streaming call (stat, small get/put, delete) that takes longer is abandoned and retried (default 120 000). */
+  callTimeoutMs?: number;
+  /** Told about each retry, e.g. for `--verbose` logs. */
+  onRetry?: (info: { error: unknown; attempt: number; delayMs: number; operation: string }) => void;
+  /** Random source in [0, 1) for the jitter (tests pass a seeded one). */
+  random?: () => number;
+}
+
+const TRANSIENT_ERRNO = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** The HTTP status an error carries (google's ApiError uses `code`, gaxios `status` / `response.status`). */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { code?: unknown; status?: unknown; response?: { status?: unknown } };
+  for (const v of [e.code, e.status, e.response?.status]) {
+    if (typeof v === 'number' && v >= 100 && v < 600) return v;
+    if (typeof v === 'string' && /^[1-5]\d\d$/.test(v)) return Number(v);
+  }
+  return undefined;
+}
+
+/**
+ * True when trying again may succeed: 408/429/5xx, connection resets and
+ * timeouts, `socket hang up`, and DataverErrors marked `data.transient`.
+ *
+ * @example
+ * isTransientError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })); // true
+ */
+export function isTransientError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (isDataverError(e)) {
+      if (e.data?.transient === true) return true;
+      if (e.data?.transient === false) return false;
+    }
+    const status = httpStatusOf(e);
+    if (status !== undefined) return status === 408 || status === 429 || status >= 500;
+    const code = errnoCode(e);
+    if (code !== undefined && TRANSIENT_ERRNO.has(code)) return true;
+    const message = e instanceof Error ? e.message : '';
+    if (/socket hang up|ECONNRESET|ETIMEDOUT|premature close|network timeout|stalled/i.test(message))
+      return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Full jitter: a uniform delay in [0, min(max, base·2^attempt)). */
+export function backoffDelay(attempt: number, options: RetryOptions = {}): number {
+  const base = options.baseDelayMs ?? 100;
+  const max = options.maxDelayMs ?? 8000;
+  const ceiling = Math.min(max, base * 2 ** attempt);
+  return Math.floor((options.random ?? Math.random)() * ceiling);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+
+/**
+ * Runs `fn` until it succeeds, a permanent error occurs, or the retries run out.
+ *
+ * @example
+ * const meta = await withRetry(() => file.getMetadata(), { retries: 3 }, 'stat');
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+  operation = 'request',
+  isTransient: (error: unknown) => boolean = isTransientError,
+): Promise<T> {
+  const retries = options.retries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (attempt >= retries || !isTransient(error)) throw error;
+      const delayMs = backoffDelay(attempt, options);
+      options.onRetry?.({ error, attempt: attempt + 1, delayMs, operation });
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** Rejects with a transient timeout error when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  if (!Number.isFinite(ms) || ms <= 0) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A download stream that survives dropped connections and stalls: when the
+ * source fails transiently (or sends nothing for `stallTimeoutMs`), it reopens
+ * the object at the first byte not yet delivered and carries on.
+ *
+ * @example
+ * const stream = resumableRead((range) => storage.get(key, range), { start: 0 }, { retries: 5 });
+ */
+export function resumableRead(
+  open: (range: GetOptions) => Promise<Readable>,
+  range: GetOptions,
+  options: RetryOptions = {},
+  isTransient: (error: unknown) => boolean = isTransientError,
+): Promise<Readable> {
+  const retries = options.retries ?? 5;
+  const stallMs = options.stallTimeoutMs ?? 30_000;
+  const start = range.start ?? 0;
+  let delivered = 0;
+  let failures = 0;
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  let current: Readable | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let finished = false;
+
+  const armStall = (source: Readable) => {
+    clearTimeout(stallTimer);
+    // Only count idle time while the consumer is actually asking for data.
+    stallTimer = setTimeout(() => {
+      source.destroy(Object.assign(new Error(`download stalled for ${stallMs} ms`), { code: 'ETIMEDOUT' }));
+    }, stallMs);
+  };
+
+  const attach = (source: Readable) => {
+    current = source;
+    armStall(source);
+    source.on('data', (chunk: Buffer) => {
+      delivered += chunk.length;
+      armStall(source);
+      if (!out.write(chunk)) {
+        source.pause();
+        clearTimeout(stallTimer);
+        out.once('drain', () => {
+          armStall(source);
+          source.resume();
+        });
+      }
+    });
+    source.once('end', () => {
+      clearTimeout(stallTimer);
+      finished = true;
+      out.end();
+    });
+    source.once('error', (error) => {
+      clearTimeout(stallTimer);
+      if (finished || out.destroyed) return;
+      if (range.end !== undefined && start + delivered > range.end) {
+        // Every byte asked for arrived before the connection dropped.
+        finished = true;
+        out.end();
+        return;
+      }
+      if (failures >= retries || !isTransient(error)) {
+        out.destroy(error);
+        return;
+      }
+      const delayMs = backoffDelay(failures, options);
+      failures++;
+      options.onRetry?.({ error, attempt: failures, delayMs, operation: 'download' });
+      sleep(delayMs)
+        .then(() => open({ start: start + delivered, end: range.end }))
+        .then(attach, (e: unknown) => out.destroy(e as Error));
+    });
+  };
+  out.on('close', () => {
+    clearTimeout(stallTimer);
+    if (!finished) current?.destroy();
+  });
+
+  return withRetry(() => open(range), options, 'download', isTransient).then((first) => {
+    attach(first);
+    return out;
+  });
+}
+
+/**
+ * Wraps any Storage so its transient failures are retried (calls, listings and
+ * downloads; downloads resume at the byte where they stopped).
+ *
+ * @example
+ * const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir), { rate: 0.05 }));
+ */
+export class RetryingStorage implements Storage {
+  readonly url: string;
+
+  constructor(
+    readonly inner: Storage,
+    private readonly options: RetryOptions = {},
+  ) {
+    this.url = inner.url;
+  }
+
+  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const timeout = this.options.callTimeoutMs ?? 120_000;
+    return withRetry(() => withTimeout(fn(), timeout, operation), this.options, operation);
+  }
+
+  put(key: string, source: PutSource, options?: PutOptions): Promise<void> {
+    // Large uploads may legitimately take long: only small ones get the call timeout.
+    const small = Buffer.isBuffer(source) || (options?.size ?? Number.POSITIVE_INFINITY) < 8 * 1024 * 1024;
+    if (small) return this.call('upload', () => this.inner.put(key, source, options));
+    return withRetry(() => this.inner.put(key, source, options), this.options, 'upload');
+  }
+
+  get(key: string, options: GetOptions = {}): Promise<Readable> {
+    return resumableRead((range) => this.inner.get(key, range), options, this.options);
+  }
+
+  getBuffer(key: string): Promise<Buffer> {
+    return this.call('download', () => this.inner.getBuffer(key));
+  }
+
+  stat(key: string): Promise<StorageEntry | undefined> {
+    return this.call('stat', () => this.inner.stat(key));
+  }
+
+  async *list(prefix: string): AsyncIterable<StorageEntry> {
+    // A listing that breaks is restarted; keys already yielded are not repeated.
+    const seen = new Set<string>();
+    const retries = this.options.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for await (const entry of this.inner.list(prefix)) {
+          if (seen.has(entry.key)) continue;
+          seen.add(entry.key);
+          yield entry;
+        }
+        return;
+      } catch (error) {
+        if (attempt >= retries || !isTransientError(error)) throw error;
+        const delayMs = backoffDelay(attempt, this.options);
+        this.options.onRetry?.({ error, attempt: attempt + 1, delayMs, operation: 'list' });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.call('delete', () => this.inner.delete(key));
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
+
+/** Wraps an error that exhausted its retries into a REMOTE_* DataverError (unless it already is one). */
+export function toRemoteError(error: unknown, what: string): DataverError {
+  if (isDataverError(error)) return error;
+  return new DataverError('REMOTE_ERROR', `${what} failed`, {
+    cause: error,
+    data: { transient: isTransientError(error) },
+  });
+}
