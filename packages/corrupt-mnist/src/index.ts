@@ -1,2 +1,30 @@
-// Public API of corrupt-mnist.
-export {};
+// Public API of corrupt-mnist: tensor I/O (.pt, .npy, .safetensors), the IDX reader,
+// and the generate / process / import / preview steps of the Corrupt MNIST data set.
+export * from './errors.js';
+export { type IdxExpectation, parseIdx, readIdx } from './idx.js';
+export { DTYPES, type DTypeInfo } from './tensor/dtype.js';
+export {
+  formatFromPath,
+  parseTensorFile,
+  readTensor,
+  readTensorFile,
+  serializeTensorChunks,
+  type TensorFile,
+  type WriteTensorOptions,
+  writeFileAtomic,
+  writeTensor,
+} from './tensor/io.js';
+export { type NpyHeader, parseNpy, parseNpyHeader, serializeNpy } from './tensor/npy.js';
+export {
+  flattenTensors,
+  isTensor,
+  type NamedTensor,
+  type ParseOptions,
+  type PtInput,
+  type PtValue,
+  parsePt,
+  serializePt,
+  serializePtChunks,
+} from './tensor/pt.js';
+export { parseSafetensors, type SafetensorsInput, serializeSafetensors } from './tensor/safetensors.js';
+export type { DType, Tensor, TensorData, TensorFormat } from './tensor/types.js';

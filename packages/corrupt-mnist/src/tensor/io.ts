@@ -1,0 +1,214 @@
+// File-level tensor I/O: pick the codec from the extension (or the bytes), read whole files,
+// and write atomically (temp file + fsync + rename) so a crash never leaves a half-written tensor.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { TensorError, withFile } from '../errors.js';
+import { parseNpy, serializeNpyChunks } from './npy.js';
+import {
+  flattenTensors,
+  type NamedTensor,
+  type ParseOptions,
+  type PtInput,
+  parsePt,
+  serializePtChunks,
+} from './pt.js';
+import { parseSafetensors, serializeSafetensorsChunks } from './safetensors.js';
+import type { Tensor, TensorFormat } from './types.js';
+
+/** A file's tensors with the format that parsed it. */
+export interface TensorFile {
+  format: TensorFormat;
+  tensors: NamedTensor[];
+}
+
+/**
+ * The format named by a path's extension (`.pt`/`.pth`, `.npy`, `.safetensors`), else undefined.
+ *
+ * @example
+ * formatFromPath('data/processed/train_images.pt'); // 'pt'
+ */
+export function formatFromPath(filePath: string): TensorFormat | undefined {
+  const ext = path.extname(filePath).toLowerCase();
+  if (ext === '.pt' || ext === '.pth') return 'pt';
+  if (ext === '.npy') return 'npy';
+  if (ext === '.safetensors') return 'safetensors';
+  return undefined;
+}
+
+function sniffFormat(bytes: Uint8Array): TensorFormat | undefined {
+  if (bytes.length >= 6 && bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55) return 'npy';
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) return 'pt';
+  if (bytes.length >= 2 && bytes[0] === 0x80) return 'pt';
+  if (bytes.length >= 9 && bytes[8] === 0x7b) return 'safetensors';
+  return undefined;
+}
+
+/**
+ * Parses tensor file bytes of a known format (or sniffed from the bytes) into named tensors.
+ *
+ * @example
+ * const { tensors } = parseTensorFile(bytes, 'safetensors');
+ */
+export function parseTensorFile(
+  bytes: Uint8Array,
+  format?: TensorFormat,
+  options: ParseOptions = {},
+): TensorFile {
+  const fmt = format ?? sniffFormat(bytes);
+  switch (fmt) {
+    case 'pt':
+      return { format: 'pt', tensors: flattenTensors(parsePt(bytes, options)) };
+    case 'npy':
+      return { format: 'npy', tensors: [{ name: '', tensor: parseNpy(bytes, options) }] };
+    case 'safetensors':
+      return { format: 'safetensors', tensors: parseSafetensors(bytes, options) };
+    default:
+      throw new TensorError('UNSUPPORTED_FORMAT', 'unknown tensor file format', {
+        hint: 'use a .pt, .npy or .safetensors file',
+      });
+  }
+}
+
+/**
+ * Reads every tensor in a file (dicts/lists in `.pt`, all entries of `.safetensors`).
+ *
+ * @example
+ * const { tensors } = await readTensorFile('checkpoint.pt');
+ * for (const { name, tensor } of tensors) console.log(name, tensor.shape);
+ */
+export async function readTensorFile(filePath: string, options: ParseOptions = {}): Promise<TensorFile> {
+  const bytes = await fs.readFile(filePath).catch(withFile(filePath));
+  try {
+    return parseTensorFile(bytes, formatFromPath(filePath), options);
+  } catch (error) {
+    return withFile(filePath)(error);
+  }
+}
+
+/**
+ * Reads the one tensor in a file; a file with zero or several tensors is an error.
+ *
+ * @example
+ * const images = await readTensor('data/processed/train_images.pt'); // float32 [30000,1,28,28]
+ */
+export async function readTensor(filePath: string, options: ParseOptions = {}): Promise<Tensor> {
+  const file = await readTensorFile(filePath, options);
+  if (file.tensors.length !== 1) {
+    throw new TensorError(
+      'UNSUPPORTED_CONTENT',
+      file.tensors.length === 0
+        ? 'holds no tensor'
+        : `holds ${file.tensors.length} tensors, expected one (use readTensorFile)`,
+      { file: filePath },
+    );
+  }
+  return file.tensors[0]!.tensor;
+}
+
+export interface WriteTensorOptions {
+  /** Defaults to the format named by the extension; required for other extensions. */
+  format?: TensorFormat;
+}
+
+/**
+ * Writes bytes atomically: a temp file in the same directory, fsync, rename, fsync of the directory.
+ *
+ * @example
+ * await writeFileAtomic('out/x.bin', [header, body]);
+ */
+export async function writeFileAtomic(filePath: string, chunks: Uint8Array[]): Promise<void> {
+  const dir = path.dirname(filePath);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const handle = await fs.open(tmp, 'wx', 0o644);
+    try {
+      // writev caps at IOV_MAX buffers; our files have a handful
+      let pending = chunks.filter((c) => c.length > 0);
+      while (pending.length) {
+        const batch = pending.slice(0, 512);
+        pending = pending.slice(512);
+        let { bytesWritten } = await handle.writev(batch);
+        const total = batch.reduce((n, c) => n + c.length, 0);
+        // short writes: finish the remainder buffer by buffer
+        if (bytesWritten < total) {
+          for (const c of batch) {
+            if (bytesWritten >= c.length) {
+              bytesWritten -= c.length;
+              continue;
+            }
+            await handle.write(c, bytesWritten);
+            bytesWritten = 0;
+          }
+        }
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, filePath);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    return withFile(filePath)(error);
+  }
+  const dirHandle = await fs.open(dir, 'r').catch(() => undefined);
+  if (dirHandle) {
+    await dirHandle.sync().catch(() => undefined);
+    await dirHandle.close();
+  }
+}
+
+/**
+ * Serializes tensors in a format, as the pieces of the file.
+ *
+ * @example
+ * const chunks = serializeTensorChunks(t, 'npy');
+ */
+export function serializeTensorChunks(value: PtInput, format: TensorFormat): Uint8Array[] {
+  switch (format) {
+    case 'pt':
+      return serializePtChunks(value);
+    case 'npy':
+      if (Array.isArray(value) || !('data' in value && ArrayBuffer.isView(value.data))) {
+        throw new TensorError('USAGE', '.npy holds exactly one tensor');
+      }
+      return serializeNpyChunks(value as Tensor);
+    case 'safetensors':
+      if (Array.isArray(value))
+        return serializeSafetensorsChunks(value.map((tensor, i) => ({ name: String(i), tensor })));
+      return serializeSafetensorsChunks(value);
+    default:
+      throw new TensorError('UNSUPPORTED_FORMAT', `unknown tensor format ${String(format)}`);
+  }
+}
+
+/**
+ * Writes a tensor (or, for .pt/.safetensors, a dict or list of tensors) atomically; the format
+ * comes from the extension unless given.
+ *
+ * @example
+ * await writeTensor('data/processed/train_target.pt', { dtype: 'int64', shape: [3], data: new BigInt64Array([1n, 2n, 3n]) });
+ */
+export async function writeTensor(
+  filePath: string,
+  tensor: PtInput,
+  options: WriteTensorOptions = {},
+): Promise<void> {
+  const format = options.format ?? formatFromPath(filePath);
+  if (!format) {
+    throw new TensorError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
+      file: filePath,
+      hint: 'use .pt, .npy or .safetensors, or pass { format }',
+    });
+  }
+  let chunks: Uint8Array[];
+  try {
+    chunks = serializeTensorChunks(tensor, format);
+  } catch (error) {
+    return withFile(filePath)(error);
+  }
+  await writeFileAtomic(filePath, chunks);
+}

@@ -1,0 +1,432 @@
+// PyTorch `.pt` files: the zip archive torch.save writes since 1.6 (data.pkl + data/<key>),
+// and the older "legacy" stream of pickles followed by raw storages. Read and write.
+import { TensorError } from '../errors.js';
+import {
+  DEFAULT_MAX_BYTES,
+  DTYPES,
+  decodeElements,
+  dtypeFromTorchStorage,
+  encodeElements,
+  numelOf,
+  validateTensor,
+} from './dtype.js';
+import { type GlobalHandler, isPyGlobal, PickleWriter, unpickleFrom } from './pickle.js';
+import type { DType, Tensor, TensorData } from './types.js';
+import { looksLikeZip, readZipEntries, readZipEntry, writeZipChunks } from './zip.js';
+
+/** What a `.pt` file can hold: a tensor, or dicts/lists/tuples of them (and plain scalars). */
+export type PtValue =
+  | Tensor
+  | PtValue[]
+  | Map<string | number, PtValue>
+  | string
+  | number
+  | boolean
+  | bigint
+  | null;
+
+export interface ParseOptions {
+  /** Refuse tensors larger than this many bytes (default 2 GiB − 1); guards hostile headers. */
+  maxBytes?: number;
+  /** Check zip CRC-32s (default true). */
+  verifyChecksums?: boolean;
+}
+
+/** A named tensor found in a container file; `name` is '' for a lone tensor, else a dotted path. */
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+
+interface StorageRef {
+  kind: 'storage';
+  key: string;
+  dtype: DType;
+  numel: number;
+  /** Legacy view of another storage: (root key, element offset). */
+  viewOf?: { key: string; offset: number };
+}
+
+interface PendingTensor {
+  kind: 'pending';
+  storage: StorageRef;
+  offset: number;
+  size: number[];
+  stride: number[];
+}
+
+// Storage classes torch may name; those without a dtype of ours are reported as unsupported.
+const STORAGE_NAMES = [
+  ...Object.values(DTYPES).map((d) => d.torchStorage),
+  'BFloat16Storage',
+  'ComplexFloatStorage',
+  'ComplexDoubleStorage',
+  'QInt8Storage',
+  'QUInt8Storage',
+  'QInt32Storage',
+  'UntypedStorage',
+];
+const STORAGE_GLOBALS = new Set(STORAGE_NAMES.map((n) => `torch.${n}`));
+
+function intList(value: unknown, what: string): number[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  ) {
+    throw new TensorError('CORRUPT', `tensor ${what} is not a tuple of non-negative integers`);
+  }
+  return value as number[];
+}
+
+function rebuildTensor(args: unknown[]): PendingTensor {
+  const [storage, offset, size, stride] = args;
+  if (typeof storage !== 'object' || storage === null || (storage as StorageRef).kind !== 'storage') {
+    throw new TensorError('CORRUPT', 'tensor rebuild without a storage');
+  }
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new TensorError('CORRUPT', 'tensor storage offset is invalid');
+  }
+  const sizes = intList(size, 'size');
+  const strides = intList(stride, 'stride');
+  if (sizes.length !== strides.length)
+    throw new TensorError('CORRUPT', 'tensor size and stride differ in length');
+  return { kind: 'pending', storage: storage as StorageRef, offset, size: sizes, stride: strides };
+}
+
+const CALLABLES = new Map<string, GlobalHandler>([
+  ['torch._utils._rebuild_tensor_v2', rebuildTensor],
+  ['torch._utils._rebuild_tensor', rebuildTensor],
+  // nn.Parameter(data, requires_grad, hooks): keep the data
+  ['torch._utils._rebuild_parameter', (args) => args[0]],
+  ['collections.OrderedDict', () => new Map()],
+]);
+
+function storageFromPid(pid: unknown): StorageRef {
+  if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') {
+    throw new TensorError(
+      'PICKLE_FORBIDDEN',
+      'pickle loads a persistent object that is not a storage; refused',
+    );
+  }
+  const [, type, key, , numel, view] = pid;
+  if (!isPyGlobal(type)) throw new TensorError('CORRUPT', 'storage type is not a torch storage class');
+  if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
+    throw new TensorError('CORRUPT', 'storage id is malformed');
+  }
+  const dtype = dtypeFromTorchStorage(type.name);
+  if (!dtype) {
+    throw new TensorError('UNSUPPORTED_DTYPE', `storage type torch.${type.name} is not supported`, {
+      hint: `supported dtypes: ${Object.keys(DTYPES).join(', ')}; convert the tensor first (e.g. .float())`,
+    });
+  }
+  const ref: StorageRef = { kind: 'storage', key, dtype, numel };
+  if (Array.isArray(view) && view.length === 3) {
+    const [rootKey, offset] = view;
+    if (
+      typeof rootKey !== 'string' ||
+      typeof offset !== 'number' ||
+      !Number.isSafeInteger(offset) ||
+      offset < 0
+    ) {
+      throw new TensorError('CORRUPT', 'storage view metadata is malformed');
+    }
+    ref.viewOf = { key: rootKey, offset };
+  }
+  return ref;
+}
+
+/** Copies a strided view out of a storage into a dense C-order tensor. */
+function materialize(p: PendingTensor, bytes: Uint8Array, bigEndian: boolean, maxBytes: number): Tensor {
+  const { dtype } = p.storage;
+  const es = DTYPES[dtype].size;
+  const numel = numelOf(p.size);
+  if (numel * es > maxBytes)
+    throw new TensorError('TOO_LARGE', `tensor of ${numel * es} bytes exceeds the ${maxBytes}-byte limit`);
+  const shape = p.size.slice();
+  if (numel === 0) return { dtype, shape, data: decodeElements(new Uint8Array(0), dtype, 0) };
+  let last = p.offset;
+  for (let i = 0; i < shape.length; i++) last += (shape[i]! - 1) * p.stride[i]!;
+  const storageNumel = Math.floor(bytes.length / es);
+  if (last >= storageNumel || last >= p.storage.numel) {
+    throw new TensorError(
+      'CORRUPT',
+      `tensor view reaches element ${last} of a storage of ${Math.min(storageNumel, p.storage.numel)}`,
+    );
+  }
+  let contiguous = true;
+  for (let i = shape.length - 1, expect = 1; i >= 0; i--) {
+    if (shape[i] !== 1 && p.stride[i] !== expect) contiguous = false;
+    expect *= shape[i]!;
+  }
+  if (contiguous)
+    return { dtype, shape, data: decodeElements(bytes.subarray(p.offset * es), dtype, numel, bigEndian) };
+  const span = decodeElements(bytes.subarray(p.offset * es), dtype, last - p.offset + 1, bigEndian);
+  const out = new (span.constructor as new (n: number) => TensorData)(numel);
+  gather(span, out, shape, p.stride);
+  return { dtype, shape, data: out };
+}
+
+function gather(src: TensorData, dst: TensorData, shape: number[], stride: number[]): void {
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  const innerSize = shape[nd - 1]!;
+  const innerStride = stride[nd - 1]!;
+  const s = src as unknown as { [i: number]: number | bigint };
+  const d = dst as unknown as { [i: number]: number | bigint };
+  let base = 0;
+  for (let o = 0; o < dst.length; o += innerSize) {
+    for (let j = 0, k = base; j < innerSize; j++, k += innerStride) d[o + j] = s[k]!;
+    // odometer over the outer dimensions
+    let dim = nd - 2;
+    while (dim >= 0) {
+      idx[dim]!++;
+      base += stride[dim]!;
+      if (idx[dim]! < shape[dim]!) break;
+      base -= stride[dim]! * shape[dim]!;
+      idx[dim] = 0;
+      dim--;
+    }
+  }
+}
+
+function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor): PtValue {
+  if (typeof value === 'object' && value !== null) {
+    if ((value as PendingTensor).kind === 'pending') return load(value as PendingTensor);
+    if ((value as StorageRef).kind === 'storage')
+      throw new TensorError('UNSUPPORTED_CONTENT', 'file holds a bare storage, not a tensor');
+    if (isPyGlobal(value))
+      throw new TensorError(
+        'UNSUPPORTED_CONTENT',
+        `file holds the class ${value.module}.${value.name}, not a tensor`,
+      );
+    if (Array.isArray(value)) return value.map((v) => resolveTree(v, load));
+    if (value instanceof Map) {
+      const out = new Map<string | number, PtValue>();
+      for (const [k, v] of value) {
+        if (typeof k !== 'string' && typeof k !== 'number')
+          throw new TensorError('UNSUPPORTED_CONTENT', 'dict key is not a string or integer');
+        out.set(k, resolveTree(v, load));
+      }
+      return out;
+    }
+    if (value instanceof Uint8Array)
+      throw new TensorError('UNSUPPORTED_CONTENT', 'file holds raw bytes, not a tensor');
+  }
+  return value as PtValue;
+}
+
+/** True when the bytes look like a legacy (pre-zip) torch.save stream. */
+function looksLikeLegacy(bytes: Uint8Array): boolean {
+  return bytes.length > 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
+}
+
+/**
+ * Parses a `.pt` file (zip or legacy torch.save format) into its object tree with dense tensors.
+ * Only tensor rebuild functions, storage classes and OrderedDict are allowed in its pickle.
+ *
+ * @example
+ * const value = parsePt(await fs.readFile('train_images_0.pt'));
+ */
+export function parsePt(bytes: Uint8Array, options: ParseOptions = {}): PtValue {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (looksLikeZip(bytes)) return parseZipPt(bytes, maxBytes, options.verifyChecksums ?? true);
+  if (looksLikeLegacy(bytes)) return parseLegacyPt(bytes, maxBytes);
+  throw new TensorError('CORRUPT', 'not a PyTorch file (neither a zip archive nor a legacy pickle stream)');
+}
+
+function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtValue {
+  const entries = readZipEntries(bytes);
+  const pkl = entries.find((e) => e.name === 'data.pkl' || e.name.endsWith('/data.pkl'));
+  if (!pkl) {
+    throw new TensorError(
+      'UNSUPPORTED_CONTENT',
+      'zip archive has no data.pkl (not a torch.save file; TorchScript archives are not supported)',
+    );
+  }
+  const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const order = byName.get(`${prefix}byteorder`);
+  const bigEndian = order
+    ? Buffer.from(readZipEntry(bytes, order, verify))
+        .toString('latin1')
+        .trim() === 'big'
+    : false;
+  const root = unpickleFrom(readZipEntry(bytes, pkl, verify), 0, {
+    callables: CALLABLES,
+    values: STORAGE_GLOBALS,
+    persistentLoad: storageFromPid,
+  }).value;
+  const storages = new Map<string, Uint8Array>();
+  return resolveTree(root, (p) => {
+    let data = storages.get(p.storage.key);
+    if (!data) {
+      const entry = byName.get(`${prefix}data/${p.storage.key}`);
+      if (!entry) throw new TensorError('CORRUPT', `archive lacks the storage record data/${p.storage.key}`);
+      if (entry.size > maxBytes)
+        throw new TensorError(
+          'TOO_LARGE',
+          `storage data/${p.storage.key} exceeds the ${maxBytes}-byte limit`,
+        );
+      data = readZipEntry(bytes, entry, verify);
+      if (data.length < p.storage.numel * DTYPES[p.storage.dtype].size) {
+        throw new TensorError(
+          'TRUNCATED',
+          `storage data/${p.storage.key} holds ${data.length} bytes, needs ${p.storage.numel * DTYPES[p.storage.dtype].size}`,
+        );
+      }
+      storages.set(p.storage.key, data);
+    }
+    return materialize(p, data, bigEndian, maxBytes);
+  });
+}
+
+function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
+  const plain = {
+    callables: new Map<string, GlobalHandler>(),
+    values: new Set<string>(),
+    persistentLoad: () => {
+      throw new TensorError('CORRUPT', 'legacy header loads a persistent object');
+    },
+  };
+  let r = unpickleFrom(bytes, 0, plain);
+  if (r.value !== 0x1950a86a20f9469cfc6cn)
+    throw new TensorError('CORRUPT', 'legacy torch file has a wrong magic number');
+  r = unpickleFrom(bytes, r.end, plain);
+  if (r.value !== 1001)
+    throw new TensorError('UNSUPPORTED_CONTENT', `legacy torch protocol ${String(r.value)} is not supported`);
+  r = unpickleFrom(bytes, r.end, plain);
+  const sysInfo = r.value instanceof Map ? r.value : new Map();
+  const bigEndian = sysInfo.get('little_endian') === false;
+  const refs = new Map<string, StorageRef>();
+  r = unpickleFrom(bytes, r.end, {
+    callables: CALLABLES,
+    values: STORAGE_GLOBALS,
+    persistentLoad: (pid) => {
+      const ref = storageFromPid(pid);
+      refs.set(ref.key, ref);
+      return ref;
+    },
+  });
+  const root = r.value;
+  r = unpickleFrom(bytes, r.end, plain);
+  const keys = r.value;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new TensorError('CORRUPT', 'legacy storage key list is malformed');
+  const storages = new Map<string, Uint8Array>();
+  let pos = r.end;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const key of keys as string[]) {
+    if (pos + 8 > bytes.length) throw new TensorError('TRUNCATED', `legacy storage ${key} is missing`);
+    const numel = Number(view.getBigUint64(pos, !bigEndian));
+    pos += 8;
+    const ref = refs.get(key);
+    if (!ref) throw new TensorError('CORRUPT', `legacy storage ${key} is not referenced`);
+    const nbytes = numel * DTYPES[ref.dtype].size;
+    if (!Number.isSafeInteger(nbytes) || nbytes > maxBytes)
+      throw new TensorError('TOO_LARGE', `legacy storage ${key} is too large`);
+    if (pos + nbytes > bytes.length)
+      throw new TensorError('TRUNCATED', `legacy storage ${key} runs past the end of the file`);
+    storages.set(key, bytes.subarray(pos, pos + nbytes));
+    pos += nbytes;
+  }
+  return resolveTree(root, (p) => {
+    const own = p.storage.viewOf;
+    const es = DTYPES[p.storage.dtype].size;
+    let data = storages.get(own ? own.key : p.storage.key);
+    if (!data) throw new TensorError('CORRUPT', `legacy storage ${p.storage.key} has no data`);
+    if (own) data = data.subarray(own.offset * es, (own.offset + p.storage.numel) * es);
+    return materialize(p, data, bigEndian, maxBytes);
+  });
+}
+
+/** Flattens a parsed container into named tensors (dict keys and list indices joined by '.'). */
+export function flattenTensors(value: PtValue, prefix = ''): NamedTensor[] {
+  if (isTensor(value)) return [{ name: prefix, tensor: value }];
+  const out: NamedTensor[] = [];
+  const join = (k: string | number): string => (prefix ? `${prefix}.${k}` : String(k));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) out.push(...flattenTensors(v, join(i)));
+  else if (value instanceof Map) for (const [k, v] of value) out.push(...flattenTensors(v, join(k)));
+  return out;
+}
+
+/** True for an object shaped like a Tensor. */
+export function isTensor(value: unknown): value is Tensor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Map) &&
+    typeof (value as Tensor).dtype === 'string' &&
+    Array.isArray((value as Tensor).shape) &&
+    ArrayBuffer.isView((value as Tensor).data)
+  );
+}
+
+/** What `serializePt` accepts: one tensor, a list of tensors, or a string-keyed dict of tensors. */
+export type PtInput = Tensor | Tensor[] | Record<string, Tensor>;
+
+/**
+ * Serializes tensors as a torch zip archive that `torch.load(path, weights_only=True)` accepts;
+ * returns the pieces in file order (see `serializePt` for one buffer).
+ */
+export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint8Array[] {
+  const w = new PickleWriter();
+  const storages: Uint8Array[] = [];
+  const writeTensor = (t: Tensor, what: string): void => {
+    validateTensor(t, what);
+    const info = DTYPES[t.dtype];
+    const key = String(storages.length);
+    storages.push(encodeElements(t));
+    const stride: number[] = [];
+    for (let i = t.shape.length - 1, s = 1; i >= 0; i--) {
+      stride[i] = s;
+      s *= t.shape[i]!;
+    }
+    w.global('torch._utils', '_rebuild_tensor_v2').mark();
+    w.mark()
+      .str('storage')
+      .global('torch', info.torchStorage)
+      .str(key)
+      .str('cpu')
+      .int(t.data.length)
+      .tuple()
+      .persid();
+    w.int(0);
+    w.mark();
+    for (const d of t.shape) w.int(d);
+    w.tuple().mark();
+    for (const s of stride) w.int(s);
+    w.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce();
+    w.tuple().reduce();
+  };
+  if (isTensor(value)) writeTensor(value, 'tensor');
+  else if (Array.isArray(value)) {
+    w.emptyList().mark();
+    for (const [i, t] of value.entries()) writeTensor(t, `tensor ${i}`);
+    w.appends();
+  } else {
+    w.emptyDict().mark();
+    for (const [k, t] of Object.entries(value)) {
+      w.str(k);
+      writeTensor(t, `tensor ${k}`);
+    }
+    w.setItems();
+  }
+  const entries = [
+    { name: `${archiveName}/data.pkl`, data: w.finish() },
+    { name: `${archiveName}/byteorder`, data: Buffer.from('little', 'latin1') },
+    ...storages.map((data, i) => ({ name: `${archiveName}/data/${i}`, data })),
+    { name: `${archiveName}/version`, data: Buffer.from('3\n', 'latin1') },
+  ];
+  return writeZipChunks(entries);
+}
+
+/**
+ * Serializes tensors as a `.pt` file that `torch.load(path, weights_only=True)` accepts.
+ *
+ * @example
+ * const bytes = serializePt({ dtype: 'uint8', shape: [2], data: new Uint8Array([1, 2]) });
+ */
+export function serializePt(value: PtInput): Uint8Array {
+  return Buffer.concat(serializePtChunks(value));
+}

@@ -1,0 +1,235 @@
+// Minimal zip archive reader and writer for PyTorch's `.pt` container: stored and deflated
+// entries (node:zlib) and zip64 on read; stored entries aligned to 64 bytes on write, as torch does.
+import * as zlib from 'node:zlib';
+import { TensorError } from '../errors.js';
+
+export interface ZipEntry {
+  name: string;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  localHeaderOffset: number;
+}
+
+const EOCD = 0x06054b50;
+const ZIP64_EOCD = 0x06064b50;
+const ZIP64_LOCATOR = 0x07064b50;
+const CENTRAL = 0x02014b50;
+const LOCAL = 0x04034b50;
+
+function u16(b: Uint8Array, o: number): number {
+  if (o + 2 > b.length) throw new TensorError('TRUNCATED', 'zip structure runs past the end of the file');
+  return b[o]! | (b[o + 1]! << 8);
+}
+function u32(b: Uint8Array, o: number): number {
+  if (o + 4 > b.length) throw new TensorError('TRUNCATED', 'zip structure runs past the end of the file');
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+function u64(b: Uint8Array, o: number): number {
+  const lo = u32(b, o);
+  const hi = u32(b, o + 4);
+  if (hi >= 0x200000) throw new TensorError('TOO_LARGE', 'zip64 field is too large');
+  return hi * 0x100000000 + lo;
+}
+
+/** True when the bytes start like a zip archive (local file header). */
+export function looksLikeZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && u32(bytes, 0) === LOCAL;
+}
+
+/** The zip central directory, validated against the buffer. */
+export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
+  const minEnd = Math.max(0, bytes.length - 22 - 0xffff);
+  let eocd = -1;
+  for (let i = bytes.length - 22; i >= minEnd; i--) {
+    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && u32(bytes, i) === EOCD) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0)
+    throw new TensorError('TRUNCATED', 'zip end-of-central-directory record not found (file truncated?)');
+  let count = u16(bytes, eocd + 10);
+  let cdSize = u32(bytes, eocd + 12);
+  let cdOffset = u32(bytes, eocd + 16);
+  if ((count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) && eocd >= 20) {
+    if (u32(bytes, eocd - 20) === ZIP64_LOCATOR) {
+      const z = u64(bytes, eocd - 12);
+      if (u32(bytes, z) !== ZIP64_EOCD)
+        throw new TensorError('CORRUPT', 'zip64 end-of-central-directory record is damaged');
+      count = u64(bytes, z + 32);
+      cdSize = u64(bytes, z + 40);
+      cdOffset = u64(bytes, z + 48);
+    }
+  }
+  if (cdOffset + cdSize > bytes.length)
+    throw new TensorError('TRUNCATED', 'zip central directory runs past the end of the file');
+  const entries: ZipEntry[] = [];
+  let p = cdOffset;
+  for (let i = 0; i < count; i++) {
+    if (u32(bytes, p) !== CENTRAL)
+      throw new TensorError('CORRUPT', `zip central directory entry ${i} is damaged`);
+    const method = u16(bytes, p + 10);
+    const crc32 = u32(bytes, p + 16);
+    let compressedSize = u32(bytes, p + 20);
+    let size = u32(bytes, p + 24);
+    const nameLen = u16(bytes, p + 28);
+    const extraLen = u16(bytes, p + 30);
+    const commentLen = u16(bytes, p + 32);
+    let localHeaderOffset = u32(bytes, p + 42);
+    if (p + 46 + nameLen + extraLen > bytes.length)
+      throw new TensorError('TRUNCATED', 'zip central directory is truncated');
+    const name = Buffer.from(bytes.buffer, bytes.byteOffset + p + 46, nameLen).toString('utf8');
+    // zip64 extended information: present fields replace the 0xffffffff placeholders, in order.
+    let e = p + 46 + nameLen;
+    const extraEnd = e + extraLen;
+    while (e + 4 <= extraEnd) {
+      const id = u16(bytes, e);
+      const len = u16(bytes, e + 2);
+      if (id === 0x0001) {
+        let q = e + 4;
+        if (size === 0xffffffff) {
+          size = u64(bytes, q);
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(bytes, q);
+          q += 8;
+        }
+        if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(bytes, q);
+      }
+      e += 4 + len;
+    }
+    entries.push({ name, method, crc32, compressedSize, size, localHeaderOffset });
+    p = extraEnd + commentLen;
+  }
+  return entries;
+}
+
+/** The uncompressed bytes of one entry (a view for stored entries), CRC-checked unless `verify` is false. */
+export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, verify = true): Uint8Array {
+  const o = entry.localHeaderOffset;
+  if (u32(bytes, o) !== LOCAL)
+    throw new TensorError('CORRUPT', `zip local header of ${entry.name} is damaged`);
+  const start = o + 30 + u16(bytes, o + 26) + u16(bytes, o + 28);
+  const end = start + entry.compressedSize;
+  if (end > bytes.length)
+    throw new TensorError('TRUNCATED', `zip entry ${entry.name} runs past the end of the file`);
+  const raw = bytes.subarray(start, end);
+  let data: Uint8Array;
+  if (entry.method === 0) {
+    if (entry.size !== entry.compressedSize)
+      throw new TensorError('CORRUPT', `zip entry ${entry.name} has inconsistent sizes`);
+    data = raw;
+  } else if (entry.method === 8) {
+    try {
+      data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+    } catch (cause) {
+      throw new TensorError('CORRUPT', `zip entry ${entry.name} does not inflate`, { cause });
+    }
+    if (data.length !== entry.size)
+      throw new TensorError('CORRUPT', `zip entry ${entry.name} inflates to the wrong size`);
+  } else {
+    throw new TensorError(
+      'UNSUPPORTED_CONTENT',
+      `zip entry ${entry.name} uses compression method ${entry.method}`,
+    );
+  }
+  if (verify && crc32(data) !== entry.crc32)
+    throw new TensorError('CORRUPT', `zip entry ${entry.name} fails its CRC-32 check`);
+  return data;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (zip polynomial); node's native one where present. */
+export function crc32(data: Uint8Array, value = 0): number {
+  const native = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+  if (native) return native(data, value) >>> 0;
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = ~value >>> 0;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+export interface ZipInput {
+  name: string;
+  data: Uint8Array;
+}
+
+/**
+ * Serializes stored (uncompressed) entries; each entry's data starts on a 64-byte boundary,
+ * padded with an extra field as PyTorch's writer does, so the result can be memory-mapped.
+ * Returns the pieces in order so large tensors are written without a concatenating copy.
+ */
+export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const { name, data } of inputs) {
+    if (data.length >= 0xffffffff || offset >= 0xffffffff)
+      throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
+    const nameBytes = Buffer.from(name, 'utf8');
+    const crc = crc32(data);
+    const base = offset + 30 + nameBytes.length;
+    let pad = (64 - ((base + 4) % 64)) % 64;
+    const extraLen = 4 + pad;
+    pad = extraLen - 4;
+    const local = Buffer.alloc(30 + nameBytes.length + extraLen);
+    local.writeUInt32LE(LOCAL, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6); // utf-8 names
+    local.writeUInt16LE(0, 8);
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(0x21, 12); // 1980-01-01: fixed so identical tensors give identical files
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(extraLen, 28);
+    nameBytes.copy(local, 30);
+    local.writeUInt16LE(0x4246, 30 + nameBytes.length); // 'FB', PyTorch's padding field id
+    local.writeUInt16LE(pad, 32 + nameBytes.length);
+    const cd = Buffer.alloc(46 + nameBytes.length);
+    cd.writeUInt32LE(CENTRAL, 0);
+    cd.writeUInt16LE(20, 4);
+    cd.writeUInt16LE(20, 6);
+    cd.writeUInt16LE(0x0800, 8);
+    cd.writeUInt16LE(0, 10);
+    cd.writeUInt16LE(0, 12);
+    cd.writeUInt16LE(0x21, 14);
+    cd.writeUInt32LE(crc, 16);
+    cd.writeUInt32LE(data.length, 20);
+    cd.writeUInt32LE(data.length, 24);
+    cd.writeUInt16LE(nameBytes.length, 28);
+    cd.writeUInt32LE(offset, 42);
+    nameBytes.copy(cd, 46);
+    central.push(cd);
+    chunks.push(local, data);
+    offset += local.length + data.length;
+  }
+  const cdStart = offset;
+  let cdSize = 0;
+  for (const cd of central) {
+    chunks.push(cd);
+    cdSize += cd.length;
+  }
+  if (cdStart + cdSize >= 0xffffffff)
+    throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(EOCD, 0);
+  end.writeUInt16LE(inputs.length, 8);
+  end.writeUInt16LE(inputs.length, 10);
+  end.writeUInt32LE(cdSize, 12);
+  end.writeUInt32LE(cdStart, 16);
+  chunks.push(end);
+  return chunks;
+}
