@@ -34,7 +34,7 @@ const steps = [
   {
     name: 'docs',
     command: 'mkdocs',
-    args: ['build', '--strict', '--quiet', '--site-dir', path.join(scratch, 'site')],
+    args: ['build', '--strict', '--site-dir', path.join(scratch, 'site')],
   },
 ];
 
