@@ -1,0 +1,22 @@
+// dataver add <paths...>
+import { addPaths } from '../../core/add.js';
+import { Repo } from '../../core/repo.js';
+import { withWriteLock } from '../../core/write-lock.js';
+import { formatBytes, type Output } from '../output.js';
+
+export async function run(output: Output, [paths]: [string[]]): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const repoPaths = paths.map((p) => repo.toRepoPath(p));
+  const added = await withWriteLock(repo, 'add', () =>
+    addPaths(repo, repoPaths, { progress: output.progress() }),
+  );
+  output.result({ added }, () =>
+    added.map((a) => {
+      const what = a.kind === 'dir' ? `${a.files} files, ${formatBytes(a.size)}` : formatBytes(a.size);
+      return `${a.changed ? 'added' : 'unchanged'}  ${a.path} (${what})`;
+    }),
+  );
+  if (added.some((a) => a.changed))
+    output.info('Commit data.lock.json and .gitignore to record this version.');
+  return 0;
+}

@@ -1,0 +1,42 @@
+// dataver config get/set/unset/list
+import { getConfigValue, readConfig, setConfigValue, writeConfig } from '../../core/config.js';
+import { Repo } from '../../core/repo.js';
+import { withWriteLock } from '../../core/write-lock.js';
+import { DataverError } from '../../errors.js';
+import type { Output } from '../output.js';
+
+export async function get(output: Output, [key]: [string]): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const value = getConfigValue(repo.config, key);
+  if (value === undefined) {
+    throw new DataverError('USAGE', `${key} is not set`, {
+      hint: `set it with \`dataver config set ${key} VALUE\``,
+    });
+  }
+  output.result(value, () => (typeof value === 'string' ? value : JSON.stringify(value)));
+  return 0;
+}
+
+export async function set(output: Output, [key, value]: [string, string]): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  await withWriteLock(repo, 'config', async () => {
+    await writeConfig(repo.root, setConfigValue(await readConfig(repo.root), key, value));
+  });
+  output.info(`${key} = ${value}`);
+  return 0;
+}
+
+export async function unset(output: Output, [key]: [string]): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  await withWriteLock(repo, 'config', async () => {
+    await writeConfig(repo.root, setConfigValue(await readConfig(repo.root), key, undefined));
+  });
+  output.info(`${key} unset`);
+  return 0;
+}
+
+export async function list(output: Output): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  output.result(repo.config, () => JSON.stringify(repo.config, null, 2));
+  return 0;
+}

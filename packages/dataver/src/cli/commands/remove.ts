@@ -1,0 +1,13 @@
+// dataver remove <paths...>
+import { removeOutputs } from '../../core/remove.js';
+import { Repo } from '../../core/repo.js';
+import { withWriteLock } from '../../core/write-lock.js';
+import type { Output } from '../output.js';
+
+export async function run(output: Output, [paths]: [string[]]): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const repoPaths = paths.map((p) => repo.toRepoPath(p));
+  const removed = await withWriteLock(repo, 'remove', () => removeOutputs(repo, repoPaths));
+  output.result({ removed }, () => removed.map((p) => `no longer tracked: ${p}`));
+  return 0;
+}

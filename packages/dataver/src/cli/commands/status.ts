@@ -1,0 +1,57 @@
+// dataver status [paths...]
+
+import { Repo } from '../../core/repo.js';
+import { computeStatus, type OutputStatus } from '../../core/status.js';
+import { readLock } from '../../lock/lock-file.js';
+import type { Output } from '../output.js';
+
+export async function run(
+  output: Output,
+  [paths]: [string[]],
+  options: { exitCode?: boolean; remote?: string | boolean },
+): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const lock = await readLock(repo.root);
+  const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
+  const outputs = await computeStatus(repo, lock, repoPaths);
+  let remote: { name: string; missing: number; missingHashes: string[] } | undefined;
+  if (options.remote !== undefined && options.remote !== false) {
+    const { remoteStatus } = await import('../../core/transfer.js');
+    remote = await remoteStatus(
+      repo,
+      lock,
+      repoPaths,
+      typeof options.remote === 'string' ? options.remote : undefined,
+    );
+  }
+  const differs =
+    outputs.some((o) => o.workspace !== 'unchanged' || o.cache !== 'ok') ||
+    (remote !== undefined && remote.missing > 0);
+  output.result({ clean: !differs, outputs, remote }, () => render(outputs, remote));
+  return options.exitCode && differs ? 1 : 0;
+}
+
+function render(outputs: OutputStatus[], remote?: { name: string; missing: number }): string[] {
+  const lines: string[] = [];
+  for (const o of outputs) {
+    const flags: string[] = [];
+    if (o.workspace !== 'unchanged') flags.push(o.workspace);
+    if (o.cache === 'missing') flags.push('not in cache');
+    if (flags.length === 0) continue;
+    lines.push(`${flags.join(', ').padEnd(24)} ${o.path}${o.kind === 'dir' ? '/' : ''}`);
+    const shown = o.changes.slice(0, 20);
+    for (const c of shown) lines.push(`    ${c.state.padEnd(10)} ${o.path}/${c.path}`);
+    if (o.changes.length > shown.length) lines.push(`    … and ${o.changes.length - shown.length} more`);
+    for (const p of o.cacheCorrupted ?? []) {
+      lines.push(
+        `    ${p} was edited in place through a hardlink: its cache object is damaged (run dataver verify --fix)`,
+      );
+    }
+  }
+  if (remote && remote.missing > 0)
+    lines.push(`remote ${remote.name} lacks ${remote.missing} object(s): run dataver push`);
+  if (lines.length === 0) {
+    return [outputs.length === 0 ? 'No tracked outputs.' : 'Everything is up to date.'];
+  }
+  return lines;
+}

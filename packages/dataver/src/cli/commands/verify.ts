@@ -1,0 +1,45 @@
+// dataver verify [--remote name] [--fix]
+import { Repo } from '../../core/repo.js';
+import { verifyCache } from '../../core/verify.js';
+import { withWriteLock } from '../../core/write-lock.js';
+import { DataverError } from '../../errors.js';
+import type { Output } from '../output.js';
+
+export async function run(
+  output: Output,
+  _args: unknown[],
+  options: { remote?: string; fix?: boolean },
+): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  let corrupt: string[];
+  let missing: string[] = [];
+  let checked: number;
+  if (options.remote) {
+    const { verifyRemote } = await import('../../core/transfer.js');
+    ({ corrupt, missing, checked } = await verifyRemote(repo, options.remote, output.progress()));
+  } else {
+    const result = await withWriteLock(repo, 'verify', () =>
+      verifyCache(repo, { fix: options.fix, progress: output.progress() }),
+    );
+    ({ corrupt, checked } = result);
+  }
+  output.result({ checked, corrupt, missing }, () =>
+    corrupt.length + missing.length === 0
+      ? `${checked} object(s) verified, all intact`
+      : [...corrupt.map((h) => `corrupt  ${h}`), ...missing.map((h) => `missing  ${h}`)],
+  );
+  if (corrupt.length + missing.length > 0) {
+    throw new DataverError(
+      corrupt.length > 0 ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING',
+      `${corrupt.length} corrupt and ${missing.length} missing object(s) out of ${checked}`,
+      {
+        hint: options.remote
+          ? 'push again from a clone that has intact copies (`dataver push`)'
+          : options.fix
+            ? 'the corrupt objects were removed: run `dataver pull` to fetch intact copies'
+            : 'run `dataver verify --fix` then `dataver pull`',
+      },
+    );
+  }
+  return 0;
+}

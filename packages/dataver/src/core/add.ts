@@ -1,0 +1,155 @@
+// `dataver add`: content into the cache, an entry into data.lock.json, the
+// path into .gitignore. Re-adding an unchanged path rewrites nothing.
+import * as fs from 'node:fs';
+import { DataverError } from '../errors.js';
+import { readLock, writeLock } from '../lock/lock-file.js';
+import { isSameOrInside } from '../lock/paths.js';
+import type { Lock, OutputEntry } from '../lock/schema.js';
+import type { ManifestEntry } from '../odb/manifest.js';
+import { manifestObject } from '../odb/manifest.js';
+import { relinkWorkspace } from './checkout.js';
+import { ignoreOutputs } from './gitignore.js';
+import type { Progress } from './progress.js';
+import { ensureInternalDirs, type Repo } from './repo.js';
+import { StatCache } from './stat-cache.js';
+import { collectTensorMeta } from './tensor-meta.js';
+import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+
+export interface AddedOutput {
+  path: string;
+  kind: 'file' | 'dir';
+  hash: string;
+  size: number;
+  files: number;
+  /** False when the lock already held exactly this. */
+  changed: boolean;
+  /** Files whose bytes were new to the cache. */
+  newObjects: number;
+}
+
+export interface AddOptions {
+  progress?: Progress;
+  /** Stage that produces the outputs (pipeline use). */
+  stage?: string;
+  /** Skip writing the lock (the caller writes it, e.g. repro). */
+  lock?: Lock;
+}
+
+/**
+ * Tracks files and directories: caches their content and records them in the lock.
+ *
+ * @example
+ * const added = await addPaths(repo, ['data/raw']);
+ */
+export async function addPaths(
+  repo: Repo,
+  repoPaths: string[],
+  options: AddOptions = {},
+): Promise<AddedOutput[]> {
+  const lock = options.lock ?? (await readLock(repo.root));
+  checkOverlaps(lock, repoPaths);
+  await ensureInternalDirs(repo);
+  const statCache = await StatCache.load(repo);
+  const results: AddedOutput[] = [];
+
+  // Collect every file first so that hashing runs as one parallel batch.
+  const plans = repoPaths.map((repoPath) => planOutput(repo, repoPath));
+  const allFiles = plans.flatMap((p) => p.files);
+  const totalBytes = allFiles.reduce((n, f) => n + f.size, 0);
+  options.progress?.start('adding', allFiles.length, totalBytes);
+  const { ingested } = await resolveHashes(repo, statCache, allFiles, {
+    ingest: true,
+    onFile: (_i, bytes) => options.progress?.tick(1, bytes),
+  });
+  options.progress?.stop();
+
+  for (const plan of plans) {
+    const previous = lock.outputs[plan.path];
+    let entry: OutputEntry;
+    if (plan.kind === 'file') {
+      const f = plan.files[0];
+      entry = { hash: f.hash!, size: f.size, kind: 'file' };
+    } else {
+      const manifest: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }));
+      const { hash } = manifestObject(manifest);
+      await repo.cache.putManifest(manifest);
+      entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
+    }
+    if (options.stage) entry.stage = options.stage;
+    else if (previous?.stage) entry.stage = previous.stage;
+    const meta =
+      previous && previous.hash === entry.hash && previous.meta
+        ? previous.meta
+        : await collectTensorMeta(repo, plan.kind, plan.files);
+    if (meta) entry.meta = meta;
+    const changed = JSON.stringify(previous) !== JSON.stringify(entry);
+    lock.outputs[plan.path] = entry;
+    results.push({
+      path: plan.path,
+      kind: plan.kind,
+      hash: entry.hash,
+      size: entry.size,
+      files: plan.files.length,
+      changed,
+      newObjects: 0,
+    });
+  }
+  if (results.length > 0) results[0].newObjects = ingested;
+
+  if (repo.config.cache.link === 'hardlink' || repo.config.cache.link === 'symlink') {
+    // Linked modes: the workspace files become links to the (read-only) cache objects.
+    await relinkWorkspace(repo, statCache, allFiles);
+  }
+  await statCache.save();
+  if (!options.lock) await writeLock(repo.root, lock);
+  await ignoreOutputs(
+    repo.root,
+    results.map((r) => r.path),
+  );
+  return results;
+}
+
+interface OutputPlan {
+  path: string;
+  kind: 'file' | 'dir';
+  files: WorkspaceFile[];
+}
+
+function planOutput(repo: Repo, repoPath: string): OutputPlan {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(repo.abs(repoPath));
+  } catch {
+    throw new DataverError('PATH_NOT_FOUND', `${repoPath} does not exist`, {
+      hint: 'check the path; `dataver add` takes files and directories inside the repository',
+    });
+  }
+  if (st.isDirectory()) {
+    const files = walkDirectory(repo, repoPath);
+    return { path: repoPath, kind: 'dir', files };
+  }
+  if (!st.isFile()) {
+    throw new DataverError('USAGE', `${repoPath} is neither a file nor a directory`, {
+      hint: 'dataver tracks regular files and directories',
+    });
+  }
+  return { path: repoPath, kind: 'file', files: [statFile(repo, repoPath)!] };
+}
+
+/** An output may not contain or lie inside another output, nor be given twice. */
+export function checkOverlaps(lock: Lock, repoPaths: string[]): void {
+  const seen = new Set<string>();
+  for (const p of repoPaths) {
+    if (seen.has(p)) continue;
+    for (const other of [...Object.keys(lock.outputs), ...seen]) {
+      if (other !== p && (isSameOrInside(p, other) || isSameOrInside(other, p))) {
+        throw new DataverError('PATH_OVERLAP', `${p} overlaps the tracked output ${other}`, {
+          hint: isSameOrInside(p, other)
+            ? `track the whole directory: dataver add ${other}`
+            : `stop tracking ${other} first: dataver remove ${other}`,
+        });
+      }
+    }
+    seen.add(p);
+  }
+}

@@ -1,0 +1,49 @@
+// The set of objects a lock needs: file objects, directory manifests and the
+// files they list. Push, fetch, gc and status --remote all start from this.
+import { statSync } from 'node:fs';
+import { isDataverError } from '../errors.js';
+import type { Lock } from '../lock/schema.js';
+import type { Repo } from './repo.js';
+import { selectOutputs } from './status.js';
+
+export interface NeededObject {
+  hash: string;
+  size: number;
+  /** The output path (and file inside a directory) it belongs to, for messages. */
+  path: string;
+}
+
+export interface NeededObjects {
+  objects: NeededObject[];
+  /** Manifests referenced by the lock that the cache lacks (their files are unknown until fetched). */
+  missingManifests: Array<{ hash: string; path: string }>;
+}
+
+/**
+ * Collects the objects referenced by the selected outputs of a lock, deduplicated.
+ *
+ * @example
+ * const { objects } = await neededObjects(repo, lock);
+ */
+export async function neededObjects(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<NeededObjects> {
+  const seen = new Map<string, NeededObject>();
+  const missingManifests: Array<{ hash: string; path: string }> = [];
+  for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
+    if (entry.kind === 'file') {
+      if (!seen.has(entry.hash)) seen.set(entry.hash, { hash: entry.hash, size: entry.size, path: outPath });
+      continue;
+    }
+    try {
+      const manifest = await repo.cache.readManifest(entry.hash);
+      const size = statSync(repo.cache.objectPath(entry.hash)).size;
+      if (!seen.has(entry.hash)) seen.set(entry.hash, { hash: entry.hash, size, path: outPath });
+      for (const e of manifest) {
+        if (!seen.has(e.hash)) seen.set(e.hash, { hash: e.hash, size: e.size, path: `${outPath}/${e.path}` });
+      }
+    } catch (error) {
+      if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
+      missingManifests.push({ hash: entry.hash, path: outPath });
+    }
+  }
+  return { objects: [...seen.values()], missingManifests };
+}

@@ -1,0 +1,282 @@
+// push / fetch / pull / status --remote / verify --remote: one code path that
+// moves the objects a lock needs between the cache and a remote object store.
+import path from 'node:path';
+import { DataverError } from '../errors.js';
+import type { Lock } from '../lock/schema.js';
+import type { RemoteConfig, RemoteObjectStore } from '../odb/remote.js';
+import { openRemote } from '../odb/remote.js';
+import { type CheckoutResult, checkout } from './checkout.js';
+import { neededObjects } from './objects.js';
+import type { Progress } from './progress.js';
+import type { Repo } from './repo.js';
+
+export interface TransferOptions {
+  remote?: string;
+  jobs?: number;
+  progress?: Progress;
+}
+
+/** Resolves a remote name (or the default) to its settings. */
+export function remoteSettings(repo: Repo, name?: string): { name: string; config: RemoteConfig } {
+  const chosen = name ?? repo.config.core.remote;
+  if (!chosen) {
+    throw new DataverError('REMOTE_UNKNOWN', 'no remote given and no default remote configured', {
+      hint: 'add one: dataver remote add origin <gs://bucket/prefix | folder> --default',
+    });
+  }
+  const config = repo.config.remotes[chosen];
+  if (!config) {
+    throw new DataverError('REMOTE_UNKNOWN', `no remote named '${chosen}'`, {
+      hint: `known remotes: ${Object.keys(repo.config.remotes).join(', ') || 'none'} (see \`dataver remote add\`)`,
+    });
+  }
+  return { name: chosen, config };
+}
+
+/** Opens the object store of a configured remote. */
+export function openConfiguredRemote(
+  repo: Repo,
+  name?: string,
+  jobs?: number,
+): { name: string; store: RemoteObjectStore } {
+  const { name: chosen, config } = remoteSettings(repo, name);
+  const store = openRemote(chosen, jobs ? { ...config, jobs } : config, {
+    repoRoot: repo.root,
+    env: process.env,
+  });
+  return { name: chosen, store };
+}
+
+export interface PushSummary {
+  remote: string;
+  objects: number;
+  uploaded: number;
+  skipped: number;
+  bytes: number;
+  packs: number;
+}
+
+/**
+ * Uploads the cached objects of the selected outputs that the remote lacks.
+ *
+ * @example
+ * const summary = await push(repo, lock, undefined, { remote: 'origin' });
+ */
+export async function push(
+  repo: Repo,
+  lock: Lock,
+  repoPaths?: string[],
+  options: TransferOptions = {},
+): Promise<PushSummary> {
+  const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
+  const notCached = [
+    ...missingManifests.map((m) => ({ hash: m.hash, path: m.path })),
+    ...objects.filter((o) => !repo.cache.has(o.hash)),
+  ];
+  if (notCached.length > 0) {
+    throw new DataverError(
+      'OBJECT_MISSING',
+      `cannot push: ${notCached.length} object(s) are not in the local cache (e.g. ${notCached[0].path})`,
+      {
+        hint: 'run `dataver pull` or `dataver add` for those outputs first',
+        data: { missing: notCached.map((o) => o.hash) },
+      },
+    );
+  }
+  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs);
+  try {
+    const progress = options.progress;
+    let started = false;
+    const result = await store.push(
+      objects.map((o) => ({ hash: o.hash, size: o.size })),
+      (hash) => repo.cache.objectPath(hash),
+      {
+        onProgress: (p) => {
+          if (!started) {
+            progress?.start('pushing', p.totalObjects, p.totalBytes);
+            started = true;
+          }
+          progress?.tick(0, 0);
+          tickTo(progress, p.objects, p.bytes);
+        },
+      },
+    );
+    progress?.stop();
+    return { remote: name, objects: objects.length, ...result };
+  } finally {
+    await store.close();
+  }
+}
+
+export interface FetchSummary {
+  remote: string;
+  objects: number;
+  fetched: number;
+  bytes: number;
+}
+
+/**
+ * Downloads the objects of the selected outputs that the cache lacks (manifests first, then
+ * the files they list). Every object is verified before it enters the cache; missing or corrupt
+ * objects fail the command with exit 3, naming them.
+ *
+ * @example
+ * await fetchObjects(repo, lock);
+ */
+export async function fetchObjects(
+  repo: Repo,
+  lock: Lock,
+  repoPaths?: string[],
+  options: TransferOptions = {},
+): Promise<FetchSummary> {
+  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs);
+  await repo.cache.ensureDirs();
+  const tmpDir = path.join(repo.tmpDir, 'fetch');
+  let fetched = 0;
+  let bytes = 0;
+  let total = 0;
+  try {
+    // Round 1 fetches missing directory manifests; round 2 the files they (and the lock) name.
+    for (let round = 0; round < 2; round++) {
+      const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
+      const wanted =
+        round === 0
+          ? missingManifests.map((m) => ({ hash: m.hash, size: 0, path: m.path }))
+          : objects.filter((o) => !repo.cache.has(o.hash));
+      if (round === 1 && missingManifests.length > 0)
+        throw missingError(
+          name,
+          missingManifests.map((m) => m.hash),
+          missingManifests,
+        );
+      if (round === 1) total = objects.length;
+      if (wanted.length === 0) continue;
+      let started = false;
+      const result = await store.fetch(
+        wanted.map((o) => ({ hash: o.hash, size: o.size })),
+        (hash, tmpPath) => repo.cache.acceptVerified(hash, tmpPath),
+        {
+          tmpDir,
+          onProgress: (p) => {
+            if (round === 0) return;
+            if (!started) {
+              options.progress?.start('fetching', p.totalObjects, p.totalBytes);
+              started = true;
+            }
+            tickTo(options.progress, p.objects, p.bytes);
+          },
+        },
+      );
+      options.progress?.stop();
+      fetched += result.fetched;
+      bytes += result.bytes;
+      if (result.corrupt.length > 0) {
+        throw new DataverError(
+          'OBJECT_CORRUPT',
+          `${result.corrupt.length} object(s) on remote ${name} are corrupt (their bytes do not match their hash): ${describe(result.corrupt, wanted)}`,
+          {
+            hint: 'they were not written to the cache; push intact copies from a clone that has them',
+            data: { corrupt: result.corrupt },
+          },
+        );
+      }
+      if (result.missing.length > 0) throw missingError(name, result.missing, wanted);
+    }
+  } finally {
+    await store.close();
+  }
+  return { remote: name, objects: total, fetched, bytes };
+}
+
+function missingError(
+  remote: string,
+  missing: string[],
+  known: Array<{ hash: string; path: string }>,
+): DataverError {
+  return new DataverError(
+    'OBJECT_MISSING',
+    `${missing.length} object(s) are missing from remote ${remote}: ${describe(missing, known)}`,
+    { hint: 'push them from a clone that has them (`dataver push`)', data: { missing } },
+  );
+}
+
+function describe(hashes: string[], known: Array<{ hash: string; path: string }>): string {
+  const byHash = new Map(known.map((k) => [k.hash, k.path]));
+  const shown = hashes.slice(0, 3).map((h) => `${byHash.get(h) ?? '?'} (${h.slice(0, 12)})`);
+  return shown.join(', ') + (hashes.length > 3 ? `, … (${hashes.length - 3} more)` : '');
+}
+
+/** fetch + checkout. */
+export async function pull(
+  repo: Repo,
+  lock: Lock,
+  repoPaths?: string[],
+  options: TransferOptions & { force?: boolean } = {},
+): Promise<FetchSummary & { checkout: CheckoutResult }> {
+  const fetched = await fetchObjects(repo, lock, repoPaths, options);
+  const result = await checkout(repo, lock, repoPaths, { force: options.force, progress: options.progress });
+  return { ...fetched, checkout: result };
+}
+
+/** Which needed objects the remote lacks, per its index. */
+export async function remoteStatus(
+  repo: Repo,
+  lock: Lock,
+  repoPaths: string[] | undefined,
+  remoteName?: string,
+): Promise<{ name: string; missing: number; missingHashes: string[] }> {
+  const { objects } = await neededObjects(repo, lock, repoPaths);
+  const { name, store } = openConfiguredRemote(repo, remoteName);
+  try {
+    const has = await store.has(objects.map((o) => o.hash));
+    const missingHashes = objects.filter((o) => !has.has(o.hash)).map((o) => o.hash);
+    return { name, missing: missingHashes.length, missingHashes };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Re-hashes the objects of a remote. */
+export async function verifyRemote(repo: Repo, remoteName: string, progress?: Progress) {
+  const { store } = openConfiguredRemote(repo, remoteName);
+  try {
+    let started = false;
+    return await store.verify({
+      onProgress: (p) => {
+        if (!started) {
+          progress?.start('verifying', p.totalObjects, p.totalBytes);
+          started = true;
+        }
+        tickTo(progress, p.objects, p.bytes);
+      },
+    });
+  } finally {
+    progress?.stop();
+    await store.close();
+  }
+}
+
+/** Reachability, auth and write check of a remote. */
+export async function testConfiguredRemote(repo: Repo, name?: string): Promise<Record<string, unknown>> {
+  const { name: chosen, config } = remoteSettings(repo, name);
+  const mod = (await import('../odb/remote.js')) as unknown as {
+    testRemote?: (
+      name: string,
+      config: RemoteConfig,
+      ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
+    ) => Promise<object>;
+  };
+  if (!mod.testRemote) throw new DataverError('USAGE', 'remote test is not available in this build', {});
+  const testRemote = mod.testRemote;
+  return { remote: chosen, ...(await testRemote(chosen, config, { repoRoot: repo.root, env: process.env })) };
+}
+
+// Progress callbacks report totals so far; the bar wants increments.
+const lastSeen = new WeakMap<Progress, { objects: number; bytes: number }>();
+function tickTo(progress: Progress | undefined, objects: number, bytes: number): void {
+  if (!progress) return;
+  const last = lastSeen.get(progress) ?? { objects: 0, bytes: 0 };
+  if (objects < last.objects) last.objects = 0;
+  progress.tick(objects - last.objects, Math.max(0, bytes - last.bytes));
+  lastSeen.set(progress, { objects, bytes });
+}

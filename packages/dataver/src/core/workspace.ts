@@ -1,0 +1,133 @@
+// Reading the workspace: walking tracked paths, and hashing what the stat
+// cache cannot vouch for (on all cores), optionally copying it into the cache.
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { DataverError } from '../errors.js';
+import type { PoolOptions } from '../hash/pool.js';
+import { hashFiles, isFailure } from '../hash/pool.js';
+import type { Repo } from './repo.js';
+import type { StatCache } from './stat-cache.js';
+
+export interface WorkspaceFile {
+  /** Repository path (`/`-separated). */
+  path: string;
+  /** Path relative to the tracked directory (equal to the file name for a tracked file). */
+  rel: string;
+  abs: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** Filled in by `resolveHashes`. */
+  hash?: string;
+}
+
+/**
+ * Lists the regular files below a directory, recursively, sorted by path. Symlinks are
+ * followed only when they stay inside the repository.
+ */
+export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
+  const out: WorkspaceFile[] = [];
+  const rootAbs = repo.abs(repoPath);
+  const stack: string[] = [''];
+  while (stack.length > 0) {
+    const relDir = stack.pop()!;
+    const absDir = relDir === '' ? rootAbs : path.join(rootAbs, relDir);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && relDir === '') return out;
+      throw error;
+    }
+    for (const entry of entries) {
+      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      const abs = path.join(absDir, entry.name);
+      if (entry.isDirectory()) {
+        stack.push(rel);
+        continue;
+      }
+      let st: fs.Stats;
+      if (entry.isSymbolicLink()) {
+        repo.assertNoEscapingSymlink(abs, `${repoPath}/${rel}`);
+        try {
+          st = fs.statSync(abs);
+        } catch {
+          continue; // dangling link
+        }
+        if (st.isDirectory()) {
+          throw new DataverError('USAGE', `${repoPath}/${rel} is a symlink to a directory`, {
+            hint: 'dataver tracks files; replace the link with the directory or a link per file',
+          });
+        }
+      } else if (entry.isFile()) {
+        st = fs.lstatSync(abs);
+      } else {
+        continue; // sockets, fifos, devices
+      }
+      out.push({ path: `${repoPath}/${rel}`, rel, abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+    }
+  }
+  out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return out;
+}
+
+/** Stat of one tracked file, or undefined when it does not exist. */
+export function statFile(repo: Repo, repoPath: string): WorkspaceFile | undefined {
+  const abs = repo.abs(repoPath);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile()) return undefined;
+  return {
+    path: repoPath,
+    rel: path.posix.basename(repoPath),
+    abs,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ino: st.ino,
+  };
+}
+
+/**
+ * Fills in `hash` for every file: from the stat cache where metadata is unchanged, else by
+ * reading the file (all cores). With `ingest`, files are also copied into the cache.
+ */
+export async function resolveHashes(
+  repo: Repo,
+  statCache: StatCache,
+  files: WorkspaceFile[],
+  options: PoolOptions & { ingest?: boolean } = {},
+): Promise<{ hashed: number; ingested: number }> {
+  const todo: WorkspaceFile[] = [];
+  for (const f of files) {
+    const cached = statCache.lookup(f.path, f);
+    if (cached !== undefined && (!options.ingest || repo.cache.has(cached))) f.hash = cached;
+    else todo.push(f);
+  }
+  if (todo.length === 0) return { hashed: 0, ingested: 0 };
+  const jobs = todo.map((f) => ({ path: f.abs, size: f.size }));
+  let ingested = 0;
+  if (options.ingest) {
+    const results = await repo.cache.ingest(jobs, options);
+    results.forEach((r, i) => {
+      todo[i].hash = r.hash;
+      if (r.added) ingested++;
+      statCache.record(todo[i].path, todo[i], r.hash);
+    });
+  } else {
+    const results = await hashFiles(jobs, options);
+    results.forEach((r, i) => {
+      if (isFailure(r)) {
+        throw new DataverError('PATH_NOT_FOUND', `cannot read ${todo[i].path}: ${r.error}`, {
+          hint: 'the file changed or vanished while it was being read; run the command again',
+        });
+      }
+      todo[i].hash = r.hash;
+      statCache.record(todo[i].path, todo[i], r.hash);
+    });
+  }
+  return { hashed: todo.length, ingested };
+}

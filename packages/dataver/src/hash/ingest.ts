@@ -1,0 +1,69 @@
+// Hash-while-copying into a content-addressed directory (`<root>/ab/cdef…`).
+// The hash is taken of the very bytes written to the cache, so a source file
+// edited during `add` can never produce a cache object whose name lies.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import type { HashResult } from './file.js';
+
+/** Where an object with this hash lives under a content-addressed root. */
+export function objectPathIn(root: string, hash: string): string {
+  return path.join(root, hash.slice(0, 2), hash.slice(2));
+}
+
+export interface IngestResult extends HashResult {
+  /** True when the object was new to the store. */
+  added: boolean;
+}
+
+let tmpCounter = 0;
+
+/**
+ * Copies `source` into `root` under its SHA-256, read-only, atomically (tmp + rename).
+ * Synchronous on purpose: it runs in worker threads, where blocking I/O is cheapest.
+ *
+ * @example
+ * const { hash, added } = ingestFileSync('data/a.bin', '.dataver/cache/sha256');
+ */
+export function ingestFileSync(source: string, root: string, scratch: Buffer): IngestResult {
+  const tmp = path.join(root, `.ingest.${process.pid}.${threadId}.${tmpCounter++}.tmp`);
+  const input = fs.openSync(source, 'r');
+  let output: number | undefined;
+  try {
+    output = fs.openSync(tmp, 'wx', 0o444);
+    const hasher = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      const bytesRead = fs.readSync(input, scratch, 0, scratch.length, null);
+      if (bytesRead === 0) break;
+      const block = bytesRead === scratch.length ? scratch : scratch.subarray(0, bytesRead);
+      hasher.update(block);
+      let written = 0;
+      while (written < bytesRead) written += fs.writeSync(output, block, written, bytesRead - written);
+      size += bytesRead;
+    }
+    fs.closeSync(output);
+    output = undefined;
+    const hash = hasher.digest('hex');
+    const target = objectPathIn(root, hash);
+    if (fs.existsSync(target)) {
+      fs.unlinkSync(tmp);
+      return { hash, size, added: false };
+    }
+    try {
+      fs.renameSync(tmp, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.renameSync(tmp, target);
+    }
+    return { hash, size, added: true };
+  } catch (error) {
+    if (output !== undefined) fs.closeSync(output);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  } finally {
+    fs.closeSync(input);
+  }
+}

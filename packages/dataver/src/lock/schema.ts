@@ -1,0 +1,68 @@
+// data.lock.json: the machine-written record of tracked outputs and stage
+// states. Validated on read (it may be hand-edited or come from a hostile
+// commit) and written deterministically so that git merges it cleanly.
+import { z } from 'zod';
+import { isSafeRelativePath } from './paths.js';
+
+export const LOCK_VERSION = 1;
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
+const relativePath = z.string().refine(isSafeRelativePath, 'must be a relative path inside the repository');
+
+export const tensorSummarySchema = z.object({
+  name: z.string().optional(),
+  dtype: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  mean: z.number().optional(),
+  std: z.number().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+});
+
+export const tensorMetaSchema = z.object({
+  format: z.string(),
+  tensors: z.array(tensorSummarySchema),
+});
+
+export const outputEntrySchema = z
+  .object({
+    /** sha256 of the file, or of the directory's manifest object. */
+    hash,
+    /** Total bytes (all files for a directory). */
+    size: z.number().int().nonnegative(),
+    /** Number of files, for a directory. */
+    files: z.number().int().nonnegative().optional(),
+    kind: z.enum(['file', 'dir']),
+    /** The stage that produces this output, if any. */
+    stage: z.string().optional(),
+    /** Tensor metadata: for a file, its own; for a directory, per file path inside it. */
+    meta: z.union([tensorMetaSchema, z.record(z.string(), tensorMetaSchema)]).optional(),
+  })
+  .strict();
+
+export const stageStateSchema = z
+  .object({
+    cmd: z.string(),
+    deps: z.record(relativePath, hash),
+    params: z.record(z.string(), z.unknown()),
+    outs: z.record(relativePath, hash),
+  })
+  .strict();
+
+export const lockSchema = z
+  .object({
+    version: z.literal(LOCK_VERSION),
+    outputs: z.record(relativePath, outputEntrySchema),
+    stages: z.record(z.string(), stageStateSchema).default({}),
+  })
+  .strict();
+
+export type OutputEntry = z.infer<typeof outputEntrySchema>;
+export type StageState = z.infer<typeof stageStateSchema>;
+export type Lock = z.infer<typeof lockSchema>;
+export type TensorMetaValue = z.infer<typeof tensorMetaSchema>;
+
+/** A lock with nothing in it. */
+export function emptyLock(): Lock {
+  return { version: LOCK_VERSION, outputs: {}, stages: {} };
+}

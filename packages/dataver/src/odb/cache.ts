@@ -1,0 +1,210 @@
+// The local cache: a content-addressed object store at .dataver/cache/sha256/ab/cdef….
+// Objects are immutable and read-only; workspace files are materialized from them.
+
+import * as fs from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { DataverError, errnoCode, rethrowFsError } from '../errors.js';
+import { hashFile, sha256 } from '../hash/file.js';
+import type { IngestResult } from '../hash/ingest.js';
+import { objectPathIn } from '../hash/ingest.js';
+import { type FileFailure, type FileJob, ingestFiles, isFailure, type PoolOptions } from '../hash/pool.js';
+import { syncFileSystem, tmpNameFor } from '../util/fs.js';
+import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js';
+
+export type LinkMode = 'copy' | 'reflink' | 'hardlink' | 'symlink';
+
+export class ObjectCache {
+  /** Directory holding `ab/cdef…` object files. */
+  readonly objectsDir: string;
+
+  constructor(
+    readonly root: string,
+    readonly tmpDir: string,
+  ) {
+    this.objectsDir = path.join(root, 'sha256');
+  }
+
+  /** Path of an object (whether or not it exists). */
+  objectPath(hash: string): string {
+    return objectPathIn(this.objectsDir, hash);
+  }
+
+  has(hash: string): boolean {
+    return fs.existsSync(this.objectPath(hash));
+  }
+
+  /** The hashes of `hashes` that are not in the cache. */
+  missing(hashes: Iterable<string>): string[] {
+    const out: string[] = [];
+    for (const h of hashes) if (!this.has(h)) out.push(h);
+    return out;
+  }
+
+  async ensureDirs(): Promise<void> {
+    await fsp.mkdir(this.objectsDir, { recursive: true }).catch(rethrowFsError(this.objectsDir));
+    await fsp.mkdir(this.tmpDir, { recursive: true }).catch(rethrowFsError(this.tmpDir));
+  }
+
+  /**
+   * Copies files into the cache while hashing them (all cores); results in input order.
+   * Objects are made durable with one syncfs at the end rather than one fsync each.
+   */
+  async ingest(files: FileJob[], options: PoolOptions = {}): Promise<IngestResult[]> {
+    await this.ensureDirs();
+    const results = await ingestFiles(files, this.objectsDir, options);
+    const failures = results
+      .map((r, i) => ({ r, i }))
+      .filter((x): x is { r: FileFailure; i: number } => isFailure(x.r));
+    if (failures.length > 0) {
+      const { r, i } = failures[0];
+      if (r.code === 'ENOSPC' || r.code === 'EACCES' || r.code === 'EROFS' || r.code === 'EPERM') {
+        rethrowFsError(r.code === 'ENOSPC' ? this.root : files[i].path)(
+          Object.assign(new Error(r.error), { code: r.code }),
+        );
+      }
+      throw new DataverError('PATH_NOT_FOUND', `cannot read ${files[i].path}: ${r.error}`, {
+        hint: 'the file changed or vanished while it was being added; run the command again',
+      });
+    }
+    if (results.some((r) => (r as IngestResult).added)) await syncFileSystem(this.objectsDir);
+    return results as IngestResult[];
+  }
+
+  /** Stores bytes (a manifest) as an object; returns its hash. */
+  async putBuffer(bytes: Buffer): Promise<string> {
+    const hash = sha256(bytes);
+    const target = this.objectPath(hash);
+    if (this.has(hash)) return hash;
+    await fsp.mkdir(path.dirname(target), { recursive: true }).catch(rethrowFsError(target));
+    const tmp = tmpNameFor(target);
+    try {
+      await fsp.writeFile(tmp, bytes, { mode: 0o444 });
+      await fsp.rename(tmp, target);
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      rethrowFsError(target)(error);
+    }
+    return hash;
+  }
+
+  /** Stores a directory manifest; returns its hash. */
+  putManifest(entries: ManifestEntry[]): Promise<string> {
+    return this.putBuffer(manifestObject(entries).bytes);
+  }
+
+  /** Reads a manifest object, verifying its bytes against its hash. */
+  async readManifest(hash: string): Promise<ManifestEntry[]> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.objectPath(hash));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        throw new DataverError('OBJECT_MISSING', `directory manifest ${hash} is not in the cache`, {
+          hint: 'run `dataver pull` to fetch it from a remote',
+          data: { missing: [hash] },
+        });
+      }
+      throw error;
+    }
+    if (sha256(bytes) !== hash) {
+      throw new DataverError('OBJECT_CORRUPT', `cache object ${hash} (directory manifest) is corrupt`, {
+        hint: 'run `dataver verify` then `dataver pull` to restore it',
+      });
+    }
+    return parseManifest(bytes, hash);
+  }
+
+  /**
+   * Accepts a verified object file (from a remote download) into the cache by rename.
+   */
+  async acceptVerified(hash: string, tmpPath: string): Promise<void> {
+    const target = this.objectPath(hash);
+    if (this.has(hash)) {
+      await fsp.rm(tmpPath, { force: true });
+      return;
+    }
+    await fsp.chmod(tmpPath, 0o444);
+    try {
+      await fsp.rename(tmpPath, target);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') rethrowFsError(target)(error);
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rename(tmpPath, target);
+    }
+  }
+
+  /**
+   * Creates a workspace file from an object: reflink where the file system can, else a copy;
+   * hardlink/symlink only when asked (they share bytes with the cache).
+   * The file appears atomically (tmp + rename), so a kill never leaves half a file.
+   */
+  async materialize(hash: string, dest: string, mode: LinkMode): Promise<void> {
+    const source = this.objectPath(hash);
+    const tmp = tmpNameFor(dest);
+    try {
+      switch (mode) {
+        case 'hardlink':
+          await fsp.link(source, tmp);
+          break;
+        case 'symlink':
+          await fsp.symlink(source, tmp);
+          break;
+        case 'copy':
+          await fsp.copyFile(source, tmp);
+          await fsp.chmod(tmp, 0o644);
+          break;
+        default:
+          await fsp.copyFile(source, tmp, fsConstants.COPYFILE_FICLONE);
+          await fsp.chmod(tmp, 0o644);
+      }
+      await fsp.rename(tmp, dest);
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      if (errnoCode(error) === 'ENOENT' && !this.has(hash)) {
+        throw new DataverError('OBJECT_MISSING', `object ${hash} for ${dest} is not in the cache`, {
+          hint: 'run `dataver pull` to fetch it',
+          data: { missing: [hash] },
+        });
+      }
+      rethrowFsError(dest)(error);
+    }
+  }
+
+  /** Re-hashes one object; true when its bytes match its name. */
+  async verifyObject(hash: string): Promise<'ok' | 'missing' | 'corrupt'> {
+    try {
+      return (await hashFile(this.objectPath(hash))).hash === hash ? 'ok' : 'corrupt';
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 'missing';
+      throw error;
+    }
+  }
+
+  /** Every object in the cache with its size. */
+  async listObjects(): Promise<Array<{ hash: string; size: number }>> {
+    const out: Array<{ hash: string; size: number }> = [];
+    let prefixes: string[];
+    try {
+      prefixes = await fsp.readdir(this.objectsDir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return out;
+      throw error;
+    }
+    for (const prefix of prefixes) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const dir = path.join(this.objectsDir, prefix);
+      for (const name of await fsp.readdir(dir)) {
+        if (!/^[0-9a-f]{62}$/.test(name)) continue;
+        const st = await fsp.stat(path.join(dir, name));
+        out.push({ hash: prefix + name, size: st.size });
+      }
+    }
+    return out;
+  }
+
+  /** Deletes an object (gc). */
+  async remove(hash: string): Promise<void> {
+    await fsp.rm(this.objectPath(hash), { force: true });
+  }
+}
