@@ -1,0 +1,92 @@
+// `import`: the course's own raw files, as torch.save wrote them (uint8 or float, views, legacy
+// or zip format), rewritten as dense tensors in our raw layout so `process` can take them.
+import * as path from 'node:path';
+import { TensorError } from './errors.js';
+import { writeAllOrNothing } from './fs-util.js';
+import { findShards } from './process.js';
+import { readTensor, writeTensor } from './tensor/io.js';
+import type { Tensor } from './tensor/types.js';
+
+export interface ImportOptions {
+  /** Folder with the course's `train_images_{i}.pt`, `train_target_{i}.pt`, `test_images.pt`, `test_target.pt`. */
+  from: string;
+  /** Output folder (default `data/raw`). */
+  out: string;
+}
+
+export interface ImportResult {
+  out: string;
+  files: string[];
+  train: number;
+  test: number;
+  imageDtype: string;
+}
+
+function squeezeImages(t: Tensor, file: string): Tensor {
+  const s = t.shape;
+  if (s.length === 4 && s[1] === 1 && s[2] === 28 && s[3] === 28) return { ...t, shape: [s[0]!, 28, 28] };
+  if (s.length === 3 && s[1] === 28 && s[2] === 28) return t;
+  throw new TensorError('SHAPE_MISMATCH', `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`, {
+    file,
+  });
+}
+
+function asInt64Targets(t: Tensor, n: number, file: string): Tensor {
+  if (t.shape.length !== 1 || t.shape[0] !== n) {
+    throw new TensorError('SHAPE_MISMATCH', `targets [${t.shape.join(',')}] do not match ${n} images`, {
+      file,
+    });
+  }
+  const out = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(t.data[i]);
+    if (!Number.isInteger(v) || v < 0 || v > 9)
+      throw new TensorError('CORRUPT', `target ${i} is ${v}, not a digit 0–9`, { file });
+    out[i] = BigInt(v);
+  }
+  return { dtype: 'int64', shape: [n], data: out };
+}
+
+/**
+ * Converts the course's Corrupt MNIST files into our raw layout (dense images of their
+ * own dtype, int64 targets), all or nothing.
+ *
+ * @example
+ * await importCourse({ from: '~/dtu_mlops/data/corruptmnist', out: 'data/raw' });
+ */
+export async function importCourse(options: ImportOptions): Promise<ImportResult> {
+  const shards = await findShards(options.from);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < shards; i++) pairs.push([`train_images_${i}.pt`, `train_target_${i}.pt`]);
+  pairs.push(['test_images.pt', 'test_target.pt']);
+  const files: string[] = [];
+  let train = 0;
+  let test = 0;
+  let imageDtype = '';
+  await writeAllOrNothing(options.out, async (tmp) => {
+    for (const [imgName, tgtName] of pairs) {
+      const imgFile = path.join(options.from, imgName);
+      const tgtFile = path.join(options.from, tgtName);
+      const images = squeezeImages(await readTensor(imgFile), imgFile);
+      if (!['uint8', 'float32', 'float64'].includes(images.dtype)) {
+        throw new TensorError('UNSUPPORTED_DTYPE', `images must be uint8 or float, got ${images.dtype}`, {
+          file: imgFile,
+        });
+      }
+      if (imageDtype && imageDtype !== images.dtype) {
+        throw new TensorError('CORRUPT', `images are ${images.dtype} here but ${imageDtype} in other files`, {
+          file: imgFile,
+        });
+      }
+      imageDtype = images.dtype;
+      const n = images.shape[0]!;
+      const targets = asInt64Targets(await readTensor(tgtFile), n, tgtFile);
+      await writeTensor(path.join(tmp, imgName), images);
+      await writeTensor(path.join(tmp, tgtName), targets);
+      files.push(imgName, tgtName);
+      if (imgName.startsWith('train')) train += n;
+      else test += n;
+    }
+  });
+  return { out: options.out, files, train, test, imageDtype };
+}
