@@ -26,6 +26,10 @@ function lazy(moduleName: string, exportName = 'run') {
   };
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 const json = () => new Option('--json', 'print the result as JSON');
 
 /** Builds the program (exported for tests and for generating docs/cli.md). */
@@ -92,6 +96,7 @@ Example:
       .description('restore the workspace to what data.lock.json says, from the cache')
       .argument('[paths...]', 'limit to these outputs')
       .option('-f, --force', 'overwrite unsaved changes and delete untracked files in tracked directories')
+      .option('--rev <revision>', 'materialize the data of another git revision (without switching branches)')
       .addOption(json())
       .action(lazy('checkout')),
     'dataver checkout data/raw',
@@ -184,7 +189,10 @@ Example:
       .option('-r, --remote <name>', 'remote to use (default: core.remote)')
       .option('-j, --jobs <n>', 'parallel transfers', (v) => Number.parseInt(v, 10))
       .addOption(json());
-    if (name === 'pull') cmd.option('-f, --force', 'overwrite unsaved changes in the workspace');
+    if (name === 'pull') {
+      cmd.option('-f, --force', 'overwrite unsaved changes in the workspace');
+      cmd.option('--rev <revision>', 'pull the data of another git revision (without switching branches)');
+    }
     example(cmd.action(lazy('transfer', name)), ex);
   }
 
@@ -193,6 +201,9 @@ Example:
       .command('gc')
       .description('remove cache objects that no tracked output references (dry run without --force)')
       .option('-f, --force', 'really delete')
+      .option('-w, --workspace', 'keep what the workspace lock references (the default)')
+      .option('-a, --all-branches', 'also keep what the tips of all branches and tags reference')
+      .option('-A, --all-commits', 'also keep what any commit references')
       .addOption(json())
       .action(lazy('gc')),
     'dataver gc --force',
@@ -207,11 +218,102 @@ Example:
       .action(lazy('verify')),
     'dataver verify --fix && dataver pull',
   );
+
+  // Pipelines: dataver.yaml stages, repro, params, metrics, diff across commits.
+  example(
+    program
+      .command('repro')
+      .description('run the stale stages of dataver.yaml in order, caching their outputs')
+      .argument('[stages...]', 'stages to reproduce (default: all)')
+      .option('-f, --force', 'run the stages even when they are up to date')
+      .option('-n, --dry-run', 'only say what would run')
+      .option('--downstream', 'also run the stages that depend on the given ones')
+      .addOption(json())
+      .action(lazy('repro')),
+    'dataver repro process',
+  );
+  const stage = program.command('stage').description('edit the stages of dataver.yaml');
+  example(
+    stage
+      .command('add')
+      .description('add (or replace with --force) a stage in dataver.yaml')
+      .argument('<name>', 'stage name')
+      .requiredOption('-c, --cmd <command>', 'the command that the stage runs')
+      .option('-d, --dep <path>', 'a dependency (repeatable)', collect, [])
+      .option('-o, --out <path>', 'an output, tracked and cached (repeatable)', collect, [])
+      .option('-p, --param <key>', 'a parameter key from params.yaml, or file:key (repeatable)', collect, [])
+      .option('-m, --metric <path>', 'a metrics JSON file, committed to git (repeatable)', collect, [])
+      .option('--always-changed', 'run the stage on every repro')
+      .option('-f, --force', 'replace an existing stage')
+      .action(lazy('stage', 'add')),
+    'dataver stage add process --cmd "corrupt-mnist process" --dep data/raw --out data/processed',
+  );
+  example(
+    program
+      .command('diff')
+      .description(
+        'added / modified / deleted outputs and files between two commits, or a commit and the workspace',
+      )
+      .argument('[revA]', 'the older revision (default: HEAD)')
+      .argument('[revB]', 'the newer revision (default: the workspace)')
+      .option('--md', 'print a Markdown table')
+      .addOption(json())
+      .action(lazy('diff')),
+    'dataver diff HEAD~1 HEAD',
+  );
+  const params = program.command('params').description('show parameters of the pipeline');
+  example(
+    params
+      .command('diff')
+      .description('parameters that differ between two revisions (default: HEAD and the workspace)')
+      .argument('[revA]')
+      .argument('[revB]')
+      .option('--md', 'print a Markdown table')
+      .option('--all', 'also show unchanged parameters')
+      .addOption(json())
+      .action(lazy('params', 'diff')),
+    'dataver params diff main',
+  );
+  const metrics = program.command('metrics').description('show and compare metrics files of the pipeline');
+  example(
+    metrics
+      .command('show')
+      .description('print the metrics of a revision (default: the workspace)')
+      .argument('[rev]')
+      .option('--md', 'print a Markdown table')
+      .addOption(json())
+      .action(lazy('metrics', 'show')),
+    'dataver metrics show --md >> "$GITHUB_STEP_SUMMARY"',
+  );
+  example(
+    metrics
+      .command('diff')
+      .description('compare metrics between two revisions (default: HEAD and the workspace)')
+      .argument('[revA]')
+      .argument('[revB]')
+      .option('--md', 'print a Markdown table')
+      .addOption(json())
+      .action(lazy('metrics', 'diff')),
+    'dataver metrics diff main',
+  );
+  program
+    .command('merge-driver', { hidden: true })
+    .description('git merge driver for data.lock.json (set up by `dataver init --git-hooks`)')
+    .argument('<base>')
+    .argument('<ours>')
+    .argument('<theirs>')
+    .argument('[path]')
+    .action(lazy('merge-driver'));
   return program;
 }
 
 /** Entry point of bin/dataver.js. */
 export function main(argv: string[]): void {
+  // `dataver status | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const program = buildProgram();
   program.exitOverride();
   program.configureOutput({
