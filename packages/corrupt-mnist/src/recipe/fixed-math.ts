@@ -38,7 +38,7 @@ export function cosPoly(x: number): number {
   );
 }
 
-/** Degrees → radians with an exact constant (π as the nearest double). */
+/** Degrees → radians (Math.PI is a constant, not a computed value). */
 export function radians(deg: number): number {
-  return (deg * 3.141592653589793) / 180;
+  return (deg * Math.PI) / 180;
 }
