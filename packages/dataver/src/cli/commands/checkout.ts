@@ -3,6 +3,7 @@ import { checkout } from '../../core/checkout.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { DataverError } from '../../errors.js';
+import { readLockAtRevision } from '../../git/revisions.js';
 import { readLock } from '../../lock/lock-file.js';
 import type { Output } from '../output.js';
 

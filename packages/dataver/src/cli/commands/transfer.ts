@@ -2,6 +2,7 @@
 import { Repo } from '../../core/repo.js';
 import { fetchObjects, pull as pullData, push as pushData } from '../../core/transfer.js';
 import { withWriteLock } from '../../core/write-lock.js';
+import { readLockAtRevision } from '../../git/revisions.js';
 import { readLock } from '../../lock/lock-file.js';
 import { formatBytes, type Output } from '../output.js';
 import { missingObjectsError } from './checkout.js';
@@ -10,12 +11,14 @@ interface Options {
   remote?: string;
   jobs?: number;
   force?: boolean;
+  rev?: string;
 }
 
-async function context(paths: string[]) {
+async function context(paths: string[], rev?: string) {
   const repo = await Repo.find(process.cwd());
   const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
-  return { repo, repoPaths, lock: await readLock(repo.root) };
+  const lock = rev ? await readLockAtRevision(repo.root, rev) : await readLock(repo.root);
+  return { repo, repoPaths, lock };
 }
 
 export async function push(output: Output, [paths]: [string[]], options: Options): Promise<number> {
@@ -52,7 +55,7 @@ export async function fetch(output: Output, [paths]: [string[]], options: Option
 }
 
 export async function pull(output: Output, [paths]: [string[]], options: Options): Promise<number> {
-  const { repo, repoPaths, lock } = await context(paths);
+  const { repo, repoPaths, lock } = await context(paths, options.rev);
   const summary = await withWriteLock(repo, 'pull', () =>
     pullData(repo, lock, repoPaths, {
       remote: options.remote,
