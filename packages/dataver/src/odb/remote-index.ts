@@ -1,0 +1,400 @@
+// The remote index: which objects a remote holds and where (loose or inside a
+// pack), so push, fetch and status need no LIST of the object keys. It is made
+// of immutable segments named by the sha256 of their bytes, written only after
+// the data they describe, and read as a union: concurrent writers never
+// overwrite each other (no preconditions needed), a damaged segment is
+// recognised by its name, and a stale index is rebuilt from a listing.
+import { createHash } from 'node:crypto';
+import { DataverError, isDataverError } from '../errors.js';
+import type { Storage } from '../storage/types.js';
+import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
+
+export const INDEX_PREFIX = 'index/';
+export const OBJECTS_PREFIX = 'objects/sha256/';
+export const PACKS_PREFIX = 'packs/';
+/** Segments beyond this count are merged into one at the end of a push. */
+export const COMPACT_SEGMENTS_AT = 16;
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const SEGMENT_RE = /^index\/seg-([0-9a-f]{64})\.json$/;
+const PACK_RE = /^packs\/pack-([0-9a-f]{64})\.tar$/;
+
+/** Where a loose object lives: `objects/sha256/ab/cdef…`. */
+export function looseKey(hash: string): string {
+  return `${OBJECTS_PREFIX}${hash.slice(0, 2)}/${hash.slice(2)}`;
+}
+
+export function packKey(pack: string): string {
+  return `${PACKS_PREFIX}pack-${pack}.tar`;
+}
+
+export function packIndexKey(pack: string): string {
+  return `${PACKS_PREFIX}pack-${pack}.idx`;
+}
+
+export function segmentKey(hash: string): string {
+  return `${INDEX_PREFIX}seg-${hash}.json`;
+}
+
+export type ObjectLocation =
+  | { kind: 'loose'; size: number }
+  | { kind: 'pack'; pack: string; offset: number; size: number };
+
+export interface SegmentPack {
+  pack: string;
+  size: number;
+  objects: [string, number, number][];
+}
+
+/** One index segment, as stored (JSON, arrays sorted so equal content gives equal names). */
+export interface IndexSegment {
+  version: 1;
+  loose: [string, number][];
+  packs: SegmentPack[];
+}
+
+/** Locations known to be bad (from verify or fetch), left out when the index is rebuilt. */
+export interface IndexExclusions {
+  loose?: Set<string>;
+  /** `${pack}:${hash}` */
+  packed?: Set<string>;
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep their order.
+ *
+ * @example
+ * const sizes = await mapLimit(keys, 16, (k) => storage.stat(k));
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * Serializes a segment deterministically and names it by its hash.
+ *
+ * @example
+ * const { key, bytes } = encodeSegment({ version: 1, loose: [[hash, 12]], packs: [] });
+ */
+export function encodeSegment(segment: IndexSegment): { key: string; bytes: Buffer; hash: string } {
+  const normalized: IndexSegment = {
+    version: 1,
+    loose: [...segment.loose].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    packs: [...segment.packs]
+      .sort((a, b) => (a.pack < b.pack ? -1 : a.pack > b.pack ? 1 : 0))
+      .map((p) => ({ pack: p.pack, size: p.size, objects: [...p.objects].sort((a, b) => a[1] - b[1]) })),
+  };
+  const bytes = Buffer.from(`${JSON.stringify(normalized)}\n`);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  return { key: segmentKey(hash), bytes, hash };
+}
+
+/**
+ * Parses and checks a stored segment; undefined when it is damaged (its bytes
+ * do not hash to its name, or the content is not a valid segment).
+ *
+ * @example
+ * const segment = decodeSegment(bytes, nameHash);
+ */
+export function decodeSegment(bytes: Buffer, nameHash: string): IndexSegment | undefined {
+  if (createHash('sha256').update(bytes).digest('hex') !== nameHash) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const v = value as Partial<IndexSegment>;
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    v.version !== 1 ||
+    !Array.isArray(v.loose) ||
+    !Array.isArray(v.packs)
+  ) {
+    return undefined;
+  }
+  for (const l of v.loose) {
+    if (!Array.isArray(l) || typeof l[0] !== 'string' || !HASH_RE.test(l[0]) || !Number.isSafeInteger(l[1])) {
+      return undefined;
+    }
+  }
+  for (const p of v.packs) {
+    if (typeof p !== 'object' || p === null || typeof p.pack !== 'string' || !HASH_RE.test(p.pack))
+      return undefined;
+    if (
+      parsePackIndexFile({ version: 1, pack: p.pack, size: p.size, objects: p.objects }, p.pack) === undefined
+    ) {
+      return undefined;
+    }
+  }
+  return v as IndexSegment;
+}
+
+/** What one `load` found, for logs and tests. */
+export interface IndexLoadReport {
+  segments: number;
+  damaged: string[];
+}
+
+/**
+ * The in-memory union of a remote's index segments.
+ *
+ * @example
+ * const index = new RemoteIndex(storage);
+ * await index.load();
+ * index.lookup(hash); // { kind: 'pack', pack, offset, size } | { kind: 'loose', size } | undefined
+ */
+export class RemoteIndex {
+  /** Parsed segments by key; segments are immutable, so each is read once per process. */
+  private readonly segments = new Map<string, IndexSegment>();
+  private objects = new Map<string, ObjectLocation>();
+  private packSizes = new Map<string, number>();
+  /** Keys of segments whose bytes do not match their name. */
+  damaged: string[] = [];
+  loaded = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly jobs = 8,
+  ) {}
+
+  /** Number of objects the index knows. */
+  get size(): number {
+    return this.objects.size;
+  }
+
+  /** Number of segments in the last listing. */
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
+  lookup(hash: string): ObjectLocation | undefined {
+    return this.objects.get(hash);
+  }
+
+  /** Every (hash, location) the index knows. */
+  entries(): IterableIterator<[string, ObjectLocation]> {
+    return this.objects.entries();
+  }
+
+  /** Packs the index knows, with their sizes. */
+  packs(): ReadonlyMap<string, number> {
+    return this.packSizes;
+  }
+
+  /** Every pack the segments list, with all of its entries (verify checks each copy). */
+  packEntries(): Map<string, [string, number, number][]> {
+    const out = new Map<string, [string, number, number][]>();
+    for (const segment of this.segments.values()) {
+      for (const p of segment.packs) {
+        const seen = out.get(p.pack) ?? [];
+        const known = new Set(seen.map((e) => e[0]));
+        for (const e of p.objects) if (!known.has(e[0])) seen.push(e);
+        out.set(p.pack, seen);
+      }
+    }
+    return out;
+  }
+
+  /** Lists the index prefix and reads the segments not read before; the union replaces the view. */
+  async load(): Promise<IndexLoadReport> {
+    for (let attempt = 0; ; attempt++) {
+      const keys: string[] = [];
+      for await (const entry of this.storage.list(INDEX_PREFIX)) {
+        if (SEGMENT_RE.test(entry.key)) keys.push(entry.key);
+      }
+      const fresh = keys.filter((k) => !this.segments.has(k) && !this.damaged.includes(k));
+      let vanished = false;
+      const damaged: string[] = [];
+      await mapLimit(fresh, this.jobs, async (key) => {
+        let bytes: Buffer;
+        try {
+          bytes = await this.storage.getBuffer(key);
+        } catch (error) {
+          // Compacted away by another writer between our LIST and GET: list again.
+          if (isDataverError(error, 'NOT_FOUND')) {
+            vanished = true;
+            return;
+          }
+          throw error;
+        }
+        const segment = decodeSegment(bytes, SEGMENT_RE.exec(key)![1]);
+        if (segment === undefined) damaged.push(key);
+        else this.segments.set(key, segment);
+      });
+      if (vanished && attempt < 3) continue;
+      const listed = new Set(keys);
+      for (const key of [...this.segments.keys()]) if (!listed.has(key)) this.segments.delete(key);
+      this.damaged = [...new Set([...this.damaged.filter((k) => listed.has(k)), ...damaged])];
+      this.rebuildView();
+      this.loaded = true;
+      return { segments: this.segments.size, damaged: this.damaged };
+    }
+  }
+
+  private rebuildView(): void {
+    const objects = new Map<string, ObjectLocation>();
+    const packs = new Map<string, number>();
+    for (const segment of this.segments.values()) {
+      for (const p of segment.packs) {
+        packs.set(p.pack, p.size);
+        for (const [hash, offset, size] of p.objects) {
+          if (!objects.has(hash)) objects.set(hash, { kind: 'pack', pack: p.pack, offset, size });
+        }
+      }
+    }
+    // A loose copy wins over a packed one: it needs no range arithmetic.
+    for (const segment of this.segments.values()) {
+      for (const [hash, size] of segment.loose) objects.set(hash, { kind: 'loose', size });
+    }
+    this.objects = objects;
+    this.packSizes = packs;
+  }
+
+  /** Stores a segment (after the data it names is uploaded) and adds it to the view. */
+  async write(segment: IndexSegment): Promise<string | undefined> {
+    if (segment.loose.length === 0 && segment.packs.length === 0) return undefined;
+    const { key, bytes } = encodeSegment(segment);
+    await this.storage.put(key, bytes, { size: bytes.length });
+    this.segments.set(key, segment);
+    this.rebuildView();
+    return key;
+  }
+
+  /**
+   * Merges all segments into one when there are more than `threshold`; the
+   * inputs are deleted only after the merged segment is stored, and only those
+   * inputs, so entries a concurrent writer adds meanwhile are never lost.
+   */
+  async compact(threshold = COMPACT_SEGMENTS_AT): Promise<boolean> {
+    if (this.segments.size <= threshold) return false;
+    const inputs = [...this.segments.entries()];
+    const loose = new Map<string, number>();
+    const packs = new Map<string, SegmentPack>();
+    for (const [, s] of inputs) {
+      for (const [hash, size] of s.loose) loose.set(hash, size);
+      for (const p of s.packs) packs.set(p.pack, p);
+    }
+    const merged = await this.write({ version: 1, loose: [...loose], packs: [...packs.values()] });
+    await mapLimit(
+      inputs.filter(([key]) => key !== merged),
+      this.jobs,
+      async ([key]) => {
+        await this.storage.delete(key);
+        this.segments.delete(key);
+      },
+    );
+    this.rebuildView();
+    return true;
+  }
+
+  /**
+   * Rebuilds the index from a listing of the objects and packs actually stored,
+   * leaving out `exclude`d locations, then replaces the segments it had listed
+   * before it started (segments written later by others stay). When the remote
+   * is read-only the rebuilt view is still used, just not stored.
+   */
+  async rebuild(
+    exclude: IndexExclusions = {},
+  ): Promise<{ loose: number; packs: number; persisted: boolean }> {
+    // List the index FIRST: a segment seen here describes data uploaded before
+    // it, which the data listing below will therefore also see.
+    const oldSegments: string[] = [];
+    for await (const entry of this.storage.list(INDEX_PREFIX)) {
+      if (SEGMENT_RE.test(entry.key)) oldSegments.push(entry.key);
+    }
+    const loose: [string, number][] = [];
+    for await (const entry of this.storage.list(OBJECTS_PREFIX)) {
+      const rest = entry.key.slice(OBJECTS_PREFIX.length);
+      const hash = rest.slice(0, 2) + rest.slice(3);
+      if (rest[2] === '/' && HASH_RE.test(hash) && !exclude.loose?.has(hash)) loose.push([hash, entry.size]);
+    }
+    const tars: { pack: string; size: number }[] = [];
+    for await (const entry of this.storage.list(PACKS_PREFIX)) {
+      const m = PACK_RE.exec(entry.key);
+      if (m) tars.push({ pack: m[1], size: entry.size });
+    }
+    const packs = (
+      await mapLimit(tars, this.jobs, async ({ pack, size }) => {
+        const index = await this.readPackIndex(pack, size);
+        if (index === undefined) return undefined;
+        const objects = index.objects.filter(([hash]) => !exclude.packed?.has(`${pack}:${hash}`));
+        return { pack, size, objects } satisfies SegmentPack;
+      })
+    ).filter((p): p is SegmentPack => p !== undefined && p.objects.length > 0);
+
+    const segment: IndexSegment = { version: 1, loose, packs };
+    let persisted = true;
+    try {
+      const { key, bytes } = encodeSegment(segment);
+      if (loose.length > 0 || packs.length > 0) await this.storage.put(key, bytes, { size: bytes.length });
+      await mapLimit(
+        oldSegments.filter((k) => k !== key),
+        this.jobs,
+        (k) => this.storage.delete(k),
+      );
+      this.segments.clear();
+      this.damaged = [];
+      await this.load();
+    } catch (error) {
+      if (!isDataverError(error, 'REMOTE_PERMISSION') && !isDataverError(error, 'PERMISSION')) throw error;
+      persisted = false;
+      this.segments.clear();
+      this.segments.set(encodeSegment(segment).key, segment);
+      this.damaged = [];
+      this.rebuildView();
+      this.loaded = true;
+    }
+    return { loose: loose.length, packs: packs.length, persisted };
+  }
+
+  /** A pack's `.idx`, or its tar headers when the `.idx` is missing or damaged; undefined if unreadable. */
+  private async readPackIndex(pack: string, size: number): Promise<PackIndexFile | undefined> {
+    try {
+      const parsed = parsePackIndexFile(
+        JSON.parse((await this.storage.getBuffer(packIndexKey(pack))).toString('utf8')),
+        pack,
+      );
+      if (parsed !== undefined && parsed.size === size) return parsed;
+    } catch (error) {
+      if (!isDataverError(error, 'NOT_FOUND') && !(error instanceof SyntaxError)) throw error;
+    }
+    try {
+      const bytes = await this.storage.getBuffer(packKey(pack));
+      if (createHash('sha256').update(bytes).digest('hex') !== pack) return undefined;
+      const objects = parsePack(bytes).map((e): [string, number, number] => [e.hash, e.offset, e.size]);
+      return { version: 1, pack, size: bytes.length, objects };
+    } catch (error) {
+      if (isDataverError(error, 'NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** The error a store raises when its index cannot be read at all. */
+export function indexUnreadable(url: string, cause: unknown): DataverError {
+  return new DataverError('REMOTE_ERROR', `cannot read the object index of ${url}`, {
+    hint: 'check the remote with `dataver remote test`, then run the command again',
+    cause,
+  });
+}

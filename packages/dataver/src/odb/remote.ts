@@ -1,0 +1,756 @@
+// The remote object store: content-addressed objects on any Storage (a GCS
+// bucket, a local folder). Small objects travel in tar packs, large ones loose
+// and in parallel; an index of immutable segments says what the remote holds,
+// so push/fetch/status need no LIST of the objects. Every downloaded object is
+// hashed before it is handed over; missing and corrupt objects are reported.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { DataverError, errnoCode, isDataverError } from '../errors.js';
+import { LocalStorage } from '../storage/local.js';
+import type { Storage } from '../storage/types.js';
+import { PackBuilder, packedSize } from './pack.js';
+import {
+  type IndexExclusions,
+  type IndexSegment,
+  looseKey,
+  mapLimit,
+  packIndexKey,
+  packKey,
+  RemoteIndex,
+  type SegmentPack,
+} from './remote-index.js';
+
+export interface RemoteConfig {
+  url: string;
+  endpoint?: string;
+  projectId?: string;
+  credentials?: string;
+  jobs?: number;
+  packThreshold?: number;
+}
+
+export interface TransferObject {
+  /** Lowercase hex sha256 of the bytes. */
+  hash: string;
+  size: number;
+}
+
+export interface TransferProgress {
+  objects: number;
+  bytes: number;
+  totalObjects: number;
+  totalBytes: number;
+}
+
+export interface PushResult {
+  uploaded: number;
+  bytes: number;
+  packs: number;
+  skipped: number;
+}
+
+export interface FetchResult {
+  fetched: number;
+  bytes: number;
+  missing: string[];
+  corrupt: string[];
+}
+
+export interface VerifyResult {
+  checked: number;
+  missing: string[];
+  corrupt: string[];
+  /** True when bad entries were dropped from the remote index (a later push uploads them again). */
+  repaired: boolean;
+}
+
+export interface RemoteObjectStoreOptions {
+  /** Objects smaller than this many bytes are packed (default 1 MiB). */
+  packThreshold?: number;
+  /** Parallel transfers (default 8). */
+  jobs?: number;
+  /** Largest pack in bytes (default 32 MiB). */
+  maxPackSize?: number;
+}
+
+export const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
+export const DEFAULT_JOBS = 8;
+const MAX_PACK_SIZE = 32 * 1024 * 1024;
+/** Packs are made smaller than the maximum when there is little to send, so several upload in parallel. */
+const MIN_PACK_SIZE = 4 * 1024 * 1024;
+/** Wanted objects of one pack closer than this are read in one ranged request (the gap is read and dropped). */
+const RUN_GAP = 1024 * 1024;
+/** A long push stores an index segment this often, so an interrupted push loses little work. */
+const CHECKPOINT_BYTES = 256 * 1024 * 1024;
+const CHECKPOINT_MS = 15_000;
+/** At most this many loose objects skipped by a push are checked for existence (packs always are). */
+const STAT_SKIPPED_LOOSE = 256;
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+
+type Outcome = 'ok' | 'corrupt' | 'missing';
+
+/** Reads exact byte counts from a stream of chunks (for slicing objects out of a pack range). */
+class ChunkReader {
+  private chunks: Buffer[] = [];
+  private head = 0;
+  private have = 0;
+  private ended = false;
+
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  private async fill(n: number): Promise<void> {
+    while (this.have < n && !this.ended) {
+      const r = await this.source.next();
+      if (r.done) this.ended = true;
+      else {
+        this.chunks.push(r.value);
+        this.have += r.value.length;
+      }
+    }
+  }
+
+  /** The next `n` bytes, or fewer if the stream ends first. */
+  async take(n: number): Promise<Buffer> {
+    await this.fill(n);
+    const parts: Buffer[] = [];
+    let need = Math.min(n, this.have);
+    this.have -= need;
+    while (need > 0) {
+      const first = this.chunks[0];
+      const avail = first.length - this.head;
+      if (avail <= need) {
+        parts.push(this.head === 0 ? first : first.subarray(this.head));
+        this.chunks.shift();
+        this.head = 0;
+        need -= avail;
+      } else {
+        parts.push(first.subarray(this.head, this.head + need));
+        this.head += need;
+        need = 0;
+      }
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function uniqueObjects(objects: TransferObject[]): TransferObject[] {
+  const seen = new Map<string, TransferObject>();
+  for (const o of objects) {
+    if (!HASH_RE.test(o.hash)) throw new TypeError(`not a sha256 hex digest: ${JSON.stringify(o.hash)}`);
+    if (!seen.has(o.hash)) seen.set(o.hash, o);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * A content-addressed object store on a Storage: what push, fetch, pull,
+ * `status --remote` and `verify --remote` talk to.
+ *
+ * @example
+ * const remote = new RemoteObjectStore(new LocalStorage('/srv/remote'));
+ * await remote.push([{ hash, size }], (h) => cachePath(h));
+ * const { missing, corrupt } = await remote.fetch([{ hash, size }], (h, tmp) => moveIntoCache(h, tmp), { tmpDir });
+ */
+export class RemoteObjectStore {
+  readonly url: string;
+  readonly index: RemoteIndex;
+  private readonly packThreshold: number;
+  private readonly jobs: number;
+  private readonly maxPackSize: number;
+
+  constructor(
+    readonly storage: Storage,
+    options: RemoteObjectStoreOptions = {},
+  ) {
+    this.url = storage.url;
+    this.packThreshold = options.packThreshold ?? DEFAULT_PACK_THRESHOLD;
+    this.jobs = Math.max(1, options.jobs ?? DEFAULT_JOBS);
+    this.maxPackSize = options.maxPackSize ?? MAX_PACK_SIZE;
+    this.index = new RemoteIndex(storage, this.jobs);
+  }
+
+  /** Reads the index; a damaged segment makes it rebuild from a listing instead of trusting it. */
+  private async loadIndex(): Promise<void> {
+    const report = await this.index.load();
+    if (report.damaged.length > 0) await this.index.rebuild();
+  }
+
+  /**
+   * Which of `hashes` the remote holds, from its index (no LIST of the objects).
+   *
+   * @example
+   * const present = await remote.has(['9f86d0…']);
+   */
+  async has(hashes: string[]): Promise<Set<string>> {
+    if (!this.index.loaded) await this.loadIndex();
+    return new Set(hashes.filter((h) => this.index.lookup(h) !== undefined));
+  }
+
+  /**
+   * Uploads the objects the remote lacks: small ones packed, large ones loose
+   * and in parallel; index segments are written only after their data.
+   *
+   * @example
+   * const r = await remote.push(objects, (hash) => path.join(cache, hash.slice(0, 2), hash.slice(2)));
+   */
+  async push(
+    objects: TransferObject[],
+    sourcePath: (hash: string) => string,
+    opts: { onProgress?: (p: TransferProgress) => void } = {},
+  ): Promise<PushResult> {
+    await this.loadIndex();
+    const unique = uniqueObjects(objects);
+    let missing = unique.filter((o) => this.index.lookup(o.hash) === undefined);
+    if (await this.indexLooksStale(unique.filter((o) => this.index.lookup(o.hash) !== undefined))) {
+      await this.index.rebuild();
+      missing = unique.filter((o) => this.index.lookup(o.hash) === undefined);
+    }
+
+    const large = missing.filter((o) => o.size >= this.packThreshold);
+    const small = missing
+      .filter((o) => o.size < this.packThreshold)
+      .sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    const progress: TransferProgress = {
+      objects: 0,
+      bytes: 0,
+      totalObjects: missing.length,
+      totalBytes: missing.reduce((n, o) => n + o.size, 0),
+    };
+    const report = () => opts.onProgress?.({ ...progress });
+
+    // Completed uploads not yet described by a stored segment.
+    let pending: IndexSegment = { version: 1, loose: [], packs: [] };
+    let pendingBytes = 0;
+    let lastCheckpoint = Date.now();
+    let checkpointChain: Promise<unknown> = Promise.resolve();
+    const checkpoint = (force: boolean) => {
+      if (!force && pendingBytes < CHECKPOINT_BYTES && Date.now() - lastCheckpoint < CHECKPOINT_MS) {
+        return checkpointChain;
+      }
+      const segment = pending;
+      pending = { version: 1, loose: [], packs: [] };
+      pendingBytes = 0;
+      lastCheckpoint = Date.now();
+      checkpointChain = checkpointChain.then(() => this.index.write(segment));
+      return checkpointChain;
+    };
+
+    let packsUploaded = 0;
+    const uploadPack = async (group: TransferObject[]) => {
+      const builder = new PackBuilder();
+      for (const o of group) builder.add(o.hash, await readSource(o.hash, sourcePath(o.hash)));
+      const { bytes, hash, index } = builder.finish();
+      await this.storage.put(packKey(hash), bytes, { size: bytes.length });
+      const idx = Buffer.from(`${JSON.stringify(index)}\n`);
+      await this.storage.put(packIndexKey(hash), idx, { size: idx.length });
+      pending.packs.push({ pack: hash, size: bytes.length, objects: index.objects } satisfies SegmentPack);
+      pendingBytes += bytes.length;
+      packsUploaded++;
+      progress.objects += group.length;
+      progress.bytes += group.reduce((n, o) => n + o.size, 0);
+      report();
+      await checkpoint(false);
+    };
+    const uploadLoose = async (o: TransferObject) => {
+      const file = sourcePath(o.hash);
+      const st = await fs.stat(file).catch((error: unknown) => {
+        throw missingSource(o.hash, file, error);
+      });
+      let sent = 0;
+      await this.storage.put(
+        looseKey(o.hash),
+        { filePath: file },
+        {
+          size: st.size,
+          onProgress: (n) => {
+            progress.bytes += n - sent;
+            sent = n;
+            report();
+          },
+        },
+      );
+      progress.bytes += st.size - sent;
+      progress.objects++;
+      report();
+      pending.loose.push([o.hash, st.size]);
+      pendingBytes += st.size;
+      await checkpoint(false);
+    };
+
+    const groups = this.planPacks(small);
+    try {
+      await Promise.all([
+        mapLimit(groups, Math.min(this.jobs, 4), uploadPack),
+        mapLimit(large, this.jobs, uploadLoose),
+      ]);
+    } finally {
+      // Whatever finished is recorded, even when something else failed.
+      await checkpoint(true).catch(() => undefined);
+      await checkpointChain;
+    }
+    await this.index.compact().catch(() => undefined);
+    return {
+      uploaded: missing.length,
+      bytes: progress.totalBytes,
+      packs: packsUploaded,
+      skipped: unique.length - missing.length,
+    };
+  }
+
+  /** Splits small objects into packs no bigger than the target size. */
+  private planPacks(small: TransferObject[]): TransferObject[][] {
+    const total = small.reduce((n, o) => n + packedSize(o.size), 0);
+    const target = Math.min(this.maxPackSize, Math.max(MIN_PACK_SIZE, Math.ceil(total / this.jobs)));
+    const groups: TransferObject[][] = [];
+    let current: TransferObject[] = [];
+    let size = 0;
+    for (const o of small) {
+      const add = packedSize(o.size);
+      if (current.length > 0 && size + add > target) {
+        groups.push(current);
+        current = [];
+        size = 0;
+      }
+      current.push(o);
+      size += add;
+    }
+    if (current.length > 0) groups.push(current);
+    return groups;
+  }
+
+  /**
+   * Checks, cheaply, that what the index claims for these objects is really
+   * stored: every pack they live in, and the loose objects when there are few.
+   */
+  private async indexLooksStale(present: TransferObject[]): Promise<boolean> {
+    const packs = new Map<string, number>();
+    const loose: { hash: string; size: number }[] = [];
+    for (const o of present) {
+      const loc = this.index.lookup(o.hash)!;
+      if (loc.kind === 'pack') packs.set(loc.pack, this.index.packs().get(loc.pack) ?? -1);
+      else loose.push({ hash: o.hash, size: loc.size });
+    }
+    const checks: { key: string; size: number }[] = [...packs].map(([pack, size]) => ({
+      key: packKey(pack),
+      size,
+    }));
+    if (loose.length <= STAT_SKIPPED_LOOSE)
+      for (const l of loose) checks.push({ key: looseKey(l.hash), size: l.size });
+    const stale = await mapLimit(
+      checks,
+      this.jobs * 2,
+      async (c) => (await this.storage.stat(c.key))?.size !== c.size,
+    );
+    return stale.some(Boolean);
+  }
+
+  /**
+   * Downloads objects into `opts.tmpDir`, checks each against its sha256 and
+   * only then calls `accept` (which moves the file into the cache). Missing and
+   * corrupt objects are reported, not thrown; network and auth errors throw.
+   *
+   * @example
+   * const r = await remote.fetch(objects, (hash, tmp) => fs.rename(tmp, cachePath(hash)), { tmpDir });
+   * if (r.missing.length || r.corrupt.length) process.exitCode = 3;
+   */
+  async fetch(
+    objects: TransferObject[],
+    accept: (hash: string, verifiedTmpPath: string) => Promise<void>,
+    opts: { tmpDir: string; onProgress?: (p: TransferProgress) => void },
+  ): Promise<FetchResult> {
+    await fs.mkdir(opts.tmpDir, { recursive: true });
+    if (!this.index.loaded) await this.loadIndex();
+    else await this.index.load();
+    const unique = uniqueObjects(objects);
+    const result: FetchResult = { fetched: 0, bytes: 0, missing: [], corrupt: [] };
+    const progress: TransferProgress = {
+      objects: 0,
+      bytes: 0,
+      totalObjects: unique.length,
+      totalBytes: unique.reduce((n, o) => n + o.size, 0),
+    };
+    const settle = (
+      hash: string,
+      size: number,
+      outcome: Outcome,
+      notFound: TransferObject[],
+      o: TransferObject,
+    ) => {
+      if (outcome === 'ok') {
+        result.fetched++;
+        result.bytes += size;
+      } else if (outcome === 'corrupt') result.corrupt.push(hash);
+      else notFound.push(o);
+      progress.objects++;
+      progress.bytes += o.size;
+      opts.onProgress?.({ ...progress });
+    };
+
+    let todo = unique;
+    for (let round = 0; todo.length > 0; round++) {
+      const notFound: TransferObject[] = [];
+      const loose: TransferObject[] = [];
+      const byPack = new Map<string, { o: TransferObject; offset: number; size: number }[]>();
+      for (const o of todo) {
+        const loc = this.index.lookup(o.hash);
+        if (loc === undefined) notFound.push(o);
+        else if (loc.kind === 'loose') loose.push(o);
+        else {
+          const list = byPack.get(loc.pack) ?? [];
+          list.push({ o, offset: loc.offset, size: loc.size });
+          byPack.set(loc.pack, list);
+        }
+      }
+      const runs = planRuns(byPack);
+      await Promise.all([
+        mapLimit(loose, this.jobs, async (o) => {
+          settle(o.hash, o.size, await this.fetchLoose(o.hash, accept, opts.tmpDir), notFound, o);
+        }),
+        mapLimit(runs, this.jobs, (run) =>
+          this.fetchRun(
+            run,
+            async (hash, data) => {
+              const tmp = tmpPath(opts.tmpDir, hash);
+              await fs.writeFile(tmp, data);
+              await accept(hash, tmp);
+            },
+            (o, outcome) => settle(o.hash, o.size, outcome, notFound, o),
+          ),
+        ),
+      ]);
+      if (notFound.length === 0) break;
+      if (round >= 1) {
+        result.missing.push(...notFound.map((o) => o.hash));
+        break;
+      }
+      // Not where the index said, or not in it: the index is stale (or another
+      // push is under way). Rebuild it from a listing and try those once more.
+      progress.objects -= notFound.length;
+      progress.bytes -= notFound.reduce((n, o) => n + o.size, 0);
+      await this.index.rebuild();
+      todo = notFound;
+    }
+    result.missing.sort();
+    result.corrupt.sort();
+    return result;
+  }
+
+  private async fetchLoose(
+    hash: string,
+    accept: (hash: string, tmp: string) => Promise<void>,
+    tmpDir: string,
+  ): Promise<Outcome> {
+    let stream: Readable;
+    try {
+      stream = await this.storage.get(looseKey(hash));
+    } catch (error) {
+      if (isDataverError(error, 'NOT_FOUND')) return 'missing';
+      throw error;
+    }
+    const tmp = tmpPath(tmpDir, hash);
+    const hasher = createHash('sha256');
+    try {
+      await pipeline(
+        stream,
+        async function* (source: AsyncIterable<Buffer | string>) {
+          for await (const chunk of source) {
+            hasher.update(chunk as Buffer);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      if (isDataverError(error, 'NOT_FOUND')) return 'missing';
+      throw error;
+    }
+    if (hasher.digest('hex') !== hash) {
+      await fs.rm(tmp, { force: true });
+      return 'corrupt';
+    }
+    await accept(hash, tmp);
+    return 'ok';
+  }
+
+  /** Streams one range of a pack and slices out, verifies and accepts each wanted object in it. */
+  private async fetchRun(
+    run: PackRun,
+    deliver: ((hash: string, data: Buffer) => Promise<void>) | undefined,
+    done: (o: TransferObject, outcome: Outcome) => void,
+  ): Promise<void> {
+    let stream: AsyncIterable<Buffer>;
+    try {
+      stream = (await this.storage.get(packKey(run.pack), {
+        start: run.start,
+        end: run.end,
+      })) as AsyncIterable<Buffer>;
+    } catch (error) {
+      if (isDataverError(error, 'NOT_FOUND')) {
+        for (const e of run.entries) done(e.o, 'missing');
+        return;
+      }
+      throw error;
+    }
+    const iterator = stream[Symbol.asyncIterator]();
+    const reader = new ChunkReader(iterator);
+    let pos = run.start;
+    try {
+      for (const e of run.entries) {
+        if (e.offset > pos) await reader.take(e.offset - pos);
+        const data = await reader.take(e.size);
+        pos = e.offset + data.length;
+        if (data.length !== e.size || sha256(data) !== e.o.hash) {
+          done(e.o, 'corrupt');
+          continue;
+        }
+        await deliver?.(e.o.hash, data);
+        done(e.o, 'ok');
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  /**
+   * Downloads and re-hashes every object the index lists. Bad entries are
+   * dropped from the index (the remote is then consistent, and a push from a
+   * clone that has those objects uploads them again).
+   *
+   * @example
+   * const { missing, corrupt } = await remote.verify();
+   */
+  async verify(opts: { onProgress?: (p: TransferProgress) => void } = {}): Promise<VerifyResult> {
+    await this.loadIndex();
+    const loose: { hash: string; size: number }[] = [];
+    const packs = new Map<string, { o: TransferObject; offset: number; size: number }[]>();
+    for (const [hash, loc] of this.index.entries()) {
+      if (loc.kind === 'loose') loose.push({ hash, size: loc.size });
+    }
+    for (const [pack, entries] of this.index.packEntries()) {
+      packs.set(
+        pack,
+        entries.map(([hash, offset, size]) => ({ o: { hash, size }, offset, size })),
+      );
+    }
+    const good = new Set<string>();
+    const bad = new Map<string, Outcome>();
+    const exclusions: Required<IndexExclusions> = { loose: new Set(), packed: new Set() };
+    const progress: TransferProgress = { objects: 0, bytes: 0, totalObjects: 0, totalBytes: 0 };
+    for (const l of loose) {
+      progress.totalObjects++;
+      progress.totalBytes += l.size;
+    }
+    for (const entries of packs.values()) {
+      progress.totalObjects += entries.length;
+      progress.totalBytes += entries.reduce((n, e) => n + e.size, 0);
+    }
+    const record = (hash: string, size: number, outcome: Outcome, pack?: string) => {
+      if (outcome === 'ok') good.add(hash);
+      else {
+        bad.set(hash, outcome);
+        if (pack === undefined) exclusions.loose.add(hash);
+        else exclusions.packed.add(`${pack}:${hash}`);
+      }
+      progress.objects++;
+      progress.bytes += size;
+      opts.onProgress?.({ ...progress });
+    };
+    await Promise.all([
+      mapLimit(loose, this.jobs, async (l) => {
+        record(l.hash, l.size, await this.hashLoose(l.hash));
+      }),
+      mapLimit(planRuns(packs, Number.POSITIVE_INFINITY), this.jobs, (run) =>
+        this.fetchRun(run, undefined, (o, outcome) => record(o.hash, o.size, outcome, run.pack)),
+      ),
+    ]);
+    const missing: string[] = [];
+    const corrupt: string[] = [];
+    for (const [hash, outcome] of bad) {
+      if (good.has(hash)) continue; // another copy is fine
+      (outcome === 'missing' ? missing : corrupt).push(hash);
+    }
+    let repaired = false;
+    if (bad.size > 0) {
+      await this.index.rebuild(exclusions);
+      repaired = true;
+    }
+    return { checked: progress.objects, missing: missing.sort(), corrupt: corrupt.sort(), repaired };
+  }
+
+  private async hashLoose(hash: string): Promise<Outcome> {
+    try {
+      const hasher = createHash('sha256');
+      for await (const chunk of await this.storage.get(looseKey(hash))) hasher.update(chunk as Buffer);
+      return hasher.digest('hex') === hash ? 'ok' : 'corrupt';
+    } catch (error) {
+      if (isDataverError(error, 'NOT_FOUND')) return 'missing';
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.storage.close?.();
+  }
+}
+
+interface PackRun {
+  pack: string;
+  start: number;
+  end: number;
+  entries: { o: TransferObject; offset: number; size: number }[];
+}
+
+/** Groups wanted pack entries into ranged reads: neighbours closer than `gap` share one request. */
+function planRuns(
+  byPack: Map<string, { o: TransferObject; offset: number; size: number }[]>,
+  gap = RUN_GAP,
+): PackRun[] {
+  const runs: PackRun[] = [];
+  for (const [pack, entries] of byPack) {
+    entries.sort((a, b) => a.offset - b.offset);
+    let run: PackRun | undefined;
+    for (const e of entries) {
+      if (run !== undefined && e.offset - (run.end + 1) <= gap) {
+        run.entries.push(e);
+        run.end = Math.max(run.end, e.offset + e.size - 1);
+      } else {
+        run = { pack, start: e.offset, end: e.offset + e.size - 1, entries: [e] };
+        runs.push(run);
+      }
+    }
+  }
+  // A zero-byte object at the end of a run makes end < start: read at least one byte.
+  for (const r of runs) if (r.end < r.start) r.end = r.start;
+  return runs;
+}
+
+function tmpPath(tmpDir: string, hash: string): string {
+  return path.join(tmpDir, `fetch-${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+}
+
+function missingSource(hash: string, file: string, error: unknown): DataverError {
+  return new DataverError('OBJECT_MISSING', `object ${hash} is missing from the local cache (${file})`, {
+    hint: 'run `dataver fetch` or `dataver add` again to restore it, then push',
+    cause: error,
+    data: { hash },
+  });
+}
+
+/** Reads a small object from the local cache and checks it still has its hash. */
+async function readSource(hash: string, file: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await fs.readFile(file);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') throw missingSource(hash, file, error);
+    throw error;
+  }
+  if (sha256(data) !== hash) {
+    throw new DataverError('OBJECT_CORRUPT', `object ${hash} in the local cache is corrupt (${file})`, {
+      hint: 'run `dataver verify` to find damaged cache objects, then `dataver add` or `dataver fetch` them again',
+      data: { hash },
+    });
+  }
+  return data;
+}
+
+/**
+ * Opens the remote a config names: `gs://bucket/prefix` → GCS; a local path
+ * (relative to the repository root) or `file://` URL → a folder.
+ *
+ * @example
+ * const remote = openRemote('origin', { url: 'gs://my-bucket/data' }, { repoRoot, env: process.env });
+ */
+export function openRemote(
+  name: string,
+  config: RemoteConfig,
+  ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
+): RemoteObjectStore {
+  const options = { packThreshold: config.packThreshold, jobs: config.jobs };
+  const url = config.url;
+  if (url.startsWith('gs://')) {
+    // Loaded only for GCS remotes: the client library is large and slow to import.
+    const { GcsStorage } = require('../storage/gcs.js') as typeof import('../storage/gcs.js');
+    const storage = new GcsStorage({ ...config, url, env: ctx.env, remoteName: name });
+    return new RemoteObjectStore(storage, { ...options, jobs: config.jobs ?? 16 });
+  }
+  if (url.startsWith('file://')) return new RemoteObjectStore(new LocalStorage(fileURLToPath(url)), options);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new DataverError('CONFIG_INVALID', `remote ${name}: unsupported URL ${url}`, {
+      hint: 'use gs://bucket/prefix or a local folder path',
+    });
+  }
+  return new RemoteObjectStore(new LocalStorage(path.resolve(ctx.repoRoot, url)), options);
+}
+
+/** What `dataver remote test` reports (never a secret). */
+export interface RemoteTestReport {
+  url: string;
+  kind: 'gcs' | 'local';
+  /** Where the credentials came from: `remote config (key file)`, `DATAVER_GCS_CREDENTIALS`, `GOOGLE_APPLICATION_CREDENTIALS`, `application default credentials`, `none (emulator)`, `file system`. */
+  credentialSource: string;
+  endpoint?: string;
+  reachable: boolean;
+  authenticated: boolean;
+  writable: boolean;
+  /** Objects the remote index lists. */
+  indexedObjects: number;
+  elapsedMs: number;
+}
+
+/**
+ * Checks that a remote is reachable, that the credentials work and that they
+ * may write (a probe object is put, read back and deleted). Failures throw a
+ * REMOTE_* DataverError with a hint.
+ *
+ * @example
+ * const report = await testRemote('origin', { url: 'gs://bucket/data' }, { repoRoot, env: process.env });
+ * console.log(report.credentialSource);
+ */
+export async function testRemote(
+  name: string,
+  config: RemoteConfig,
+  ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
+): Promise<RemoteTestReport> {
+  const started = Date.now();
+  const store = openRemote(name, config, ctx);
+  try {
+    const probe = `probes/probe-${randomBytes(8).toString('hex')}`;
+    const payload = randomBytes(64);
+    const storage = store.storage as Storage & {
+      credentialSource?: () => Promise<string>;
+      endpoint?: string;
+    };
+    const credentialSource = storage.credentialSource ? await storage.credentialSource() : 'file system';
+    await storage.put(probe, payload, { size: payload.length });
+    const back = await storage.getBuffer(probe);
+    await storage.delete(probe);
+    if (!back.equals(payload)) {
+      throw new DataverError('REMOTE_ERROR', `remote ${name}: a probe object came back different`, {
+        hint: 'the remote storage is not returning what was written; check the endpoint',
+      });
+    }
+    await store.index.load();
+    return {
+      url: store.url,
+      kind: config.url.startsWith('gs://') ? 'gcs' : 'local',
+      credentialSource,
+      endpoint: storage.endpoint,
+      reachable: true,
+      authenticated: true,
+      writable: true,
+      indexedObjects: store.index.size,
+      elapsedMs: Date.now() - started,
+    };
+  } finally {
+    await store.close();
+  }
+}
