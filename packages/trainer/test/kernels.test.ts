@@ -113,12 +113,22 @@ describe.each([
       const mm = tf.tensor1d(rand([c], 7).map((v) => v * 0.1));
       const mv = tf.tensor1d(rand([c], 8).map((v) => v * 0.2 + 0.5));
       const rOut = (s: number[]) => tf.tensor(rand(s, 10), s);
-      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const { output } = bnLeakyPool(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, mm, mv, attrs, forceStock);
+      const bias = tf.tensor1d(rand([c], 11));
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bi: tf.Tensor) => {
+        const { output } = bnLeakyPool(
+          a as tf.Tensor4D,
+          bi as tf.Tensor1D,
+          g as tf.Tensor1D,
+          b as tf.Tensor1D,
+          mm,
+          mv,
+          attrs,
+          forceStock,
+        );
         return tf.sum(tf.mul(output, rOut(output.shape)));
       };
-      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
-      const r = bnLeakyPool(x, gamma, beta, mm, mv, attrs, forceStock);
+      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta, bias]);
+      const r = bnLeakyPool(x, bias, gamma, beta, mm, mv, attrs, forceStock);
       return {
         loss: value.dataSync()[0]!,
         out: r.output.dataSync().slice(),
@@ -127,6 +137,7 @@ describe.each([
         dx: grads[0]!.dataSync().slice(),
         dg: grads[1]!.dataSync().slice(),
         db: grads[2]!.dataSync().slice(),
+        dbias: grads[3]!.dataSync().slice(),
       };
     });
 
@@ -140,6 +151,7 @@ describe.each([
     expect(maxAbsDiff(fused.dx, stock.dx)).toBeLessThan(1e-4);
     expect(maxAbsDiff(fused.dg, stock.dg)).toBeLessThan(1e-4);
     expect(maxAbsDiff(fused.db, stock.db)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fused.dbias, stock.dbias)).toBeLessThan(1e-4);
   });
 
   test('gradient matches numerical gradient', async () => {

@@ -11,16 +11,17 @@ export interface BnLeakyPoolResult {
 }
 
 /**
- * Batch-normalizes x (NHWC) per channel, applies LeakyReLU and a 2×2 max-pool.
+ * Adds a per-channel bias (the preceding convolution's), batch-normalizes x (NHWC) per channel, applies LeakyReLU and a 2×2 max-pool.
  *
  * @example
  * ```ts
- * const { output } = bnLeakyPool(x, gamma, beta, movingMean, movingVar,
+ * const { output } = bnLeakyPool(x, bias, gamma, beta, movingMean, movingVar,
  *   { training: true, epsilon: 1e-5, alpha: 0.1, pool: 2 });
  * ```
  */
 export function bnLeakyPool(
   x: tf.Tensor4D,
+  bias: tf.Tensor1D,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   movingMean: tf.Tensor1D,
@@ -31,12 +32,13 @@ export function bnLeakyPool(
   if (!forceStock && fusedKernelAvailable()) {
     const [output, mean, variance] = tf.engine().runKernel(
       FUSED_BN_ACT_POOL,
-      { x, gamma, beta, mean: movingMean, variance: movingVariance },
+      { x, bias, gamma, beta, mean: movingMean, variance: movingVariance },
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor[];
     return { output: output as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   return tf.tidy(() => {
+    x = tf.add(x, bias);
     let mean = movingMean;
     let variance = movingVariance;
     if (attrs.training) {

@@ -157,6 +157,8 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   };
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const s = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  // One input channel: the gather is cheap and the padded grid would only add matmul work.
+  if (s.strideH === 1 && s.strideW === 1 && s.inC > 1) return backpropFilterPadded(backend, x, dy, s, attrs.filterShape);
   const k = s.kH * s.kW * s.inC;
   const m = s.batch * s.outH * s.outW;
   const colT = backend.makeOutput([1, k, m], 'float32');
@@ -166,6 +168,69 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   const dw = callKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
   backend.disposeData(colT.dataId);
   return { dataId: dw.dataId, shape: [...attrs.filterShape], dtype: 'float32' as const };
+}
+
+let planeScratch = new Float32Array(0);
+
+/**
+ * Stride-1 filter gradient over the zero-padded grid: with positions q = (n·Hp + oh)·Wp + ow on the
+ * padded image, the input under tap (kh, kw) is at q + kh·Wp + kw, so every im2col row is one contiguous
+ * slice of a channel-major padded copy of x (a memcpy) instead of a gather. Grid positions outside the
+ * output get a zero dy, so they add nothing; the matmul grows by (Hp·Wp)/(OH·OW) but the copies are cheap.
+ */
+function backpropFilterPadded(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  s: ConvShape,
+  filterShape: number[],
+) {
+  const { batch, inH, inW, inC, outH, outW, outC, kH, kW, padTop, padLeft } = s;
+  const hp = inH + s.padTop + s.padBottom;
+  const wp = inW + s.padLeft + s.padRight;
+  const grid = batch * hp * wp;
+  const planeLen = grid + (kH - 1) * wp + (kW - 1);
+  if (planeScratch.length < planeLen * inC) planeScratch = new Float32Array(planeLen * inC);
+  const planes = planeScratch;
+  planes.fill(0, 0, planeLen * inC);
+  const xs = f32(backend, x);
+  let i = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let h = 0; h < inH; h++) {
+      let q = (n * hp + h + padTop) * wp + padLeft;
+      for (let w = 0; w < inW; w++) {
+        for (let ci = 0; ci < inC; ci++) planes[ci * planeLen + q] = xs[i++]!;
+        q++;
+      }
+    }
+  }
+  const k = kH * kW * inC;
+  const colT = backend.makeOutput([1, k, grid], 'float32');
+  const dyPad = backend.makeOutput([1, grid, outC], 'float32');
+  const col = f32(backend, colT);
+  for (let kh = 0; kh < kH; kh++) {
+    for (let kw = 0; kw < kW; kw++) {
+      const shift = kh * wp + kw;
+      for (let ci = 0; ci < inC; ci++) {
+        const start = ci * planeLen + shift;
+        col.set(planes.subarray(start, start + grid), ((kh * kW + kw) * inC + ci) * grid);
+      }
+    }
+  }
+  const dyp = f32(backend, dyPad);
+  const dys = f32(backend, dy);
+  dyp.fill(0);
+  const rowLen = outW * outC;
+  for (let n = 0; n < batch; n++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const src = (n * outH + oh) * rowLen;
+      dyp.set(dys.subarray(src, src + rowLen), (n * hp + oh) * wp * outC);
+    }
+  }
+  const dw = callKernel('BatchMatMul', backend, { a: colT, b: dyPad }, { transposeA: false, transposeB: false });
+  backend.disposeData(colT.dataId);
+  backend.disposeData(dyPad.dataId);
+  return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' as const };
 }
 
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
@@ -279,6 +344,7 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 export function fusedBnActPoolForward(
   x: Float32Array,
   shape: readonly number[],
+  bias: Float32Array,
   gamma: Float32Array,
   beta: Float32Array,
   statsIn: { mean: Float32Array; variance: Float32Array } | null,
@@ -291,21 +357,31 @@ export function fusedBnActPoolForward(
   const [n, h, w, c] = shape as [number, number, number, number];
   const positions = n * h * w;
   if (statsIn === null) {
-    // One pass with float64 sums: inputs are conv outputs of modest range, so sum/sum² is exact enough.
-    const sum = new Float64Array(c);
-    const sumSq = new Float64Array(c);
-    let i = 0;
-    for (let p = 0; p < positions; p++) {
-      for (let ch = 0; ch < c; ch++) {
-        const v = x[i++];
-        sum[ch] += v;
-        sumSq[ch] += v * v;
-      }
-    }
+    // Channel-outer strided sums with two accumulators: no loop-carried store per element, and float64
+    // so that sum/sum² stays exact enough for conv outputs of modest range.
+    const len = positions * c;
     for (let ch = 0; ch < c; ch++) {
-      const m = sum[ch] / positions;
-      mean[ch] = m;
-      variance[ch] = Math.max(0, sumSq[ch] / positions - m * m);
+      let s0 = 0;
+      let s1 = 0;
+      let q0 = 0;
+      let q1 = 0;
+      let i = ch;
+      for (const end = len - c; i < end; i += 2 * c) {
+        const v0 = x[i]!;
+        const v1 = x[i + c]!;
+        s0 += v0;
+        s1 += v1;
+        q0 += v0 * v0;
+        q1 += v1 * v1;
+      }
+      for (; i < len; i += c) {
+        const v0 = x[i]!;
+        s0 += v0;
+        q0 += v0 * v0;
+      }
+      const m = (s0 + s1) / positions;
+      mean[ch] = m + bias[ch]!;
+      variance[ch] = Math.max(0, (q0 + q1) / positions - m * m);
     }
   } else {
     mean.set(statsIn.mean);
@@ -315,7 +391,7 @@ export function fusedBnActPoolForward(
   const shift = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
     scale[ch] = gamma[ch] / Math.sqrt(variance[ch] + attrs.epsilon);
-    shift[ch] = beta[ch] - mean[ch] * scale[ch];
+    shift[ch] = beta[ch]! + (bias[ch]! - mean[ch]!) * scale[ch]!;
   }
   // LeakyReLU as a·y + b·|y| with a = (1+α)/2, b = (1-α)/2: no data-dependent branch.
   const a = (1 + attrs.alpha) / 2;
@@ -334,37 +410,30 @@ export function fusedBnActPoolForward(
   }
   const oh = Math.floor(h / 2);
   const ow = Math.floor(w / 2);
-  const rowStride = w * c;
+  const rs = w * c;
   let o = 0;
   for (let bn = 0; bn < n; bn++) {
     for (let r = 0; r < oh; r++) {
+      const rowBase = (bn * h + 2 * r) * rs;
       for (let q = 0; q < ow; q++) {
-        const i00 = ((bn * h + 2 * r) * w + 2 * q) * c;
+        const b0 = rowBase + 2 * q * c;
         for (let ch = 0; ch < c; ch++) {
-          const i0 = i00 + ch;
-          const i1 = i0 + c;
-          const i2 = i0 + rowStride;
-          const i3 = i2 + c;
-          const sc = scale[ch];
-          const sh = shift[ch];
-          const y0 = x[i0] * sc + sh;
-          const y1 = x[i1] * sc + sh;
-          const y2 = x[i2] * sc + sh;
-          const y3 = x[i3] * sc + sh;
-          const z0 = a * y0 + b * Math.abs(y0);
-          const z1 = a * y1 + b * Math.abs(y1);
-          const z2 = a * y2 + b * Math.abs(y2);
-          const z3 = a * y3 + b * Math.abs(y3);
-          // Ties go to the first element in row-major order, as tf.maxPool's gradient does.
-          const t01 = +(z1 > z0);
-          const z01 = t01 ? z1 : z0;
-          const i01 = t01 ? i1 : i0;
-          const t23 = +(z3 > z2);
-          const z23 = t23 ? z3 : z2;
-          const i23 = t23 ? i3 : i2;
-          const t = +(z23 > z01);
-          out[o] = t ? z23 : z01;
-          argmax[o] = t ? i23 : i01;
+          // LeakyReLU is increasing, so the max of z is at the max of y, and the shift does not change
+          // the order: compare x·scale only. Selections are index arithmetic on 0/1 comparison results,
+          // because data-dependent branches here mispredict half the time (measured 4× slower).
+          const i0 = b0 + ch;
+          const sc = scale[ch]!;
+          const y0 = x[i0]! * sc;
+          const y1 = x[i0 + c]! * sc;
+          const y2 = x[i0 + rs]! * sc;
+          const y3 = x[i0 + rs + c]! * sc;
+          const i01 = i0 + (((y1 > y0) as unknown as number) | 0) * c;
+          const i23 = i0 + rs + (((y3 > y2) as unknown as number) | 0) * c;
+          const t = ((x[i23]! * sc > x[i01]! * sc) as unknown as number) | 0;
+          const im = i01 + t * (i23 - i01);
+          const y = x[im]! * sc + shift[ch]!;
+          out[o] = a * y + b * Math.abs(y);
+          argmax[o] = im;
           o++;
         }
       }
@@ -379,6 +448,7 @@ export function fusedBnActPoolForward(
 export function fusedBnActPoolBackward(
   x: Float32Array,
   shape: readonly number[],
+  bias: Float32Array,
   gamma: Float32Array,
   beta: Float32Array,
   mean: Float32Array,
@@ -389,6 +459,7 @@ export function fusedBnActPoolBackward(
   dx: Float32Array,
   dGamma: Float32Array,
   dBeta: Float32Array,
+  dBias: Float32Array,
 ): void {
   const [n, h, w, c] = shape as [number, number, number, number];
   const positions = n * h * w;
@@ -398,49 +469,74 @@ export function fusedBnActPoolBackward(
   for (let ch = 0; ch < c; ch++) {
     invStd[ch] = 1 / Math.sqrt(variance[ch] + attrs.epsilon);
     scale[ch] = gamma[ch] * invStd[ch];
-    shift[ch] = beta[ch] - mean[ch] * scale[ch];
+    shift[ch] = beta[ch]! + (bias[ch]! - mean[ch]!) * scale[ch]!;
   }
   const sumDy = new Float64Array(c);
   const sumDyX = new Float64Array(c);
   const slopeNeg = attrs.alpha;
   const slopeGap = 1 - attrs.alpha;
-  dx.fill(0);
+  if (attrs.pool !== 1) dx.fill(0);
   // Pass 1: route each pooled gradient to its argmax and through the LeakyReLU; only those positions
   // have a non-zero dy, so the channel sums need only them.
-  const pooled = dOut.length;
-  for (let o = 0; o < pooled; o++) {
-    const idx = argmax[o];
-    const ch = idx % c;
-    const xv = x[idx];
-    const y = xv * scale[ch] + shift[ch];
-    const d = dOut[o] * (slopeNeg + slopeGap * +(y > 0));
-    dx[idx] += d;
-    sumDy[ch] += d;
-    sumDyX[ch] += d * xv;
+  if (attrs.pool === 1) {
+    let o = 0;
+    for (let p = 0; p < positions; p++) {
+      for (let ch = 0; ch < c; ch++) {
+        const xv = x[o]!;
+        const y = xv * scale[ch]! + shift[ch]!;
+        const d = dOut[o]! * (slopeNeg + slopeGap * (((y > 0) as unknown as number) | 0));
+        dx[o] = d;
+        sumDy[ch]! += d;
+        sumDyX[ch]! += d * xv;
+        o++;
+      }
+    }
+  } else {
+    const pooled = dOut.length / c;
+    let o = 0;
+    for (let p = 0; p < pooled; p++) {
+      for (let ch = 0; ch < c; ch++) {
+        const idx = argmax[o]!;
+        const xv = x[idx]!;
+        const y = xv * scale[ch]! + shift[ch]!;
+        const d = dOut[o]! * (slopeNeg + slopeGap * (((y > 0) as unknown as number) | 0));
+        // Pooling windows do not overlap, so each input receives at most one gradient.
+        dx[idx] = d;
+        sumDy[ch]! += d;
+        sumDyX[ch]! += d * xv;
+        o++;
+      }
+    }
   }
   // Σ dy·x̂ = invStd · (Σ dy·x − mean · Σ dy)
   const A = new Float32Array(c);
   const B = new Float32Array(c);
   const D = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
-    const sdxh = invStd[ch] * (sumDyX[ch] - mean[ch] * sumDy[ch]);
+    // Statistics are of u = x + bias; the loops above summed over x.
+    const meanX = mean[ch]! - bias[ch]!;
+    const sdxh = invStd[ch]! * (sumDyX[ch]! - meanX * sumDy[ch]!);
     dGamma[ch] = sdxh;
+    // With batch statistics the bias cancels exactly (its gradient is 0, not rounding noise that Adam
+    // would amplify); with moving statistics it shifts the output like beta.
+    dBias[ch] = attrs.training ? 0 : scale[ch]! * sumDy[ch]!;
     dBeta[ch] = sumDy[ch];
     A[ch] = scale[ch];
     if (attrs.training) {
       // dx = γ·σ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), expanded into A·dy + B·x + D per channel.
       const k = (scale[ch] * invStd[ch] * sdxh) / positions;
       B[ch] = -k;
-      D[ch] = (-scale[ch] * sumDy[ch]) / positions + k * mean[ch];
+      D[ch] = (-scale[ch]! * sumDy[ch]!) / positions + k * meanX;
     }
   }
-  // Pass 2: every position (pooling or not) gets the batch-statistics terms.
-  let i = 0;
-  for (let p = 0; p < positions; p++) {
-    for (let ch = 0; ch < c; ch++) {
-      dx[i] = A[ch] * dx[i] + B[ch] * x[i] + D[ch];
-      i++;
-    }
+  // Pass 2: every position (pooling or not) gets the batch-statistics terms. Channel-outer with the
+  // per-channel constants in registers beats channel-inner table lookups.
+  const len = positions * c;
+  for (let ch = 0; ch < c; ch++) {
+    const a = A[ch]!;
+    const b = B[ch]!;
+    const d = D[ch]!;
+    for (let i = ch; i < len; i += c) dx[i] = a * dx[i]! + b * x[i]! + d;
   }
 }
 
@@ -452,7 +548,7 @@ function fusedShapes(shape: number[], pool: number): number[] {
 function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
   const backend = args.backend as WasmBackendLike;
   const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
-  const { x, gamma, beta, mean, variance } = args.inputs as Record<string, TensorInfo>;
+  const { x, bias, gamma, beta, mean, variance } = args.inputs as Record<string, TensorInfo>;
   const c = x.shape[3]!;
   const outShape = fusedShapes(x.shape, attrs.pool);
   const out = backend.makeOutput(outShape, 'float32');
@@ -462,6 +558,7 @@ function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknow
   fusedBnActPoolForward(
     f32(backend, x),
     x.shape,
+    f32(backend, bias),
     f32(backend, gamma),
     f32(backend, beta),
     attrs.training ? null : { mean: f32(backend, mean), variance: f32(backend, variance) },
@@ -477,14 +574,16 @@ function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknow
 function fusedWasmBackward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
   const backend = args.backend as WasmBackendLike;
   const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
-  const { x, gamma, beta, mean, variance, argmax, dy } = args.inputs as Record<string, TensorInfo>;
+  const { x, bias, gamma, beta, mean, variance, argmax, dy } = args.inputs as Record<string, TensorInfo>;
   const c = x.shape[3]!;
   const dx = backend.makeOutput([...x.shape], 'float32');
   const dGamma = backend.makeOutput([c], 'float32');
   const dBeta = backend.makeOutput([c], 'float32');
+  const dBias = backend.makeOutput([c], 'float32');
   fusedBnActPoolBackward(
     f32(backend, x),
     x.shape,
+    f32(backend, bias),
     f32(backend, gamma),
     f32(backend, beta),
     f32(backend, mean),
@@ -495,8 +594,9 @@ function fusedWasmBackward(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     f32(backend, dx),
     f32(backend, dGamma),
     f32(backend, dBeta),
+    f32(backend, dBias),
   );
-  return [dx, dGamma, dBeta];
+  return [dx, dGamma, dBeta, dBias];
 }
 
 let stockConv2DBackpropInput: tf.KernelFunc | null = null;
@@ -544,18 +644,28 @@ export function registerWasmKernels(): void {
   });
   tf.registerGradient({
     kernelName: FUSED_BN_ACT_POOL,
-    inputsToSave: ['x', 'gamma', 'beta', 'mean', 'variance'],
+    inputsToSave: ['x', 'bias', 'gamma', 'beta', 'mean', 'variance'],
     outputsToSave: [false, true, true, true],
     gradFunc: (dys, saved, attrs) => {
-      const [x, gamma, beta, movingMean, movingVariance, usedMean, usedVariance, argmax] = saved as tf.Tensor[];
+      const [x, bias, gamma, beta, movingMean, movingVariance, usedMean, usedVariance, argmax] = saved as tf.Tensor[];
       const dy = (dys as tf.Tensor[])[0]!;
-      const [dx, dGamma, dBeta] = tf.engine().runKernel(
+      const [dx, dGamma, dBeta, dBias] = tf.engine().runKernel(
         FUSED_BN_ACT_POOL_GRAD,
-        { x: x!, gamma: gamma!, beta: beta!, mean: usedMean!, variance: usedVariance!, argmax: argmax!, dy },
+        {
+          x: x!,
+          bias: bias!,
+          gamma: gamma!,
+          beta: beta!,
+          mean: usedMean!,
+          variance: usedVariance!,
+          argmax: argmax!,
+          dy,
+        },
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[];
       return {
         x: () => dx!,
+        bias: () => dBias!,
         gamma: () => dGamma!,
         beta: () => dBeta!,
         mean: () => tf.zerosLike(movingMean!),

