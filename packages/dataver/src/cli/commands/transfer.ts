@@ -64,10 +64,11 @@ export async function pull(output: Output, [paths]: [string[]], options: Options
       progress: output.progress(),
     }),
   );
-  output.result(summary, () => [
-    `fetched ${summary.fetched} object(s), ${formatBytes(summary.bytes)} from ${summary.remote}`,
-    `restored ${summary.checkout.restored} file(s), ${summary.checkout.unchanged} already up to date`,
-  ]);
+  if (summary.checkout.missing.length === 0)
+    output.result(summary, () => [
+      `fetched ${summary.fetched} object(s), ${formatBytes(summary.bytes)} from ${summary.remote}`,
+      `restored ${summary.checkout.restored} file(s), ${summary.checkout.unchanged} already up to date`,
+    ]);
   if (summary.checkout.missing.length > 0) throw missingObjectsError(summary.checkout.missing);
   return 0;
 }

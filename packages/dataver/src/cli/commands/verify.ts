@@ -23,12 +23,12 @@ export async function run(
     );
     ({ corrupt, checked } = result);
   }
-  output.result({ checked, corrupt, missing }, () =>
-    corrupt.length + missing.length === 0
-      ? `${checked} object(s) verified, all intact`
-      : [...corrupt.map((h) => `corrupt  ${h}`), ...missing.map((h) => `missing  ${h}`)],
-  );
-  if (corrupt.length + missing.length > 0) {
+  if (corrupt.length + missing.length === 0) {
+    output.result({ checked, corrupt, missing }, () => `${checked} object(s) verified, all intact`);
+  } else {
+    if (!output.json)
+      for (const line of [...corrupt.map((h) => `corrupt  ${h}`), ...missing.map((h) => `missing  ${h}`)])
+        output.info(line);
     throw new DataverError(
       corrupt.length > 0 ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING',
       `${corrupt.length} corrupt and ${missing.length} missing object(s) out of ${checked}`,
@@ -38,6 +38,7 @@ export async function run(
           : options.fix
             ? 'the corrupt objects were removed: run `dataver pull` to fetch intact copies'
             : 'run `dataver verify --fix` then `dataver pull`',
+        data: { checked, corrupt, missing },
       },
     );
   }
