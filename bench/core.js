@@ -258,10 +258,15 @@ function benchTransfer() {
   const sizeOf = () => TRANSFER_FILE_SIZE;
   const label = `${n} files of 4 KiB`;
 
-  // dataver: add + commit, push to a folder remote, clone + pull.
+  // dataver: add + commit, push (data to a folder remote, commits to git), clone + pull.
+  // Both tools get the same git round trip: a file:// bare remote for the
+  // commits, and each tool's own store for the data.
   const dvRepo = gitRepo(path.join(tmp, 'dv-src'));
   const dvRemote = path.join(tmp, 'dv-remote');
   fs.mkdirSync(dvRemote);
+  const dvGitRemote = path.join(tmp, 'dv-remote.git');
+  git(['init', '-q', '--bare', '-b', 'main', dvGitRemote]);
+  git(['remote', 'add', 'origin', `file://${dvGitRemote}`], { cwd: dvRepo });
   dataver(['init'], { cwd: dvRepo });
   dataver(['remote', 'add', 'bench', dvRemote, '--default'], { cwd: dvRepo });
   writeSmallFiles(path.join(dvRepo, 'data'), n, sizeOf, 100);
@@ -272,9 +277,13 @@ function benchTransfer() {
   const committed = git(['ls-files'], { cwd: dvRepo }).stdout.split('\n').filter(Boolean).length;
   if (committed > 50)
     problems.push(`git committed ${committed} files in the dataver repo: data/ is not git-ignored`);
-  const dvPush = dataver(['push'], { cwd: dvRepo }).seconds;
+  const dvPush =
+    dataver(['push'], { cwd: dvRepo }).seconds +
+    git(['push', '-q', 'origin', 'main'], { cwd: dvRepo }).seconds;
   const dvClone = path.join(tmp, 'dv-clone');
-  const dvPull = git(['clone', '-q', dvRepo, dvClone]).seconds + dataver(['pull'], { cwd: dvClone }).seconds;
+  const dvPull =
+    git(['clone', '-q', `file://${dvGitRemote}`, dvClone]).seconds +
+    dataver(['pull'], { cwd: dvClone }).seconds;
   const dvPulled = countFiles(path.join(dvClone, 'data'));
   if (dvPulled !== n) problems.push(`dataver pull: ${dvPulled} files in the clone, expected ${n}`);
   else if (
