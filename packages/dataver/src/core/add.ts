@@ -33,6 +33,8 @@ export interface AddOptions {
   stage?: string;
   /** Skip writing the lock (the caller writes it, e.g. repro). */
   lock?: Lock;
+  /** Told about tensor files whose metadata could not be read (the add goes on). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -80,7 +82,7 @@ export async function addPaths(
     const meta =
       previous && previous.hash === entry.hash && previous.meta
         ? previous.meta
-        : await collectTensorMeta(repo, plan.kind, plan.files);
+        : await collectTensorMeta(repo, plan.kind, plan.files, options.onWarning);
     if (meta) entry.meta = meta;
     const changed = JSON.stringify(previous) !== JSON.stringify(entry);
     lock.outputs[plan.path] = entry;

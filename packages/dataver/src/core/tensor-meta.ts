@@ -1,6 +1,7 @@
 // Tensor metadata for the lock: dtype/shape/statistics of .pt/.npy/.safetensors
 // files, from the readers in meta/ (built-in ones and plugins named in config).
 import type { OutputEntry } from '../lock/schema.js';
+import { readTensorMeta } from '../meta/index.js';
 import type { TensorMeta } from '../meta/types.js';
 import type { Repo } from './repo.js';
 import type { WorkspaceFile } from './workspace.js';
@@ -8,23 +9,6 @@ import type { WorkspaceFile } from './workspace.js';
 const TENSOR_EXTENSIONS = new Set(['.pt', '.pth', '.npy', '.safetensors']);
 /** Directories with more tensor files than this get no per-file meta (keeps the lock small). */
 const MAX_META_FILES = 64;
-
-type ReadTensorMeta = (
-  file: string,
-  options: { repoRoot: string; plugins: string[] },
-) => Promise<TensorMeta | undefined>;
-
-let reader: ReadTensorMeta | null | undefined;
-function readTensorMeta(file: string, options: { repoRoot: string; plugins: string[] }) {
-  if (reader === undefined) {
-    try {
-      reader = (require('../meta/index.js') as { readTensorMeta: ReadTensorMeta }).readTensorMeta;
-    } catch {
-      reader = null;
-    }
-  }
-  return reader ? reader(file, options) : Promise.resolve(undefined);
-}
 
 function isTensorFile(p: string): boolean {
   const dot = p.lastIndexOf('.');
@@ -41,10 +25,11 @@ export async function collectTensorMeta(
   repo: Repo,
   kind: 'file' | 'dir',
   files: WorkspaceFile[],
+  onWarning?: (message: string) => void,
 ): Promise<OutputEntry['meta'] | undefined> {
   const tensors = files.filter((f) => isTensorFile(f.path));
   if (tensors.length === 0 || tensors.length > MAX_META_FILES) return undefined;
-  const options = { repoRoot: repo.root, plugins: repo.config.plugins };
+  const options = { repoRoot: repo.root, plugins: repo.config.plugins, onWarning };
   if (kind === 'file') return (await readTensorMeta(tensors[0].abs, options)) ?? undefined;
   const out: Record<string, TensorMeta> = {};
   for (const f of tensors) {

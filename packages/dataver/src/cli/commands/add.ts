@@ -8,7 +8,7 @@ export async function run(output: Output, [paths]: [string[]]): Promise<number> 
   const repo = await Repo.find(process.cwd());
   const repoPaths = paths.map((p) => repo.toRepoPath(p));
   const added = await withWriteLock(repo, 'add', () =>
-    addPaths(repo, repoPaths, { progress: output.progress() }),
+    addPaths(repo, repoPaths, { progress: output.progress(), onWarning: (m) => output.warn(m) }),
   );
   output.result({ added }, () =>
     added.map((a) => {
