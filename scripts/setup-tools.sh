@@ -57,5 +57,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ -f tools/gcs-emulator/ensure.js ]; then
-  node tools/gcs-emulator/ensure.js
+  node tools/gcs-emulator/ensure.js --quiet
 fi
