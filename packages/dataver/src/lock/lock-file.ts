@@ -56,7 +56,10 @@ export function parseLock(text: string, source = LOCK_FILE): Lock {
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    throw new DataverError('LOCK_INVALID', `${source}: ${where}: ${issue.message}`, {
+    // For a bad record key (an output path), zod nests the key's own issue.
+    const nested = (issue as { issues?: Array<{ message: string }> }).issues?.[0]?.message;
+    const message = issue.code === 'invalid_key' && nested ? `invalid path: ${nested}` : issue.message;
+    throw new DataverError('LOCK_INVALID', `${source}: ${where}: ${message}`, {
       hint: `fix that entry or restore the file with \`git checkout -- ${source}\``,
     });
   }

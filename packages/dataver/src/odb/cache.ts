@@ -42,8 +42,8 @@ export class ObjectCache {
   }
 
   async ensureDirs(): Promise<void> {
-    await fsp.mkdir(this.objectsDir, { recursive: true }).catch(rethrowFsError(this.objectsDir));
-    await fsp.mkdir(this.tmpDir, { recursive: true }).catch(rethrowFsError(this.tmpDir));
+    await mkdirp(this.objectsDir);
+    await mkdirp(this.tmpDir);
   }
 
   /**
@@ -206,5 +206,19 @@ export class ObjectCache {
   /** Deletes an object (gc). */
   async remove(hash: string): Promise<void> {
     await fsp.rm(this.objectPath(hash), { force: true });
+  }
+}
+
+/** mkdir -p whose errors name the real cause (recursive mkdir reports ENOENT on a read-only file system). */
+async function mkdirp(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') {
+      await fsp.mkdir(path.dirname(dir), { recursive: true }).catch(rethrowFsError(path.dirname(dir)));
+      await fsp.mkdir(dir).catch(rethrowFsError(dir));
+      return;
+    }
+    rethrowFsError(dir)(error);
   }
 }

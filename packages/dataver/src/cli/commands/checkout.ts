@@ -10,21 +10,22 @@ import type { Output } from '../output.js';
 export async function run(
   output: Output,
   [paths]: [string[]],
-  options: { force?: boolean },
+  options: { force?: boolean; rev?: string },
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
   const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
-  const result = await withWriteLock(repo, 'checkout', async () =>
-    checkout(repo, await readLock(repo.root), repoPaths, {
-      force: options.force,
-      progress: output.progress(),
-    }),
-  );
+  const result = await withWriteLock(repo, 'checkout', async () => {
+    // --rev: the data of another commit, without switching branches (the workspace lock stays).
+    const lock = options.rev ? await readLockAtRevision(repo.root, options.rev) : await readLock(repo.root);
+    return checkout(repo, lock, repoPaths, { force: options.force, progress: output.progress() });
+  });
+  if (result.missing.length > 0) throw missingObjectsError(result.missing);
   output.result(
     result,
     () => `restored ${result.restored} file(s), removed ${result.removed}, ${result.unchanged} unchanged`,
   );
-  if (result.missing.length > 0) throw missingObjectsError(result.missing);
+  if (options.rev)
+    output.info(`the workspace now holds the data of ${options.rev}; \`dataver checkout\` goes back`);
   return 0;
 }
 
