@@ -189,7 +189,15 @@ function gather(src: TensorData, dst: TensorData, shape: number[], stride: numbe
   }
 }
 
-function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor): PtValue {
+/** Containers nested deeper than this are refused (also stops self-referencing lists). */
+const MAX_DEPTH = 64;
+
+function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth = 0): PtValue {
+  if (depth > MAX_DEPTH)
+    throw new TensorError(
+      'UNSUPPORTED_CONTENT',
+      `containers nested deeper than ${MAX_DEPTH} levels (or a self-reference)`,
+    );
   if (typeof value === 'object' && value !== null) {
     if ((value as PendingTensor).kind === 'pending') return load(value as PendingTensor);
     if ((value as StorageRef).kind === 'storage')
@@ -199,13 +207,13 @@ function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor): PtValu
         'UNSUPPORTED_CONTENT',
         `file holds the class ${value.module}.${value.name}, not a tensor`,
       );
-    if (Array.isArray(value)) return value.map((v) => resolveTree(v, load));
+    if (Array.isArray(value)) return value.map((v) => resolveTree(v, load, depth + 1));
     if (value instanceof Map) {
       const out = new Map<string | number, PtValue>();
       for (const [k, v] of value) {
         if (typeof k !== 'string' && typeof k !== 'number')
           throw new TensorError('UNSUPPORTED_CONTENT', 'dict key is not a string or integer');
-        out.set(k, resolveTree(v, load));
+        out.set(k, resolveTree(v, load, depth + 1));
       }
       return out;
     }
@@ -247,11 +255,11 @@ function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtVal
   const byName = new Map(entries.map((e) => [e.name, e]));
   const order = byName.get(`${prefix}byteorder`);
   const bigEndian = order
-    ? Buffer.from(readZipEntry(bytes, order, verify))
+    ? Buffer.from(readZipEntry(bytes, order, verify, 64))
         .toString('latin1')
         .trim() === 'big'
     : false;
-  const root = unpickleFrom(readZipEntry(bytes, pkl, verify), 0, {
+  const root = unpickleFrom(readZipEntry(bytes, pkl, verify, maxBytes), 0, {
     callables: CALLABLES,
     values: STORAGE_GLOBALS,
     persistentLoad: storageFromPid,
@@ -267,7 +275,7 @@ function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtVal
           'TOO_LARGE',
           `storage data/${p.storage.key} exceeds the ${maxBytes}-byte limit`,
         );
-      data = readZipEntry(bytes, entry, verify);
+      data = readZipEntry(bytes, entry, verify, maxBytes);
       if (data.length < p.storage.numel * DTYPES[p.storage.dtype].size) {
         throw new TensorError(
           'TRUNCATED',

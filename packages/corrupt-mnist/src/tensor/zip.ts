@@ -108,7 +108,17 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
 }
 
 /** The uncompressed bytes of one entry (a view for stored entries), CRC-checked unless `verify` is false. */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, verify = true): Uint8Array {
+export function readZipEntry(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  verify = true,
+  maxBytes = 2 ** 31 - 1,
+): Uint8Array {
+  if (entry.size > maxBytes)
+    throw new TensorError(
+      'TOO_LARGE',
+      `zip entry ${entry.name} of ${entry.size} bytes exceeds the ${maxBytes}-byte limit`,
+    );
   const o = entry.localHeaderOffset;
   if (u32(bytes, o) !== LOCAL)
     throw new TensorError('CORRUPT', `zip local header of ${entry.name} is damaged`);
@@ -180,9 +190,8 @@ export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
     const nameBytes = Buffer.from(name, 'utf8');
     const crc = crc32(data);
     const base = offset + 30 + nameBytes.length;
-    let pad = (64 - ((base + 4) % 64)) % 64;
+    const pad = (64 - ((base + 4) % 64)) % 64;
     const extraLen = 4 + pad;
-    pad = extraLen - 4;
     const local = Buffer.alloc(30 + nameBytes.length + extraLen);
     local.writeUInt32LE(LOCAL, 0);
     local.writeUInt16LE(20, 4);

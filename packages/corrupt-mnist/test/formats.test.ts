@@ -1,0 +1,237 @@
+// Round trips and error cases of the tensor codecs (.pt, .npy, .safetensors) and the IDX reader.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  type DType,
+  isTensorError,
+  parseIdx,
+  parseNpy,
+  parsePt,
+  parseSafetensors,
+  readTensor,
+  readTensorFile,
+  serializeNpy,
+  serializePt,
+  serializeSafetensors,
+  type Tensor,
+  type TensorError,
+  writeTensor,
+} from '../src/index';
+import { readZipEntries } from '../src/tensor/zip';
+
+const samples: Tensor[] = [
+  { dtype: 'uint8', shape: [2, 3], data: new Uint8Array([0, 1, 2, 3, 254, 255]) },
+  { dtype: 'int8', shape: [3], data: new Int8Array([-128, 0, 127]) },
+  { dtype: 'int16', shape: [2], data: new Int16Array([-32768, 32767]) },
+  { dtype: 'int32', shape: [2, 2], data: new Int32Array([-1, 0, 1, 2 ** 31 - 1]) },
+  { dtype: 'int64', shape: [3], data: new BigInt64Array([-(2n ** 63n), 0n, 2n ** 63n - 1n]) },
+  { dtype: 'float16', shape: [4], data: new Float32Array([0, -0.5, 65504, 5.960464477539063e-8]) },
+  { dtype: 'float32', shape: [1, 1, 2], data: new Float32Array([Math.fround(0.1), -3e38]) },
+  { dtype: 'float64', shape: [2], data: new Float64Array([Math.E, -1e-300]) },
+  { dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) },
+  { dtype: 'float32', shape: [], data: new Float32Array([42]) },
+  { dtype: 'float32', shape: [0, 3], data: new Float32Array(0) },
+];
+
+function same(a: Tensor, b: Tensor): void {
+  expect(b.dtype).toBe(a.dtype);
+  expect(b.shape).toEqual(a.shape);
+  expect(Array.from(b.data as ArrayLike<number | bigint>)).toEqual(
+    Array.from(a.data as ArrayLike<number | bigint>),
+  );
+}
+
+function expectTensorError(fn: () => unknown, code: string, message?: RegExp): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(isTensorError(error)).toBe(true);
+    expect((error as TensorError).code).toBe(code);
+    if (message) expect((error as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error('expected a TensorError');
+}
+
+describe.each(samples.map((t) => [`${t.dtype} [${t.shape.join(',')}]`, t] as const))('%s', (_name, t) => {
+  test('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
+  test('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
+  test('.safetensors round trip', () => same(t, parseSafetensors(serializeSafetensors(t))[0]!.tensor));
+});
+
+test('.pt: data records start on 64-byte boundaries and the archive is deterministic', () => {
+  const t: Tensor = { dtype: 'float32', shape: [5], data: new Float32Array([1, 2, 3, 4, 5]) };
+  const bytes = serializePt({ a: t, b: t });
+  expect(Buffer.from(serializePt({ a: t, b: t })).equals(Buffer.from(bytes))).toBe(true);
+  const entries = readZipEntries(bytes);
+  expect(entries.map((e) => e.name)).toEqual([
+    'archive/data.pkl',
+    'archive/byteorder',
+    'archive/data/0',
+    'archive/data/1',
+    'archive/version',
+  ]);
+  for (const e of entries) {
+    const start =
+      e.localHeaderOffset +
+      30 +
+      (bytes[e.localHeaderOffset + 26]! | (bytes[e.localHeaderOffset + 27]! << 8)) +
+      (bytes[e.localHeaderOffset + 28]! | (bytes[e.localHeaderOffset + 29]! << 8));
+    expect(start % 64).toBe(0);
+  }
+});
+
+test('.pt containers: dicts and lists flatten to named tensors', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-fmt-'));
+  try {
+    const f = path.join(dir, 'c.pt');
+    await writeTensor(f, { w: samples[6]!, b: samples[7]! });
+    const file = await readTensorFile(f);
+    expect(file.format).toBe('pt');
+    expect(file.tensors.map((t) => t.name)).toEqual(['w', 'b']);
+    await expect(readTensor(f)).rejects.toThrow(/holds 2 tensors/);
+    const l = path.join(dir, 'l.safetensors');
+    await writeTensor(l, [samples[0]!, samples[4]!]);
+    expect((await readTensorFile(l)).tensors.map((t) => t.name)).toEqual(['0', '1']);
+    await expect(writeTensor(path.join(dir, 'x.npy'), [samples[0]!])).rejects.toThrow(/exactly one tensor/);
+    await expect(writeTensor(path.join(dir, 'x.bin'), samples[0]!)).rejects.toThrow(
+      /cannot tell the tensor format/,
+    );
+    // nothing half-written is left behind
+    expect(fs.readdirSync(dir).sort()).toEqual(['c.pt', 'l.safetensors']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writers refuse tensors whose data does not match dtype or shape', () => {
+  expectTensorError(
+    () => serializePt({ dtype: 'uint8', shape: [3], data: new Uint8Array(2) }),
+    'SHAPE_MISMATCH',
+  );
+  expectTensorError(
+    () => serializeNpy({ dtype: 'int64', shape: [2], data: new Uint8Array(2) }),
+    'UNSUPPORTED_DTYPE',
+  );
+  expectTensorError(
+    () => serializeSafetensors({ dtype: 'complex64' as DType, shape: [1], data: new Float32Array(2) }),
+    'UNSUPPORTED_DTYPE',
+  );
+  expectTensorError(
+    () => serializePt({ dtype: 'float32', shape: [-1], data: new Float32Array(0) }),
+    'CORRUPT',
+  );
+});
+
+test('.npy: fortran order, big-endian and v2 headers; unsupported dtypes are clear errors', () => {
+  const header = (dict: string, version = 1): Buffer => {
+    const text = `${dict}\n`;
+    const pre = Buffer.alloc(version === 1 ? 10 : 12);
+    pre.write('\x93NUMPY', 0, 'latin1');
+    pre[6] = version;
+    if (version === 1) pre.writeUInt16LE(text.length, 8);
+    else pre.writeUInt32LE(text.length, 8);
+    return Buffer.concat([pre, Buffer.from(text, 'latin1')]);
+  };
+  // column-major 2x3 [[1,2,3],[4,5,6]] is stored 1 4 2 5 3 6
+  const f = Buffer.concat([
+    header("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }"),
+    Buffer.from(new Int32Array([1, 4, 2, 5, 3, 6]).buffer),
+  ]);
+  same({ dtype: 'int32', shape: [2, 3], data: new Int32Array([1, 2, 3, 4, 5, 6]) }, parseNpy(f));
+  const be = Buffer.alloc(8);
+  be.writeDoubleBE(1.5);
+  same(
+    { dtype: 'float64', shape: [1], data: new Float64Array([1.5]) },
+    parseNpy(Buffer.concat([header("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", 2), be])),
+  );
+  expectTensorError(
+    () =>
+      parseNpy(
+        Buffer.concat([header("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }"), Buffer.alloc(8)]),
+      ),
+    'UNSUPPORTED_DTYPE',
+    /c8/,
+  );
+  expectTensorError(
+    () =>
+      parseNpy(
+        Buffer.concat([header("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }"), Buffer.alloc(8)]),
+      ),
+    'TRUNCATED',
+    /8 bytes, shape needs 16/,
+  );
+  expectTensorError(() => parseNpy(Buffer.from('not npy at all')), 'CORRUPT', /magic/);
+});
+
+test('.safetensors: bad offsets, sizes and dtypes are clear errors', () => {
+  const make = (header: unknown, data: Uint8Array): Buffer => {
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([len, json, data]);
+  };
+  expectTensorError(
+    () =>
+      parseSafetensors(make({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4))),
+    'TRUNCATED',
+  );
+  expectTensorError(
+    () =>
+      parseSafetensors(make({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    'CORRUPT',
+    /spans 8 bytes, shape needs 12/,
+  );
+  expectTensorError(
+    () =>
+      parseSafetensors(make({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    'UNSUPPORTED_DTYPE',
+  );
+  expectTensorError(() => parseSafetensors(make({ a: 1 }, new Uint8Array(0))), 'CORRUPT');
+  expectTensorError(() => parseSafetensors(Buffer.alloc(4)), 'TRUNCATED');
+});
+
+test('.pt: truncation, a flipped data byte (CRC) and non-torch zips are clear errors', () => {
+  const good = serializePt({ dtype: 'float32', shape: [64], data: new Float32Array(64).fill(1) });
+  expectTensorError(() => parsePt(good.subarray(0, good.length - 10)), 'TRUNCATED');
+  expectTensorError(() => parsePt(good.subarray(0, 100)), 'TRUNCATED');
+  const flipped = Buffer.from(good);
+  const entries = readZipEntries(good);
+  const data = entries.find((e) => e.name === 'archive/data/0')!;
+  flipped[data.localHeaderOffset + 200] ^= 0xff;
+  expectTensorError(() => parsePt(flipped), 'CORRUPT', /CRC-32/);
+  expectTensorError(() => parsePt(Buffer.from('hello world')), 'CORRUPT', /not a PyTorch file/);
+});
+
+test('IDX: validates magic, rank, dimensions and exact length', () => {
+  const idx = (type: number, dims: number[], body: number[]): Buffer => {
+    const h = Buffer.alloc(4 + 4 * dims.length);
+    h[2] = type;
+    h[3] = dims.length;
+    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([h, Buffer.from(body)]);
+  };
+  same(
+    { dtype: 'uint8', shape: [2, 1, 2], data: new Uint8Array([1, 2, 3, 4]) },
+    parseIdx(idx(8, [2, 1, 2], [1, 2, 3, 4])),
+  );
+  same(
+    { dtype: 'int16', shape: [2], data: new Int16Array([-2, 258]) },
+    parseIdx(idx(0x0b, [2], [0xff, 0xfe, 1, 2])),
+  );
+  expectTensorError(
+    () => parseIdx(idx(8, [2, 2], [1, 2, 3])),
+    'TRUNCATED',
+    /15 bytes, its header \[2,2\] implies 16/,
+  );
+  expectTensorError(() => parseIdx(idx(8, [1], [1, 2])), 'CORRUPT', /implies/);
+  expectTensorError(
+    () => parseIdx(idx(8, [1, 28, 27], []), { innerShape: [28, 28] }),
+    'CORRUPT',
+    /not \[N,28,28\]/,
+  );
+  expectTensorError(() => parseIdx(Buffer.from([1, 0, 8, 1])), 'CORRUPT', /magic/);
+  expectTensorError(() => parseIdx(idx(0x42, [1], [1])), 'CORRUPT', /type byte/);
+  expectTensorError(() => parseIdx(idx(8, [1], [1]), { rank: 3 }), 'CORRUPT', /rank/);
+});
