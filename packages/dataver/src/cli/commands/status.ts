@@ -3,6 +3,7 @@
 import { Repo } from '../../core/repo.js';
 import { computeStatus, type OutputStatus } from '../../core/status.js';
 import { readLock } from '../../lock/lock-file.js';
+import type { StageStatus } from '../../pipeline/status.js';
 import type { Output } from '../output.js';
 
 export async function run(
@@ -24,15 +25,35 @@ export async function run(
       typeof options.remote === 'string' ? options.remote : undefined,
     );
   }
+  // Stages are reported for the whole repository only (paths select outputs, not stages).
+  let stages: StageStatus[] = [];
+  if (!repoPaths) {
+    const { computePipelineStatus } = await import('../../pipeline/status.js');
+    stages = await computePipelineStatus(repo, lock);
+  }
   const differs =
     outputs.some((o) => o.workspace !== 'unchanged' || o.cache !== 'ok') ||
-    (remote !== undefined && remote.missing > 0);
-  output.result({ clean: !differs, outputs, remote }, () => render(outputs, remote));
+    (remote !== undefined && remote.missing > 0) ||
+    stages.some((s) => s.stale);
+  output.result({ clean: !differs, outputs, remote, stages }, () => render(outputs, remote, stages));
   return options.exitCode && differs ? 1 : 0;
 }
 
-function render(outputs: OutputStatus[], remote?: { name: string; missing: number }): string[] {
+function render(
+  outputs: OutputStatus[],
+  remote: { name: string; missing: number } | undefined,
+  stages: StageStatus[],
+): string[] {
   const lines: string[] = [];
+  const stale = stages.filter((s) => s.stale);
+  if (stale.length > 0) {
+    lines.push('Stages:');
+    const width = Math.max(...stale.map((s) => s.stage.length));
+    for (const s of stale) lines.push(`    ${s.stage.padEnd(width)}  ${s.summary}`);
+    lines.push(`  (run \`dataver repro\` to update ${stale.length === 1 ? 'it' : 'them'})`);
+    lines.push('Outputs:');
+  }
+  const before = lines.length;
   for (const o of outputs) {
     const flags: string[] = [];
     if (o.workspace !== 'unchanged') flags.push(o.workspace);
@@ -50,8 +71,11 @@ function render(outputs: OutputStatus[], remote?: { name: string; missing: numbe
   }
   if (remote && remote.missing > 0)
     lines.push(`remote ${remote.name} lacks ${remote.missing} object(s): run dataver push`);
+  if (lines.length === before && before > 0) lines.pop();
   if (lines.length === 0) {
-    return [outputs.length === 0 ? 'No tracked outputs.' : 'Everything is up to date.'];
+    return [
+      outputs.length === 0 && stages.length === 0 ? 'No tracked outputs.' : 'Everything is up to date.',
+    ];
   }
   return lines;
 }

@@ -1,0 +1,165 @@
+// The stage graph: which stage produces which path, who depends on whom, and
+// the order to run them in. Pure functions over a parsed pipeline; every
+// inconsistency (duplicate outputs, nested outputs, cycles) is an error that
+// names the stages involved.
+import { DataverError } from '../errors.js';
+import { isSameOrInside } from '../lock/paths.js';
+import type { Pipeline, Stage } from './config.js';
+
+export interface StageGraph {
+  stages: Map<string, Stage>;
+  /** Stage name → the stages it depends on (upstream). */
+  upstream: Map<string, Set<string>>;
+  /** Stage name → the stages that depend on it (downstream). */
+  downstream: Map<string, Set<string>>;
+  /** Every stage, upstream before downstream, ties in file order. */
+  order: string[];
+  /** Output or metrics path → the stage producing it. */
+  producers: Map<string, string>;
+}
+
+function invalid(message: string, hint: string): DataverError {
+  return new DataverError('PIPELINE_INVALID', message, { hint });
+}
+
+/**
+ * Builds and checks the graph of a pipeline.
+ *
+ * @example
+ * const graph = buildGraph(pipeline);
+ * graph.order; // ['prepare', 'train', 'evaluate']
+ */
+export function buildGraph(pipeline: Pipeline): StageGraph {
+  const stages = new Map(pipeline.stages.map((s) => [s.name, s]));
+  const producers = new Map<string, string>();
+  for (const stage of pipeline.stages) {
+    for (const out of [...stage.outs, ...stage.metrics]) {
+      const other = producers.get(out);
+      if (other !== undefined) {
+        throw invalid(
+          other === stage.name
+            ? `stage '${stage.name}' lists the output ${out} twice (in outs and metrics)`
+            : `output ${out} is produced by two stages: '${other}' and '${stage.name}'`,
+          'each output belongs to exactly one stage: remove it from one of them in dataver.yaml',
+        );
+      }
+      producers.set(out, stage.name);
+    }
+  }
+  const outs = [...producers.keys()].sort();
+  for (let i = 0; i < outs.length; i++) {
+    for (let j = i + 1; j < outs.length && outs[j].startsWith(outs[i]); j++) {
+      if (isSameOrInside(outs[j], outs[i])) {
+        throw invalid(
+          `output ${outs[j]} (stage '${producers.get(outs[j])}') is inside output ${outs[i]} (stage '${producers.get(outs[i])}')`,
+          'outputs may not nest: make the inner path a separate directory, or drop it from the outer stage',
+        );
+      }
+    }
+  }
+
+  const upstream = new Map<string, Set<string>>();
+  const downstream = new Map<string, Set<string>>();
+  for (const s of pipeline.stages) {
+    upstream.set(s.name, new Set());
+    downstream.set(s.name, new Set());
+  }
+  for (const stage of pipeline.stages) {
+    for (const dep of stage.deps) {
+      for (const producer of producersOf(dep, producers)) {
+        if (producer === stage.name) {
+          throw invalid(
+            `stage '${stage.name}' depends on its own output ${dep}`,
+            'a stage cannot read what it writes: split it into two stages',
+          );
+        }
+        upstream.get(stage.name)!.add(producer);
+        downstream.get(producer)!.add(stage.name);
+      }
+    }
+  }
+  const order = topologicalOrder(
+    pipeline.stages.map((s) => s.name),
+    upstream,
+  );
+  return { stages, upstream, downstream, order, producers };
+}
+
+/** The stages whose outputs a dependency path is, lies inside, or contains. */
+export function producersOf(dep: string, producers: Map<string, string>): string[] {
+  const found = new Set<string>();
+  for (const [out, stage] of producers) {
+    if (isSameOrInside(dep, out) || isSameOrInside(out, dep)) found.add(stage);
+  }
+  return [...found];
+}
+
+/** Kahn's algorithm, ties broken by file order; a cycle is reported with its path. */
+function topologicalOrder(names: string[], upstream: Map<string, Set<string>>): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  while (order.length < names.length) {
+    const next = names.find((n) => !done.has(n) && [...upstream.get(n)!].every((u) => done.has(u)));
+    if (next === undefined) {
+      const cycle = findCycle(
+        names.filter((n) => !done.has(n)),
+        upstream,
+      );
+      throw invalid(
+        `the stages form a cycle: ${cycle.join(' → ')}`,
+        'a stage may not depend, directly or not, on its own outputs: break the cycle in dataver.yaml',
+      );
+    }
+    order.push(next);
+    done.add(next);
+  }
+  return order;
+}
+
+function findCycle(remaining: string[], upstream: Map<string, Set<string>>): string[] {
+  const left = new Set(remaining);
+  // Every remaining stage has an unfinished upstream: walking upstream must revisit one.
+  const path: string[] = [];
+  const seenAt = new Map<string, number>();
+  let current = remaining[0];
+  while (!seenAt.has(current)) {
+    seenAt.set(current, path.length);
+    path.push(current);
+    current = [...upstream.get(current)!].find((u) => left.has(u))!;
+  }
+  // Show it in dependency order: upstream first.
+  return [...path.slice(seenAt.get(current)!), current].reverse();
+}
+
+/**
+ * The stages to consider for `repro targets`: the targets and everything upstream of
+ * them, or (downstream) the targets and everything downstream, in run order.
+ *
+ * @example
+ * selectStages(graph, ['train'], { downstream: false }); // ['prepare', 'train']
+ */
+export function selectStages(
+  graph: StageGraph,
+  targets: string[],
+  options: { downstream?: boolean } = {},
+): string[] {
+  if (targets.length === 0) return graph.order;
+  for (const t of targets) {
+    if (!graph.stages.has(t)) {
+      const known = graph.order.join(', ') || '(none)';
+      throw new DataverError('USAGE', `no stage named '${t}' in dataver.yaml`, {
+        hint: `stages: ${known}`,
+      });
+    }
+  }
+  const edges = options.downstream ? graph.downstream : graph.upstream;
+  const chosen = new Set<string>();
+  const stack = [...targets];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (chosen.has(name)) continue;
+    chosen.add(name);
+    stack.push(...edges.get(name)!);
+  }
+  return graph.order.filter((n) => chosen.has(n));
+}

@@ -1,0 +1,132 @@
+// Parameters: values that stages read from YAML params files. A stage's state
+// records the value of each key it names, so changing one value re-runs only
+// the stages that read it.
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { DataverError } from '../errors.js';
+import { readTextOrUndefined } from '../util/fs.js';
+import type { ParamRef } from './config.js';
+
+/** Parsed params files by repository path (undefined: the file does not exist). */
+export type ParamsFiles = Map<string, unknown>;
+
+/**
+ * Parses the text of a params file; errors carry line:column.
+ *
+ * @example
+ * parseParamsText('train:\n  lr: 0.01\n', 'params.yaml'); // { train: { lr: 0.01 } }
+ */
+export function parseParamsText(text: string, file: string): unknown {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const error = doc.errors[0];
+    const pos = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
+    throw new DataverError(
+      'PIPELINE_INVALID',
+      `${file}:${pos.line}:${pos.col}: invalid YAML: ${error.message.split('\n')[0]}`,
+      { hint: `fix ${file}`, data: { file, line: pos.line, column: pos.col } },
+    );
+  }
+  return doc.toJS() ?? {};
+}
+
+/** Reads every params file that `refs` name (once each). */
+export async function loadParamsFiles(
+  root: string,
+  refs: ParamRef[],
+  read: (file: string) => Promise<string | undefined> = (f) => readTextOrUndefined(path.join(root, f)),
+): Promise<ParamsFiles> {
+  const files: ParamsFiles = new Map();
+  for (const file of new Set(refs.map((r) => r.file))) {
+    const text = await read(file);
+    files.set(file, text === undefined ? undefined : parseParamsText(text, file));
+  }
+  return files;
+}
+
+/** The value at a dotted key (`train.lr`), or undefined when absent. */
+export function lookupParam(tree: unknown, key: string): unknown {
+  if (tree !== null && typeof tree === 'object' && key in (tree as object)) {
+    return (tree as Record<string, unknown>)[key]; // a key that itself contains dots
+  }
+  let node: unknown = tree;
+  for (const part of key.split('.')) {
+    if (node === null || typeof node !== 'object' || !(part in (node as object))) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/**
+ * The values of a stage's params; unknown keys and missing files are errors naming the stage.
+ *
+ * @example
+ * const values = resolveParams('train', stage.params, files); // { 'train.lr': 0.01 }
+ */
+export function resolveParams(
+  stageName: string,
+  refs: ParamRef[],
+  files: ParamsFiles,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const ref of refs) {
+    const tree = files.get(ref.file);
+    if (tree === undefined) {
+      throw new DataverError(
+        'PIPELINE_INVALID',
+        `stage '${stageName}' reads params from ${ref.file}, which does not exist`,
+        {
+          hint: `create ${ref.file} with the key '${ref.key}', or fix the stage's params in dataver.yaml`,
+        },
+      );
+    }
+    const value = lookupParam(tree, ref.key);
+    if (value === undefined) {
+      const known = tree && typeof tree === 'object' ? Object.keys(tree).slice(0, 8).join(', ') : '';
+      throw new DataverError(
+        'PIPELINE_INVALID',
+        `stage '${stageName}': params key '${ref.key}' is not in ${ref.file}`,
+        {
+          hint: known ? `keys at the top of ${ref.file}: ${known}` : `add '${ref.key}' to ${ref.file}`,
+        },
+      );
+    }
+    out[ref.id] = value;
+  }
+  return out;
+}
+
+/**
+ * Every leaf of a params tree as dotted keys (for `params diff`).
+ *
+ * @example
+ * flattenParams({ train: { lr: 0.1 } }); // { 'train.lr': 0.1 }
+ */
+export function flattenParams(tree: unknown, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (tree !== null && typeof tree === 'object' && !Array.isArray(tree)) {
+    for (const [k, v] of Object.entries(tree)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0)
+        Object.assign(out, flattenParams(v, key));
+      else out[key] = v;
+    }
+  } else if (prefix) out[prefix] = tree;
+  return out;
+}
+
+/** Canonical JSON (sorted keys) for comparing values and hashing. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortDeep(value));
+}
+
+function sortDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortDeep);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortDeep((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,231 @@
+// A stage's current state (cmd, dep hashes, params values, out hashes) and how
+// it differs from the state recorded in data.lock.json. Hashes come from the
+// stat cache (`resolveHashes`), so checking an up-to-date pipeline touches only
+// file metadata; each path is hashed at most once per run.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Repo } from '../core/repo.js';
+import type { StatCache } from '../core/stat-cache.js';
+import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from '../core/workspace.js';
+import type { StageState } from '../lock/schema.js';
+import { manifestObject } from '../odb/manifest.js';
+import type { Stage } from './config.js';
+import { canonicalJson, type ParamsFiles, resolveParams } from './params.js';
+
+/** Why a stage is stale. */
+export type StaleReason =
+  | { kind: 'new' }
+  | { kind: 'always-changed' }
+  | { kind: 'cmd' }
+  | { kind: 'dep'; path: string; change: 'modified' | 'added' | 'removed' | 'missing' }
+  | { kind: 'param'; key: string; change: 'modified' | 'added' | 'removed'; old?: unknown; new?: unknown }
+  | { kind: 'out'; path: string; change: 'modified' | 'missing' | 'added' | 'removed' }
+  /** Dry run only: an upstream stage would run, so this one would see new inputs. */
+  | { kind: 'upstream'; stage: string };
+
+export interface StageCheck {
+  name: string;
+  stale: boolean;
+  reasons: StaleReason[];
+  /** The state the stage would be recorded with now (outs: what the workspace holds). */
+  current: StageState;
+  /** Hash of the inputs (cmd, dep hashes, params, out paths): the run-cache key. */
+  inputsKey: string;
+}
+
+export interface PathHash {
+  kind: 'file' | 'dir';
+  hash: string;
+  size: number;
+  files: WorkspaceFile[];
+}
+
+/** Hashes workspace paths (files, or directories as manifests), memoized for one run. */
+export class PathHasher {
+  private readonly memo = new Map<string, PathHash | undefined>();
+
+  constructor(
+    private readonly repo: Repo,
+    private statCache: StatCache,
+  ) {}
+
+  /** Use another stat cache (after a command that saved its own). */
+  reset(statCache: StatCache): void {
+    this.statCache = statCache;
+    this.memo.clear();
+  }
+
+  /** Forget what is known about paths a stage just wrote. */
+  invalidate(paths: string[]): void {
+    for (const key of [...this.memo.keys()]) {
+      if (paths.some((p) => key === p || key.startsWith(`${p}/`) || p.startsWith(`${key}/`)))
+        this.memo.delete(key);
+    }
+  }
+
+  /** Hashes several paths with one parallel batch for what the stat cache cannot vouch for. */
+  async hashAll(repoPaths: string[]): Promise<Map<string, PathHash | undefined>> {
+    const todo = repoPaths.filter((p) => !this.memo.has(p));
+    const plans: Array<{ path: string; kind: 'file' | 'dir'; files: WorkspaceFile[] }> = [];
+    for (const p of new Set(todo)) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(this.repo.abs(p));
+      } catch {
+        this.memo.set(p, undefined);
+        continue;
+      }
+      if (st.isDirectory()) plans.push({ path: p, kind: 'dir', files: walkDirectory(this.repo, p) });
+      else {
+        const f = statFile(this.repo, p);
+        if (f) plans.push({ path: p, kind: 'file', files: [f] });
+        else this.memo.set(p, undefined);
+      }
+    }
+    await resolveHashes(
+      this.repo,
+      this.statCache,
+      plans.flatMap((p) => p.files),
+    );
+    for (const plan of plans) {
+      const size = plan.files.reduce((n, f) => n + f.size, 0);
+      const hash =
+        plan.kind === 'file'
+          ? plan.files[0].hash!
+          : manifestObject(plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }))).hash;
+      this.memo.set(plan.path, { kind: plan.kind, hash, size, files: plan.files });
+    }
+    return new Map(repoPaths.map((p) => [p, this.memo.get(p)]));
+  }
+}
+
+/**
+ * Compares a stage's current state with its recorded one.
+ *
+ * @example
+ * const check = await checkStage(stage, lock.stages[stage.name], hasher, paramsFiles);
+ * if (check.stale) console.log(describeReasons(check.reasons));
+ */
+export async function checkStage(
+  stage: Stage,
+  recorded: StageState | undefined,
+  hasher: PathHasher,
+  paramsFiles: ParamsFiles,
+): Promise<StageCheck> {
+  const params = resolveParams(stage.name, stage.params, paramsFiles);
+  const hashes = await hasher.hashAll([...stage.deps, ...stage.outs, ...stage.metrics]);
+  const deps: Record<string, string> = {};
+  const missingDeps: string[] = [];
+  for (const d of stage.deps) {
+    const h = hashes.get(d);
+    if (h) deps[d] = h.hash;
+    else missingDeps.push(d);
+  }
+  const outs: Record<string, string> = {};
+  for (const o of [...stage.outs, ...stage.metrics]) {
+    const h = hashes.get(o);
+    if (h) outs[o] = h.hash;
+  }
+  const current: StageState = { cmd: stage.cmd, deps, params, outs };
+  const reasons: StaleReason[] = [];
+  if (!recorded) reasons.push({ kind: 'new' });
+  else {
+    if (recorded.cmd !== stage.cmd) reasons.push({ kind: 'cmd' });
+    for (const d of stage.deps) {
+      const before = recorded.deps[d];
+      const now = deps[d];
+      if (now === undefined) reasons.push({ kind: 'dep', path: d, change: 'missing' });
+      else if (before === undefined) reasons.push({ kind: 'dep', path: d, change: 'added' });
+      else if (before !== now) reasons.push({ kind: 'dep', path: d, change: 'modified' });
+    }
+    for (const d of Object.keys(recorded.deps)) {
+      if (!stage.deps.includes(d)) reasons.push({ kind: 'dep', path: d, change: 'removed' });
+    }
+    for (const [key, value] of Object.entries(params)) {
+      if (!(key in recorded.params)) reasons.push({ kind: 'param', key, change: 'added', new: value });
+      else if (canonicalJson(recorded.params[key]) !== canonicalJson(value))
+        reasons.push({ kind: 'param', key, change: 'modified', old: recorded.params[key], new: value });
+    }
+    for (const key of Object.keys(recorded.params)) {
+      if (!(key in params))
+        reasons.push({ kind: 'param', key, change: 'removed', old: recorded.params[key] });
+    }
+    for (const o of [...stage.outs, ...stage.metrics]) {
+      const before = recorded.outs[o];
+      if (outs[o] === undefined) reasons.push({ kind: 'out', path: o, change: 'missing' });
+      else if (before === undefined) reasons.push({ kind: 'out', path: o, change: 'added' });
+      else if (before !== outs[o]) reasons.push({ kind: 'out', path: o, change: 'modified' });
+    }
+    for (const o of Object.keys(recorded.outs)) {
+      if (!stage.outs.includes(o) && !stage.metrics.includes(o))
+        reasons.push({ kind: 'out', path: o, change: 'removed' });
+    }
+  }
+  if (stage.alwaysChanged) reasons.push({ kind: 'always-changed' });
+  return {
+    name: stage.name,
+    stale: reasons.length > 0,
+    reasons,
+    current,
+    inputsKey: inputsKey(stage, deps, params, missingDeps),
+  };
+}
+
+/** True when only outputs differ: the inputs equal the recorded ones. */
+export function inputsUnchanged(reasons: StaleReason[]): boolean {
+  return reasons.every((r) => r.kind === 'out' && r.change !== 'removed' && r.change !== 'added');
+}
+
+/** The run-cache key: everything that determines what a stage's command produces. */
+export function inputsKey(
+  stage: Stage,
+  deps: Record<string, string>,
+  params: Record<string, unknown>,
+  missingDeps: string[] = [],
+): string {
+  const text = canonicalJson({
+    cmd: stage.cmd,
+    deps,
+    missingDeps,
+    params,
+    outs: [...stage.outs].sort(),
+    metrics: [...stage.metrics].sort(),
+  });
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * One short phrase per reason, for people.
+ *
+ * @example
+ * describeReasons([{ kind: 'param', key: 'lr', change: 'modified', old: 0.1, new: 0.2 }]); // 'param lr 0.1 → 0.2'
+ */
+export function describeReasons(reasons: StaleReason[]): string {
+  return reasons
+    .map((r) => {
+      switch (r.kind) {
+        case 'new':
+          return 'never run';
+        case 'always-changed':
+          return 'always_changed';
+        case 'cmd':
+          return 'cmd changed';
+        case 'dep':
+          return `dep ${r.path} ${r.change}`;
+        case 'param':
+          return r.change === 'modified'
+            ? `param ${r.key} ${short(r.old)} → ${short(r.new)}`
+            : `param ${r.key} ${r.change}`;
+        case 'out':
+          return `out ${r.path} ${r.change}`;
+        case 'upstream':
+          return `upstream stage ${r.stage} would run`;
+      }
+    })
+    .join(', ');
+}
+
+function short(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
