@@ -26,7 +26,7 @@ const samples: Tensor[] = [
   { dtype: 'int16', shape: [2], data: new Int16Array([-32768, 32767]) },
   { dtype: 'int32', shape: [2, 2], data: new Int32Array([-1, 0, 1, 2 ** 31 - 1]) },
   { dtype: 'int64', shape: [3], data: new BigInt64Array([-(2n ** 63n), 0n, 2n ** 63n - 1n]) },
-  { dtype: 'float16', shape: [4], data: new Float32Array([0, -0.5, 65504, 5.960464477539063e-8]) },
+  { dtype: 'float16', shape: [4], data: new Float32Array([0, -0.5, 65504, 2 ** -24]) },
   { dtype: 'float32', shape: [1, 1, 2], data: new Float32Array([Math.fround(0.1), -3e38]) },
   { dtype: 'float64', shape: [2], data: new Float64Array([Math.E, -1e-300]) },
   { dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) },
@@ -209,7 +209,7 @@ test('IDX: validates magic, rank, dimensions and exact length', () => {
     const h = Buffer.alloc(4 + 4 * dims.length);
     h[2] = type;
     h[3] = dims.length;
-    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
+    for (const [i, d] of dims.entries()) h.writeUInt32BE(d, 4 + 4 * i);
     return Buffer.concat([h, Buffer.from(body)]);
   };
   same(
