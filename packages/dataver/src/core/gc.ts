@@ -1,6 +1,7 @@
 // `dataver gc`: finds cache objects that no kept lock references; removes them
 // only with --force (a dry run by default).
 import type { Lock } from '../lock/schema.js';
+import { CompleteMarks } from './complete-marks.js';
 import { neededObjects } from './objects.js';
 import type { Repo } from './repo.js';
 
@@ -29,7 +30,10 @@ export async function collectGarbage(
   }
   const all = await repo.cache.listObjects();
   const garbage = all.filter((o) => !keep.has(o.hash));
-  if (options.force) for (const o of garbage) await repo.cache.remove(o.hash);
+  if (options.force && garbage.length > 0) {
+    await CompleteMarks.clear(repo);
+    for (const o of garbage) await repo.cache.remove(o.hash);
+  }
   return {
     objects: garbage.length,
     bytes: garbage.reduce((n, o) => n + o.size, 0),

@@ -5,6 +5,7 @@ import { DataverError, isDataverError } from '../errors.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
+import { CompleteMarks } from './complete-marks.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
@@ -55,15 +56,17 @@ export function selectOutputs(lock: Lock, repoPaths: string[] | undefined): Arra
  */
 export async function computeStatus(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<OutputStatus[]> {
   const statCache = await StatCache.load(repo);
+  const marks = await CompleteMarks.load(repo);
   const out: OutputStatus[] = [];
   for (const [path, entry] of selectOutputs(lock, repoPaths)) {
     out.push(
       entry.kind === 'file'
         ? await fileStatus(repo, statCache, path, entry)
-        : await dirStatus(repo, statCache, path, entry),
+        : await dirStatus(repo, statCache, marks, path, entry),
     );
   }
   await statCache.save();
+  await marks.save();
   return out;
 }
 
@@ -98,6 +101,7 @@ async function fileStatus(
 async function dirStatus(
   repo: Repo,
   statCache: StatCache,
+  marks: CompleteMarks,
   path: string,
   entry: OutputEntry,
 ): Promise<OutputStatus> {
@@ -110,12 +114,18 @@ async function dirStatus(
     expectedHash: entry.hash,
   };
   let manifest: ManifestEntry[] | undefined;
-  try {
-    manifest = await repo.cache.readManifest(entry.hash);
-    if (manifest.some((e) => !repo.cache.has(e.hash))) result.cache = 'missing';
-  } catch (error) {
-    if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
-    result.cache = 'missing';
+  const loadManifest = async () => {
+    try {
+      manifest ??= await repo.cache.readManifest(entry.hash);
+    } catch (error) {
+      if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
+    }
+    return manifest;
+  };
+  if (!marks.has(entry.hash)) {
+    const m = await loadManifest();
+    if (!m || m.some((e) => !repo.cache.has(e.hash))) result.cache = 'missing';
+    else marks.add(entry.hash);
   }
   if (!fs.existsSync(repo.abs(path))) {
     result.workspace = 'deleted';
@@ -127,11 +137,13 @@ async function dirStatus(
   result.actualHash = manifestObject(current).hash;
   if (result.actualHash === entry.hash) return result;
   result.workspace = 'modified';
-  if (manifest) {
-    result.changes = diffManifests(manifest, current);
+  const before = await loadManifest();
+  if (before) {
+    result.changes = diffManifests(before, current);
+    const oldHashes = new Map(before.map((e) => [e.path, e.hash]));
     const corrupted = files.filter((f) => {
-      const old = manifest!.find((e) => e.path === f.rel);
-      return old && old.hash !== f.hash && sharesInodeWithCache(repo, f, old.hash);
+      const old = oldHashes.get(f.rel);
+      return old !== undefined && old !== f.hash && sharesInodeWithCache(repo, f, old);
     });
     if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((f) => f.path);
   }

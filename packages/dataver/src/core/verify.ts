@@ -2,6 +2,7 @@
 // ones whose bytes no longer match their name.
 import { promises as fsp } from 'node:fs';
 import { hashFiles, isFailure } from '../hash/pool.js';
+import { CompleteMarks } from './complete-marks.js';
 import type { Progress } from './progress.js';
 import type { Repo } from './repo.js';
 
@@ -34,6 +35,7 @@ export async function verifyCache(
     const r = results[i];
     return isFailure(r) || r.hash !== o.hash;
   });
+  if (options.fix && corrupt.length > 0) await CompleteMarks.clear(repo);
   if (options.fix) for (const o of corrupt) await fsp.rm(repo.cache.objectPath(o.hash), { force: true });
   return {
     checked: objects.length,
