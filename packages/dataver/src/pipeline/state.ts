@@ -201,28 +201,28 @@ export function inputsKey(
  * describeReasons([{ kind: 'param', key: 'lr', change: 'modified', old: 0.1, new: 0.2 }]); // 'param lr 0.1 → 0.2'
  */
 export function describeReasons(reasons: StaleReason[]): string {
-  return reasons
-    .map((r) => {
-      switch (r.kind) {
-        case 'new':
-          return 'never run';
-        case 'always-changed':
-          return 'always_changed';
-        case 'cmd':
-          return 'cmd changed';
-        case 'dep':
-          return `dep ${r.path} ${r.change}`;
-        case 'param':
-          return r.change === 'modified'
-            ? `param ${r.key} ${short(r.old)} → ${short(r.new)}`
-            : `param ${r.key} ${r.change}`;
-        case 'out':
-          return `out ${r.path} ${r.change}`;
-        case 'upstream':
-          return `upstream stage ${r.stage} would run`;
-      }
-    })
-    .join(', ');
+  return reasons.map(describeReason).join(', ');
+}
+
+function describeReason(r: StaleReason): string {
+  switch (r.kind) {
+    case 'new':
+      return 'never run';
+    case 'always-changed':
+      return 'always_changed';
+    case 'cmd':
+      return 'cmd changed';
+    case 'dep':
+      return `dep ${r.path} ${r.change}`;
+    case 'param':
+      return r.change === 'modified'
+        ? `param ${r.key} ${short(r.old)} → ${short(r.new)}`
+        : `param ${r.key} ${r.change}`;
+    case 'out':
+      return `out ${r.path} ${r.change}`;
+    default:
+      return `upstream stage ${r.stage} would run`;
+  }
 }
 
 function short(value: unknown): string {

@@ -1,0 +1,42 @@
+// dataver stage add <name> --cmd … [--dep …] [--out …] [--param …] [--metric …]
+import { Repo } from '../../core/repo.js';
+import { withWriteLock } from '../../core/write-lock.js';
+import { addStage } from '../../pipeline/edit.js';
+import type { Output } from '../output.js';
+
+export async function add(
+  output: Output,
+  [name]: [string],
+  options: {
+    cmd: string;
+    dep: string[];
+    out: string[];
+    param: string[];
+    metric: string[];
+    alwaysChanged?: boolean;
+    force?: boolean;
+  },
+): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const toRepo = (p: string) => repo.toRepoPath(p);
+  await withWriteLock(repo, 'stage add', () =>
+    addStage(
+      repo.root,
+      {
+        name,
+        cmd: options.cmd,
+        deps: options.dep.map(toRepo),
+        outs: options.out.map(toRepo),
+        params: options.param,
+        metrics: options.metric.map(toRepo),
+        alwaysChanged: options.alwaysChanged === true,
+      },
+      { force: options.force === true },
+    ),
+  );
+  output.result(
+    { stage: name },
+    () => `Added stage '${name}' to dataver.yaml. Run it with: dataver repro ${name}`,
+  );
+  return 0;
+}
