@@ -30,6 +30,7 @@ export async function collectGarbage(
   }
   const all = await repo.cache.listObjects();
   const garbage = all.filter((o) => !keep.has(o.hash));
+  if (options.force) await repo.cache.removeLeftovers();
   if (options.force && garbage.length > 0) {
     await CompleteMarks.clear(repo);
     for (const o of garbage) await repo.cache.remove(o.hash);

@@ -203,6 +203,29 @@ export class ObjectCache {
     return out;
   }
 
+  /**
+   * Deletes temporary files that an interrupted write left behind (`kill -9` during add or
+   * fetch). Call only while holding the repository write lock.
+   */
+  async removeLeftovers(): Promise<number> {
+    let removed = 0;
+    for (const dir of [this.objectsDir, this.tmpDir]) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (name.endsWith('.tmp') || (dir === this.tmpDir && name === 'fetch')) {
+          await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
   /** Deletes an object (gc). */
   async remove(hash: string): Promise<void> {
     await fsp.rm(this.objectPath(hash), { force: true });
