@@ -44,9 +44,9 @@ describe('hashing', () => {
             return { path: p, size: b.length };
           });
           const results = await hashFiles(files);
-          results.forEach((r, i) =>
-            expect(r).toEqual({ hash: expected(Buffer.from(blobs[i])), size: blobs[i].length }),
-          );
+          for (const [i, r] of results.entries()) {
+            expect(r).toEqual({ hash: expected(Buffer.from(blobs[i])), size: blobs[i].length });
+          }
         },
       ),
       { numRuns: 20 },
