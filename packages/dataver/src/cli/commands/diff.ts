@@ -1,0 +1,164 @@
+// dataver diff [revA [revB]] [--json] [--md]
+// Default: HEAD against the workspace (data.lock.json on disk, plus outputs whose
+// files differ from it).
+import { type DiffResult, describeTensorChanges, diffLocks, type OutputDiff } from '../../core/diff.js';
+import { Repo } from '../../core/repo.js';
+import { readLock } from '../../lock/lock-file.js';
+import type { Lock } from '../../lock/schema.js';
+import { formatBytes, type Output } from '../output.js';
+
+/** Files listed per directory in the text and Markdown views (JSON has them all). */
+const FILES_SHOWN = 10;
+
+interface WorkspaceFlag {
+  path: string;
+  workspace: 'modified' | 'deleted';
+}
+
+export async function run(
+  output: Output,
+  [revA, revB]: [string | undefined, string | undefined],
+  options: { md?: boolean },
+): Promise<number> {
+  const repo = await Repo.find(process.cwd());
+  const { readLockAtRevision, resolveRevision } = await import('../../git/revisions.js');
+  const from = revA ?? 'HEAD';
+  const load = async (rev: string | undefined): Promise<Lock> => {
+    if (rev === undefined) return readLock(repo.root);
+    await resolveRevision(repo.root, rev);
+    return readLockAtRevision(repo.root, rev);
+  };
+  const [a, b] = await Promise.all([load(from), load(revB)]);
+  const result = await diffLocks(repo, a, b);
+  let workspace: WorkspaceFlag[] = [];
+  if (revB === undefined) {
+    const { computeStatus } = await import('../../core/status.js');
+    workspace = (await computeStatus(repo, b))
+      .filter((s) => s.workspace !== 'unchanged')
+      .map((s) => ({ path: s.path, workspace: s.workspace as 'modified' | 'deleted' }));
+  }
+  const to = revB ?? 'workspace';
+  for (const hash of result.missingManifests.slice(0, 1)) {
+    output.warn(
+      `directory manifest ${hash.slice(0, 12)}… is not in the cache: file-level detail is missing (run \`dataver fetch\`${revB === undefined ? '' : ` after \`git checkout ${revB}\``}, or \`dataver pull --rev\`)`,
+    );
+  }
+  output.result({ from, to, ...result, workspace }, () =>
+    options.md ? renderMarkdown(from, to, result, workspace) : renderText(from, to, result, workspace),
+  );
+  return 0;
+}
+
+function signed(n: number): string {
+  return n === 0 ? '±0 B' : `${n > 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
+}
+
+function size(n: number | undefined): string {
+  return n === undefined ? '–' : formatBytes(n);
+}
+
+function detail(o: OutputDiff): string {
+  if (o.kind !== 'dir') return '';
+  if (o.filesUnknown) return 'files unknown (not in cache)';
+  const n = (s: string) => o.files.filter((f) => f.state === s).length;
+  const parts = [
+    ['added', n('added')],
+    ['modified', n('modified')],
+    ['deleted', n('deleted')],
+  ]
+    .filter(([, c]) => (c as number) > 0)
+    .map(([s, c]) => `${c} ${s}`);
+  return parts.length > 0 ? `files: ${parts.join(', ')}` : '';
+}
+
+function totalsLine(result: DiffResult): string {
+  const t = result.totals;
+  const changed = t.added + t.modified + t.deleted;
+  return `${changed} output(s) changed: ${t.added} added, ${t.modified} modified, ${t.deleted} deleted · ${formatBytes(t.sizeBefore)} → ${formatBytes(t.sizeAfter)} (${signed(t.sizeAfter - t.sizeBefore)})`;
+}
+
+/** Pads columns to their widest cell. */
+function table(rows: string[][], indent = '  '): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(widths[c] - [...cell].length)))
+        .join('  ')
+        .trimEnd(),
+  );
+}
+
+function renderText(from: string, to: string, result: DiffResult, workspace: WorkspaceFlag[]): string[] {
+  const lines: string[] = [`dataver diff ${from} → ${to}`, ''];
+  if (result.outputs.length === 0) lines.push('  No output changed.');
+  else {
+    const rows: string[][] = [['STATUS', 'PATH', 'BEFORE', 'AFTER', 'CHANGE', 'DETAIL']];
+    for (const o of result.outputs) {
+      rows.push([
+        o.state,
+        `${o.path}${o.kind === 'dir' ? '/' : ''}`,
+        size(o.sizeBefore),
+        size(o.sizeAfter),
+        signed((o.sizeAfter ?? 0) - (o.sizeBefore ?? 0)),
+        detail(o),
+      ]);
+    }
+    const rendered = table(rows);
+    lines.push(rendered[0]);
+    result.outputs.forEach((o, i) => {
+      lines.push(rendered[i + 1]);
+      const shown = o.files.slice(0, FILES_SHOWN);
+      for (const f of shown) {
+        const sizes =
+          f.state === 'modified'
+            ? `${formatBytes(f.sizeBefore!)} → ${formatBytes(f.sizeAfter!)}`
+            : formatBytes((f.sizeAfter ?? f.sizeBefore)!);
+        lines.push(`      ${f.state.padEnd(9)} ${f.path}  (${sizes})`);
+      }
+      if (o.files.length > shown.length)
+        lines.push(`      … and ${o.files.length - shown.length} more file(s)`);
+      for (const t of o.tensors) {
+        const where = [t.file, t.tensor].filter(Boolean).join(' ');
+        lines.push(`      ${where ? `${where}: ` : ''}${t.summary}  ${describeTensorChanges(t.changes)}`);
+      }
+    });
+  }
+  if (workspace.length > 0) {
+    lines.push(
+      '',
+      '  Workspace files differ from data.lock.json (run `dataver add` or `dataver repro` to record them):',
+    );
+    for (const w of workspace) lines.push(`    ${w.workspace.padEnd(9)} ${w.path}`);
+  }
+  lines.push('', totalsLine(result));
+  return lines;
+}
+
+function renderMarkdown(from: string, to: string, result: DiffResult, workspace: WorkspaceFlag[]): string[] {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [`### dataver diff \`${from}\` → \`${to}\``, ''];
+  if (result.outputs.length > 0) {
+    lines.push('| Status | Path | Before | After | Change | Detail |', '|---|---|---:|---:|---:|---|');
+    for (const o of result.outputs) {
+      const details = [detail(o)];
+      for (const t of o.tensors) {
+        const where = [t.file, t.tensor].filter(Boolean).join(' ');
+        details.push(`${where ? `\`${where}\` ` : ''}${t.summary}: ${describeTensorChanges(t.changes)}`);
+      }
+      lines.push(
+        `| ${o.state} | \`${esc(o.path)}${o.kind === 'dir' ? '/' : ''}\` | ${size(o.sizeBefore)} | ${size(o.sizeAfter)} | ${signed((o.sizeAfter ?? 0) - (o.sizeBefore ?? 0))} | ${esc(details.filter(Boolean).join('<br>'))} |`,
+      );
+    }
+    lines.push('');
+  } else lines.push('No output changed.', '');
+  if (workspace.length > 0) {
+    lines.push(
+      `Workspace differs from data.lock.json: ${workspace.map((w) => `\`${w.path}\` (${w.workspace})`).join(', ')}`,
+      '',
+    );
+  }
+  lines.push(`**${totalsLine(result)}**`);
+  return lines;
+}

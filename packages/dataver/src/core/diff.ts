@@ -1,0 +1,246 @@
+// `dataver diff`: what changed between two locks: outputs added, modified or
+// deleted, the files inside directories (from their manifests in the cache),
+// sizes, and the tensor metadata (dtype, shape, statistics) the lock records.
+import { isDataverError } from '../errors.js';
+import type { Lock, OutputEntry, TensorMetaValue } from '../lock/schema.js';
+import type { ManifestEntry } from '../odb/manifest.js';
+import type { Repo } from './repo.js';
+
+export type ChangeState = 'added' | 'modified' | 'deleted';
+
+export interface FileDiff {
+  /** Path inside the output directory. */
+  path: string;
+  state: ChangeState;
+  sizeBefore?: number;
+  sizeAfter?: number;
+}
+
+/** One changed property of one tensor: `mean 0.1307 → 0`. */
+export interface TensorFieldChange {
+  field: 'dtype' | 'shape' | 'mean' | 'std' | 'min' | 'max' | 'tensor';
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface TensorDiff {
+  /** File path inside a directory output (absent for a file output). */
+  file?: string;
+  /** Tensor name inside the file (safetensors), if any. */
+  tensor?: string;
+  /** `float32 [60000,1,28,28]` of the newer version (or the older one when deleted). */
+  summary: string;
+  changes: TensorFieldChange[];
+}
+
+export interface OutputDiff {
+  path: string;
+  kind: 'file' | 'dir';
+  state: ChangeState;
+  sizeBefore?: number;
+  sizeAfter?: number;
+  filesBefore?: number;
+  filesAfter?: number;
+  hashBefore?: string;
+  hashAfter?: string;
+  /** File-level changes of a directory (complete; renderers may shorten them). */
+  files: FileDiff[];
+  /** Set when a manifest was not in the cache, so file-level detail is unknown. */
+  filesUnknown?: string;
+  tensors: TensorDiff[];
+}
+
+export interface DiffResult {
+  outputs: OutputDiff[];
+  totals: {
+    added: number;
+    modified: number;
+    deleted: number;
+    sizeBefore: number;
+    sizeAfter: number;
+  };
+  /** Directory manifests that the cache lacks (fetch them for file-level detail). */
+  missingManifests: string[];
+}
+
+/**
+ * Compares two locks (older `a`, newer `b`).
+ *
+ * @example
+ * const result = await diffLocks(repo, await readLockAtRevision(root, 'HEAD~1'), await readLock(root));
+ * for (const o of result.outputs) console.log(o.state, o.path);
+ */
+export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResult> {
+  const paths = [...new Set([...Object.keys(a.outputs), ...Object.keys(b.outputs)])].sort();
+  const outputs: OutputDiff[] = [];
+  const missingManifests: string[] = [];
+  let sizeBefore = 0;
+  let sizeAfter = 0;
+  for (const p of paths) {
+    const before = a.outputs[p];
+    const after = b.outputs[p];
+    sizeBefore += before?.size ?? 0;
+    sizeAfter += after?.size ?? 0;
+    if (before && after && before.hash === after.hash && before.kind === after.kind) continue;
+    const state: ChangeState = !before ? 'added' : !after ? 'deleted' : 'modified';
+    const kind = (after ?? before)!.kind;
+    const diff: OutputDiff = {
+      path: p,
+      kind,
+      state,
+      sizeBefore: before?.size,
+      sizeAfter: after?.size,
+      filesBefore: before?.kind === 'dir' ? before.files : undefined,
+      filesAfter: after?.kind === 'dir' ? after.files : undefined,
+      hashBefore: before?.hash,
+      hashAfter: after?.hash,
+      files: [],
+      tensors: diffMeta(before, after),
+    };
+    if (kind === 'dir') {
+      const load = async (entry: OutputEntry | undefined): Promise<ManifestEntry[] | undefined> => {
+        if (!entry || entry.kind !== 'dir') return [];
+        try {
+          return await repo.cache.readManifest(entry.hash);
+        } catch (error) {
+          if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
+          missingManifests.push(entry.hash);
+          return undefined;
+        }
+      };
+      const [m1, m2] = await Promise.all([load(before), load(after)]);
+      if (m1 && m2) diff.files = diffManifestEntries(m1, m2);
+      else
+        diff.filesUnknown =
+          'the directory manifest is not in the cache: run `dataver fetch` for file-level detail';
+    }
+    outputs.push(diff);
+  }
+  const count = (s: ChangeState) => outputs.filter((o) => o.state === s).length;
+  return {
+    outputs,
+    totals: {
+      added: count('added'),
+      modified: count('modified'),
+      deleted: count('deleted'),
+      sizeBefore,
+      sizeAfter,
+    },
+    missingManifests,
+  };
+}
+
+/**
+ * File-level differences of two manifests (both sorted by path), in one merge walk.
+ *
+ * @example
+ * diffManifestEntries([{ path: 'a', hash: h1, size: 1 }], []); // [{ path: 'a', state: 'deleted', sizeBefore: 1 }]
+ */
+export function diffManifestEntries(before: ManifestEntry[], after: ManifestEntry[]): FileDiff[] {
+  const out: FileDiff[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const x = before[i];
+    const y = after[j];
+    if (y === undefined || (x !== undefined && x.path < y.path)) {
+      out.push({ path: x.path, state: 'deleted', sizeBefore: x.size });
+      i++;
+    } else if (x === undefined || y.path < x.path) {
+      out.push({ path: y.path, state: 'added', sizeAfter: y.size });
+      j++;
+    } else {
+      if (x.hash !== y.hash)
+        out.push({ path: x.path, state: 'modified', sizeBefore: x.size, sizeAfter: y.size });
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+type MetaMap = Record<string, TensorMetaValue>;
+
+function isTensorMeta(meta: OutputEntry['meta']): meta is TensorMetaValue {
+  return meta !== undefined && Array.isArray((meta as TensorMetaValue).tensors);
+}
+
+/** Per-file tensor meta of an output: `''` is the file itself. */
+function metaFiles(entry: OutputEntry | undefined): MetaMap {
+  if (!entry?.meta) return {};
+  if (isTensorMeta(entry.meta)) return { '': entry.meta };
+  return entry.meta as MetaMap;
+}
+
+const FIELDS = ['mean', 'std', 'min', 'max'] as const;
+
+/** Tensor meta changes between two versions of an output. */
+export function diffMeta(before: OutputEntry | undefined, after: OutputEntry | undefined): TensorDiff[] {
+  const m1 = metaFiles(before);
+  const m2 = metaFiles(after);
+  const out: TensorDiff[] = [];
+  for (const file of [...new Set([...Object.keys(m1), ...Object.keys(m2)])].sort()) {
+    const t1 = m1[file]?.tensors ?? [];
+    const t2 = m2[file]?.tensors ?? [];
+    const count = Math.max(t1.length, t2.length);
+    for (let i = 0; i < count; i++) {
+      const x = (t2[i]?.name !== undefined ? t1.find((t) => t.name === t2[i].name) : undefined) ?? t1[i];
+      const y = t2[i] ?? (x?.name !== undefined ? t2.find((t) => t.name === x.name) : undefined);
+      const shown = y ?? x!;
+      const changes: TensorFieldChange[] = [];
+      if (!x || !y) {
+        changes.push({
+          field: 'tensor',
+          before: x ? 'present' : undefined,
+          after: y ? 'present' : undefined,
+        });
+        for (const f of FIELDS)
+          if (shown[f] !== undefined) changes.push({ field: f, before: x?.[f], after: y?.[f] });
+      } else {
+        if (x.dtype !== y.dtype) changes.push({ field: 'dtype', before: x.dtype, after: y.dtype });
+        if (JSON.stringify(x.shape) !== JSON.stringify(y.shape))
+          changes.push({ field: 'shape', before: x.shape, after: y.shape });
+        for (const f of FIELDS) if (x[f] !== y[f]) changes.push({ field: f, before: x[f], after: y[f] });
+      }
+      if (changes.length === 0) continue;
+      out.push({
+        file: file === '' ? undefined : file,
+        tensor: shown.name,
+        summary: `${shown.dtype} [${shown.shape.join(',')}]`,
+        changes,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A number as the diff shows it: 4 decimals for ordinary magnitudes.
+ *
+ * @example
+ * formatStat(0.13066); // '0.1307'
+ */
+export function formatStat(value: unknown): string {
+  if (typeof value !== 'number')
+    return value === undefined ? '–' : Array.isArray(value) ? `[${value.join(',')}]` : String(value);
+  if (value !== 0 && (Math.abs(value) >= 1e6 || Math.abs(value) < 1e-4)) return value.toExponential(3);
+  return value.toFixed(4);
+}
+
+/**
+ * `mean 0.1307 → 0.0000` for each change.
+ *
+ * @example
+ * describeTensorChanges([{ field: 'mean', before: 0.1307, after: 0 }]); // 'mean 0.1307 → 0.0000'
+ */
+export function describeTensorChanges(changes: TensorFieldChange[]): string {
+  return changes
+    .map((c) =>
+      c.field === 'tensor'
+        ? c.after === undefined
+          ? 'removed:'
+          : 'new:'
+        : `${c.field} ${formatStat(c.before)} → ${formatStat(c.after)}`,
+    )
+    .join('  ');
+}
