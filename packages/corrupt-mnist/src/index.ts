@@ -1,7 +1,20 @@
 // Public API of corrupt-mnist: tensor I/O (.pt, .npy, .safetensors), the IDX reader,
 // and the generate / process / import / preview steps of the Corrupt MNIST data set.
 export * from './errors.js';
+export { defaultMnistDir, type GenerateOptions, type GenerateResult, generate } from './generate.js';
 export { type IdxExpectation, parseIdx, readIdx } from './idx.js';
+export { type ImportOptions, type ImportResult, importCourse } from './import.js';
+export { type PreviewOptions, preview, renderGrid } from './preview.js';
+export {
+  findShards,
+  type ProcessOptions,
+  type ProcessStats,
+  processRaw,
+  type SplitStats,
+} from './process.js';
+export { type CorruptionLog, corruptDigit, RECIPE } from './recipe/corrupt.js';
+export { deriveSeed, mix32, Rng } from './recipe/prng.js';
+export { round6, summarizeFile, summarizeTensor, type TensorStatsSummary } from './summary.js';
 export { DTYPES, type DTypeInfo } from './tensor/dtype.js';
 export {
   formatFromPath,

@@ -14,6 +14,8 @@ export interface ProcessOptions {
   out: string;
   /** Output format; default `pt`. */
   format?: TensorFormat;
+  /** fsync every output file before it is renamed into place (default true). */
+  sync?: boolean;
 }
 
 export interface SplitStats {
@@ -124,112 +126,164 @@ export async function findShards(dir: string): Promise<number> {
   return max + 1;
 }
 
-function concat(splits: Split[]): Split {
-  const total = splits.reduce((n, s) => n + s.targets.length, 0);
-  const uint8 = splits.every((s) => s.images.dtype === 'uint8');
-  const per = SIDE * SIDE;
-  const data = uint8 ? new Uint8Array(total * per) : new Float64Array(total * per);
-  const targets = new BigInt64Array(total);
-  let o = 0;
-  for (const s of splits) {
-    if (uint8 || s.images.data instanceof Float64Array || s.images.data instanceof Float32Array) {
-      (data as Float64Array).set(s.images.data as Float64Array, o * per);
-    } else {
-      const src = s.images.data as Uint8Array;
-      for (let i = 0; i < src.length; i++) (data as Float64Array)[o * per + i] = src[i]!;
-    }
-    targets.set(s.targets, o);
-    o += s.targets.length;
+/** Pixel counts per byte value; four interleaved tables avoid store-to-load stalls on runs of one value. */
+function histogram(d: Uint8Array, into: Float64Array = new Float64Array(256)): Float64Array {
+  const h0 = new Uint32Array(256);
+  const h1 = new Uint32Array(256);
+  const h2 = new Uint32Array(256);
+  const h3 = new Uint32Array(256);
+  const n = d.length;
+  const n4 = n - (n % 4);
+  for (let i = 0; i < n4; i += 4) {
+    h0[d[i]!]!++;
+    h1[d[i + 1]!]!++;
+    h2[d[i + 2]!]!++;
+    h3[d[i + 3]!]!++;
   }
-  return { images: { dtype: uint8 ? 'uint8' : 'float64', shape: [total, 1, SIDE, SIDE], data }, targets };
+  for (let i = n4; i < n; i++) h0[d[i]!]!++;
+  for (let k = 0; k < 256; k++) into[k] = into[k]! + h0[k]! + h1[k]! + h2[k]! + h3[k]!;
+  return into;
 }
 
-/** Mean and population std of values·scale, summed in index order in float64 (uint8: by histogram). */
-function moments(images: Tensor, scale: number): { mean: number; std: number } {
-  const d = images.data;
-  const n = d.length;
-  if (d instanceof Uint8Array) {
-    const hist = histogram(d);
-    let sum = 0;
-    for (let k = 0; k < 256; k++) sum += hist[k]! * k;
-    const mean = (sum * scale) / n;
-    let ss = 0;
-    for (let k = 0; k < 256; k++) {
-      const dv = k * scale - mean;
-      ss += hist[k]! * dv * dv;
-    }
-    return { mean, std: Math.sqrt(ss / n) };
-  }
-  const f = d as Float64Array;
+/** Mean and population std of the values of a histogram (value k ↦ f(k)), summed in k order. */
+function histogramMoments(
+  hist: Float64Array,
+  value: (k: number) => number,
+  knownMean?: number,
+): { mean: number; std: number } {
+  let n = 0;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += f[i]! * scale;
-  const mean = sum / n;
+  for (let k = 0; k < 256; k++) {
+    n += hist[k]!;
+    sum += hist[k]! * value(k);
+  }
+  const mean = knownMean ?? sum / n;
   let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const dv = f[i]! * scale - mean;
-    ss += dv * dv;
+  for (let k = 0; k < 256; k++) {
+    const dv = value(k) - mean;
+    ss += hist[k]! * dv * dv;
   }
   return { mean, std: Math.sqrt(ss / n) };
 }
 
-function histogram(d: Uint8Array): Float64Array {
-  const h = new Uint32Array(256);
-  for (let i = 0; i < d.length; i++) h[d[i]!]!++;
-  return Float64Array.from(h);
+function mapBytes(src: Uint8Array, lut: Float32Array, out: Float32Array, offset: number): void {
+  for (let i = 0, n = src.length; i < n; i++) out[offset + i] = lut[src[i]!]!;
 }
 
-/** (x·scale − mean)/std as float32, plus the moments of what was written. */
-function normalize(
-  images: Tensor,
-  scale: number,
-  mean: number,
-  std: number,
-): { tensor: Tensor; stats: SplitStats } {
-  const n = images.data.length;
-  const out = new Float32Array(n);
-  if (images.data instanceof Uint8Array) {
-    // 256 possible inputs: a lookup table is exact and fast
-    const lut = new Float32Array(256);
-    for (let k = 0; k < 256; k++) lut[k] = (k * scale - mean) / std;
-    const src = images.data;
-    for (let i = 0; i < n; i++) out[i] = lut[src[i]!]!;
-    const hist = histogram(src);
-    let sum = 0;
-    for (let k = 0; k < 256; k++) sum += hist[k]! * lut[k]!;
-    const m = sum / n;
-    let ss = 0;
-    for (let k = 0; k < 256; k++) {
-      const dv = lut[k]! - m;
-      ss += hist[k]! * dv * dv;
-    }
+function concatTargets(splits: Split[]): BigInt64Array {
+  const out = new BigInt64Array(splits.reduce((n, s) => n + s.targets.length, 0));
+  let o = 0;
+  for (const s of splits) {
+    out.set(s.targets, o);
+    o += s.targets.length;
+  }
+  return out;
+}
+
+interface Normalized {
+  train: Float32Array;
+  test: Float32Array;
+  normalization: { mean: number; std: number };
+  scale: number;
+  trainStats: { mean: number; std: number };
+  testStats: { mean: number; std: number };
+}
+
+/**
+ * uint8 input: everything goes through 256-entry histograms and one lookup table, so the
+ * sums have a fixed order (byte value 0..255) and each output element is one table read.
+ */
+function normalizeBytes(train: Uint8Array[], test: Uint8Array[]): Normalized {
+  const scale = 1 / 255;
+  const trainHist = new Float64Array(256);
+  for (const d of train) histogram(d, trainHist);
+  const testHist = new Float64Array(256);
+  for (const d of test) histogram(d, testHist);
+  // the mean from the exact integer pixel sum; the spread around it in byte-value order
+  let count = 0;
+  let pixelSum = 0;
+  for (let k = 0; k < 256; k++) {
+    count += trainHist[k]!;
+    pixelSum += trainHist[k]! * k;
+  }
+  const mean = (pixelSum * scale) / count;
+  const std = histogramMoments(trainHist, (k) => k * scale, mean).std;
+  const normalization = { mean, std };
+  if (!(std > 0))
     return {
-      tensor: { dtype: 'float32', shape: images.shape, data: out },
-      stats: { count: images.shape[0]!, mean: m, std: Math.sqrt(ss / n) },
+      train: new Float32Array(0),
+      test: new Float32Array(0),
+      normalization,
+      scale,
+      trainStats: normalization,
+      testStats: normalization,
     };
-  }
-  const src = images.data as Float64Array;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = (src[i]! * scale - mean) / std;
-    sum += out[i]!;
-  }
-  const m = sum / n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const dv = out[i]! - m;
-    ss += dv * dv;
-  }
+  const lut = new Float32Array(256);
+  for (let k = 0; k < 256; k++) lut[k] = (k * scale - mean) / std;
+  const write = (parts: Uint8Array[]): Float32Array => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      mapBytes(p, lut, out, o);
+      o += p.length;
+    }
+    return out;
+  };
   return {
-    tensor: { dtype: 'float32', shape: images.shape, data: out },
-    stats: { count: images.shape[0]!, mean: m, std: Math.sqrt(ss / n) },
+    train: write(train),
+    test: write(test),
+    normalization,
+    scale,
+    trainStats: histogramMoments(trainHist, (k) => lut[k]!),
+    testStats: histogramMoments(testHist, (k) => lut[k]!),
   };
 }
 
-function maxOf(images: Tensor): number {
-  if (images.data instanceof Uint8Array) return 255;
+/** Float input: sums in index order in float64. */
+function floatMoments(parts: Float32Array[] | Float64Array[], scale: number): { mean: number; std: number } {
+  let n = 0;
+  let sum = 0;
+  for (const p of parts) {
+    n += p.length;
+    for (let i = 0; i < p.length; i++) sum += p[i]! * scale;
+  }
+  const mean = sum / n;
+  let ss = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) {
+      const dv = p[i]! * scale - mean;
+      ss += dv * dv;
+    }
+  }
+  return { mean, std: Math.sqrt(ss / n) };
+}
+
+function normalizeFloats(
+  train: Float32Array[] | Float64Array[],
+  test: Float32Array[] | Float64Array[],
+): Normalized {
   let hi = Number.NEGATIVE_INFINITY;
-  for (const v of images.data as Float64Array) if (v > hi) hi = v;
-  return hi;
+  for (const p of train) for (let i = 0; i < p.length; i++) if (p[i]! > hi) hi = p[i]!;
+  // floats in 0–255 (some exports) are scaled like bytes; floats already in [0,1] are kept
+  const scale = hi > 1 ? 1 / 255 : 1;
+  const normalization = floatMoments(train, scale);
+  const { mean, std } = normalization;
+  const write = (parts: Float32Array[] | Float64Array[]): Float32Array => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) for (let i = 0; i < p.length; i++) out[o++] = (p[i]! * scale - mean) / std;
+    return out;
+  };
+  const trainOut = write(train);
+  const testOut = write(test);
+  return {
+    train: trainOut,
+    test: testOut,
+    normalization,
+    scale,
+    trainStats: floatMoments([trainOut], 1),
+    testStats: floatMoments([testOut], 1),
+  };
 }
 
 /**
@@ -250,20 +304,32 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
       readPair(path.join(options.in, `train_images_${i}.pt`), path.join(options.in, `train_target_${i}.pt`)),
     ),
   );
-  const train = concat(trainParts);
-  const test = concat([
-    await readPair(path.join(options.in, 'test_images.pt'), path.join(options.in, 'test_target.pt')),
-  ]);
-  // floats in 0–255 (some course exports) are scaled like bytes; floats already in [0,1] are kept
-  const scale = train.images.dtype === 'uint8' || maxOf(train.images) > 1 ? 1 / 255 : 1;
-  const { mean, std } = moments(train.images, scale);
-  if (!(std > 0))
+  const testPart = await readPair(
+    path.join(options.in, 'test_images.pt'),
+    path.join(options.in, 'test_target.pt'),
+  );
+  const all = [...trainParts, testPart];
+  const dtypes = new Set(all.map((p) => p.images.dtype));
+  if (dtypes.size !== 1) {
+    throw new TensorError('CORRUPT', `raw images mix dtypes (${[...dtypes].join(', ')}); expected one`, {
+      file: options.in,
+    });
+  }
+  const trainImages = trainParts.map((p) => p.images.data);
+  const testImages = [testPart.images.data];
+  const n = dtypes.has('uint8')
+    ? normalizeBytes(trainImages as Uint8Array[], testImages as Uint8Array[])
+    : normalizeFloats(trainImages as Float32Array[], testImages as Float32Array[]);
+  if (!(n.normalization.std > 0)) {
     throw new TensorError('CORRUPT', 'train images are constant (std 0); cannot normalize', {
       file: options.in,
     });
-  const trainOut = normalize(train.images, scale, mean, std);
-  const testOut = normalize(test.images, scale, mean, std);
-  const ext = format === 'pt' ? 'pt' : format;
+  }
+  const trainTargets = concatTargets(trainParts);
+  const testTargets = testPart.targets;
+  const trainCount = trainTargets.length;
+  const testCount = testTargets.length;
+  const ext = format;
   const files = [
     `train_images.${ext}`,
     `train_target.${ext}`,
@@ -272,27 +338,41 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     'stats.json',
   ];
   const stats: ProcessStats = {
-    normalization: { mean, std },
-    scale,
-    train: trainOut.stats,
-    test: testOut.stats,
+    normalization: n.normalization,
+    scale: n.scale,
+    train: { count: trainCount, ...n.trainStats },
+    test: { count: testCount, ...n.testStats },
     format,
     files,
   };
+  const sync = options.sync ?? true;
   await writeAllOrNothing(options.out, async (tmp) => {
-    await writeTensor(path.join(tmp, files[0]!), trainOut.tensor);
-    await writeTensor(path.join(tmp, files[1]!), {
-      dtype: 'int64',
-      shape: [train.targets.length],
-      data: train.targets,
-    });
-    await writeTensor(path.join(tmp, files[2]!), testOut.tensor);
-    await writeTensor(path.join(tmp, files[3]!), {
-      dtype: 'int64',
-      shape: [test.targets.length],
-      data: test.targets,
-    });
-    await writeFileAtomic(path.join(tmp, 'stats.json'), [Buffer.from(`${JSON.stringify(stats, null, 2)}\n`)]);
+    // all files at once: the disk works on the big train file while the small ones are serialized
+    await Promise.all([
+      writeTensor(
+        path.join(tmp, files[0]!),
+        { dtype: 'float32', shape: [trainCount, 1, SIDE, SIDE], data: n.train },
+        { sync },
+      ),
+      writeTensor(
+        path.join(tmp, files[1]!),
+        { dtype: 'int64', shape: [trainCount], data: trainTargets },
+        { sync },
+      ),
+      writeTensor(
+        path.join(tmp, files[2]!),
+        { dtype: 'float32', shape: [testCount, 1, SIDE, SIDE], data: n.test },
+        { sync },
+      ),
+      writeTensor(
+        path.join(tmp, files[3]!),
+        { dtype: 'int64', shape: [testCount], data: testTargets },
+        { sync },
+      ),
+      writeFileAtomic(path.join(tmp, 'stats.json'), [Buffer.from(`${JSON.stringify(stats, null, 2)}\n`)], {
+        sync,
+      }),
+    ]);
   });
   return stats;
 }

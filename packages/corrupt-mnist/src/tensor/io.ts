@@ -109,15 +109,26 @@ export async function readTensor(filePath: string, options: ParseOptions = {}): 
 export interface WriteTensorOptions {
   /** Defaults to the format named by the extension; required for other extensions. */
   format?: TensorFormat;
+  /**
+   * fsync the file (and its folder) before and after the rename (default true). Turn off only
+   * for scratch output: a crash may then leave an empty file under the final name.
+   */
+  sync?: boolean;
 }
 
 /**
- * Writes bytes atomically: a temp file in the same directory, fsync, rename, fsync of the directory.
+ * Writes bytes atomically: a temp file in the same directory, fsync, rename, fsync of the directory
+ * (`sync: false` skips both fsyncs: still atomic against other readers, not against power loss).
  *
  * @example
  * await writeFileAtomic('out/x.bin', [header, body]);
  */
-export async function writeFileAtomic(filePath: string, chunks: Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(
+  filePath: string,
+  chunks: Uint8Array[],
+  options: { sync?: boolean } = {},
+): Promise<void> {
+  const sync = options.sync ?? true;
   const dir = path.dirname(filePath);
   const tmp = path.join(
     dir,
@@ -145,7 +156,7 @@ export async function writeFileAtomic(filePath: string, chunks: Uint8Array[]): P
           }
         }
       }
-      await handle.sync();
+      if (sync) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -154,6 +165,7 @@ export async function writeFileAtomic(filePath: string, chunks: Uint8Array[]): P
     await fs.rm(tmp, { force: true });
     return withFile(filePath)(error);
   }
+  if (!sync) return;
   const dirHandle = await fs.open(dir, 'r').catch(() => undefined);
   if (dirHandle) {
     await dirHandle.sync().catch(() => undefined);
@@ -210,5 +222,5 @@ export async function writeTensor(
   } catch (error) {
     return withFile(filePath)(error);
   }
-  await writeFileAtomic(filePath, chunks);
+  await writeFileAtomic(filePath, chunks, { sync: options.sync });
 }
