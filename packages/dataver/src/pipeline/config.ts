@@ -97,14 +97,16 @@ function positionOf(
   doc: Document,
   lines: LineCounter,
   keyPath: PropertyKey[],
+  atKey = false,
 ): { line: number; col: number } {
   let node: unknown = doc.contents;
   let best: Node | undefined = node as Node;
-  for (const key of keyPath) {
+  for (const [i, key] of keyPath.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
       if (!pair) break;
-      best = (pair.value as Node) ?? (pair.key as Node);
+      const last = i === keyPath.length - 1;
+      best = last && atKey ? (pair.key as Node) : ((pair.value as Node) ?? (pair.key as Node));
       node = pair.value;
     } else if (node && typeof node === 'object' && 'items' in node && typeof key === 'number') {
       const item = (node as { items: unknown[] }).items[key];
@@ -186,7 +188,7 @@ export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
         });
       }
     });
-    const line = positionOf(doc, lines, ['stages', name]).line;
+    const line = positionOf(doc, lines, ['stages', name], true).line;
     const stage: Stage = {
       name,
       cmd: Array.isArray(spec.cmd) ? spec.cmd.join(' && ') : spec.cmd,
