@@ -112,6 +112,12 @@ export function describeConflict(c: LockConflict): string {
     const h = (v as { hash?: unknown }).hash;
     return typeof h === 'string' ? h.slice(0, 12) : 'changed';
   };
+  if (c.section === 'stages' && c.ours !== undefined && c.theirs !== undefined) {
+    const o = c.ours as Record<string, unknown>;
+    const t = c.theirs as Record<string, unknown>;
+    const fields = ['cmd', 'deps', 'params', 'outs'].filter((f) => !same(o[f], t[f]));
+    return `${what}: changed differently on both sides (${fields.join(', ')} differ)`;
+  }
   if (c.ours === undefined || c.theirs === undefined)
     return `${what}: deleted on one side, changed on the other (ours: ${hashOf(c.ours)}, theirs: ${hashOf(c.theirs)})`;
   return `${what}: changed differently on both sides (ours: ${hashOf(c.ours)}, theirs: ${hashOf(c.theirs)})`;

@@ -141,14 +141,16 @@ export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
     const issue = result.error.issues[0];
     let keyPath = issue.path;
     let message = issue.message;
+    let atKey = false;
     if (issue.code === 'unrecognized_keys') {
       keyPath = [...issue.path, issue.keys[0]];
+      atKey = true;
       message = `unknown key '${issue.keys[0]}'${issue.path.length === 2 ? ' (a stage has cmd, deps, params, outs, metrics, always_changed, desc)' : ''}`;
     } else if (issue.code === 'invalid_type' && issue.path.length === 0) {
       message = 'expected a mapping with a `stages:` key';
     }
-    const shown = keyPath.length > 0 ? `${keyPath.join('.')}: ` : '';
-    throw errorAt(file, positionOf(doc, lines, keyPath), `${shown}${message}`);
+    const shown = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw errorAt(file, positionOf(doc, lines, keyPath, atKey), `${shown}${message}`);
   }
   const paramsFile = result.data.params ?? DEFAULT_PARAMS_FILE;
   const stages: Stage[] = [];
