@@ -40,4 +40,5 @@ export {
   serializePtChunks,
 } from './tensor/pt.js';
 export { parseSafetensors, type SafetensorsInput, serializeSafetensors } from './tensor/safetensors.js';
+export { type ChunkFiller, type StreamWriteOptions, writeTensorStreaming } from './tensor/stream.js';
 export type { DType, Tensor, TensorData, TensorFormat } from './tensor/types.js';

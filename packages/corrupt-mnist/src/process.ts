@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { TensorError } from './errors.js';
 import { writeAllOrNothing } from './fs-util.js';
 import { readTensor, writeFileAtomic, writeTensor } from './tensor/io.js';
+import { type ChunkFiller, writeTensorStreaming } from './tensor/stream.js';
 import type { Tensor, TensorFormat } from './tensor/types.js';
 
 export interface ProcessOptions {
@@ -166,8 +167,42 @@ function histogramMoments(
   return { mean, std: Math.sqrt(ss / n) };
 }
 
-function mapBytes(src: Uint8Array, lut: Float32Array, out: Float32Array, offset: number): void {
-  for (let i = 0, n = src.length; i < n; i++) out[offset + i] = lut[src[i]!]!;
+// The table and output are read as raw 32-bit words: an integer copy skips float conversions.
+function mapBytes(
+  src: Uint8Array,
+  from: number,
+  lut: Uint32Array,
+  out: Uint32Array,
+  offset: number,
+  n: number,
+): void {
+  const s = src.subarray(from, from + n);
+  const o = out.subarray(offset, offset + n);
+  for (let i = 0; i < s.length; i++) o[i] = lut[s[i]!]!;
+}
+
+/** A chunk filler that maps the concatenation of `parts` through `lut`, never materializing it. */
+function byteFiller(parts: Uint8Array[], lutFloats: Float32Array): ChunkFiller {
+  const lut = new Uint32Array(lutFloats.buffer, lutFloats.byteOffset, 256);
+  return (out, start) => {
+    const dst = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    let filled = 0;
+    let base = 0;
+    for (const p of parts) {
+      const end = base + p.length;
+      if (start + filled < end && filled < dst.length) {
+        const from = start + filled - base;
+        const n = Math.min(p.length - from, dst.length - filled);
+        mapBytes(p, from, lut, dst, filled, n);
+        filled += n;
+      }
+      base = end;
+    }
+  };
+}
+
+function arrayFiller(data: Float32Array): ChunkFiller {
+  return (out, start) => (out as Float32Array).set(data.subarray(start, start + out.length));
 }
 
 function concatTargets(splits: Split[]): BigInt64Array {
@@ -181,8 +216,9 @@ function concatTargets(splits: Split[]): BigInt64Array {
 }
 
 interface Normalized {
-  train: Float32Array;
-  test: Float32Array;
+  /** Writes the normalized train (test) images, element `start` onwards, into `out`. */
+  train: ChunkFiller;
+  test: ChunkFiller;
   normalization: { mean: number; std: number };
   scale: number;
   trainStats: { mean: number; std: number };
@@ -209,29 +245,11 @@ function normalizeBytes(train: Uint8Array[], test: Uint8Array[]): Normalized {
   const mean = (pixelSum * scale) / count;
   const std = histogramMoments(trainHist, (k) => k * scale, mean).std;
   const normalization = { mean, std };
-  if (!(std > 0))
-    return {
-      train: new Float32Array(0),
-      test: new Float32Array(0),
-      normalization,
-      scale,
-      trainStats: normalization,
-      testStats: normalization,
-    };
   const lut = new Float32Array(256);
   for (let k = 0; k < 256; k++) lut[k] = (k * scale - mean) / std;
-  const write = (parts: Uint8Array[]): Float32Array => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      mapBytes(p, lut, out, o);
-      o += p.length;
-    }
-    return out;
-  };
   return {
-    train: write(train),
-    test: write(test),
+    train: byteFiller(train, lut),
+    test: byteFiller(test, lut),
     normalization,
     scale,
     trainStats: histogramMoments(trainHist, (k) => lut[k]!),
@@ -277,8 +295,8 @@ function normalizeFloats(
   const trainOut = write(train);
   const testOut = write(test);
   return {
-    train: trainOut,
-    test: testOut,
+    train: arrayFiller(trainOut),
+    test: arrayFiller(testOut),
     normalization,
     scale,
     trainStats: floatMoments([trainOut], 1),
@@ -349,20 +367,26 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
   await writeAllOrNothing(options.out, async (tmp) => {
     // all files at once: the disk works on the big train file while the small ones are serialized
     await Promise.all([
-      writeTensor(
+      writeTensorStreaming(
         path.join(tmp, files[0]!),
-        { dtype: 'float32', shape: [trainCount, 1, SIDE, SIDE], data: n.train },
-        { sync },
+        { dtype: 'float32', shape: [trainCount, 1, SIDE, SIDE] },
+        n.train,
+        {
+          sync,
+        },
       ),
       writeTensor(
         path.join(tmp, files[1]!),
         { dtype: 'int64', shape: [trainCount], data: trainTargets },
         { sync },
       ),
-      writeTensor(
+      writeTensorStreaming(
         path.join(tmp, files[2]!),
-        { dtype: 'float32', shape: [testCount, 1, SIDE, SIDE], data: n.test },
-        { sync },
+        { dtype: 'float32', shape: [testCount, 1, SIDE, SIDE] },
+        n.test,
+        {
+          sync,
+        },
       ),
       writeTensor(
         path.join(tmp, files[3]!),

@@ -235,3 +235,36 @@ test('IDX: validates magic, rank, dimensions and exact length', () => {
   expectTensorError(() => parseIdx(idx(0x42, [1], [1])), 'CORRUPT', /type byte/);
   expectTensorError(() => parseIdx(idx(8, [1], [1]), { rank: 3 }), 'CORRUPT', /rank/);
 });
+
+test('streaming writes are byte-identical to whole-tensor writes in every format', async () => {
+  const { writeTensorStreaming } = await import('../src/tensor/stream');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-stream-'));
+  try {
+    const tensors: Tensor[] = [
+      { dtype: 'float32', shape: [1000, 3], data: Float32Array.from({ length: 3000 }, (_, i) => i / 7) },
+      { dtype: 'int64', shape: [77], data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i - 30)) },
+      { dtype: 'uint8', shape: [5, 1, 28, 28], data: Uint8Array.from({ length: 3920 }, (_, i) => i % 251) },
+      { dtype: 'float64', shape: [0], data: new Float64Array(0) },
+    ];
+    for (const t of tensors) {
+      for (const ext of ['pt', 'npy', 'safetensors']) {
+        await writeTensor(path.join(dir, `a.${ext}`), t, { sync: false });
+        await writeTensorStreaming(
+          path.join(dir, `b.${ext}`),
+          { dtype: t.dtype, shape: t.shape },
+          (out, start) =>
+            (out as Float32Array).set((t.data as Float32Array).subarray(start, start + out.length)),
+          { chunkElements: 100, sync: false },
+        );
+        expect([
+          t.dtype,
+          ext,
+          fs.readFileSync(path.join(dir, `a.${ext}`)).equals(fs.readFileSync(path.join(dir, `b.${ext}`))),
+        ]).toEqual([t.dtype, ext, true]);
+      }
+    }
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -106,13 +106,14 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--format <format>', 'output format').choices(['pt', 'npy', 'safetensors']).default('pt'),
     )
+    .option('--no-sync', 'skip fsync of the outputs (scratch data: faster, not crash-safe)')
     .option('--json', 'print the statistics as JSON')
     .addHelpText('after', '\nExample:\n  $ corrupt-mnist process --in data/raw --out data/processed\n')
     .action(async (o) =>
       run(program, async () => {
         const { processRaw } = await import('../process.js');
         const t0 = performance.now();
-        const s = await processRaw({ in: o.in, out: o.out, format: o.format });
+        const s = await processRaw({ in: o.in, out: o.out, format: o.format, sync: o.sync });
         const seconds = (performance.now() - t0) / 1000;
         const f = (x: number): string => x.toFixed(6);
         print(

@@ -12,7 +12,7 @@ import {
 } from './dtype.js';
 import { type GlobalHandler, isPyGlobal, PickleWriter, unpickleFrom } from './pickle.js';
 import type { DType, Tensor, TensorData } from './types.js';
-import { looksLikeZip, readZipEntries, readZipEntry, writeZipChunks } from './zip.js';
+import { looksLikeZip, readZipEntries, readZipEntry, writeZipChunks, type ZipInput } from './zip.js';
 
 /** What a `.pt` file can hold: a tensor, or dicts/lists/tuples of them (and plain scalars). */
 export type PtValue =
@@ -378,13 +378,50 @@ export type PtInput = Tensor | Tensor[] | Record<string, Tensor>;
  * returns the pieces in file order (see `serializePt` for one buffer).
  */
 export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint8Array[] {
-  const w = new PickleWriter();
   const storages: Uint8Array[] = [];
-  const writeTensor = (t: Tensor, what: string): void => {
+  const pickle = ptPickle(value, (t, what) => {
     validateTensor(t, what);
-    const info = DTYPES[t.dtype];
-    const key = String(storages.length);
     storages.push(encodeElements(t));
+  });
+  return writeZipChunks(ptEntries(archiveName, pickle, storages));
+}
+
+/** The records of a torch archive in the order torch writes them. */
+export function ptEntries(archiveName: string, pickle: Uint8Array, storages: Uint8Array[]): ZipInput[] {
+  return [
+    { name: `${archiveName}/data.pkl`, data: pickle },
+    { name: `${archiveName}/byteorder`, data: Buffer.from('little', 'latin1') },
+    ...storages.map((data, i) => ({ name: `${archiveName}/data/${i}`, data })),
+    { name: `${archiveName}/version`, data: Buffer.from('3\n', 'latin1') },
+  ];
+}
+
+/** Metadata of a tensor to pickle: its data need not exist yet (streaming writes). */
+export type TensorSpec = Pick<Tensor, 'dtype' | 'shape'>;
+
+/**
+ * The data.pkl program for tensors (storage keys 0, 1, … in visiting order); `visit` sees each tensor.
+ *
+ * @example
+ * const pkl = ptPickle({ dtype: 'uint8', shape: [2] }, () => {});
+ */
+export function ptPickle<T extends TensorSpec>(
+  value: T | T[] | Record<string, T>,
+  visit: (t: T, what: string) => void,
+): Uint8Array {
+  const w = new PickleWriter();
+  let count = 0;
+  const isSpec = (v: unknown): v is T =>
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as T).dtype === 'string' &&
+    Array.isArray((v as T).shape);
+  const writeTensor = (t: T, what: string): void => {
+    visit(t, what);
+    const info = DTYPES[t.dtype];
+    const key = String(count++);
+    const numel = numelOf(t.shape, what);
     const stride: number[] = [];
     for (let i = t.shape.length - 1, s = 1; i >= 0; i--) {
       stride[i] = s;
@@ -396,7 +433,7 @@ export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint
       .global('torch', info.torchStorage)
       .str(key)
       .str('cpu')
-      .int(t.data.length)
+      .int(numel)
       .tuple()
       .persid();
     w.int(0);
@@ -407,7 +444,7 @@ export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint
     w.tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce();
     w.tuple().reduce();
   };
-  if (isTensor(value)) writeTensor(value, 'tensor');
+  if (isSpec(value)) writeTensor(value, 'tensor');
   else if (Array.isArray(value)) {
     w.emptyList().mark();
     for (const [i, t] of value.entries()) writeTensor(t, `tensor ${i}`);
@@ -420,13 +457,7 @@ export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint
     }
     w.setItems();
   }
-  const entries = [
-    { name: `${archiveName}/data.pkl`, data: w.finish() },
-    { name: `${archiveName}/byteorder`, data: Buffer.from('little', 'latin1') },
-    ...storages.map((data, i) => ({ name: `${archiveName}/data/${i}`, data })),
-    { name: `${archiveName}/version`, data: Buffer.from('3\n', 'latin1') },
-  ];
-  return writeZipChunks(entries);
+  return w.finish();
 }
 
 /**

@@ -175,38 +175,72 @@ export interface ZipInput {
   data: Uint8Array;
 }
 
+/** One stored entry as laid out in the archive. */
+export interface ZipRecord {
+  name: string;
+  size: number;
+  crc: number;
+  /** Offset of the local header. */
+  offset: number;
+}
+
+/** Length of the local header (with its 64-byte alignment padding) of an entry at `offset`. */
+function localHeaderLength(name: string, offset: number): number {
+  const base = offset + 30 + Buffer.byteLength(name, 'utf8') + 4;
+  return base - offset + ((64 - (base % 64)) % 64);
+}
+
 /**
- * Serializes stored (uncompressed) entries; each entry's data starts on a 64-byte boundary,
- * padded with an extra field as PyTorch's writer does, so the result can be memory-mapped.
- * Returns the pieces in order so large tensors are written without a concatenating copy.
+ * The local header of a stored entry whose data must start on a 64-byte boundary: padded with
+ * an extra field (id 'FB', as PyTorch's writer does) so the file can be memory-mapped.
  */
-export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  const central: Buffer[] = [];
+export function zipLocalHeader(record: ZipRecord): Buffer {
+  const nameBytes = Buffer.from(record.name, 'utf8');
+  const total = localHeaderLength(record.name, record.offset);
+  const extraLen = total - 30 - nameBytes.length;
+  if (record.size >= 0xffffffff || record.offset >= 0xffffffff)
+    throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
+  const local = Buffer.alloc(total);
+  local.writeUInt32LE(LOCAL, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(0x0800, 6); // utf-8 names
+  local.writeUInt16LE(0, 8);
+  local.writeUInt16LE(0, 10);
+  local.writeUInt16LE(0x21, 12); // 1980-01-01: fixed so identical tensors give identical files
+  local.writeUInt32LE(record.crc, 14);
+  local.writeUInt32LE(record.size, 18);
+  local.writeUInt32LE(record.size, 22);
+  local.writeUInt16LE(nameBytes.length, 26);
+  local.writeUInt16LE(extraLen, 28);
+  nameBytes.copy(local, 30);
+  local.writeUInt16LE(0x4246, 30 + nameBytes.length);
+  local.writeUInt16LE(extraLen - 4, 32 + nameBytes.length);
+  return local;
+}
+
+/** Offsets of each entry's local header and of the central directory, for entries of known sizes. */
+export function planZip(entries: { name: string; size: number }[]): {
+  offsets: number[];
+  dataOffsets: number[];
+  centralOffset: number;
+} {
+  const offsets: number[] = [];
+  const dataOffsets: number[] = [];
   let offset = 0;
-  for (const { name, data } of inputs) {
-    if (data.length >= 0xffffffff || offset >= 0xffffffff)
-      throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
-    const nameBytes = Buffer.from(name, 'utf8');
-    const crc = crc32(data);
-    const base = offset + 30 + nameBytes.length;
-    const pad = (64 - ((base + 4) % 64)) % 64;
-    const extraLen = 4 + pad;
-    const local = Buffer.alloc(30 + nameBytes.length + extraLen);
-    local.writeUInt32LE(LOCAL, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // utf-8 names
-    local.writeUInt16LE(0, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(0x21, 12); // 1980-01-01: fixed so identical tensors give identical files
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    local.writeUInt16LE(extraLen, 28);
-    nameBytes.copy(local, 30);
-    local.writeUInt16LE(0x4246, 30 + nameBytes.length); // 'FB', PyTorch's padding field id
-    local.writeUInt16LE(pad, 32 + nameBytes.length);
+  for (const e of entries) {
+    offsets.push(offset);
+    offset += localHeaderLength(e.name, offset);
+    dataOffsets.push(offset);
+    offset += e.size;
+  }
+  return { offsets, dataOffsets, centralOffset: offset };
+}
+
+/** Central directory and end record for the entries, which start at `centralOffset`. */
+export function zipCentralDirectory(records: ZipRecord[], centralOffset: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const r of records) {
+    const nameBytes = Buffer.from(r.name, 'utf8');
     const cd = Buffer.alloc(46 + nameBytes.length);
     cd.writeUInt32LE(CENTRAL, 0);
     cd.writeUInt16LE(20, 4);
@@ -215,30 +249,41 @@ export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
     cd.writeUInt16LE(0, 10);
     cd.writeUInt16LE(0, 12);
     cd.writeUInt16LE(0x21, 14);
-    cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(data.length, 20);
-    cd.writeUInt32LE(data.length, 24);
+    cd.writeUInt32LE(r.crc, 16);
+    cd.writeUInt32LE(r.size, 20);
+    cd.writeUInt32LE(r.size, 24);
     cd.writeUInt16LE(nameBytes.length, 28);
-    cd.writeUInt32LE(offset, 42);
+    cd.writeUInt32LE(r.offset, 42);
     nameBytes.copy(cd, 46);
-    central.push(cd);
-    chunks.push(local, data);
-    offset += local.length + data.length;
+    parts.push(cd);
   }
-  const cdStart = offset;
-  let cdSize = 0;
-  for (const cd of central) {
-    chunks.push(cd);
-    cdSize += cd.length;
-  }
-  if (cdStart + cdSize >= 0xffffffff)
+  const cdSize = parts.reduce((n, p) => n + p.length, 0);
+  if (centralOffset + cdSize >= 0xffffffff)
     throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
   const end = Buffer.alloc(22);
   end.writeUInt32LE(EOCD, 0);
-  end.writeUInt16LE(inputs.length, 8);
-  end.writeUInt16LE(inputs.length, 10);
+  end.writeUInt16LE(records.length, 8);
+  end.writeUInt16LE(records.length, 10);
   end.writeUInt32LE(cdSize, 12);
-  end.writeUInt32LE(cdStart, 16);
-  chunks.push(end);
+  end.writeUInt32LE(centralOffset, 16);
+  parts.push(end);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Serializes stored (uncompressed) entries, each entry's data on a 64-byte boundary.
+ * Returns the pieces in order so large tensors are written without a concatenating copy.
+ */
+export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
+  const plan = planZip(inputs.map((i) => ({ name: i.name, size: i.data.length })));
+  const chunks: Uint8Array[] = [];
+  const records: ZipRecord[] = inputs.map((input, k) => ({
+    name: input.name,
+    size: input.data.length,
+    crc: crc32(input.data),
+    offset: plan.offsets[k]!,
+  }));
+  for (const [k, r] of records.entries()) chunks.push(zipLocalHeader(r), inputs[k]!.data);
+  chunks.push(zipCentralDirectory(records, plan.centralOffset));
   return chunks;
 }

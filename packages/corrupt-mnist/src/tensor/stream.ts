@@ -1,0 +1,143 @@
+// Streaming writes of one large tensor: the data is produced chunk by chunk into a reused
+// buffer and written while the next chunk is produced, so no full-size array is allocated.
+// For .pt the CRC is known only at the end; it is patched into the local header then.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { TensorError, withFile } from '../errors.js';
+import { allocData, DTYPES, numelOf } from './dtype.js';
+import { formatFromPath } from './io.js';
+import { npyHeaderBytes } from './npy.js';
+import { ptEntries, ptPickle, type TensorSpec } from './pt.js';
+import type { TensorData, TensorFormat } from './types.js';
+import { crc32, planZip, type ZipRecord, zipCentralDirectory, zipLocalHeader } from './zip.js';
+
+/** Fills `out` with the elements starting at flat element index `start`. */
+export type ChunkFiller = (out: TensorData, start: number) => void;
+
+export interface StreamWriteOptions {
+  format?: TensorFormat;
+  /** fsync before the rename (default true). */
+  sync?: boolean;
+  /** Elements per chunk (default 256 Ki). */
+  chunkElements?: number;
+}
+
+/**
+ * Writes one tensor whose elements `fill` produces chunk by chunk, atomically (temp + rename),
+ * byte-identical to `writeTensor` of the same values.
+ *
+ * @example
+ * await writeTensorStreaming('x.pt', { dtype: 'float32', shape: [1000] }, (out, start) => {
+ *   for (let i = 0; i < out.length; i++) out[i] = start + i;
+ * });
+ */
+export async function writeTensorStreaming(
+  filePath: string,
+  spec: TensorSpec,
+  fill: ChunkFiller,
+  options: StreamWriteOptions = {},
+): Promise<void> {
+  const format = options.format ?? formatFromPath(filePath);
+  if (!format)
+    throw new TensorError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
+      file: filePath,
+    });
+  if (spec.dtype === 'float16')
+    throw new TensorError('UNSUPPORTED_DTYPE', 'streaming writes do not support float16', { file: filePath });
+  const numel = numelOf(spec.shape);
+  const es = DTYPES[spec.dtype].size;
+  const nbytes = numel * es;
+  let head: Uint8Array[];
+  let tail: (crc: number) => Uint8Array[] = () => [];
+  let patch: ((crc: number) => { at: number; bytes: Uint8Array }) | undefined;
+  if (format === 'pt') {
+    const pickle = ptPickle(spec, () => {});
+    const entries = ptEntries('archive', pickle, [new Uint8Array(0)]);
+    const sizes = entries.map((e) => ({
+      name: e.name,
+      size: e.name.endsWith('/data/0') ? nbytes : e.data.length,
+    }));
+    const plan = planZip(sizes);
+    const records = (dataCrc: number): ZipRecord[] =>
+      entries.map((e, k) => ({
+        name: e.name,
+        size: sizes[k]!.size,
+        crc: k === 2 ? dataCrc : crc32(e.data),
+        offset: plan.offsets[k]!,
+      }));
+    const initial = records(0);
+    head = [
+      zipLocalHeader(initial[0]!),
+      entries[0]!.data,
+      zipLocalHeader(initial[1]!),
+      entries[1]!.data,
+      zipLocalHeader(initial[2]!),
+    ];
+    tail = (crc) => [
+      zipLocalHeader(initial[3]!),
+      entries[3]!.data,
+      zipCentralDirectory(records(crc), plan.centralOffset),
+    ];
+    patch = (crc) => ({ at: plan.offsets[2]!, bytes: zipLocalHeader(records(crc)[2]!) });
+  } else if (format === 'npy') {
+    head = [npyHeaderBytes({ ...spec, data: allocData(spec.dtype, 0) })];
+  } else {
+    let json = JSON.stringify({
+      tensor: { dtype: DTYPES[spec.dtype].safetensors, shape: spec.shape, data_offsets: [0, nbytes] },
+    });
+    json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+    const h = Buffer.alloc(8 + Buffer.byteLength(json));
+    h.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
+    h.write(json, 8, 'utf8');
+    head = [h];
+  }
+
+  const dir = path.dirname(filePath);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const handle = await fs.open(tmp, 'wx', 0o644);
+    try {
+      let pos = 0;
+      const put = async (b: Uint8Array): Promise<void> => {
+        let done = 0;
+        while (done < b.length) {
+          const { bytesWritten } = await handle.write(b, done, b.length - done, pos + done);
+          done += bytesWritten;
+        }
+        pos += b.length;
+      };
+      for (const b of head) await put(b);
+      // two buffers: one is being written while the other is filled
+      const chunk = Math.max(1, Math.min(options.chunkElements ?? 1 << 18, numel));
+      const buffers = [allocData(spec.dtype, chunk), allocData(spec.dtype, chunk)];
+      let crc = 0;
+      let inFlight: Promise<void> = Promise.resolve();
+      for (let start = 0, k = 0; start < numel; start += chunk, k ^= 1) {
+        const n = Math.min(chunk, numel - start);
+        const out = buffers[k]!.subarray(0, n) as TensorData;
+        fill(out, start);
+        const bytes = new Uint8Array(out.buffer, out.byteOffset, n * es);
+        if (patch) crc = crc32(bytes, crc);
+        await inFlight;
+        inFlight = put(bytes);
+      }
+      await inFlight;
+      for (const b of tail(crc)) await put(b);
+      if (patch) {
+        const p = patch(crc);
+        await handle.write(p.bytes, 0, p.bytes.length, p.at);
+      }
+      if (options.sync ?? true) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, filePath);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    return withFile(filePath)(error);
+  }
+}
