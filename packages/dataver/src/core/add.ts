@@ -11,7 +11,7 @@ import { relinkWorkspace } from './checkout.js';
 import { ignoreOutputs } from './gitignore.js';
 import type { Progress } from './progress.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
-import { StatCache } from './stat-cache.js';
+import { listingDigest, StatCache } from './stat-cache.js';
 import { collectTensorMeta } from './tensor-meta.js';
 import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
@@ -75,6 +75,7 @@ export async function addPaths(
       const manifest: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }));
       const { hash } = manifestObject(manifest);
       await repo.cache.putManifest(manifest);
+      statCache.recordDir(plan.path, listingDigest(plan.files), hash);
       entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
     }
     if (options.stage) entry.stage = options.stage;

@@ -1,7 +1,12 @@
 // The stat cache: hashes are reused while a file's (size, mtime, inode) stay the
 // same, so a no-op `status` on a huge tree touches only metadata. It lives in
 // .dataver/state/ (not in a system temp dir that CI would lose).
-import { promises as fsp } from 'node:fs';
+//
+// Two levels: per file (path → size, mtime, inode, hash), and per directory
+// (a digest of every file's path and metadata → the directory's manifest hash).
+// When a directory's digest is unchanged, not even the per-file table is loaded.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Repo } from './repo.js';
@@ -17,58 +22,120 @@ export interface StatLike {
 const VERSION = 1;
 
 export class StatCache {
-  private dirty = false;
+  private entries: Map<string, Entry> | undefined;
+  private dirs: Map<string, [digest: string, hash: string]> | undefined;
+  private dirtyFiles = false;
+  private dirtyDirs = false;
 
   private constructor(
     private readonly file: string,
-    private readonly entries: Map<string, Entry>,
+    private readonly dirFile: string,
   ) {}
 
-  /** Loads the cache of a repository; a missing or damaged file is an empty cache (it is only a cache). */
+  /** Opens the cache of a repository; files are read on first use. A damaged file is an empty cache. */
   static async load(repo: Repo): Promise<StatCache> {
-    const file = path.join(repo.stateDir, 'stat-cache.json');
-    const entries = new Map<string, Entry>();
-    try {
-      const parsed = JSON.parse(await fsp.readFile(file, 'utf8')) as {
-        version: number;
-        entries: Record<string, Entry>;
-      };
-      if (parsed.version === VERSION)
-        for (const key of Object.keys(parsed.entries)) entries.set(key, parsed.entries[key]);
-    } catch {
-      // Missing or damaged: start empty; everything is re-hashed once.
+    return new StatCache(
+      path.join(repo.stateDir, 'stat-cache.json'),
+      path.join(repo.stateDir, 'dir-digests.json'),
+    );
+  }
+
+  private files(): Map<string, Entry> {
+    if (!this.entries) {
+      this.entries = new Map();
+      const parsed = readJson(this.file) as { version?: number; entries?: Record<string, Entry> } | undefined;
+      if (parsed?.version === VERSION && parsed.entries) {
+        for (const key of Object.keys(parsed.entries)) this.entries.set(key, parsed.entries[key]);
+      }
     }
-    return new StatCache(file, entries);
+    return this.entries;
+  }
+
+  private directories(): Map<string, [string, string]> {
+    if (!this.dirs) {
+      const parsed = readJson(this.dirFile) as
+        | { version?: number; dirs?: Record<string, [string, string]> }
+        | undefined;
+      this.dirs = new Map(parsed?.version === VERSION && parsed.dirs ? Object.entries(parsed.dirs) : []);
+    }
+    return this.dirs;
   }
 
   /** The cached hash when the file's metadata still matches. */
   lookup(repoPath: string, st: StatLike): string | undefined {
-    const e = this.entries.get(repoPath);
+    const e = this.files().get(repoPath);
     return e && e[0] === st.size && e[1] === st.mtimeMs && e[2] === st.ino ? e[3] : undefined;
   }
 
   record(repoPath: string, st: StatLike, hash: string): void {
-    const e = this.entries.get(repoPath);
+    const files = this.files();
+    const e = files.get(repoPath);
     if (e && e[0] === st.size && e[1] === st.mtimeMs && e[2] === st.ino && e[3] === hash) return;
-    this.entries.set(repoPath, [st.size, st.mtimeMs, st.ino, hash]);
-    this.dirty = true;
+    files.set(repoPath, [st.size, st.mtimeMs, st.ino, hash]);
+    this.dirtyFiles = true;
+  }
+
+  /** The manifest hash of a directory whose files' paths and metadata digest to `digest`. */
+  lookupDir(repoPath: string, digest: string): string | undefined {
+    const d = this.directories().get(repoPath);
+    return d && d[0] === digest ? d[1] : undefined;
+  }
+
+  recordDir(repoPath: string, digest: string, manifestHash: string): void {
+    const d = this.directories().get(repoPath);
+    if (d && d[0] === digest && d[1] === manifestHash) return;
+    this.directories().set(repoPath, [digest, manifestHash]);
+    this.dirtyDirs = true;
   }
 
   forget(prefix: string): void {
-    for (const key of this.entries.keys()) {
-      if (key === prefix || key.startsWith(`${prefix}/`)) {
-        this.entries.delete(key);
-        this.dirty = true;
+    const inside = (key: string) =>
+      key === prefix || key.startsWith(`${prefix}/`) || prefix.startsWith(`${key}/`);
+    for (const key of this.files().keys()) {
+      if (inside(key)) {
+        this.files().delete(key);
+        this.dirtyFiles = true;
+      }
+    }
+    for (const key of this.directories().keys()) {
+      if (inside(key)) {
+        this.directories().delete(key);
+        this.dirtyDirs = true;
       }
     }
   }
 
   async save(): Promise<void> {
-    if (!this.dirty) return;
-    await fsp.mkdir(path.dirname(this.file), { recursive: true });
-    const obj: Record<string, Entry> = {};
-    for (const [k, v] of this.entries) obj[k] = v;
-    await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }));
-    this.dirty = false;
+    if (this.dirtyFiles && this.entries) {
+      const obj: Record<string, Entry> = {};
+      for (const [k, v] of this.entries) obj[k] = v;
+      await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }));
+      this.dirtyFiles = false;
+    }
+    if (this.dirtyDirs && this.dirs) {
+      await writeFileAtomic(
+        this.dirFile,
+        JSON.stringify({ version: VERSION, dirs: Object.fromEntries(this.dirs) }),
+      );
+      this.dirtyDirs = false;
+    }
+  }
+}
+
+/**
+ * A digest of a directory listing's paths and metadata (not contents): equal digests mean
+ * no file was added, removed, resized, touched or replaced.
+ */
+export function listingDigest(files: Array<{ rel: string } & StatLike>): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${f.rel}\0${f.size}\0${f.mtimeMs}\0${f.ino}\n`);
+  return h.digest('hex');
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // missing or damaged: only a cache
   }
 }

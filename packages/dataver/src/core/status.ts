@@ -7,7 +7,7 @@ import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
 import { CompleteMarks } from './complete-marks.js';
 import type { Repo } from './repo.js';
-import { StatCache } from './stat-cache.js';
+import { listingDigest, StatCache } from './stat-cache.js';
 import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
@@ -132,9 +132,17 @@ async function dirStatus(
     return result;
   }
   const files = walkDirectory(repo, path);
+  // Fast path: the listing (names, sizes, mtimes, inodes) is exactly as when last hashed.
+  const digest = listingDigest(files);
+  const known = statCache.lookupDir(path, digest);
+  if (known === entry.hash) {
+    result.actualHash = known;
+    return result;
+  }
   await resolveHashes(repo, statCache, files);
   const current = files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }));
   result.actualHash = manifestObject(current).hash;
+  statCache.recordDir(path, digest, result.actualHash);
   if (result.actualHash === entry.hash) return result;
   result.workspace = 'modified';
   const before = await loadManifest();

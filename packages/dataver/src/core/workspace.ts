@@ -41,7 +41,7 @@ export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
     }
     for (const entry of entries) {
       const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      const abs = path.join(absDir, entry.name);
+      const abs = `${absDir}${path.sep}${entry.name}`;
       if (entry.isDirectory()) {
         stack.push(rel);
         continue;
@@ -60,7 +60,7 @@ export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
           });
         }
       } else if (entry.isFile()) {
-        st = fs.lstatSync(abs);
+        st = fs.lstatSync(abs, { bigint: false, throwIfNoEntry: true });
       } else {
         continue; // sockets, fifos, devices
       }
