@@ -135,7 +135,13 @@ export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw errorAt(file, pos, `invalid YAML: ${message}`);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (error) {
+    // Unresolved or excessive aliases fail only when the document is converted.
+    throw errorAt(file, undefined, `invalid YAML: ${(error as Error).message}`);
+  }
   const result = pipelineSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -146,6 +152,9 @@ export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
       keyPath = [...issue.path, issue.keys[0]];
       atKey = true;
       message = `unknown key '${issue.keys[0]}'${issue.path.length === 2 ? ' (a stage has cmd, deps, params, outs, metrics, always_changed, desc)' : ''}`;
+    } else if (issue.code === 'invalid_key') {
+      message = 'stage names use letters, digits, _ . - (and start with a letter, digit or _)';
+      atKey = true;
     } else if (issue.code === 'invalid_type' && issue.path.length === 0) {
       message = 'expected a mapping with a `stages:` key';
     }

@@ -60,7 +60,7 @@ export function addStageToText(text: string, input: StageInput, options: { force
   if (metrics.length > 0) spec.metrics = metrics;
   if (input.alwaysChanged) spec.always_changed = true;
   map.set(input.name, doc.createNode(spec));
-  const next = doc.toString();
+  const next = doc.toString({ flowCollectionPadding: false });
   checkPipeline(parsePipeline(next));
   return next;
 }

@@ -21,11 +21,12 @@ export async function run(
   options: { md?: boolean },
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
-  const { readLockAtRevision, resolveRevision } = await import('../../git/revisions.js');
+  const { readLockAtRevision } = await import('../../git/revisions.js');
+  const { checkRevision } = await import('../../pipeline/values.js');
   const from = revA ?? 'HEAD';
   const load = async (rev: string | undefined): Promise<Lock> => {
     if (rev === undefined) return readLock(repo.root);
-    await resolveRevision(repo.root, rev);
+    await checkRevision(repo.root, rev);
     return readLockAtRevision(repo.root, rev);
   };
   const [a, b] = await Promise.all([load(from), load(revB)]);
