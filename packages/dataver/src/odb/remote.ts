@@ -679,7 +679,7 @@ export function openRemote(
   if (url.startsWith('gs://')) {
     // Loaded only for GCS remotes: the client library is large and slow to import.
     const { GcsStorage } = require('../storage/gcs.js') as typeof import('../storage/gcs.js');
-    const storage = new GcsStorage({ ...config, url, env: ctx.env, remoteName: name });
+    const storage = new GcsStorage({ ...config, url, env: ctx.env, baseDir: ctx.repoRoot, remoteName: name });
     return new RemoteObjectStore(storage, { ...options, jobs: config.jobs ?? 16 });
   }
   if (url.startsWith('file://')) return new RemoteObjectStore(new LocalStorage(fileURLToPath(url)), options);

@@ -1,0 +1,25 @@
+// GcsStorage against the emulator: the shared Storage contract, and the same
+// contract with injected faults behind the retry layer.
+import { randomBytes } from 'node:crypto';
+import { GcsStorage, parseGsUrl } from '../../src/storage/gcs';
+import { useGcsEmulator } from '../helpers/gcs-emulator';
+import { describeStorageContract } from './contract';
+
+const emulator = useGcsEmulator();
+
+describeStorageContract('GcsStorage (emulator)', async () => ({
+  storage: new GcsStorage({
+    url: `gs://dataver-test/contract-${randomBytes(4).toString('hex')}`,
+    endpoint: emulator().endpoint,
+    env: {},
+    retry: { baseDelayMs: 5 },
+  }),
+}));
+
+describe('parseGsUrl', () => {
+  test('splits bucket and prefix', () => {
+    expect(parseGsUrl('gs://b-1/a/b/')).toEqual({ bucket: 'b-1', prefix: 'a/b' });
+    expect(parseGsUrl('gs://bucket')).toEqual({ bucket: 'bucket', prefix: '' });
+    expect(() => parseGsUrl('gs://Bad_Bucket!/x')).toThrow(/not a valid GCS URL/);
+  });
+});
