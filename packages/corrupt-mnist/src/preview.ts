@@ -66,7 +66,7 @@ function drawNumber(png: PNG, value: number, x0: number, y0: number, scale: numb
 export function renderGrid(
   images: Tensor,
   targets: Tensor | undefined,
-  options: { n?: number; zoom?: number } = {},
+  options: { n?: number; zoom?: number; cols?: number } = {},
 ): Buffer {
   const shape = images.shape;
   const dims =
@@ -83,7 +83,7 @@ export function renderGrid(
     throw new TensorError('SHAPE_MISMATCH', `${count} images but ${targets.shape[0]} targets`);
   }
   const zoom = options.zoom ?? 2;
-  const cols = Math.max(1, Math.ceil(Math.sqrt(n)));
+  const cols = Math.max(1, options.cols ?? Math.ceil(Math.sqrt(n)));
   const rows = Math.max(1, Math.ceil(n / cols));
   const band = targets ? 14 : 0;
   const cellW = w * zoom + 4;

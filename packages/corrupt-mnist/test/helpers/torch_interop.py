@@ -62,5 +62,12 @@ elif mode == "save":
     for name in ["sliced", "offset_i64", "uint8"]:
         torch.save(cases[name], os.path.join(d, "legacy_" + name + ".pt"), _use_new_zipfile_serialization=False)
         expected["legacy_" + name + ".pt"] = flat(cases[name])
+    # the same archive rewritten with deflate compression (zip tools do this to .pt files)
+    import zipfile
+    src = os.path.join(d, "sliced.pt")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(os.path.join(d, "deflated.pt"), "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename))
+    expected["deflated.pt"] = expected["sliced.pt"]
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump(expected, f)
