@@ -53,7 +53,12 @@ export class TensorError extends Error {
   }
 }
 
-/** True for a TensorError, optionally of one code. */
+/**
+ * True for a TensorError, optionally of one code.
+ *
+ * @example
+ * if (isTensorError(error, 'PICKLE_FORBIDDEN')) console.error(error.message);
+ */
 export function isTensorError(error: unknown, code?: TensorErrorCode): error is TensorError {
   return error instanceof TensorError && (code === undefined || error.code === code);
 }

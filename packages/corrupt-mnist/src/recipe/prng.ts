@@ -1,7 +1,12 @@
 // Seeded, platform-independent randomness: 32-bit integer mixing only (Math.imul, shifts),
 // so every machine and OS draws the same numbers for the same seed.
 
-/** A 32-bit avalanche mix (from splitmix/murmur finalizers). */
+/**
+ * A 32-bit avalanche mix (from splitmix/murmur finalizers).
+ *
+ * @example
+ * mix32(1); // a well-mixed 32-bit unsigned integer
+ */
 export function mix32(x: number): number {
   let h = x >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x21f0aaad);
@@ -9,7 +14,12 @@ export function mix32(x: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-/** Derives an independent stream seed from a root seed and integer labels. */
+/**
+ * Derives an independent stream seed from a root seed and integer labels.
+ *
+ * @example
+ * new Rng(deriveSeed(seed, split, index));
+ */
 export function deriveSeed(seed: number, ...labels: number[]): number {
   let h = mix32(seed >>> 0);
   for (const l of labels) h = mix32((h ^ mix32(l >>> 0)) + 0x9e3779b9);

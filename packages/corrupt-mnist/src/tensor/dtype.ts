@@ -27,23 +27,45 @@ export const DTYPES: Record<DType, DTypeInfo> = {
 /** Largest tensor a reader will materialize unless told otherwise (guards hostile headers). */
 export const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
 
+/**
+ * The dtype of a torch storage class name (`FloatStorage` → float32).
+ *
+ * @example
+ * dtypeFromTorchStorage('LongStorage'); // 'int64'
+ */
 export function dtypeFromTorchStorage(name: string): DType | undefined {
   for (const info of Object.values(DTYPES)) if (info.torchStorage === name) return info.dtype;
   return undefined;
 }
 
-/** numpy descr without byte order (`u1`, `f4`, …) → dtype. */
+/**
+ * numpy descr without byte order (`u1`, `f4`, …) → dtype.
+ *
+ * @example
+ * dtypeFromNumpy('f4'); // 'float32'
+ */
 export function dtypeFromNumpy(code: string): DType | undefined {
   for (const info of Object.values(DTYPES)) if (info.numpy.slice(1) === code) return info.dtype;
   return undefined;
 }
 
+/**
+ * The dtype of a safetensors dtype tag (`F32` → float32).
+ *
+ * @example
+ * dtypeFromSafetensors('I64'); // 'int64'
+ */
 export function dtypeFromSafetensors(tag: string): DType | undefined {
   for (const info of Object.values(DTYPES)) if (info.safetensors === tag) return info.dtype;
   return undefined;
 }
 
-/** Number of elements of a shape, validated (non-negative safe integers). */
+/**
+ * Number of elements of a shape, validated (non-negative safe integers).
+ *
+ * @example
+ * numelOf([30000, 1, 28, 28]); // 23520000
+ */
 export function numelOf(shape: readonly number[], what = 'tensor'): number {
   let n = 1;
   for (const d of shape) {
@@ -55,7 +77,12 @@ export function numelOf(shape: readonly number[], what = 'tensor'): number {
   return n;
 }
 
-/** Typed array constructor for a dtype's in-memory form (float16 lives as float32). */
+/**
+ * Typed array constructor for a dtype's in-memory form (float16 lives as float32).
+ *
+ * @example
+ * allocData('int64', 3); // BigInt64Array(3)
+ */
 export function allocData(dtype: DType, numel: number): TensorData {
   switch (dtype) {
     case 'uint8':
@@ -80,7 +107,12 @@ export function allocData(dtype: DType, numel: number): TensorData {
 const f16Buffer = new Float32Array(1);
 const f16Bits = new Uint32Array(f16Buffer.buffer);
 
-/** IEEE half → float (exact). */
+/**
+ * IEEE half → float (exact).
+ *
+ * @example
+ * halfToFloat(0x3c00); // 1
+ */
 export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
@@ -90,7 +122,12 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** float → IEEE half, round to nearest even. */
+/**
+ * float → IEEE half, round to nearest even.
+ *
+ * @example
+ * floatToHalf(1); // 0x3c00
+ */
 export function floatToHalf(value: number): number {
   f16Buffer[0] = value;
   const x = f16Bits[0]!;
@@ -120,6 +157,9 @@ export function floatToHalf(value: number): number {
 /**
  * Decodes `numel` little-endian elements of `dtype` starting at `bytes[0]` into a fresh typed array.
  * `bigEndian` byte-swaps first. The copy also fixes alignment.
+ *
+ * @example
+ * decodeElements(bytes, 'float32', 4); // Float32Array(4)
  */
 export function decodeElements(
   bytes: Uint8Array,
@@ -168,6 +208,12 @@ function viewAs(buffer: ArrayBufferLike, dtype: DType, byteOffset: number, numel
   }
 }
 
+/**
+ * Reverses the byte order of each `size`-byte element in place.
+ *
+ * @example
+ * byteSwap(bytes, 8); // big-endian float64 → little-endian
+ */
 export function byteSwap(bytes: Uint8Array, size: number): void {
   for (let i = 0; i + size <= bytes.length; i += size) {
     for (let a = i, b = i + size - 1; a < b; a++, b--) {
@@ -178,7 +224,12 @@ export function byteSwap(bytes: Uint8Array, size: number): void {
   }
 }
 
-/** Little-endian on-disk bytes of a tensor's data (a view when no conversion is needed). */
+/**
+ * Little-endian on-disk bytes of a tensor's data (a view when no conversion is needed).
+ *
+ * @example
+ * encodeElements({ dtype: 'uint8', shape: [2], data: new Uint8Array([1, 2]) }); // the same bytes
+ */
 export function encodeElements(tensor: Tensor): Uint8Array {
   const { dtype, data } = tensor;
   if (dtype === 'float16') {
@@ -192,6 +243,9 @@ export function encodeElements(tensor: Tensor): Uint8Array {
 /**
  * Checks that a tensor's data matches its dtype and shape; writers call it first so a
  * malformed tensor fails before anything is written.
+ *
+ * @example
+ * validateTensor(tensor, 'train_images'); // throws a TensorError if malformed
  */
 export function validateTensor(tensor: Tensor, what = 'tensor'): void {
   const info = DTYPES[tensor.dtype];

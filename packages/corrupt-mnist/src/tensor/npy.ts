@@ -127,7 +127,12 @@ function fortranToC(src: TensorData, shape: number[]): TensorData {
   return out;
 }
 
-/** The `.npy` header (magic, version, padded dict) for a C-order array; data follows it. */
+/**
+ * The `.npy` header (magic, version, padded dict) for a C-order array; data follows it.
+ *
+ * @example
+ * const header = npyHeaderBytes(tensor); // 128 bytes for a 4-d float32 tensor
+ */
 export function npyHeaderBytes(tensor: Tensor): Uint8Array {
   const info = DTYPES[tensor.dtype];
   const shape = tensor.shape.length === 1 ? `(${tensor.shape[0]},)` : `(${tensor.shape.join(', ')})`;
@@ -158,7 +163,12 @@ export function serializeNpy(tensor: Tensor): Uint8Array {
   return Buffer.concat([npyHeaderBytes(tensor), encodeElements(tensor)]);
 }
 
-/** The `.npy` file as pieces (header, data view) for writing without a copy. */
+/**
+ * The `.npy` file as pieces (header, data view) for writing without a copy.
+ *
+ * @example
+ * await writeFileAtomic('x.npy', serializeNpyChunks(tensor));
+ */
 export function serializeNpyChunks(tensor: Tensor): Uint8Array[] {
   validateTensor(tensor);
   return [npyHeaderBytes(tensor), encodeElements(tensor)];

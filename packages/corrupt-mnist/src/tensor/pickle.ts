@@ -21,6 +21,12 @@ export interface UnpickleOptions {
   persistentLoad(pid: unknown): unknown;
 }
 
+/**
+ * True for a whitelisted global reference produced by the unpickler.
+ *
+ * @example
+ * if (isPyGlobal(value)) console.log(`${value.module}.${value.name}`);
+ */
 export function isPyGlobal(value: unknown): value is PyGlobal {
   return typeof value === 'object' && value !== null && (value as PyGlobal).kind === 'global';
 }
@@ -35,7 +41,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   return unpickleFrom(bytes, 0, options).value;
 }
 
-/** Like `unpickle`, starting at `start`; also returns where the pickle ended (legacy .pt files chain several). */
+/**
+ * Like `unpickle`, starting at `start`; also returns where the pickle ended (legacy .pt files chain several).
+ *
+ * @example
+ * const { value, end } = unpickleFrom(bytes, 0, options); // then the next pickle at `end`
+ */
 export function unpickleFrom(
   bytes: Uint8Array,
   start: number,
@@ -394,7 +405,12 @@ export function unpickleFrom(
   }
 }
 
-/** Builds a protocol-2 pickle with only opcodes that torch's weights_only loader accepts. */
+/**
+ * Builds a protocol-2 pickle with only opcodes that torch's weights_only loader accepts.
+ *
+ * @example
+ * const pkl = new PickleWriter().mark().int(1).str('a').tuple().finish();
+ */
 export class PickleWriter {
   private parts: number[] = [];
 

@@ -347,7 +347,12 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
   });
 }
 
-/** Flattens a parsed container into named tensors (dict keys and list indices joined by '.'). */
+/**
+ * Flattens a parsed container into named tensors (dict keys and list indices joined by '.').
+ *
+ * @example
+ * flattenTensors(parsePt(bytes)); // [{ name: 'state.weight', tensor }, …]
+ */
 export function flattenTensors(value: PtValue, prefix = ''): NamedTensor[] {
   if (isTensor(value)) return [{ name: prefix, tensor: value }];
   const out: NamedTensor[] = [];
@@ -357,7 +362,12 @@ export function flattenTensors(value: PtValue, prefix = ''): NamedTensor[] {
   return out;
 }
 
-/** True for an object shaped like a Tensor. */
+/**
+ * True for an object shaped like a Tensor.
+ *
+ * @example
+ * if (isTensor(value)) console.log(value.shape);
+ */
 export function isTensor(value: unknown): value is Tensor {
   return (
     typeof value === 'object' &&
@@ -376,6 +386,9 @@ export type PtInput = Tensor | Tensor[] | Record<string, Tensor>;
 /**
  * Serializes tensors as a torch zip archive that `torch.load(path, weights_only=True)` accepts;
  * returns the pieces in file order (see `serializePt` for one buffer).
+ *
+ * @example
+ * await writeFileAtomic('x.pt', serializePtChunks({ images, targets }));
  */
 export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint8Array[] {
   const storages: Uint8Array[] = [];
@@ -386,7 +399,12 @@ export function serializePtChunks(value: PtInput, archiveName = 'archive'): Uint
   return writeZipChunks(ptEntries(archiveName, pickle, storages));
 }
 
-/** The records of a torch archive in the order torch writes them. */
+/**
+ * The records of a torch archive in the order torch writes them.
+ *
+ * @example
+ * writeZipChunks(ptEntries('archive', pickle, [storageBytes]));
+ */
 export function ptEntries(archiveName: string, pickle: Uint8Array, storages: Uint8Array[]): ZipInput[] {
   return [
     { name: `${archiveName}/data.pkl`, data: pickle },

@@ -93,7 +93,12 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}):
 /** Input to `serializeSafetensors`: one tensor (named `tensor`) or named tensors. */
 export type SafetensorsInput = Tensor | Record<string, Tensor> | NamedTensor[];
 
-/** The file as pieces: length + header, then each tensor's data. */
+/**
+ * The file as pieces: length + header, then each tensor's data.
+ *
+ * @example
+ * await writeFileAtomic('m.safetensors', serializeSafetensorsChunks({ w, b }));
+ */
 export function serializeSafetensorsChunks(
   input: SafetensorsInput,
   metadata?: Record<string, string>,

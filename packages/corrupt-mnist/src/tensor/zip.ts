@@ -33,12 +33,22 @@ function u64(b: Uint8Array, o: number): number {
   return hi * 0x100000000 + lo;
 }
 
-/** True when the bytes start like a zip archive (local file header). */
+/**
+ * True when the bytes start like a zip archive (local file header).
+ *
+ * @example
+ * looksLikeZip(await fs.readFile('x.pt')); // true for a torch zip archive
+ */
 export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && u32(bytes, 0) === LOCAL;
 }
 
-/** The zip central directory, validated against the buffer. */
+/**
+ * The zip central directory, validated against the buffer.
+ *
+ * @example
+ * const names = readZipEntries(bytes).map((e) => e.name);
+ */
 export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
   const minEnd = Math.max(0, bytes.length - 22 - 0xffff);
   let eocd = -1;
@@ -107,7 +117,12 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
-/** The uncompressed bytes of one entry (a view for stored entries), CRC-checked unless `verify` is false. */
+/**
+ * The uncompressed bytes of one entry (a view for stored entries), CRC-checked unless `verify` is false.
+ *
+ * @example
+ * const pkl = readZipEntry(bytes, entries.find((e) => e.name.endsWith('/data.pkl'))!);
+ */
 export function readZipEntry(
   bytes: Uint8Array,
   entry: ZipEntry,
@@ -153,7 +168,12 @@ export function readZipEntry(
 
 let crcTable: Uint32Array | undefined;
 
-/** CRC-32 (zip polynomial); node's native one where present. */
+/**
+ * CRC-32 (zip polynomial); node's native one where present.
+ *
+ * @example
+ * crc32(Buffer.from('123456789')); // 0xcbf43926
+ */
 export function crc32(data: Uint8Array, value = 0): number {
   const native = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
   if (native) return native(data, value) >>> 0;
@@ -193,6 +213,9 @@ function localHeaderLength(name: string, offset: number): number {
 /**
  * The local header of a stored entry whose data must start on a 64-byte boundary: padded with
  * an extra field (id 'FB', as PyTorch's writer does) so the file can be memory-mapped.
+ *
+ * @example
+ * zipLocalHeader({ name: 'archive/data/0', size: 4, crc: 0, offset: 0 }).length % 64; // 0 with the data after it
  */
 export function zipLocalHeader(record: ZipRecord): Buffer {
   const nameBytes = Buffer.from(record.name, 'utf8');
@@ -218,7 +241,12 @@ export function zipLocalHeader(record: ZipRecord): Buffer {
   return local;
 }
 
-/** Offsets of each entry's local header and of the central directory, for entries of known sizes. */
+/**
+ * Offsets of each entry's local header and of the central directory, for entries of known sizes.
+ *
+ * @example
+ * planZip([{ name: 'a', size: 10 }]).dataOffsets; // [64]
+ */
 export function planZip(entries: { name: string; size: number }[]): {
   offsets: number[];
   dataOffsets: number[];
@@ -236,7 +264,12 @@ export function planZip(entries: { name: string; size: number }[]): {
   return { offsets, dataOffsets, centralOffset: offset };
 }
 
-/** Central directory and end record for the entries, which start at `centralOffset`. */
+/**
+ * Central directory and end record for the entries, which start at `centralOffset`.
+ *
+ * @example
+ * const tail = zipCentralDirectory(records, plan.centralOffset);
+ */
 export function zipCentralDirectory(records: ZipRecord[], centralOffset: number): Buffer {
   const parts: Buffer[] = [];
   for (const r of records) {
@@ -273,6 +306,9 @@ export function zipCentralDirectory(records: ZipRecord[], centralOffset: number)
 /**
  * Serializes stored (uncompressed) entries, each entry's data on a 64-byte boundary.
  * Returns the pieces in order so large tensors are written without a concatenating copy.
+ *
+ * @example
+ * const chunks = writeZipChunks([{ name: 'archive/version', data: Buffer.from('3\\n') }]);
  */
 export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
   const plan = planZip(inputs.map((i) => ({ name: i.name, size: i.data.length })));

@@ -138,7 +138,12 @@ export async function readTensorMeta(
   }
 }
 
-/** Forgets loaded plugins (tests, long-running processes after an install). */
+/**
+ * Forgets loaded plugins (tests, long-running processes after an install).
+ *
+ * @example
+ * clearMetaPluginCache(); // the next readTensorMeta loads plugins again
+ */
 export function clearMetaPluginCache(): void {
   pluginCache.clear();
 }

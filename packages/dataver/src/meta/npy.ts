@@ -29,7 +29,12 @@ async function readRange(filePath: string, start: number, length: number): Promi
   }
 }
 
-/** Streams bytes [start, end) of a file into a stats accumulator. */
+/**
+ * Streams bytes [start, end) of a file into a stats accumulator.
+ *
+ * @example
+ * await streamInto('x.npy', new StatsAccumulator('f4'), 128);
+ */
 export async function streamInto(
   filePath: string,
   acc: StatsAccumulator,

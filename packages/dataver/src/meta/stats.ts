@@ -34,7 +34,12 @@ export const ELEMENT_SIZES: Record<ElementCode, number> = {
   bf16: 2,
 };
 
-/** Rounds to 6 significant digits so the lock file is stable against float noise. */
+/**
+ * Rounds to 6 significant digits so the lock file is stable against float noise.
+ *
+ * @example
+ * round6(0.123456789); // 0.123457
+ */
 export function round6(x: number): number {
   return Number(x.toPrecision(6));
 }
@@ -51,6 +56,9 @@ function halfToFloat(h: number): number {
 /**
  * Accumulates count, min, max, and sums of (x − shift) and (x − shift)² in float64; the shift
  * (first value) keeps the one-pass variance from cancelling on data far from zero.
+ *
+ * @example
+ * const acc = new StatsAccumulator('f4'); acc.push(chunk); acc.result(); // { mean, std, min, max }
  */
 export class StatsAccumulator {
   count = 0;
