@@ -140,9 +140,7 @@ async function main() {
       if (result.torchSeconds !== null) {
         console.log(`process, PyTorch ${torchVersion} + fsync: ${f(result.torchFsyncSeconds)}`);
         console.log(`process, PyTorch ${torchVersion}:         ${f(result.torchSeconds)}`);
-        console.log(
-          `ratios (PyTorch time / ours; > 1 means we are faster), medians of ${reps} interleaved runs:`,
-        );
+        console.log(`ratios (PyTorch time / ours; > 1 means we are faster), medians of ${reps} runs each:`);
         console.log(`  both durable (fsync):               ${result.ratioDurable.toFixed(2)}x`);
         console.log(`  both without fsync:                 ${result.ratioNoSync.toFixed(2)}x`);
         console.log(

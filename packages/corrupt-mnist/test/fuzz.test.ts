@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import {
+  flattenTensors,
   isTensorError,
   parseIdx,
   parseNpy,
@@ -37,6 +38,9 @@ const tf: Tensor = { dtype: 'float32', shape: [3, 1], data: new Float32Array([0.
 // torch.save(..., _use_new_zipfile_serialization=False) of a dict with a strided uint8 view and a float tensor
 const legacyPt = fs.readFileSync(path.join(__dirname, 'fixtures', 'legacy-views.pt'));
 
+// torch.save (zip format) of an OrderedDict with a permuted int64 view and a nested tuple/list
+const torchZip = fs.readFileSync(path.join(__dirname, 'fixtures', 'torch-zip-views.pt'));
+
 const VALID: Record<string, Uint8Array> = {
   pt: serializePt(t8),
   ptDict: serializePt({ a: t64, b: tf }),
@@ -45,6 +49,7 @@ const VALID: Record<string, Uint8Array> = {
   npy64: serializeNpy(t64),
   safetensors: serializeSafetensors({ x: t8, y: t64 }),
   legacy: legacyPt,
+  torchZip,
 };
 
 /** Mutation: flip, set, delete, insert bytes or truncate. */
@@ -92,6 +97,18 @@ test('the legacy fixture itself parses to the expected views', () => {
   expect(Array.from(value.get('f')!.data as Float32Array)).toEqual([0.5, -2]);
 });
 
+test('the torch zip fixture parses to the expected values', () => {
+  const tensors = flattenTensors(parsePt(torchZip));
+  expect(tensors.map((t) => [t.name, t.tensor.dtype, t.tensor.shape])).toEqual([
+    ['w', 'int64', [4, 2, 3]],
+    ['b.0', 'float32', [2]],
+    ['b.1.0', 'uint8', [2]],
+  ]);
+  expect(Array.from(tensors[0]!.tensor.data as BigInt64Array, Number).slice(0, 6)).toEqual([
+    0, 4, 8, 12, 16, 20,
+  ]);
+});
+
 describe('random bytes', () => {
   test.each(Object.keys(readers))('%s: TensorError or a value', (name) => {
     fc.assert(
@@ -112,6 +129,8 @@ describe('mutations of valid files', () => {
     ['safetensors', 'safetensors'],
     ['safetensors', 'sniffed'],
     ['legacy', 'pt'],
+    ['torchZip', 'pt'],
+    ['torchZip', 'ptNoCrc'],
   ];
   test.each(pairs)('%s read by %s', (file, reader) => {
     fc.assert(
