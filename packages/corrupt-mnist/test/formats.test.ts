@@ -268,3 +268,44 @@ test('streaming writes are byte-identical to whole-tensor writes in every format
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('.pt: zip64 end records and big-endian archives read back', async () => {
+  const { ptEntries, ptPickle } = await import('../src/tensor/pt');
+  const { writeZipChunks } = await import('../src/tensor/zip');
+  const t: Tensor = { dtype: 'float32', shape: [3], data: new Float32Array([1.5, -2, 1e-3]) };
+  const plain = Buffer.from(serializePt(t));
+  // rewrite the end record as zip64: placeholders in the classic record, real values in the zip64 one
+  const eocd = plain.length - 22;
+  const count = plain.readUInt16LE(eocd + 10);
+  const cdSize = plain.readUInt32LE(eocd + 12);
+  const cdOffset = plain.readUInt32LE(eocd + 16);
+  const z64 = Buffer.alloc(56);
+  z64.writeUInt32LE(0x06064b50, 0);
+  z64.writeBigUInt64LE(44n, 4);
+  z64.writeUInt16LE(45, 12);
+  z64.writeUInt16LE(45, 14);
+  z64.writeBigUInt64LE(BigInt(count), 24);
+  z64.writeBigUInt64LE(BigInt(count), 32);
+  z64.writeBigUInt64LE(BigInt(cdSize), 40);
+  z64.writeBigUInt64LE(BigInt(cdOffset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(eocd), 8);
+  locator.writeUInt32LE(1, 16);
+  const end = Buffer.from(plain.subarray(eocd));
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  same(t, parsePt(Buffer.concat([plain.subarray(0, eocd), z64, locator, end])) as Tensor);
+
+  // a big-endian machine's archive: byteorder 'big' and byte-swapped storage
+  const be = Buffer.alloc(12);
+  for (let i = 0; i < 3; i++) be.writeFloatBE((t.data as Float32Array)[i]!, i * 4);
+  const entries = ptEntries(
+    'archive',
+    ptPickle(t, () => {}),
+    [be],
+  ).map((e) => (e.name.endsWith('byteorder') ? { ...e, data: Buffer.from('big') } : e));
+  same(t, parsePt(Buffer.concat(writeZipChunks(entries))) as Tensor);
+});
