@@ -30,7 +30,7 @@ function loadMnist(n) {
   return { x, y };
 }
 
-const PYTORCH = String.raw`
+const PYTORCH = `
 import sys, time, numpy as np, torch
 from torch import nn
 n, bs, xpath, ypath, repeat = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])

@@ -61,7 +61,10 @@ export class Optimizer {
       const p = (variable.dataSync() as Float32Array).slice();
       let slots = this.slots.get(key);
       if (!slots) {
-        slots = name === 'sgd' ? [new Float32Array(p.length)] : [new Float32Array(p.length), new Float32Array(p.length)];
+        slots =
+          name === 'sgd'
+            ? [new Float32Array(p.length)]
+            : [new Float32Array(p.length), new Float32Array(p.length)];
         this.slots.set(key, slots);
       }
       if (name === 'sgd') {

@@ -1,7 +1,7 @@
 // Gradient checks of the wasm kernel fixes: against the cpu backend and against numerical gradients.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend/select';
 import { bnLeakyPool } from '../src/backend/fused';
+import { initBackend } from '../src/backend/select';
 
 function rand(shape: number[], seed: number): Float32Array {
   let s = seed >>> 0;
@@ -62,7 +62,12 @@ describe.each([
     const ws = rand(wShape, 2);
     const loss = (xv: Float32Array, wv: Float32Array) =>
       tf.tidy(() => {
-        const y = tf.conv2d(tf.tensor(xv, xShape) as tf.Tensor4D, tf.tensor(wv, wShape) as tf.Tensor4D, 1, pad);
+        const y = tf.conv2d(
+          tf.tensor(xv, xShape) as tf.Tensor4D,
+          tf.tensor(wv, wShape) as tf.Tensor4D,
+          1,
+          pad,
+        );
         return tf.sum(tf.mul(y, tf.tensor(rand(y.shape, 3), y.shape))).dataSync()[0]!;
       });
     const h = 1e-2;
@@ -102,70 +107,73 @@ describe.each([
   { training: true, pool: 2 as const, shape: [3, 6, 7, 4] },
   { training: true, pool: 1 as const, shape: [2, 4, 4, 3] },
   { training: false, pool: 2 as const, shape: [2, 5, 6, 3] },
-])('fused batch-norm + LeakyReLU + max-pool (training $training, pool $pool)', ({ training, pool, shape }) => {
-  const c = shape[3]!;
-  const attrs = { training, pool, epsilon: 1e-5, alpha: 0.1 };
-  const run = (forceStock: boolean, xv = rand(shape, 4)) =>
-    tf.tidy(() => {
-      const x = tf.tensor(xv, shape) as tf.Tensor4D;
-      const gamma = tf.tensor1d(rand([c], 5).map((v) => v + 1.5));
-      const beta = tf.tensor1d(rand([c], 6));
-      const mm = tf.tensor1d(rand([c], 7).map((v) => v * 0.1));
-      const mv = tf.tensor1d(rand([c], 8).map((v) => v * 0.2 + 0.5));
-      const rOut = (s: number[]) => tf.tensor(rand(s, 10), s);
-      const bias = tf.tensor1d(rand([c], 11));
-      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bi: tf.Tensor) => {
-        const { output } = bnLeakyPool(
-          a as tf.Tensor4D,
-          bi as tf.Tensor1D,
-          g as tf.Tensor1D,
-          b as tf.Tensor1D,
-          mm,
-          mv,
-          attrs,
-          forceStock,
-        );
-        return tf.sum(tf.mul(output, rOut(output.shape)));
-      };
-      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta, bias]);
-      const r = bnLeakyPool(x, bias, gamma, beta, mm, mv, attrs, forceStock);
-      return {
-        loss: value.dataSync()[0]!,
-        out: r.output.dataSync().slice(),
-        mean: r.mean.dataSync().slice(),
-        variance: r.variance.dataSync().slice(),
-        dx: grads[0]!.dataSync().slice(),
-        dg: grads[1]!.dataSync().slice(),
-        db: grads[2]!.dataSync().slice(),
-        dbias: grads[3]!.dataSync().slice(),
-      };
+])(
+  'fused batch-norm + LeakyReLU + max-pool (training $training, pool $pool)',
+  ({ training, pool, shape }) => {
+    const c = shape[3]!;
+    const attrs = { training, pool, epsilon: 1e-5, alpha: 0.1 };
+    const run = (forceStock: boolean, xv = rand(shape, 4)) =>
+      tf.tidy(() => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const gamma = tf.tensor1d(rand([c], 5).map((v) => v + 1.5));
+        const beta = tf.tensor1d(rand([c], 6));
+        const mm = tf.tensor1d(rand([c], 7).map((v) => v * 0.1));
+        const mv = tf.tensor1d(rand([c], 8).map((v) => v * 0.2 + 0.5));
+        const rOut = (s: number[]) => tf.tensor(rand(s, 10), s);
+        const bias = tf.tensor1d(rand([c], 11));
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bi: tf.Tensor) => {
+          const { output } = bnLeakyPool(
+            a as tf.Tensor4D,
+            bi as tf.Tensor1D,
+            g as tf.Tensor1D,
+            b as tf.Tensor1D,
+            mm,
+            mv,
+            attrs,
+            forceStock,
+          );
+          return tf.sum(tf.mul(output, rOut(output.shape)));
+        };
+        const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta, bias]);
+        const r = bnLeakyPool(x, bias, gamma, beta, mm, mv, attrs, forceStock);
+        return {
+          loss: value.dataSync()[0]!,
+          out: r.output.dataSync().slice(),
+          mean: r.mean.dataSync().slice(),
+          variance: r.variance.dataSync().slice(),
+          dx: grads[0]!.dataSync().slice(),
+          dg: grads[1]!.dataSync().slice(),
+          db: grads[2]!.dataSync().slice(),
+          dbias: grads[3]!.dataSync().slice(),
+        };
+      });
+
+    test('forward and gradients match stock ops on the cpu backend', async () => {
+      const fused = await onBackend('wasm', () => run(false));
+      const stock = await onBackend('cpu', () => run(true));
+      await tf.setBackend('wasm');
+      expect(maxAbsDiff(fused.out, stock.out)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fused.mean, stock.mean)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fused.variance, stock.variance)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fused.dx, stock.dx)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(fused.dg, stock.dg)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(fused.db, stock.db)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(fused.dbias, stock.dbias)).toBeLessThan(1e-4);
     });
 
-  test('forward and gradients match stock ops on the cpu backend', async () => {
-    const fused = await onBackend('wasm', () => run(false));
-    const stock = await onBackend('cpu', () => run(true));
-    await tf.setBackend('wasm');
-    expect(maxAbsDiff(fused.out, stock.out)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(fused.mean, stock.mean)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(fused.variance, stock.variance)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(fused.dx, stock.dx)).toBeLessThan(1e-4);
-    expect(maxAbsDiff(fused.dg, stock.dg)).toBeLessThan(1e-4);
-    expect(maxAbsDiff(fused.db, stock.db)).toBeLessThan(1e-4);
-    expect(maxAbsDiff(fused.dbias, stock.dbias)).toBeLessThan(1e-4);
-  });
-
-  test('gradient matches numerical gradient', async () => {
-    await tf.setBackend('wasm');
-    const xs = rand(shape, 4);
-    const { dx } = run(false, xs);
-    const h = 1e-3;
-    for (const i of [0, 3, 17, xs.length - 1]) {
-      const p = xs.slice();
-      const m = xs.slice();
-      p[i]! += h;
-      m[i]! -= h;
-      const num = (run(false, p).loss - run(false, m).loss) / (2 * h);
-      expect(Math.abs(num - dx[i]!)).toBeLessThan(2e-2);
-    }
-  });
-});
+    test('gradient matches numerical gradient', async () => {
+      await tf.setBackend('wasm');
+      const xs = rand(shape, 4);
+      const { dx } = run(false, xs);
+      const h = 1e-3;
+      for (const i of [0, 3, 17, xs.length - 1]) {
+        const p = xs.slice();
+        const m = xs.slice();
+        p[i]! += h;
+        m[i]! -= h;
+        const num = (run(false, p).loss - run(false, m).loss) / (2 * h);
+        expect(Math.abs(num - dx[i]!)).toBeLessThan(2e-2);
+      }
+    });
+  },
+);

@@ -30,11 +30,13 @@ export function bnLeakyPool(
   forceStock = false,
 ): BnLeakyPoolResult {
   if (!forceStock && fusedKernelAvailable()) {
-    const [output, mean, variance] = tf.engine().runKernel(
-      FUSED_BN_ACT_POOL,
-      { x, bias, gamma, beta, mean: movingMean, variance: movingVariance },
-      attrs as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor[];
+    const [output, mean, variance] = tf
+      .engine()
+      .runKernel(
+        FUSED_BN_ACT_POOL,
+        { x, bias, gamma, beta, mean: movingMean, variance: movingVariance },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
     return { output: output as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   return tf.tidy(() => {

@@ -40,7 +40,11 @@ export function describeBackend(preference: BackendPreference = envPreference())
   const wasmDir = wasmDirectory();
   if (preference === 'tensorflow' || preference === 'auto') {
     if (nodeAvailable) {
-      return { name: 'tensorflow', reason: '@tensorflow/tfjs-node is installed (native TensorFlow)', skipped };
+      return {
+        name: 'tensorflow',
+        reason: '@tensorflow/tfjs-node is installed (native TensorFlow)',
+        skipped,
+      };
     }
     const why = '@tensorflow/tfjs-node is not installed (optional dependency; it needs libtensorflow)';
     if (preference === 'tensorflow') throw new Error(`backend tensorflow unavailable: ${why}`);
@@ -50,7 +54,8 @@ export function describeBackend(preference: BackendPreference = envPreference())
     if (wasmDir) {
       return {
         name: 'wasm',
-        reason: '@tensorflow/tfjs-backend-wasm (SIMD) with dataver kernel fixes for convolution, pooling and batch-norm gradients',
+        reason:
+          '@tensorflow/tfjs-backend-wasm (SIMD) with dataver kernel fixes for convolution, pooling and batch-norm gradients',
         skipped,
       };
     }
@@ -58,7 +63,11 @@ export function describeBackend(preference: BackendPreference = envPreference())
     if (preference === 'wasm') throw new Error(`backend wasm unavailable: ${why}`);
     skipped.push({ name: 'wasm', reason: why });
   }
-  return { name: 'cpu', reason: preference === 'cpu' ? 'requested' : 'fallback: plain JavaScript (slow)', skipped };
+  return {
+    name: 'cpu',
+    reason: preference === 'cpu' ? 'requested' : 'fallback: plain JavaScript (slow)',
+    skipped,
+  };
 }
 
 function envPreference(): BackendPreference {

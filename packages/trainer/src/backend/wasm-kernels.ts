@@ -36,7 +36,12 @@ function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-function callKernel(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: object) {
+function callKernel(
+  name: string,
+  backend: WasmBackendLike,
+  inputs: Record<string, TensorInfo>,
+  attrs: object,
+) {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
   return kernel.kernelFunc({
@@ -144,7 +149,11 @@ export function im2colTransposed(x: Float32Array, s: ConvShape, out: Float32Arra
   }
 }
 
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function conv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}) {
   const backend = args.backend as WasmBackendLike;
   const x = args.inputs.x as TensorInfo;
   const dy = args.inputs.dy as TensorInfo;
@@ -158,14 +167,20 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const s = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
   // One input channel: the gather is cheap and the padded grid would only add matmul work.
-  if (s.strideH === 1 && s.strideW === 1 && s.inC > 1) return backpropFilterPadded(backend, x, dy, s, attrs.filterShape);
+  if (s.strideH === 1 && s.strideW === 1 && s.inC > 1)
+    return backpropFilterPadded(backend, x, dy, s, attrs.filterShape);
   const k = s.kH * s.kW * s.inC;
   const m = s.batch * s.outH * s.outW;
   const colT = backend.makeOutput([1, k, m], 'float32');
   // Views are taken after every allocation: a heap growth detaches older views.
   im2colTransposed(f32(backend, x), s, f32(backend, colT));
   const dy3 = { dataId: dy.dataId, shape: [1, m, s.outC], dtype: 'float32' as const };
-  const dw = callKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
+  const dw = callKernel(
+    'BatchMatMul',
+    backend,
+    { a: colT, b: dy3 },
+    { transposeA: false, transposeB: false },
+  );
   backend.disposeData(colT.dataId);
   return { dataId: dw.dataId, shape: [...attrs.filterShape], dtype: 'float32' as const };
 }
@@ -227,13 +242,22 @@ function backpropFilterPadded(
       dyp.set(dys.subarray(src, src + rowLen), (n * hp + oh) * wp * outC);
     }
   }
-  const dw = callKernel('BatchMatMul', backend, { a: colT, b: dyPad }, { transposeA: false, transposeB: false });
+  const dw = callKernel(
+    'BatchMatMul',
+    backend,
+    { a: colT, b: dyPad },
+    { transposeA: false, transposeB: false },
+  );
   backend.disposeData(colT.dataId);
   backend.disposeData(dyPad.dataId);
   return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' as const };
 }
 
-function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function conv2DBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}) {
   const backend = args.backend as WasmBackendLike;
   const dy = args.inputs.dy as TensorInfo;
   const filter = args.inputs.filter as TensorInfo;
@@ -545,7 +569,11 @@ function fusedShapes(shape: number[], pool: number): number[] {
   return pool === 2 ? [n, Math.floor(h / 2), Math.floor(w / 2), c] : [n, h, w, c];
 }
 
-function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function fusedWasmForward(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}) {
   const backend = args.backend as WasmBackendLike;
   const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
   const { x, bias, gamma, beta, mean, variance } = args.inputs as Record<string, TensorInfo>;
@@ -571,7 +599,11 @@ function fusedWasmForward(args: { inputs: tf.NamedTensorInfoMap; backend: unknow
   return [out, meanOut, varOut, argmax];
 }
 
-function fusedWasmBackward(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function fusedWasmBackward(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}) {
   const backend = args.backend as WasmBackendLike;
   const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
   const { x, bias, gamma, beta, mean, variance, argmax, dy } = args.inputs as Record<string, TensorInfo>;
@@ -631,7 +663,11 @@ export function registerWasmKernels(): void {
     kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
   });
   if (tf.getKernel('MaxPoolGrad', 'wasm')) tf.unregisterKernel('MaxPoolGrad', 'wasm');
-  tf.registerKernel({ kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: 'MaxPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: maxPoolGrad as tf.KernelFunc,
+  });
   tf.registerKernel({
     kernelName: FUSED_BN_ACT_POOL,
     backendName: 'wasm',
@@ -647,7 +683,8 @@ export function registerWasmKernels(): void {
     inputsToSave: ['x', 'bias', 'gamma', 'beta', 'mean', 'variance'],
     outputsToSave: [false, true, true, true],
     gradFunc: (dys, saved, attrs) => {
-      const [x, bias, gamma, beta, movingMean, movingVariance, usedMean, usedVariance, argmax] = saved as tf.Tensor[];
+      const [x, bias, gamma, beta, movingMean, movingVariance, usedMean, usedVariance, argmax] =
+        saved as tf.Tensor[];
       const dy = (dys as tf.Tensor[])[0]!;
       const [dx, dGamma, dBeta, dBias] = tf.engine().runKernel(
         FUSED_BN_ACT_POOL_GRAD,

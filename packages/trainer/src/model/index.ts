@@ -3,12 +3,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import {
-  type NamedVariable,
-  ParameterStore,
   batchNormParams,
   convBnLeakyPool,
   convParams,
   denseParams,
+  type NamedVariable,
+  ParameterStore,
   seededDropout,
 } from './layers.js';
 
@@ -106,7 +106,10 @@ function createSmall(opts: Required<ModelOptions>): Model {
         h = convBnLeakyPool(h, b.conv, b.bn, { training, ...opts });
       }
       const f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
-      const d = tf.leakyRelu(tf.add(tf.matMul(f, fc1.kernel as tf.Tensor2D), fc1.bias), opts.alpha) as tf.Tensor2D;
+      const d = tf.leakyRelu(
+        tf.add(tf.matMul(f, fc1.kernel as tf.Tensor2D), fc1.bias),
+        opts.alpha,
+      ) as tf.Tensor2D;
       return tf.add(tf.matMul(d, fc2.kernel as tf.Tensor2D), fc2.bias) as tf.Tensor2D;
     },
     dispose() {
@@ -129,7 +132,12 @@ function createLarge(opts: Required<ModelOptions>): Model {
     variables: store.variables,
     forward(x, { training, rng }) {
       const block = (h: tf.Tensor4D, c: typeof c1) =>
-        tf.maxPool(tf.relu(tf.add(tf.conv2d(h, c.kernel as tf.Tensor4D, 1, 'valid'), c.bias)) as tf.Tensor4D, 2, 2, 'valid');
+        tf.maxPool(
+          tf.relu(tf.add(tf.conv2d(h, c.kernel as tf.Tensor4D, 1, 'valid'), c.bias)) as tf.Tensor4D,
+          2,
+          2,
+          'valid',
+        );
       const h = block(block(x, c1), c2);
       const f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
       let d = tf.relu(tf.add(tf.matMul(f, fc1.kernel as tf.Tensor2D), fc1.bias)) as tf.Tensor2D;

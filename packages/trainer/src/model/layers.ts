@@ -79,12 +79,20 @@ export function convBnLeakyPool(
 ): tf.Tensor4D {
   // The conv bias goes into the fused op: with batch statistics it cancels, so no add and no reduction.
   const y = tf.conv2d(x, conv.kernel as tf.Tensor4D, 1, 'same');
-  const r = bnLeakyPool(y, conv.bias as tf.Tensor1D, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.movingMean as tf.Tensor1D, bn.movingVariance as tf.Tensor1D, {
-    training: opts.training,
-    epsilon: opts.epsilon,
-    alpha: opts.alpha,
-    pool: 2,
-  });
+  const r = bnLeakyPool(
+    y,
+    conv.bias as tf.Tensor1D,
+    bn.gamma as tf.Tensor1D,
+    bn.beta as tf.Tensor1D,
+    bn.movingMean as tf.Tensor1D,
+    bn.movingVariance as tf.Tensor1D,
+    {
+      training: opts.training,
+      epsilon: opts.epsilon,
+      alpha: opts.alpha,
+      pool: 2,
+    },
+  );
   if (opts.training) {
     // Moving statistics follow PyTorch: new = (1 - momentum)·old + momentum·batch, unbiased variance.
     const m = opts.momentum;

@@ -1,0 +1,44 @@
+// `trainer augment-preview`: originals (top row of each pair) and augmented copies as a PNG grid.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadTrainConfig } from '../../config.js';
+import { augmentImage } from '../../data/augment.js';
+import { loadProcessed, PIXELS } from '../../data/dataset.js';
+import { imageGridPng } from '../../report/plots.js';
+import { writeFileAtomicSync } from '../../util/fs.js';
+import { Rng } from '../../util/rng.js';
+import type { GlobalFlags } from '../index.js';
+
+export async function run(
+  opts: { out: string; config?: string; data?: string; count: number; seed: number },
+  g: GlobalFlags,
+): Promise<number> {
+  const file = opts.config ?? (fs.existsSync('configs/train.yaml') ? 'configs/train.yaml' : undefined);
+  const config = await loadTrainConfig(file);
+  const { train, normalization } = await loadProcessed(opts.data ?? config.data.dir, ['train']);
+  const rng = new Rng(opts.seed);
+  const background = -normalization.mean / normalization.std;
+  const count = Math.min(opts.count, train.count);
+  const cols = Math.min(8, count);
+  const tiles = [];
+  const aug = { ...config.augmentation, probability: 1 };
+  for (let start = 0; start < count; start += cols) {
+    const rowIdx = Array.from({ length: Math.min(cols, count - start) }, (_, i) => start + i);
+    for (const i of rowIdx) {
+      tiles.push({
+        pixels: train.images.subarray(i * PIXELS, (i + 1) * PIXELS),
+        caption: `${train.labels[i]} orig`,
+      });
+    }
+    for (const i of rowIdx) {
+      const dst = new Float32Array(PIXELS);
+      augmentImage(train.images.subarray(i * PIXELS, (i + 1) * PIXELS), dst, aug, rng, background);
+      tiles.push({ pixels: dst, caption: `${train.labels[i]} aug` });
+    }
+  }
+  const title = `Augmentation: rot ${aug.rotation}, shift ${aug.shift}, scale ${aug.scale}`;
+  writeFileAtomicSync(path.resolve(opts.out), imageGridPng(tiles, normalization, cols, title));
+  if (!g.quiet)
+    process.stdout.write(`wrote ${opts.out} (${count} images, each with an augmented copy below)\n`);
+  return 0;
+}

@@ -1,0 +1,34 @@
+// `trainer predict`: one line per image, or JSON.
+import type { BackendPreference } from '../../backend/select.js';
+import { predictFiles } from '../../predict.js';
+import type { GlobalFlags } from '../index.js';
+
+interface PredictFlags {
+  model: string;
+  args: string[];
+  topK: number;
+  threshold: number;
+  backend?: BackendPreference;
+  json?: boolean;
+}
+
+export async function run(opts: PredictFlags, _g: GlobalFlags): Promise<number> {
+  const { predictions } = await predictFiles({
+    modelDir: opts.model,
+    files: opts.args,
+    topK: opts.topK,
+    threshold: opts.threshold,
+    backend: opts.backend,
+  });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ threshold: opts.threshold, predictions }, null, 2)}\n`);
+    return 0;
+  }
+  for (const p of predictions) {
+    const top = p.top.map((t) => `${t.class}:${(100 * t.probability).toFixed(1)}%`).join(' ');
+    process.stdout.write(
+      `${p.file}: ${p.prediction} (${(100 * p.confidence).toFixed(1)}%)${p.lowConfidence ? ' LOW CONFIDENCE' : ''}  [${top}]\n`,
+    );
+  }
+  return 0;
+}

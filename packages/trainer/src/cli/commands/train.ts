@@ -1,0 +1,62 @@
+// `trainer train`: config file + flags → train() → a summary (text or JSON).
+import * as fs from 'node:fs';
+import type { BackendPreference } from '../../backend/select.js';
+import { applyOverrides, loadTrainConfig } from '../../config.js';
+import { train } from '../../train.js';
+import { consoleLogger } from '../../util/log.js';
+import { type GlobalFlags, verbosity } from '../index.js';
+
+interface TrainFlags {
+  config?: string;
+  data?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  model?: string;
+  limit?: number;
+  augment?: boolean;
+  out?: string;
+  resume?: boolean;
+  allowDirty?: boolean;
+  rev?: string;
+  backend?: BackendPreference;
+  json?: boolean;
+}
+
+export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
+  const file = opts.config ?? (fs.existsSync('configs/train.yaml') ? 'configs/train.yaml' : undefined);
+  const config = applyOverrides(await loadTrainConfig(file), {
+    data: opts.data,
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    learningRate: opts.lr,
+    seed: opts.seed,
+    model: opts.model,
+    limit: opts.limit,
+    out: opts.out,
+    augment: opts.augment === false ? false : undefined,
+  });
+  const level = opts.json ? (Math.min(verbosity(g), 1) as 0 | 1) : verbosity(g);
+  const log = consoleLogger(level);
+  const result = await train({
+    config,
+    resume: opts.resume,
+    allowDirty: opts.allowDirty,
+    rev: opts.rev,
+    backend: opts.backend,
+    log,
+    progress: process.stderr.isTTY === true && level > 0,
+  });
+  if (opts.json) {
+    const { history, ...rest } = result;
+    process.stdout.write(`${JSON.stringify({ ...rest, epochs: history.length, history }, null, 2)}\n`);
+  } else if (level > 0) {
+    process.stdout.write(
+      `wrote ${result.outDir} (best epoch ${result.bestEpoch}${result.stoppedEarly ? ', stopped early' : ''}); ` +
+        `test accuracy ${result.testAccuracy === null ? 'n/a' : `${(100 * result.testAccuracy).toFixed(2)}%`}; ` +
+        `${result.imagesPerSecond.toFixed(0)} images/s on ${result.backend.name}; ${result.seconds.toFixed(1)} s\n`,
+    );
+  }
+  return 0;
+}

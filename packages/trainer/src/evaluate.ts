@@ -1,0 +1,182 @@
+// `trainer evaluate`: accuracy, per-class precision/recall/F1, confusion matrix and the worst-classified
+// samples of a trained model on a test set (processed folder or explicit image/target tensor files).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type BackendPreference, initBackend } from './backend/select.js';
+import { infer } from './batch.js';
+import {
+  type Dataset,
+  datasetFromTensors,
+  loadProcessed,
+  PIXELS,
+  readTensorChecked,
+} from './data/dataset.js';
+import { TrainerError } from './errors.js';
+import { loadModel } from './model/io.js';
+import { confusionMatrixPng, imageGridPng } from './report/plots.js';
+import { writeFileAtomicSync } from './util/fs.js';
+
+/** Where the evaluation data comes from. */
+export interface EvaluateOptions {
+  modelDir: string;
+  /** Processed folder: its `test_images`/`test_target` are used [data/processed]. */
+  data?: string;
+  images?: string;
+  targets?: string;
+  /** Float images are raw pixels, not normalized. */
+  raw?: boolean;
+  /** Write confusion matrix (PNG, JSON), worst samples grid and report.json here. */
+  reportDir?: string;
+  /** How many worst-classified samples to show [32]. */
+  worst?: number;
+  backend?: BackendPreference;
+}
+
+/** Per-class scores. */
+export interface ClassReport {
+  class: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/** The evaluation result (`--json` prints it). */
+export interface EvaluationReport {
+  model: string;
+  data: string;
+  count: number;
+  /** Fraction in [0, 1]. */
+  accuracy: number;
+  loss: number;
+  macroF1: number;
+  perClass: ClassReport[];
+  confusionMatrix: number[][];
+  worst: Array<{ index: number; label: number; predicted: number; confidence: number }>;
+  files?: Record<string, string>;
+}
+
+/**
+ * Computes precision, recall and F1 per class from a confusion matrix (rows true, columns predicted).
+ *
+ * @example
+ * ```ts
+ * perClassReport([[5, 1], [0, 4]]); // class 0: precision 1, recall 5/6, …
+ * ```
+ */
+export function perClassReport(confusion: number[][]): ClassReport[] {
+  const k = confusion.length;
+  return confusion.map((row, c) => {
+    const tp = row[c]!;
+    const support = row.reduce((a, b) => a + b, 0);
+    let predicted = 0;
+    for (let r = 0; r < k; r++) predicted += confusion[r]![c]!;
+    const precision = predicted ? tp / predicted : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    return { class: c, precision, recall, f1, support };
+  });
+}
+
+/**
+ * Evaluates a model directory on a test set.
+ *
+ * @example
+ * ```ts
+ * const report = await evaluate({ modelDir: 'models/latest', data: 'data/processed' });
+ * console.log(report.accuracy);
+ * ```
+ */
+export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport> {
+  if ((opts.images && !opts.targets) || (!opts.images && opts.targets)) {
+    throw new TrainerError('USAGE', '--images and --targets go together');
+  }
+  const modelDir = path.resolve(opts.modelDir);
+  // Read the model manifest and data before the backend: bad input fails fast.
+  const manifestFile = path.join(modelDir, 'model.json');
+  if (!fs.existsSync(manifestFile)) {
+    throw new TrainerError('MODEL_MISSING', `${manifestFile} not found`, {
+      hint: 'train a model first: trainer train --out DIR',
+    });
+  }
+  await initBackend(opts.backend);
+  const { model, manifest } = loadModel(modelDir);
+  let ds: Dataset;
+  let source: string;
+  if (opts.images && opts.targets) {
+    const [images, targets] = [await readTensorChecked(opts.images), await readTensorChecked(opts.targets)];
+    ds = datasetFromTensors(images, targets, {
+      normalization: manifest.normalization,
+      raw: opts.raw,
+      classes: manifest.classes,
+      names: { images: opts.images, targets: opts.targets },
+    });
+    source = `${opts.images} + ${opts.targets}`;
+  } else {
+    const dir = opts.data ?? 'data/processed';
+    ds = (await loadProcessed(dir, ['test'])).test;
+    source = dir;
+  }
+  const r = infer(model, ds.images, ds.count, ds.labels);
+  const k = manifest.classes;
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (let i = 0; i < ds.count; i++) confusion[ds.labels[i]!]![r.predictions[i]!]!++;
+  const perClass = perClassReport(confusion);
+  // Worst: wrong predictions, most confident first (then lowest probability of the true class).
+  const wrong: EvaluationReport['worst'] = [];
+  for (let i = 0; i < ds.count; i++) {
+    if (r.predictions[i] !== ds.labels[i]) {
+      wrong.push({
+        index: i,
+        label: ds.labels[i]!,
+        predicted: r.predictions[i]!,
+        confidence: r.probabilities[i * k + r.predictions[i]!]!,
+      });
+    }
+  }
+  wrong.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
+  const worst = wrong.slice(0, opts.worst ?? 32);
+  const report: EvaluationReport = {
+    model: modelDir,
+    data: source,
+    count: ds.count,
+    accuracy: r.accuracy!,
+    loss: r.loss!,
+    macroF1: perClass.reduce((a, c) => a + c.f1, 0) / k,
+    perClass,
+    confusionMatrix: confusion,
+    worst,
+  };
+  if (opts.reportDir) {
+    const dir = path.resolve(opts.reportDir);
+    const files = {
+      confusionPng: path.join(dir, 'confusion_matrix.png'),
+      confusionJson: path.join(dir, 'confusion_matrix.json'),
+      worstPng: path.join(dir, 'worst.png'),
+      report: path.join(dir, 'report.json'),
+      metrics: path.join(dir, 'metrics.json'),
+    };
+    writeFileAtomicSync(files.confusionPng, confusionMatrixPng(confusion));
+    writeFileAtomicSync(
+      files.confusionJson,
+      `${JSON.stringify({ labels: [...Array(k).keys()], matrix: confusion }, null, 2)}\n`,
+    );
+    const tiles = worst.map((w) => ({
+      pixels: ds.images.subarray(w.index * PIXELS, (w.index + 1) * PIXELS),
+      caption: `${w.label}>${w.predicted} ${Math.round(w.confidence * 100)}%`,
+      bad: true,
+    }));
+    writeFileAtomicSync(
+      files.worstPng,
+      imageGridPng(tiles, manifest.normalization, 8, 'Worst classified: true>predicted'),
+    );
+    report.files = files;
+    writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileAtomicSync(
+      files.metrics,
+      `${JSON.stringify({ accuracy: report.accuracy, loss: report.loss, macro_f1: report.macroF1, count: report.count }, null, 2)}\n`,
+    );
+  }
+  model.dispose();
+  return report;
+}

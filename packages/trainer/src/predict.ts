@@ -1,0 +1,86 @@
+// `trainer predict`: classifies image files (PNG/JPEG, any size) with a trained model: top-k classes
+// with probabilities and a low-confidence flag.
+import * as path from 'node:path';
+import { type BackendPreference, initBackend } from './backend/select.js';
+import { infer } from './batch.js';
+import { PIXELS } from './data/dataset.js';
+import { normalizeInk, readImage, toMnist } from './data/image.js';
+import type { Model } from './model/index.js';
+import { loadModel, type ModelManifest } from './model/io.js';
+
+/** One image's prediction. */
+export interface Prediction {
+  file?: string;
+  prediction: number;
+  confidence: number;
+  top: Array<{ class: number; probability: number }>;
+  lowConfidence: boolean;
+}
+
+/** Options of {@link predictFiles}. */
+export interface PredictOptions {
+  modelDir: string;
+  files: string[];
+  /** Classes to list [3]. */
+  topK?: number;
+  /** Below this top probability a prediction is flagged [0.7]. */
+  threshold?: number;
+  backend?: BackendPreference;
+}
+
+/**
+ * Predicts normalized 28×28 images with a loaded model.
+ *
+ * @example
+ * ```ts
+ * const [p] = predictNormalized(model, x, 1, { topK: 3, threshold: 0.7 });
+ * ```
+ */
+export function predictNormalized(
+  model: Model,
+  images: Float32Array,
+  count: number,
+  options: { topK?: number; threshold?: number } = {},
+): Prediction[] {
+  const k = model.options.numClasses;
+  const topK = Math.max(1, Math.min(k, options.topK ?? 3));
+  const threshold = options.threshold ?? 0.7;
+  const { probabilities, predictions } = infer(model, images, count);
+  const out: Prediction[] = [];
+  for (let i = 0; i < count; i++) {
+    const probs = Array.from(probabilities.subarray(i * k, (i + 1) * k));
+    const top = probs
+      .map((p, c) => ({ class: c, probability: p }))
+      .sort((a, b) => b.probability - a.probability || a.class - b.class)
+      .slice(0, topK);
+    const confidence = probs[predictions[i]!]!;
+    out.push({ prediction: predictions[i]!, confidence, top, lowConfidence: confidence < threshold });
+  }
+  return out;
+}
+
+/**
+ * Loads a model and predicts image files.
+ *
+ * @example
+ * ```ts
+ * const results = await predictFiles({ modelDir: 'models/latest', files: ['seven.png'] });
+ * ```
+ */
+export async function predictFiles(
+  opts: PredictOptions,
+): Promise<{ manifest: ModelManifest; predictions: Prediction[] }> {
+  // Decode first: a bad image fails before the backend loads.
+  const inks = [];
+  for (const f of opts.files) inks.push(toMnist(await readImage(f), f));
+  await initBackend(opts.backend);
+  const { model, manifest } = loadModel(opts.modelDir);
+  const images = new Float32Array(inks.length * PIXELS);
+  for (const [i, ink] of inks.entries()) images.set(normalizeInk(ink, manifest.normalization), i * PIXELS);
+  const predictions = predictNormalized(model, images, inks.length, opts).map((p, i) => ({
+    file: path.relative(process.cwd(), opts.files[i]!) || opts.files[i]!,
+    ...p,
+  }));
+  model.dispose();
+  return { manifest, predictions };
+}
