@@ -1,7 +1,7 @@
 // `generate`: real MNIST digits → the seeded Corrupt MNIST raw layout (train shards + test set).
 import * as path from 'node:path';
 import { TensorError } from './errors.js';
-import { writeAllOrNothing } from './fs-util.js';
+import { removeStaleShards, writeAllOrNothing } from './fs-util.js';
 import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
 import { deriveSeed, Rng } from './recipe/prng.js';
@@ -185,6 +185,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     await writeTensor(path.join(tmp, 'test_target.pt'), { dtype: 'int64', shape: [testCount], data: test.y });
     files.push('test_images.pt', 'test_target.pt');
   });
+  await removeStaleShards(options.out, Math.ceil(trainCount / shardSize));
   const counts = (y: BigInt64Array): number[] => {
     const c = new Array<number>(10).fill(0);
     for (const v of y) c[Number(v)]!++;

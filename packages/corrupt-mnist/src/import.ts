@@ -2,7 +2,7 @@
 // or zip format), rewritten as dense tensors in our raw layout so `process` can take them.
 import * as path from 'node:path';
 import { TensorError } from './errors.js';
-import { writeAllOrNothing } from './fs-util.js';
+import { removeStaleShards, writeAllOrNothing } from './fs-util.js';
 import { findShards } from './process.js';
 import { readTensor, writeTensor } from './tensor/io.js';
 import type { Tensor } from './tensor/types.js';
@@ -88,5 +88,6 @@ export async function importCourse(options: ImportOptions): Promise<ImportResult
       else test += n;
     }
   });
+  await removeStaleShards(options.out, shards);
   return { out: options.out, files, train, test, imageDtype };
 }

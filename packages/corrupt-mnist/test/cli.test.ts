@@ -137,6 +137,21 @@ test('process over an existing output folder replaces the files only when it suc
   expect(hashDir(out)).toEqual(before);
 });
 
+test('generate into a folder of an earlier, larger run removes its extra shards', () => {
+  const d = rawCopy('regen');
+  expect(cli(['generate', '--out', d, '--train', '200', '--test', '50', '--shard-size', '100']).status).toBe(
+    0,
+  );
+  expect(fs.readdirSync(d).sort()).toEqual([
+    'test_images.pt',
+    'test_target.pt',
+    'train_images_0.pt',
+    'train_images_1.pt',
+    'train_target_0.pt',
+    'train_target_1.pt',
+  ]);
+});
+
 test('generate: a missing or corrupt MNIST folder is exit 3 naming the file', () => {
   const mnist = path.join(tmp, 'mnist');
   fs.mkdirSync(mnist);
