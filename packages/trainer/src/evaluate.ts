@@ -1,6 +1,5 @@
 // `trainer evaluate`: accuracy, per-class precision/recall/F1, confusion matrix and the worst-classified
 // samples of a trained model on a test set (processed folder or explicit image/target tensor files).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
@@ -12,7 +11,7 @@ import {
   readTensorChecked,
 } from './data/dataset.js';
 import { TrainerError } from './errors.js';
-import { loadModel } from './model/io.js';
+import { loadModel, readManifest } from './model/io.js';
 import { confusionMatrixPng, imageGridPng } from './report/plots.js';
 import { writeFileAtomicSync } from './util/fs.js';
 
@@ -92,15 +91,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     throw new TrainerError('USAGE', '--images and --targets go together');
   }
   const modelDir = path.resolve(opts.modelDir);
-  // Read the model manifest and data before the backend: bad input fails fast.
-  const manifestFile = path.join(modelDir, 'model.json');
-  if (!fs.existsSync(manifestFile)) {
-    throw new TrainerError('MODEL_MISSING', `${manifestFile} not found`, {
-      hint: 'train a model first: trainer train --out DIR',
-    });
-  }
-  await initBackend(opts.backend);
-  const { model, manifest } = loadModel(modelDir);
+  // Model manifest and data are read before tfjs loads: bad input fails fast and cheaply.
+  const manifest = readManifest(modelDir);
   let ds: Dataset;
   let source: string;
   if (opts.images && opts.targets) {
@@ -117,6 +109,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     ds = (await loadProcessed(dir, ['test'])).test;
     source = dir;
   }
+  await initBackend(opts.backend);
+  const { model } = loadModel(modelDir);
   const r = infer(model, ds.images, ds.count, ds.labels);
   const k = manifest.classes;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));

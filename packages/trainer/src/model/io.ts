@@ -95,14 +95,14 @@ export function saveModel(dir: string, model: Model, normalization: Normalizatio
 }
 
 /**
- * Loads a model directory written by {@link saveModel}, checking format, version and weight hash.
+ * Reads and checks `model.json` (format and version) without loading tfjs weights.
  *
  * @example
  * ```ts
- * const { model, manifest } = loadModel('models/latest');
+ * readManifest('models/latest').normalization; // { mean, std }
  * ```
  */
-export function loadModel(dir: string): LoadedModel {
+export function readManifest(dir: string): ModelManifest {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
     throw new TrainerError('MODEL_MISSING', `${file} not found`, {
@@ -134,6 +134,19 @@ export function loadModel(dir: string): LoadedModel {
       `${dir}: unknown architecture ${JSON.stringify(manifest.architecture?.name)}`,
     );
   }
+  return manifest;
+}
+
+/**
+ * Loads a model directory written by {@link saveModel}, checking format, version and weight hash.
+ *
+ * @example
+ * ```ts
+ * const { model, manifest } = loadModel('models/latest');
+ * ```
+ */
+export function loadModel(dir: string): LoadedModel {
+  const manifest = readManifest(dir);
   const wfile = path.join(dir, manifest.weightsFile);
   if (!fs.existsSync(wfile)) throw new TrainerError('MODEL_MISSING', `${wfile} not found`);
   const bytes = fs.readFileSync(wfile);
