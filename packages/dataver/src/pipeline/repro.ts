@@ -12,7 +12,7 @@ import { addPaths } from '../core/add.js';
 import { checkout } from '../core/checkout.js';
 import { ignoreOutputs } from '../core/gitignore.js';
 import { neededObjects } from '../core/objects.js';
-import type { Repo } from '../core/repo.js';
+import { ensureInternalDirs, type Repo } from '../core/repo.js';
 import { StatCache } from '../core/stat-cache.js';
 import { DataverError } from '../errors.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
@@ -132,6 +132,7 @@ export async function reproduce(
   const lock = await readLock(repo.root);
   const { graph, paramsFiles } = await loadCheckedPipeline(repo, lock);
   const selected = selectStages(graph, targets, { downstream: options.downstream });
+  if (!options.dryRun) await ensureInternalDirs(repo);
   const hasher = new PathHasher(repo, await StatCache.load(repo));
   const outcomes: StageOutcome[] = [];
   const wouldRun = new Set<string>();
@@ -169,6 +170,7 @@ export async function reproduce(
     await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, true);
     report({ stage: name, action: 'ran', reasons, seconds: (Date.now() - started) / 1000 });
   }
+  if (!options.dryRun) await hasher.save();
   if (!options.dryRun && targets.length === 0) {
     // Stages deleted from dataver.yaml leave the lock with the next full repro.
     for (const name of Object.keys(lock.stages)) if (!graph.stages.has(name)) delete lock.stages[name];
@@ -187,9 +189,11 @@ async function recordStage(
   key: string,
   ran: boolean,
 ): Promise<void> {
+  await hasher.save();
   if (stage.outs.length > 0) await addPaths(repo, stage.outs, { stage: stage.name, lock });
   hasher.reset(await StatCache.load(repo));
   const after = await checkStage(stage, undefined, hasher, paramsFiles);
+  await hasher.save();
   lock.stages[stage.name] = after.current;
   await writeLock(repo.root, lock);
   if (!ran) return;
@@ -238,7 +242,9 @@ async function restoreOutputs(
     const { objects, missingManifests } = await neededObjects(repo, subset);
     if (missingManifests.length > 0 || objects.some((o) => !repo.cache.has(o.hash))) continue;
     await saveOutputs(repo, stage.outs, hasher);
+    await hasher.save();
     await checkout(repo, subset, undefined, { force: true });
+    hasher.reset(await StatCache.load(repo)); // checkout recorded the restored files
     for (const [m, text] of Object.entries(candidate.metrics)) {
       await fsp.mkdir(path.dirname(repo.abs(m)), { recursive: true });
       await fsp.writeFile(repo.abs(m), text);
@@ -262,6 +268,7 @@ async function saveOutputs(
   const hashes = await hasher.hashAll(outs);
   const saved: Record<string, OutputEntry> = {};
   const files = [...hashes.values()].flatMap((h) => h?.files ?? []);
+  await hasher.resolveFiles(files);
   const unsaved = files.filter((f) => !repo.cache.has(f.hash!));
   if (unsaved.length > 0) {
     const results = await repo.cache.ingest(unsaved.map((f) => ({ path: f.abs, size: f.size })));
@@ -310,6 +317,7 @@ async function runStage(
     }
   };
   await clear();
+  await hasher.save();
   for (const p of [...stage.outs, ...stage.metrics])
     await fsp.mkdir(path.dirname(repo.abs(p)), { recursive: true });
   hasher.invalidate([...stage.outs, ...stage.metrics]);

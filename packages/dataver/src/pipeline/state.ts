@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Repo } from '../core/repo.js';
-import type { StatCache } from '../core/stat-cache.js';
+import { listingDigest, type StatCache } from '../core/stat-cache.js';
 import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from '../core/workspace.js';
 import type { StageState } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
@@ -37,6 +37,7 @@ export interface PathHash {
   kind: 'file' | 'dir';
   hash: string;
   size: number;
+  /** The files (for a directory known by its listing digest, without hashes: see `resolveFiles`). */
   files: WorkspaceFile[];
 }
 
@@ -55,6 +56,11 @@ export class PathHasher {
     this.memo.clear();
   }
 
+  /** Writes the hashes learnt so far to the stat cache file, for the next run and for `add`/`checkout`. */
+  async save(): Promise<void> {
+    await this.statCache.save();
+  }
+
   /** Forget what is known about paths a stage just wrote. */
   invalidate(paths: string[]): void {
     for (const key of [...this.memo.keys()]) {
@@ -66,7 +72,7 @@ export class PathHasher {
   /** Hashes several paths with one parallel batch for what the stat cache cannot vouch for. */
   async hashAll(repoPaths: string[]): Promise<Map<string, PathHash | undefined>> {
     const todo = repoPaths.filter((p) => !this.memo.has(p));
-    const plans: Array<{ path: string; kind: 'file' | 'dir'; files: WorkspaceFile[] }> = [];
+    const plans: Array<{ path: string; kind: 'file' | 'dir'; files: WorkspaceFile[]; digest?: string }> = [];
     for (const p of new Set(todo)) {
       let st: fs.Stats;
       try {
@@ -75,27 +81,37 @@ export class PathHasher {
         this.memo.set(p, undefined);
         continue;
       }
-      if (st.isDirectory()) plans.push({ path: p, kind: 'dir', files: walkDirectory(this.repo, p) });
-      else {
+      if (st.isDirectory()) {
+        const files = walkDirectory(this.repo, p);
+        const digest = listingDigest(files);
+        const known = this.statCache.lookupDir(p, digest);
+        const size = files.reduce((n, f) => n + f.size, 0);
+        // Same listing metadata as when the manifest was last computed: no per-file lookups.
+        if (known) this.memo.set(p, { kind: 'dir', hash: known, size, files });
+        else plans.push({ path: p, kind: 'dir', files, digest });
+      } else {
         const f = statFile(this.repo, p);
         if (f) plans.push({ path: p, kind: 'file', files: [f] });
         else this.memo.set(p, undefined);
       }
     }
-    await resolveHashes(
-      this.repo,
-      this.statCache,
-      plans.flatMap((p) => p.files),
-    );
+    await this.resolveFiles(plans.flatMap((p) => p.files));
     for (const plan of plans) {
       const size = plan.files.reduce((n, f) => n + f.size, 0);
       const hash =
         plan.kind === 'file'
           ? plan.files[0].hash!
           : manifestObject(plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }))).hash;
+      if (plan.digest) this.statCache.recordDir(plan.path, plan.digest, hash);
       this.memo.set(plan.path, { kind: plan.kind, hash, size, files: plan.files });
     }
     return new Map(repoPaths.map((p) => [p, this.memo.get(p)]));
+  }
+
+  /** Fills in the hashes of files that lack one (a directory known by its listing digest has none). */
+  async resolveFiles(files: WorkspaceFile[]): Promise<void> {
+    const todo = files.filter((f) => f.hash === undefined);
+    if (todo.length > 0) await resolveHashes(this.repo, this.statCache, todo);
   }
 }
 

@@ -1,4 +1,5 @@
 // The pipeline part of `dataver status`: which stages are stale and why.
+import { promises as fsp } from 'node:fs';
 import type { Repo } from '../core/repo.js';
 import { StatCache } from '../core/stat-cache.js';
 import type { Lock } from '../lock/schema.js';
@@ -42,6 +43,7 @@ export async function computePipelineStatus(repo: Repo, lock: Lock): Promise<Sta
       summary: describeReasons(check.reasons),
     });
   }
+  await fsp.mkdir(repo.stateDir, { recursive: true });
   await statCache.save();
   return out;
 }

@@ -21,6 +21,12 @@ describe('dataver repro', () => {
     expect(lock.stages.train.params).toEqual({ 'train.lr': 0.1, 'train.epochs': 2 });
     expect(read(root, '.gitignore')).toMatch(/\/model\.txt/);
 
+    // Dependencies that are not tracked outputs are remembered in the stat cache too,
+    // so the next check reads their metadata only.
+    expect(Object.keys(JSON.parse(read(root, '.dataver/state/stat-cache.json')).entries)).toContain(
+      'data/raw.txt',
+    );
+
     const before = read(root, 'data.lock.json');
     const second = ok(root, ['repro']);
     expect(second.stdout).toMatch(/up to date: nothing to reproduce/);

@@ -1,5 +1,6 @@
 // dataver status [paths...]
-
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Repo } from '../../core/repo.js';
 import { computeStatus, type OutputStatus } from '../../core/status.js';
 import { readLock } from '../../lock/lock-file.js';
@@ -27,7 +28,8 @@ export async function run(
   }
   // Stages are reported for the whole repository only (paths select outputs, not stages).
   let stages: StageStatus[] = [];
-  if (!repoPaths) {
+  if (!repoPaths && existsSync(path.join(repo.root, 'dataver.yaml'))) {
+    // Loaded only for repositories with a pipeline: the YAML parser costs start-up time.
     const { computePipelineStatus } = await import('../../pipeline/status.js');
     stages = await computePipelineStatus(repo, lock);
   }
