@@ -64,6 +64,9 @@ export async function readNpyMeta(filePath: string): Promise<TensorMeta> {
   if (major < 1 || major > 3) throw new Error(`.npy version ${major} is not supported`);
   const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
+  const fileSize = (await fs.promises.stat(filePath)).size;
+  // a damaged length must not make us allocate gigabytes
+  if (start + headerLen > fileSize) throw new Error(`.npy header length ${headerLen} runs past the end of the file`);
   const text = (await readRange(filePath, start, headerLen)).toString('latin1');
   if (text.length < headerLen) throw new Error('.npy header is truncated');
   const descr = /'descr'\s*:\s*'([<>|=]?)([a-z]\d+)'/.exec(text);
@@ -79,7 +82,7 @@ export async function readNpyMeta(filePath: string): Promise<TensorMeta> {
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error('.npy shape is invalid');
   const numel = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLen;
-  const size = (await fs.promises.stat(filePath)).size;
+  const size = fileSize;
   if (size - dataStart < numel * ELEMENT_SIZES[code])
     throw new Error(`.npy data is truncated (${size - dataStart} of ${numel * ELEMENT_SIZES[code]} bytes)`);
   const acc = new StatsAccumulator(code, descr[1] !== '>');

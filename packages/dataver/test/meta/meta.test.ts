@@ -218,3 +218,36 @@ describe('plugins', () => {
     expect(warnings[3]).toMatch(/x\.pt.*boom/);
   });
 });
+
+test('mutated and random files never make readTensorMeta throw or hang', async () => {
+  const fc = await import('fast-check');
+  const valid = [
+    { ext: 'npy', bytes: npy('<f4', [4, 3], new Uint8Array(new Float32Array(12).fill(0.5).buffer)) },
+    {
+      ext: 'safetensors',
+      bytes: safetensors({
+        a: { dtype: 'I64', shape: [2], data: new Uint8Array(16) },
+        b: { dtype: 'U8', shape: [3], data: new Uint8Array(3) },
+      }),
+    },
+  ];
+  let k = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 1 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat(),
+      async (which, edits, cut) => {
+        const { ext, bytes } = valid[which]!;
+        const b = Buffer.from(bytes);
+        for (const [at, v] of edits) b[at % b.length] = v;
+        const f = path.join(dir, `f${k++}.${ext}`);
+        fs.writeFileSync(f, cut % 3 === 0 ? b.subarray(0, cut % b.length) : b);
+        const meta = await readTensorMeta(f, opts());
+        if (meta) for (const t of meta.tensors) expect(Array.isArray(t.shape)).toBe(true);
+        return true;
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
