@@ -66,7 +66,8 @@ export async function readNpyMeta(filePath: string): Promise<TensorMeta> {
   const start = major === 1 ? 10 : 12;
   const fileSize = (await fs.promises.stat(filePath)).size;
   // a damaged length must not make us allocate gigabytes
-  if (start + headerLen > fileSize) throw new Error(`.npy header length ${headerLen} runs past the end of the file`);
+  if (start + headerLen > fileSize)
+    throw new Error(`.npy header length ${headerLen} runs past the end of the file`);
   const text = (await readRange(filePath, start, headerLen)).toString('latin1');
   if (text.length < headerLen) throw new Error('.npy header is truncated');
   const descr = /'descr'\s*:\s*'([<>|=]?)([a-z]\d+)'/.exec(text);
