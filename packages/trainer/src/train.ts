@@ -100,7 +100,7 @@ async function resolveData(
   config: TrainConfig,
   opts: TrainOptions,
   log: Logger,
-): Promise<{ dataDir: string; lineage: LineageRecord; cleanup?: () => void }> {
+): Promise<{ dataDir: string; lineage: LineageRecord; cleanup?: () => void; dataRoot?: string }> {
   const cwd = opts.cwd ?? process.cwd();
   const dataDir = path.resolve(cwd, config.data.dir);
   if (opts.rev) {
@@ -120,11 +120,12 @@ async function resolveData(
       log.info(`training on the data of revision ${opts.rev} (materialized in ${dest})`);
       return {
         dataDir: path.join(dest, rel),
+        dataRoot: dest,
         cleanup,
         lineage: {
           status: 'revision',
           repoRoot: root,
-          outputs: [],
+          outputs: lockedOutputsAt(root, opts.rev, rel),
           dirty: [],
           allowDirty: false,
           rev: opts.rev,
@@ -185,6 +186,21 @@ async function resolveData(
   return { dataDir, lineage: { ...base, status: 'clean', commit } };
 }
 
+/** Outputs of `data.lock.json` at a revision that cover a repository path (for metadata). */
+function lockedOutputsAt(root: string, rev: string, rel: string): Array<{ path: string; hash: string }> {
+  const show = spawnSync('git', ['show', `${rev}:data.lock.json`], { cwd: root, encoding: 'utf8' });
+  if (show.status !== 0) return [];
+  try {
+    const lock = JSON.parse(show.stdout) as { outputs?: Record<string, { hash?: string }> };
+    const norm = rel.split(path.sep).join('/');
+    return Object.entries(lock.outputs ?? {})
+      .filter(([p]) => p === norm || norm.startsWith(`${p}/`) || p.startsWith(`${norm}/`))
+      .map(([p, e]) => ({ path: p, hash: String(e.hash) }));
+  } catch {
+    return [];
+  }
+}
+
 function snapshotWeights(model: Model): Float32Array[] {
   return model.variables.map((v) => (v.variable.dataSync() as Float32Array).slice());
 }
@@ -212,7 +228,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
 
   // Everything that can fail on bad input is checked before anything is written.
-  const { dataDir, lineage, cleanup } = await resolveData(config, opts, log);
+  const { dataDir, lineage, cleanup, dataRoot } = await resolveData(config, opts, log);
   let data: Awaited<ReturnType<typeof loadProcessed>>;
   try {
     data = await loadProcessed(dataDir, ['train', 'test']);
@@ -482,7 +498,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model: { name: model.name, options: model.options, parameters: params },
     data: {
       dir: config.data.dir,
-      files: data.files.map((f) => (opts.rev ? path.relative(os.tmpdir(), f) : path.relative(cwd, f))),
+      files: data.files.map((f) => path.relative(dataRoot ?? cwd, f)),
       train: trainSet.count,
       validation: validation?.count ?? 0,
       test: data.test.count,
