@@ -96,7 +96,6 @@ export async function push(
             progress?.start('pushing', p.totalObjects, p.totalBytes);
             started = true;
           }
-          progress?.tick(0, 0);
           tickTo(progress, p.objects, p.bytes);
         },
       },
