@@ -99,7 +99,7 @@ export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResul
     };
     if (kind === 'dir') {
       const load = async (entry: OutputEntry | undefined): Promise<ManifestEntry[] | undefined> => {
-        if (!entry || entry.kind !== 'dir') return [];
+        if (entry?.kind !== 'dir') return [];
         try {
           return await repo.cache.readManifest(entry.hash);
         } catch (error) {
@@ -174,7 +174,12 @@ function metaFiles(entry: OutputEntry | undefined): MetaMap {
 
 const FIELDS = ['mean', 'std', 'min', 'max'] as const;
 
-/** Tensor meta changes between two versions of an output. */
+/**
+ * Tensor meta changes between two versions of an output.
+ *
+ * @example
+ * diffMeta(before, after)[0].changes; // [{ field: 'mean', before: 0.1307, after: 0 }]
+ */
 export function diffMeta(before: OutputEntry | undefined, after: OutputEntry | undefined): TensorDiff[] {
   const m1 = metaFiles(before);
   const m2 = metaFiles(after);

@@ -72,6 +72,10 @@ export type StageSpec = z.infer<typeof stageSchema>;
 /**
  * A path as written in dataver.yaml turned into a repository path: `./` and trailing
  * `/` dropped; anything leaving the repository or entering .dataver/ or .git/ refused.
+ *
+ * @example
+ * normalizeStagePath('./data/raw/'); // 'data/raw'
+ * normalizeStagePath('../x'); // undefined
  */
 export function normalizeStagePath(p: string): string | undefined {
   const cleaned = path.posix.normalize(p.trim()).replace(/\/+$/, '');

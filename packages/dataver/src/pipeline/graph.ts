@@ -85,7 +85,12 @@ export function buildGraph(pipeline: Pipeline): StageGraph {
   return { stages, upstream, downstream, order, producers };
 }
 
-/** The stages whose outputs a dependency path is, lies inside, or contains. */
+/**
+ * The stages whose outputs a dependency path is, lies inside, or contains.
+ *
+ * @example
+ * producersOf('data/prepared/train', graph.producers); // ['prepare']
+ */
 export function producersOf(dep: string, producers: Map<string, string>): string[] {
   const found = new Set<string>();
   for (const [out, stage] of producers) {

@@ -31,7 +31,12 @@ export function parseParamsText(text: string, file: string): unknown {
   return doc.toJS() ?? {};
 }
 
-/** Reads every params file that `refs` name (once each). */
+/**
+ * Reads every params file that `refs` name (once each).
+ *
+ * @example
+ * const files = await loadParamsFiles(repo.root, stage.params);
+ */
 export async function loadParamsFiles(
   root: string,
   refs: ParamRef[],
@@ -45,7 +50,12 @@ export async function loadParamsFiles(
   return files;
 }
 
-/** The value at a dotted key (`train.lr`), or undefined when absent. */
+/**
+ * The value at a dotted key (`train.lr`), or undefined when absent.
+ *
+ * @example
+ * lookupParam({ train: { lr: 0.1 } }, 'train.lr'); // 0.1
+ */
 export function lookupParam(tree: unknown, key: string): unknown {
   if (tree !== null && typeof tree === 'object' && key in (tree as object)) {
     return (tree as Record<string, unknown>)[key]; // a key that itself contains dots
@@ -116,7 +126,12 @@ export function flattenParams(tree: unknown, prefix = ''): Record<string, unknow
   return out;
 }
 
-/** Canonical JSON (sorted keys) for comparing values and hashing. */
+/**
+ * Canonical JSON (sorted keys) for comparing values and hashing.
+ *
+ * @example
+ * canonicalJson({ b: 1, a: 2 }); // '{"a":2,"b":1}'
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortDeep(value));
 }

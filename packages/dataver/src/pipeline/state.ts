@@ -41,7 +41,13 @@ export interface PathHash {
   files: WorkspaceFile[];
 }
 
-/** Hashes workspace paths (files, or directories as manifests), memoized for one run. */
+/**
+ * Hashes workspace paths (files, or directories as manifests), memoized for one run.
+ *
+ * @example
+ * const hasher = new PathHasher(repo, await StatCache.load(repo));
+ * const hashes = await hasher.hashAll(['data/raw', 'params.yaml']);
+ */
 export class PathHasher {
   private readonly memo = new Map<string, PathHash | undefined>();
 
@@ -187,12 +193,22 @@ export async function checkStage(
   };
 }
 
-/** True when only outputs differ: the inputs equal the recorded ones. */
+/**
+ * True when only outputs differ: the inputs equal the recorded ones.
+ *
+ * @example
+ * inputsUnchanged([{ kind: 'out', path: 'model', change: 'missing' }]); // true
+ */
 export function inputsUnchanged(reasons: StaleReason[]): boolean {
   return reasons.every((r) => r.kind === 'out' && r.change !== 'removed' && r.change !== 'added');
 }
 
-/** The run-cache key: everything that determines what a stage's command produces. */
+/**
+ * The run-cache key: everything that determines what a stage's command produces.
+ *
+ * @example
+ * const key = inputsKey(stage, check.current.deps, check.current.params);
+ */
 export function inputsKey(
   stage: Stage,
   deps: Record<string, string>,

@@ -15,7 +15,12 @@ export function cell(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** `+0.0123` / `−2`; empty when not numeric. */
+/**
+ * `+0.0123` / `−2`; empty when not numeric.
+ *
+ * @example
+ * changeCell(-0.5); // '−0.5'
+ */
 export function changeCell(change: number | undefined): string {
   if (change === undefined) return '';
   if (change === 0) return '0';
@@ -23,7 +28,12 @@ export function changeCell(change: number | undefined): string {
   return `${change > 0 ? '+' : '−'}${text}`;
 }
 
-/** Aligned text columns. */
+/**
+ * Aligned text columns.
+ *
+ * @example
+ * textTable(['Key', 'Value'], [['lr', '0.1']]); // ['Key  Value', 'lr   0.1']
+ */
 export function textTable(header: string[], rows: string[][]): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => [...(r[c] ?? '')].length)));
@@ -35,7 +45,12 @@ export function textTable(header: string[], rows: string[][]): string[] {
   );
 }
 
-/** A GitHub-flavoured Markdown table. */
+/**
+ * A GitHub-flavoured Markdown table.
+ *
+ * @example
+ * markdownTable(['Key'], [['lr']]); // ['| Key |', '|---|', '| lr |']
+ */
 export function markdownTable(header: string[], rows: string[][]): string[] {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   return [
@@ -45,7 +60,12 @@ export function markdownTable(header: string[], rows: string[][]): string[] {
   ];
 }
 
-/** Rows of a diff as table cells: file, key, old, new, change. */
+/**
+ * Rows of a diff as table cells: file, key, old, new, change.
+ *
+ * @example
+ * diffCells(compareValues(a, b));
+ */
 export function diffCells(rows: ValueRow[]): string[][] {
   return rows.map((r) => [
     r.file,
