@@ -157,7 +157,9 @@ export async function reproduce(
       continue;
     }
     const started = Date.now();
-    if (!options.force && !stage.alwaysChanged) {
+    // A stage without outputs runs for its side effects: there is nothing to restore instead.
+    const restorable = stage.outs.length + stage.metrics.length > 0;
+    if (!options.force && !stage.alwaysChanged && restorable) {
       const from = await restoreOutputs(repo, stage, check, lock, hasher);
       if (from) {
         await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, false);
@@ -326,11 +328,14 @@ async function runStage(
   if (status !== 0) {
     await putBack();
     const notFound = status === 127;
+    const interrupted = status === 130 || status === 143 || status === 129;
     throw new DataverError(
       'STAGE_FAILED',
       notFound
         ? `stage '${stage.name}': command not found (exit 127): ${stage.cmd}`
-        : `stage '${stage.name}' failed with exit status ${status}: ${stage.cmd}`,
+        : interrupted
+          ? `stage '${stage.name}' was interrupted (exit status ${status})`
+          : `stage '${stage.name}' failed with exit status ${status}: ${stage.cmd}`,
       {
         hint: notFound
           ? `check the cmd of '${stage.name}' in ${PIPELINE_FILE} (line ${stage.line}): is the program installed and on PATH?`
@@ -363,8 +368,19 @@ function runCommand(cmd: string, cwd: string, stdout: 'inherit' | 'stderr', stag
       stdio: ['inherit', stdout === 'stderr' ? 2 : 'inherit', 'inherit'],
       env: { ...process.env, DATAVER_STAGE: stage },
     });
-    child.on('error', reject);
+    // Ctrl-C reaches the command too (same process group): let it end, then put the
+    // previous outputs back, rather than dying with the outputs half-written.
+    const ignore = () => {};
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, ignore);
+    const done = () => {
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(signal, ignore);
+    };
+    child.on('error', (error) => {
+      done();
+      reject(error);
+    });
     child.on('exit', (code, signal) => {
+      done();
       resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));
     });
   });
