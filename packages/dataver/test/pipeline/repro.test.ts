@@ -176,6 +176,53 @@ describe('dataver repro', () => {
     expect(ok(root, ['repro']).stdout).toMatch(/nothing to reproduce/);
   });
 
+  test('Ctrl-C during a stage: the command stops, the previous outputs come back, the lock is untouched', async () => {
+    const root = pipelineRepo();
+    writeFiles(root, {
+      'dataver.yaml':
+        'stages:\n  slow:\n    cmd: echo new > out.txt && touch started && sleep 5\n    outs: [out.txt]\n',
+      'out.txt': 'old\n',
+    });
+    const lock = read(root, 'data.lock.json');
+    // Its own process group, as a terminal would make it: the signal reaches dataver and the command.
+    const child = spawn(process.execPath, [CLI, 'repro'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr += String(d);
+    });
+    const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 100 && !existsSync(path.join(root, 'started')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await done).toBe(130);
+    expect(stderr).toMatch(/error: stage 'slow' was interrupted \(exit status 130\)/);
+    expect(read(root, 'out.txt')).toBe('old\n');
+    expect(read(root, 'data.lock.json')).toBe(lock);
+    expect(existsSync(path.join(root, '.dataver/tmp/lock'))).toBe(false);
+  });
+
+  test("--json: a machine-readable result on stdout, the commands' output on stderr", () => {
+    const root = pipelineRepo();
+    writeFiles(root, {
+      'dataver.yaml':
+        'stages:\n  hello:\n    cmd: echo hello from the command && echo hi > out.txt\n    outs: [out.txt]\n',
+    });
+    const r = ok(root, ['repro', '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      upToDate: false,
+      stages: [{ stage: 'hello', action: 'ran' }],
+    });
+    expect(r.stderr).toMatch(/hello from the command/);
+    expect(JSON.parse(ok(root, ['repro', '--json']).stdout)).toMatchObject({
+      upToDate: true,
+      stages: [{ stage: 'hello', action: 'up-to-date' }],
+    });
+  });
+
   test('stage add writes dataver.yaml, keeping the comments of the rest of the file', () => {
     const root = pipelineRepo();
     ok(root, [

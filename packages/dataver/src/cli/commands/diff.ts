@@ -4,7 +4,7 @@
 import { type DiffResult, describeTensorChanges, diffLocks, type OutputDiff } from '../../core/diff.js';
 import { Repo } from '../../core/repo.js';
 import { readLock } from '../../lock/lock-file.js';
-import type { Lock } from '../../lock/schema.js';
+import { emptyLock, type Lock } from '../../lock/schema.js';
 import { formatBytes, type Output } from '../output.js';
 
 /** Files listed per directory in the text and Markdown views (JSON has them all). */
@@ -23,13 +23,16 @@ export async function run(
   const repo = await Repo.find(process.cwd());
   const { readLockAtRevision } = await import('../../git/revisions.js');
   const { checkRevision } = await import('../../pipeline/values.js');
-  const from = revA ?? 'HEAD';
+  let from = revA ?? 'HEAD';
   const load = async (rev: string | undefined): Promise<Lock> => {
     if (rev === undefined) return readLock(repo.root);
     await checkRevision(repo.root, rev);
     return readLockAtRevision(repo.root, rev);
   };
-  const [a, b] = await Promise.all([load(from), load(revB)]);
+  // In a repository without commits yet, the default base is simply "nothing".
+  const noCommits = revA === undefined && !(await hasCommit(repo.root));
+  if (noCommits) from = '(no commits)';
+  const [a, b] = await Promise.all([noCommits ? emptyLock() : load(from), load(revB)]);
   const result = await diffLocks(repo, a, b);
   let workspace: WorkspaceFlag[] = [];
   if (revB === undefined) {
@@ -48,6 +51,16 @@ export async function run(
     options.md ? renderMarkdown(from, to, result, workspace) : renderText(from, to, result, workspace),
   );
   return 0;
+}
+
+async function hasCommit(root: string): Promise<boolean> {
+  const { checkRevision } = await import('../../pipeline/values.js');
+  try {
+    await checkRevision(root, 'HEAD');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signed(n: number): string {
