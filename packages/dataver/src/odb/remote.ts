@@ -4,7 +4,7 @@
 // so push/fetch/status need no LIST of the objects. Every downloaded object is
 // hashed before it is handed over; missing and corrupt objects are reported.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs, writeFileSync } from 'node:fs';
+import { createWriteStream, promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -653,7 +653,9 @@ function missingSource(hash: string, file: string, error: unknown): DataverError
 async function readSource(hash: string, file: string): Promise<Buffer> {
   let data: Buffer;
   try {
-    data = await fs.readFile(file);
+    // Packed objects are small: a synchronous read skips four thread-pool round trips
+    // (open, stat, read, close), which is most of the cost of packing 100 000 files.
+    data = readFileSync(file);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') throw missingSource(hash, file, error);
     throw error;
