@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, type Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DataverError, errnoCode, isDataverError } from '../errors.js';
 import {
@@ -464,10 +464,23 @@ export class GcsStorage implements Storage {
       async () => {
         const bucket = await this.bucket();
         let sent = 0;
+        // An upload whose bytes stop flowing (the server stopped reading) is a
+        // dead connection: fail it so it is retried. Once every byte is sent,
+        // the wait for the server to finish is not a stall.
+        const stallMs = this.retry.stallTimeoutMs ?? 30_000;
+        let stallTimer: NodeJS.Timeout | undefined;
         const counter = new Transform({
           transform(chunk: Buffer, _enc, callback) {
             sent += chunk.length;
             options.onProgress?.(sent);
+            clearTimeout(stallTimer);
+            if (sent < size!) {
+              stallTimer = setTimeout(() => {
+                counter.destroy(
+                  Object.assign(new Error(`upload stalled for ${stallMs} ms`), { code: 'ETIMEDOUT' }),
+                );
+              }, stallMs);
+            }
             callback(null, chunk);
           },
         });
@@ -480,6 +493,8 @@ export class GcsStorage implements Storage {
         } catch (error) {
           if (errnoCode(error) === 'ENOENT' && !httpStatusOf(error)) throw error;
           throw this.mapError(error, 'upload', key);
+        } finally {
+          clearTimeout(stallTimer);
         }
       },
       this.retry,
@@ -532,6 +547,9 @@ export class GcsStorage implements Storage {
     } catch (error) {
       source.destroy();
       out.destroy();
+      // A range that starts at the end of the object (a download resumed after
+      // its last byte arrived) is simply empty.
+      if (isDataverError(error) && error.data?.status === 416) return Readable.from([]);
       throw error;
     }
     source.on('error', (error) => out.destroy(this.mapError(error, 'download', key)));
