@@ -228,8 +228,10 @@ export function diffMeta(before: OutputEntry | undefined, after: OutputEntry | u
 export function formatStat(value: unknown): string {
   if (typeof value !== 'number')
     return value === undefined ? '–' : Array.isArray(value) ? `[${value.join(',')}]` : String(value);
-  if (value !== 0 && (Math.abs(value) >= 1e6 || Math.abs(value) < 1e-4)) return value.toExponential(3);
-  return value.toFixed(4);
+  if (Math.abs(value) >= 1e6) return value.toExponential(3);
+  // A normalized mean of -7e-9 is zero for a reader: no "-0.0000".
+  const text = value.toFixed(4);
+  return /^-0\.0+$/.test(text) ? text.slice(1) : text;
 }
 
 /**
@@ -239,13 +241,12 @@ export function formatStat(value: unknown): string {
  * describeTensorChanges([{ field: 'mean', before: 0.1307, after: 0 }]); // 'mean 0.1307 → 0.0000'
  */
 export function describeTensorChanges(changes: TensorFieldChange[]): string {
-  return changes
-    .map((c) =>
-      c.field === 'tensor'
-        ? c.after === undefined
-          ? 'removed:'
-          : 'new:'
-        : `${c.field} ${formatStat(c.before)} → ${formatStat(c.after)}`,
-    )
-    .join('  ');
+  const whole = changes.find((c) => c.field === 'tensor');
+  if (whole) {
+    // Added or removed: its statistics, not a column of "– →".
+    const side = whole.after === undefined ? 'before' : 'after';
+    const stats = changes.filter((c) => c.field !== 'tensor').map((c) => `${c.field} ${formatStat(c[side])}`);
+    return [side === 'after' ? 'new' : 'removed', ...stats].join('  ');
+  }
+  return changes.map((c) => `${c.field} ${formatStat(c.before)} → ${formatStat(c.after)}`).join('  ');
 }

@@ -366,7 +366,12 @@ function runCommand(cmd: string, cwd: string, stdout: 'inherit' | 'stderr', stag
     const child = spawn('sh', ['-c', cmd], {
       cwd,
       stdio: ['inherit', stdout === 'stderr' ? 2 : 'inherit', 'inherit'],
-      env: { ...process.env, DATAVER_STAGE: stage },
+      // Like npm scripts: tools installed in the project (node_modules/.bin) are on PATH.
+      env: {
+        ...process.env,
+        PATH: [path.join(cwd, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(path.delimiter),
+        DATAVER_STAGE: stage,
+      },
     });
     // Ctrl-C reaches the command too (same process group): let it end, then put the
     // previous outputs back, rather than dying with the outputs half-written.

@@ -46,9 +46,9 @@ describe('dataver diff', () => {
     );
     expect(r.stdout).toMatch(/added +report\.txt +– +1 B +\+1 B/);
     expect(r.stdout).toMatch(/deleted +model\.bin +2 B +– +−2 B/);
-    expect(r.stdout).toMatch(/ {6}added +extra\.txt +\(4 B\)/);
+    expect(r.stdout).toMatch(/ {6}added +extra\.txt +4 B/);
     expect(r.stdout).toMatch(/ {6}deleted +old\.txt/);
-    expect(r.stdout).toMatch(/train\.npy: float32 \[2,3\] +mean 0\.3500 → 0\.0000 +std 0\.1708 → 1\.0247/);
+    expect(r.stdout).toMatch(/train\.npy: +float32 \[2,3\] +mean 0\.3500 → 0\.0000 +std 0\.1708 → 1\.0247/);
     expect(lines.at(-2)).toMatch(/^3 output\(s\) changed: 1 added, 1 modified, 1 deleted · /);
 
     const json = JSON.parse(ok(root, ['diff', 'HEAD~1', 'HEAD', '--json']).stdout);

@@ -124,19 +124,21 @@ function renderText(from: string, to: string, result: DiffResult, workspace: Wor
     result.outputs.forEach((o, i) => {
       lines.push(rendered[i + 1]);
       const shown = o.files.slice(0, FILES_SHOWN);
-      for (const f of shown) {
-        const sizes =
-          f.state === 'modified'
-            ? `${formatBytes(f.sizeBefore!)} → ${formatBytes(f.sizeAfter!)}`
-            : formatBytes((f.sizeAfter ?? f.sizeBefore)!);
-        lines.push(`      ${f.state.padEnd(9)} ${f.path}  (${sizes})`);
-      }
+      const fileRows = shown.map((f) => [
+        f.state,
+        f.path,
+        f.state === 'modified'
+          ? `${formatBytes(f.sizeBefore!)} → ${formatBytes(f.sizeAfter!)}`
+          : formatBytes((f.sizeAfter ?? f.sizeBefore)!),
+      ]);
+      if (fileRows.length > 0) lines.push(...table(fileRows, '      '));
       if (o.files.length > shown.length)
         lines.push(`      … and ${o.files.length - shown.length} more file(s)`);
-      for (const t of o.tensors) {
+      const tensorRows = o.tensors.map((t) => {
         const where = [t.file, t.tensor].filter(Boolean).join(' ');
-        lines.push(`      ${where ? `${where}: ` : ''}${t.summary}  ${describeTensorChanges(t.changes)}`);
-      }
+        return [where ? `${where}:` : '', t.summary, describeTensorChanges(t.changes)];
+      });
+      if (tensorRows.length > 0) lines.push(...table(tensorRows, '      '));
     });
   }
   if (workspace.length > 0) {
