@@ -38,6 +38,11 @@ export const trainConfigSchema = z
     model: z.enum(MODEL_NAMES).default('cnn-small'),
     epochs: z.number().int().min(1).max(1000).default(8),
     batchSize: z.number().int().min(1).max(8192).default(64),
+    /**
+     * Worker threads for data-parallel training (each batch split evenly; batch-norm statistics per
+     * slice). 1 trains on the main thread. Part of the result: change it and the weights change.
+     */
+    workers: z.number().int().min(1).max(16).default(2),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     optimizer: z.enum(OPTIMIZER_NAMES).default('adam'),
     learningRate: z.number().positive().max(10).default(0.003),
@@ -154,6 +159,7 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
 export interface ConfigOverrides {
   epochs?: number;
   batchSize?: number;
+  workers?: number;
   seed?: number;
   learningRate?: number;
   model?: string;
@@ -175,6 +181,7 @@ export function applyOverrides(config: TrainConfig, o: ConfigOverrides): TrainCo
   const merged = structuredClone(config) as Record<string, unknown> & TrainConfig;
   if (o.epochs !== undefined) merged.epochs = o.epochs;
   if (o.batchSize !== undefined) merged.batchSize = o.batchSize;
+  if (o.workers !== undefined) merged.workers = o.workers;
   if (o.seed !== undefined) merged.seed = o.seed;
   if (o.learningRate !== undefined) merged.learningRate = o.learningRate;
   if (o.model !== undefined) (merged as Record<string, unknown>)['model'] = o.model;

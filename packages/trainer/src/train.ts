@@ -23,6 +23,7 @@ import { TrainerError } from './errors.js';
 import { countParams, createModel, type Model } from './model/index.js';
 import { loadCheckpoint, saveCheckpoint, saveModel, type TrainingState } from './model/io.js';
 import { Optimizer } from './optim.js';
+import { WorkerPool } from './parallel/pool.js';
 import { lineChart } from './report/plots.js';
 import { EventWriter } from './report/tensorboard.js';
 import { writeFileAtomicSync } from './util/fs.js';
@@ -325,122 +326,160 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let trainSeconds = 0;
 
   const bar = opts.progress ? await makeBar() : null;
-  for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
-    const order = rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
-    const t0 = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, epochs: config.epochs, loss: '-', acc: '-', ips: '-' });
-    for (let b = 0; b < stepsPerEpoch; b++) {
-      const n = Math.min(bs, trainSet.count - b * bs);
-      for (let i = 0; i < n; i++) {
-        const j = order[b * bs + i]!;
-        batchImages.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
-        batchLabels[i] = trainSet.labels[j]!;
+  const workers = Math.min(config.workers, Math.floor(bs / 2)) || 1;
+  const pool = workers > 1 ? await WorkerPool.start(model, workers, backend.name) : null;
+  if (pool)
+    log.info(`data-parallel over ${pool.size} worker threads (batch ${bs} split into ${pool.size} slices)`);
+  try {
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      const order = rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      bar?.start(stepsPerEpoch, 0, {
+        epoch: epoch + 1,
+        epochs: config.epochs,
+        loss: '-',
+        acc: '-',
+        ips: '-',
+      });
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const n = Math.min(bs, trainSet.count - b * bs);
+        for (let i = 0; i < n; i++) {
+          const j = order[b * bs + i]!;
+          batchImages.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
+          batchLabels[i] = trainSet.labels[j]!;
+        }
+        if (config.augmentation.enabled) augmentBatch(batchImages, n, config.augmentation, rng, background);
+        optimizer.learningRate = learningRateAt(config, step, totalSteps, stepsPerEpoch);
+        if (pool && n >= pool.size) {
+          const r = await pool.step(batchImages, batchLabels, n, rng);
+          if (!Number.isFinite(r.loss)) {
+            throw new TrainerError(
+              'DATA_INVALID',
+              `loss became ${r.loss} at step ${step}: lower the learning rate`,
+            );
+          }
+          optimizer.apply(trainables, r.grads);
+          tf.dispose(r.grads);
+          correct += r.correct;
+          lossSum += r.loss * n;
+          seen += n;
+          step++;
+          if (bar && (b % 10 === 0 || b === stepsPerEpoch - 1)) {
+            const secs = (performance.now() - t0) / 1000;
+            bar.update(b + 1, {
+              loss: (lossSum / seen).toFixed(4),
+              acc: ((100 * correct) / seen).toFixed(2),
+              ips: (seen / secs).toFixed(0),
+            });
+          }
+          continue;
+        }
+        const x = tf.tensor4d(batchImages.subarray(0, n * PIXELS), [n, 28, 28, 1]);
+        const y = tf.oneHot(tf.tensor1d(batchLabels.subarray(0, n), 'int32'), model.options.numClasses);
+        let predicted: tf.Tensor | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.forward(x, { training: true, rng });
+          predicted = tf.keep(tf.argMax(logits, 1));
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        }, trainVars);
+        const loss = value.dataSync()[0]!;
+        if (!Number.isFinite(loss)) {
+          throw new TrainerError(
+            'DATA_INVALID',
+            `loss became ${loss} at step ${step}: lower the learning rate`,
+          );
+        }
+        optimizer.apply(trainables, grads);
+        const pred = (predicted as unknown as tf.Tensor).dataSync();
+        for (let i = 0; i < n; i++) if (pred[i] === batchLabels[i]) correct++;
+        tf.dispose([x, y, value, predicted as unknown as tf.Tensor]);
+        tf.dispose(grads);
+        lossSum += loss * n;
+        seen += n;
+        step++;
+        if (bar && (b % 10 === 0 || b === stepsPerEpoch - 1)) {
+          const secs = (performance.now() - t0) / 1000;
+          bar.update(b + 1, {
+            loss: (lossSum / seen).toFixed(4),
+            acc: ((100 * correct) / seen).toFixed(2),
+            ips: (seen / secs).toFixed(0),
+          });
+        }
       }
-      if (config.augmentation.enabled) augmentBatch(batchImages, n, config.augmentation, rng, background);
-      optimizer.learningRate = learningRateAt(config, step, totalSteps, stepsPerEpoch);
-      const x = tf.tensor4d(batchImages.subarray(0, n * PIXELS), [n, 28, 28, 1]);
-      const y = tf.oneHot(tf.tensor1d(batchLabels.subarray(0, n), 'int32'), model.options.numClasses);
-      let predicted: tf.Tensor | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.forward(x, { training: true, rng });
-        predicted = tf.keep(tf.argMax(logits, 1));
-        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-      }, trainVars);
-      const loss = value.dataSync()[0]!;
-      if (!Number.isFinite(loss)) {
-        throw new TrainerError(
-          'DATA_INVALID',
-          `loss became ${loss} at step ${step}: lower the learning rate`,
-        );
+      bar?.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      trainImages += seen;
+      trainSeconds += seconds;
+      const val = validation ? infer(model, validation.images, validation.count, validation.labels) : null;
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        step,
+        train_loss: lossSum / seen,
+        train_accuracy: correct / seen,
+        val_loss: val?.loss ?? null,
+        val_accuracy: val?.accuracy ?? null,
+        learning_rate: optimizer.learningRate,
+        images_per_second: seen / seconds,
+        seconds,
+      };
+      history.push(metrics);
+      fs.appendFileSync(metricsFile, `${JSON.stringify(metrics)}\n`);
+      const scalars: Record<string, number> = {
+        'loss/train': metrics.train_loss,
+        'accuracy/train': metrics.train_accuracy,
+        learning_rate: metrics.learning_rate,
+        images_per_second: metrics.images_per_second,
+      };
+      if (val) {
+        scalars['loss/validation'] = val.loss!;
+        scalars['accuracy/validation'] = val.accuracy!;
       }
-      optimizer.apply(trainables, grads);
-      const pred = (predicted as unknown as tf.Tensor).dataSync();
-      for (let i = 0; i < n; i++) if (pred[i] === batchLabels[i]) correct++;
-      tf.dispose([x, y, value, predicted as unknown as tf.Tensor]);
-      tf.dispose(grads);
-      lossSum += loss * n;
-      seen += n;
-      step++;
-      if (bar && (b % 10 === 0 || b === stepsPerEpoch - 1)) {
-        const secs = (performance.now() - t0) / 1000;
-        bar.update(b + 1, {
-          loss: (lossSum / seen).toFixed(4),
-          acc: ((100 * correct) / seen).toFixed(2),
-          ips: (seen / secs).toFixed(0),
-        });
-      }
-    }
-    bar?.stop();
-    const seconds = (performance.now() - t0) / 1000;
-    trainImages += seen;
-    trainSeconds += seconds;
-    const val = validation ? infer(model, validation.images, validation.count, validation.labels) : null;
-    const metrics: EpochMetrics = {
-      epoch: epoch + 1,
-      step,
-      train_loss: lossSum / seen,
-      train_accuracy: correct / seen,
-      val_loss: val?.loss ?? null,
-      val_accuracy: val?.accuracy ?? null,
-      learning_rate: optimizer.learningRate,
-      images_per_second: seen / seconds,
-      seconds,
-    };
-    history.push(metrics);
-    fs.appendFileSync(metricsFile, `${JSON.stringify(metrics)}\n`);
-    const scalars: Record<string, number> = {
-      'loss/train': metrics.train_loss,
-      'accuracy/train': metrics.train_accuracy,
-      learning_rate: metrics.learning_rate,
-      images_per_second: metrics.images_per_second,
-    };
-    if (val) {
-      scalars['loss/validation'] = val.loss!;
-      scalars['accuracy/validation'] = val.accuracy!;
-    }
-    events.scalars(epoch + 1, scalars);
-    log.info(
-      `epoch ${epoch + 1}/${config.epochs}: loss ${metrics.train_loss.toFixed(4)} acc ${(100 * metrics.train_accuracy).toFixed(2)}%` +
-        (val ? `, val loss ${val.loss!.toFixed(4)} acc ${(100 * val.accuracy!).toFixed(2)}%` : '') +
-        `, ${metrics.images_per_second.toFixed(0)} images/s, ${seconds.toFixed(1)} s`,
-    );
-    opts.onEpoch?.(metrics);
+      events.scalars(epoch + 1, scalars);
+      log.info(
+        `epoch ${epoch + 1}/${config.epochs}: loss ${metrics.train_loss.toFixed(4)} acc ${(100 * metrics.train_accuracy).toFixed(2)}%` +
+          (val ? `, val loss ${val.loss!.toFixed(4)} acc ${(100 * val.accuracy!).toFixed(2)}%` : '') +
+          `, ${metrics.images_per_second.toFixed(0)} images/s, ${seconds.toFixed(1)} s`,
+      );
+      opts.onEpoch?.(metrics);
 
-    // Best by validation loss (train loss without a validation set); ties keep the earlier epoch.
-    const monitored = val ? val.loss! : metrics.train_loss;
-    const improved = bestMetric === null || monitored < bestMetric - config.earlyStopping.minDelta;
-    if (improved) {
-      bestMetric = monitored;
-      bestEpoch = epoch + 1;
-      bestWeights = snapshotWeights(model);
-      epochsWithoutImprovement = 0;
-      patienceLeft = config.earlyStopping.patience;
-    } else {
-      epochsWithoutImprovement++;
-      patienceLeft--;
+      // Best by validation loss (train loss without a validation set); ties keep the earlier epoch.
+      const monitored = val ? val.loss! : metrics.train_loss;
+      const improved = bestMetric === null || monitored < bestMetric - config.earlyStopping.minDelta;
+      if (improved) {
+        bestMetric = monitored;
+        bestEpoch = epoch + 1;
+        bestWeights = snapshotWeights(model);
+        epochsWithoutImprovement = 0;
+        patienceLeft = config.earlyStopping.patience;
+      } else {
+        epochsWithoutImprovement++;
+        patienceLeft--;
+      }
+      const state: TrainingState = {
+        epoch: epoch + 1,
+        step,
+        rng: rng.state(),
+        bestMetric,
+        bestEpoch,
+        epochsWithoutImprovement,
+        history: history as unknown as Array<Record<string, number>>,
+        configHash: configHash(config),
+        normalization,
+        architecture: { name: model.name, options: model.options },
+      };
+      saveCheckpoint(path.join(ckptDir, 'last.ckpt'), model, optimizer.getState(), state);
+      if (improved) saveCheckpoint(path.join(ckptDir, 'best.ckpt'), model, optimizer.getState(), state);
+      if (config.earlyStopping.patience > 0 && patienceLeft <= 0 && epoch + 1 < config.epochs) {
+        log.info(`early stopping: no improvement for ${config.earlyStopping.patience} epoch(s)`);
+        stoppedEarly = true;
+        break;
+      }
     }
-    const state: TrainingState = {
-      epoch: epoch + 1,
-      step,
-      rng: rng.state(),
-      bestMetric,
-      bestEpoch,
-      epochsWithoutImprovement,
-      history: history as unknown as Array<Record<string, number>>,
-      configHash: configHash(config),
-      normalization,
-      architecture: { name: model.name, options: model.options },
-    };
-    saveCheckpoint(path.join(ckptDir, 'last.ckpt'), model, optimizer.getState(), state);
-    if (improved) saveCheckpoint(path.join(ckptDir, 'best.ckpt'), model, optimizer.getState(), state);
-    if (config.earlyStopping.patience > 0 && patienceLeft <= 0 && epoch + 1 < config.epochs) {
-      log.info(`early stopping: no improvement for ${config.earlyStopping.patience} epoch(s)`);
-      stoppedEarly = true;
-      break;
-    }
+  } finally {
+    await pool?.close();
   }
 
   if (bestWeights) restoreWeights(model, bestWeights);

@@ -69,6 +69,7 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'processed data folder (overrides data.dir)')
     .option('--epochs <n>', 'epochs (overrides epochs)', int)
     .option('--batch-size <n>', 'batch size (overrides batchSize)', int)
+    .option('--workers <n>', 'data-parallel worker threads (overrides workers)', int)
     .option('--lr <x>', 'learning rate (overrides learningRate)', num)
     .option('--seed <n>', 'seed (overrides seed)', int)
     .option('--model <name>', 'architecture: cnn-small | cnn-large (overrides model)')

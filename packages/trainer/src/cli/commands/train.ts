@@ -11,6 +11,7 @@ interface TrainFlags {
   data?: string;
   epochs?: number;
   batchSize?: number;
+  workers?: number;
   lr?: number;
   seed?: number;
   model?: string;
@@ -30,6 +31,7 @@ export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
     data: opts.data,
     epochs: opts.epochs,
     batchSize: opts.batchSize,
+    workers: opts.workers,
     learningRate: opts.lr,
     seed: opts.seed,
     model: opts.model,
