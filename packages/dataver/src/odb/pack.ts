@@ -24,7 +24,12 @@ export interface PackIndexFile {
 const BLOCK = 512;
 const HASH_RE = /^[0-9a-f]{64}$/;
 
-/** Bytes an object of `size` takes in a pack: header plus data padded to the 512-byte block. */
+/**
+ * Bytes an object of `size` takes in a pack: header plus data padded to the 512-byte block.
+ *
+ * @example
+ * packedSize(4096); // 4608
+ */
 export function packedSize(size: number): number {
   return BLOCK + Math.ceil(size / BLOCK) * BLOCK;
 }
@@ -35,7 +40,12 @@ function writeOctal(header: Buffer, offset: number, length: number, value: numbe
   header[offset + length - 1] = 0;
 }
 
-/** A ustar header for a regular file named `name` of `size` bytes, mtime 0 so packs are reproducible. */
+/**
+ * A ustar header for a regular file named `name` of `size` bytes, mtime 0 so packs are reproducible.
+ *
+ * @example
+ * const header = tarHeader(hash, data.length);
+ */
 export function tarHeader(name: string, size: number): Buffer {
   if (name.length > 100) throw new TypeError(`tar entry name too long: ${name}`);
   if (size >= 8 ** 11) throw new RangeError(`object too large for a pack: ${size} bytes`);
@@ -55,7 +65,14 @@ export function tarHeader(name: string, size: number): Buffer {
   return header;
 }
 
-/** A pack under construction: append objects, then `finish()` gives the bytes, their hash and the entries. */
+/**
+ * A pack under construction: append objects, then `finish()` gives the bytes, their hash and the entries.
+ *
+ * @example
+ * const builder = new PackBuilder();
+ * builder.add(hash, data);
+ * const { bytes, hash: packHash, index } = builder.finish();
+ */
 export class PackBuilder {
   private readonly parts: Buffer[] = [];
   private length = 0;

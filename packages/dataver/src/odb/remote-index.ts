@@ -5,7 +5,7 @@
 // overwrite each other (no preconditions needed), a damaged segment is
 // recognised by its name, and a stale index is rebuilt from a listing.
 import { createHash } from 'node:crypto';
-import { DataverError, isDataverError } from '../errors.js';
+import { isDataverError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
 
@@ -19,19 +19,42 @@ const HASH_RE = /^[0-9a-f]{64}$/;
 const SEGMENT_RE = /^index\/seg-([0-9a-f]{64})\.json$/;
 const PACK_RE = /^packs\/pack-([0-9a-f]{64})\.tar$/;
 
-/** Where a loose object lives: `objects/sha256/ab/cdef…`. */
+/**
+ * Where a loose object lives: `objects/sha256/ab/cdef…`.
+ *
+ * @example
+ * await storage.put(looseKey(hash), { filePath });
+ */
 export function looseKey(hash: string): string {
   return `${OBJECTS_PREFIX}${hash.slice(0, 2)}/${hash.slice(2)}`;
 }
 
+/**
+ * Where a pack lives: `packs/pack-<sha256>.tar`.
+ *
+ * @example
+ * await storage.get(packKey(pack), { start: offset, end: offset + size - 1 });
+ */
 export function packKey(pack: string): string {
   return `${PACKS_PREFIX}pack-${pack}.tar`;
 }
 
+/**
+ * Where a pack's index file lives: `packs/pack-<sha256>.idx`.
+ *
+ * @example
+ * const idx = JSON.parse((await storage.getBuffer(packIndexKey(pack))).toString());
+ */
 export function packIndexKey(pack: string): string {
   return `${PACKS_PREFIX}pack-${pack}.idx`;
 }
 
+/**
+ * Where an index segment lives: `index/seg-<sha256 of its bytes>.json`.
+ *
+ * @example
+ * segmentKey(createHash('sha256').update(bytes).digest('hex'));
+ */
 export function segmentKey(hash: string): string {
   return `${INDEX_PREFIX}seg-${hash}.json`;
 }
@@ -389,12 +412,4 @@ export class RemoteIndex {
       throw error;
     }
   }
-}
-
-/** The error a store raises when its index cannot be read at all. */
-export function indexUnreadable(url: string, cause: unknown): DataverError {
-  return new DataverError('REMOTE_ERROR', `cannot read the object index of ${url}`, {
-    hint: 'check the remote with `dataver remote test`, then run the command again',
-    cause,
-  });
 }

@@ -3,7 +3,7 @@
 // resumed where they stopped. Permanent failures (auth, permission, a missing
 // bucket) are never retried: they fail at once with their hint.
 import { PassThrough, type Readable } from 'node:stream';
-import { DataverError, errnoCode, isDataverError } from '../errors.js';
+import { errnoCode, isDataverError } from '../errors.js';
 import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
 
 export interface RetryOptions {
@@ -37,7 +37,12 @@ const TRANSIENT_ERRNO = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
-/** The HTTP status an error carries (google's ApiError uses `code`, gaxios `status` / `response.status`). */
+/**
+ * The HTTP status an error carries (google's ApiError uses `code`, gaxios `status` / `response.status`).
+ *
+ * @example
+ * httpStatusOf({ code: 503 }); // 503
+ */
 export function httpStatusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as { code?: unknown; status?: unknown; response?: { status?: unknown } };
@@ -73,7 +78,12 @@ export function isTransientError(error: unknown): boolean {
   return false;
 }
 
-/** Full jitter: a uniform delay in [0, min(max, base·2^attempt)). */
+/**
+ * Full jitter: a uniform delay in [0, min(max, base·2^attempt)).
+ *
+ * @example
+ * await sleep(backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 8000 }));
+ */
 export function backoffDelay(attempt: number, options: RetryOptions = {}): number {
   const base = options.baseDelayMs ?? 100;
   const max = options.maxDelayMs ?? 8000;
@@ -108,7 +118,12 @@ export async function withRetry<T>(
   }
 }
 
-/** Rejects with a transient timeout error when `promise` takes longer than `ms`. */
+/**
+ * Rejects with a transient timeout error (ETIMEDOUT) when `promise` takes longer than `ms`.
+ *
+ * @example
+ * const meta = await withTimeout(file.getMetadata(), 30_000, 'stat');
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   if (!Number.isFinite(ms) || ms <= 0) return promise;
   let timer: NodeJS.Timeout | undefined;
@@ -274,13 +289,4 @@ export class RetryingStorage implements Storage {
   async close(): Promise<void> {
     await this.inner.close?.();
   }
-}
-
-/** Wraps an error that exhausted its retries into a REMOTE_* DataverError (unless it already is one). */
-export function toRemoteError(error: unknown, what: string): DataverError {
-  if (isDataverError(error)) return error;
-  return new DataverError('REMOTE_ERROR', `${what} failed`, {
-    cause: error,
-    data: { transient: isTransientError(error) },
-  });
 }

@@ -15,7 +15,12 @@ export interface GcsEmulator {
   stop(): Promise<void>;
 }
 
-/** A TCP port nobody listens on right now. */
+/**
+ * A TCP port nobody listens on right now.
+ *
+ * @example
+ * const port = await freePort();
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -105,7 +110,13 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Registers beforeAll/afterAll hooks and returns a getter for the running emulator. */
+/**
+ * Registers beforeAll/afterAll hooks and returns a getter for the running emulator.
+ *
+ * @example
+ * const emulator = useGcsEmulator();
+ * test('…', () => new GcsStorage({ url: 'gs://b/p', endpoint: emulator().endpoint }));
+ */
 export function useGcsEmulator(): () => GcsEmulator {
   let emulator: GcsEmulator | undefined;
   beforeAll(async () => {
