@@ -63,9 +63,14 @@ export const trainConfigSchema = z
       .strict()
       .default({ dir: 'data/processed', limit: null }),
     output: z
-      .object({ dir: z.string().min(1).default('models/latest') })
+      .object({
+        /** Model, metadata.json, metrics.json, plots: reproducible bit for bit. */
+        dir: z.string().min(1).default('models/latest'),
+        /** Checkpoints, metrics.jsonl, TensorBoard events, run.json (timings) [<dir>/logs]. */
+        logs: z.string().min(1).nullable().default(null),
+      })
       .strict()
-      .default({ dir: 'models/latest' }),
+      .default({ dir: 'models/latest', logs: null }),
   })
   .strict();
 
@@ -165,6 +170,7 @@ export interface ConfigOverrides {
   model?: string;
   data?: string;
   out?: string;
+  logs?: string;
   limit?: number;
   augment?: boolean;
 }
@@ -187,7 +193,8 @@ export function applyOverrides(config: TrainConfig, o: ConfigOverrides): TrainCo
   if (o.model !== undefined) (merged as Record<string, unknown>)['model'] = o.model;
   if (o.data !== undefined) merged.data = { ...merged.data, dir: o.data };
   if (o.limit !== undefined) merged.data = { ...merged.data, limit: o.limit };
-  if (o.out !== undefined) merged.output = { dir: o.out };
+  if (o.out !== undefined) merged.output = { ...merged.output, dir: o.out };
+  if (o.logs !== undefined) merged.output = { ...merged.output, logs: o.logs };
   if (o.augment !== undefined) merged.augmentation = { ...merged.augmentation, enabled: o.augment };
   return parseTrainConfig(merged, 'command line');
 }

@@ -77,6 +77,7 @@ export interface TrainResult {
   imagesPerSecond: number;
   seconds: number;
   metadataFile: string;
+  logsDir: string;
 }
 
 /** Lineage as recorded in metadata.json. */
@@ -226,6 +227,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? silentLogger;
   const cwd = opts.cwd ?? process.cwd();
   const outDir = path.resolve(cwd, config.output.dir);
+  // Volatile outputs (timings, wall clocks, checkpoints) live apart from the model, metadata and metrics,
+  // so that a pipeline can track the latter and expect them to reproduce bit for bit.
+  const logsDir = path.resolve(cwd, config.output.logs ?? path.join(config.output.dir, 'logs'));
   const started = performance.now();
 
   // Everything that can fail on bad input is checked before anything is written.
@@ -251,7 +255,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (trainSet.count < 2)
     throw new TrainerError('DATA_INVALID', `only ${trainSet.count} training image(s) after the split`);
 
-  const ckptDir = path.join(outDir, 'checkpoints');
+  const ckptDir = path.join(logsDir, 'checkpoints');
   let resumeFrom: ReturnType<typeof loadCheckpoint> | null = null;
   if (opts.resume) {
     resumeFrom = loadCheckpoint(path.join(ckptDir, 'last.ckpt'));
@@ -309,9 +313,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   fs.mkdirSync(outDir, { recursive: true });
-  const metricsFile = path.join(outDir, 'metrics.jsonl');
+  fs.mkdirSync(logsDir, { recursive: true });
+  const metricsFile = path.join(logsDir, 'metrics.jsonl');
   if (!resumeFrom) fs.writeFileSync(metricsFile, '');
-  const events = new EventWriter(path.join(outDir, 'tensorboard'));
+  const events = new EventWriter(path.join(logsDir, 'tensorboard'));
 
   const bs = config.batchSize;
   const stepsPerEpoch = Math.floor(trainSet.count / bs) || 1;
@@ -328,6 +333,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const bar = opts.progress ? await makeBar() : null;
   const workers = Math.min(config.workers, Math.floor(bs / 2)) || 1;
   const pool = workers > 1 ? await WorkerPool.start(model, workers, backend.name) : null;
+  const poolSize = pool?.size ?? 1;
   if (pool)
     log.info(`data-parallel over ${pool.size} worker threads (batch ${bs} split into ${pool.size} slices)`);
   try {
@@ -522,14 +528,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     train_accuracy: last?.train_accuracy ?? null,
     epochs_run: history.length,
     stopped_early: stoppedEarly,
-    images_per_second: imagesPerSecond,
-    seconds,
   };
   writeFileAtomicSync(path.join(outDir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const { commit, repoRoot, ...stableLineage } = lineage;
+  const run = {
+    createdAt: new Date().toISOString(),
+    seconds,
+    images_per_second: imagesPerSecond,
+    workers: poolSize,
+    commit,
+    repoRoot,
+    history,
+    host: { platform: process.platform, arch: process.arch, cpus: os.cpus().length, node: process.version },
+  };
+  writeFileAtomicSync(path.join(logsDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
   const metadata = {
     format: 'dataver-trainer-run',
     version: METADATA_VERSION,
-    createdAt: new Date().toISOString(),
     config,
     configHash: configHash(config),
     normalization,
@@ -541,11 +556,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       train: trainSet.count,
       validation: validation?.count ?? 0,
       test: data.test.count,
-      lineage,
+      // Commit and absolute paths change with every checkout: they are in logs/run.json.
+      lineage: { ...stableLineage, inRepository: repoRoot !== null },
     },
     metrics: summary,
-    history,
-    host: { platform: process.platform, arch: process.arch, cpus: os.cpus().length, node: process.version },
+    history: history.map(({ seconds: _s, images_per_second: _i, ...h }) => h),
   };
   const metadataFile = path.join(outDir, 'metadata.json');
   writeFileAtomicSync(metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
@@ -561,6 +576,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     imagesPerSecond,
     seconds,
     metadataFile,
+    logsDir,
   };
 }
 

@@ -257,7 +257,7 @@ test('config errors name the key and the allowed values (exit 2), and nothing is
 test('a corrupt checkpoint stops --resume with exit 3 and is left as it was', () => {
   const dir = tmpDir();
   fs.cpSync(modelDir, path.join(dir, 'run'), { recursive: true });
-  const ckpt = path.join(dir, 'run/checkpoints/last.ckpt');
+  const ckpt = path.join(dir, 'run/logs/checkpoints/last.ckpt');
   const bytes = fs.readFileSync(ckpt);
   bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 1;
   fs.writeFileSync(ckpt, bytes);

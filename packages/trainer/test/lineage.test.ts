@@ -45,18 +45,22 @@ beforeAll(async () => {
     .hash;
 }, 120_000);
 
-test('clean data: metadata records the locked hash and the commit', () => {
+const runInfo = (cwd: string, out: string) =>
+  JSON.parse(fs.readFileSync(path.join(cwd, out, 'logs/run.json'), 'utf8'));
+
+test('clean data: metadata records the locked hash; the run log records the commit', () => {
   const r = trainer(['--out', 'models/clean'], repo);
   expect(r.code).toBe(0);
   const lineage = meta(repo, 'models/clean').data.lineage;
   expect(lineage).toEqual(
     expect.objectContaining({
       status: 'clean',
-      commit: firstCommit,
+      inRepository: true,
       outputs: [{ path: 'data/processed', hash: firstHash }],
       dirty: [],
     }),
   );
+  expect(runInfo(repo, 'models/clean').commit).toBe(firstCommit);
 });
 
 test('modified data is refused (exit 3) unless --allow-dirty, which metadata records', () => {
@@ -88,9 +92,8 @@ test('--rev trains on the data of another commit and leaves the workspace alone'
   const r = trainer(['--out', 'models/rev', '--rev', 'HEAD~1', '--limit', '1000'], repo);
   expect(r.code).toBe(0);
   const m = meta(repo, 'models/rev');
-  expect(m.data.lineage).toEqual(
-    expect.objectContaining({ status: 'revision', rev: 'HEAD~1', commit: firstCommit }),
-  );
+  expect(m.data.lineage).toEqual(expect.objectContaining({ status: 'revision', rev: 'HEAD~1' }));
+  expect(runInfo(repo, 'models/rev').commit).toBe(firstCommit);
   expect(m.data.lineage.outputs).toEqual([{ path: 'data/processed', hash: firstHash }]);
   // 1 000 images at the first commit (900 train + 100 validation), not the 700 of the workspace.
   expect(m.data.train + m.data.validation).toBe(1000);

@@ -48,24 +48,25 @@ test('first epoch reaches > 95 % on a 5 000-image subset and writes the run dire
   for (const f of [
     'model.json',
     'weights.bin',
-    'metrics.jsonl',
+    'logs/metrics.jsonl',
+    'logs/run.json',
     'metrics.json',
-    'checkpoints/best.ckpt',
-    'checkpoints/last.ckpt',
+    'logs/checkpoints/best.ckpt',
+    'logs/checkpoints/last.ckpt',
     'plots/loss.png',
     'plots/accuracy.png',
   ]) {
     expect(fs.existsSync(path.join(out, f))).toBe(true);
   }
   const lines = fs
-    .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+    .readFileSync(path.join(out, 'logs/metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
   expect(lines).toHaveLength(1);
   expect(lines[0].val_accuracy).toBeGreaterThan(0.9);
   // TensorBoard: every record's two masked CRC32Cs check out; the first event is the file version.
-  const tbDir = path.join(out, 'tensorboard');
+  const tbDir = path.join(out, 'logs/tensorboard');
   const [events] = fs.readdirSync(tbDir);
   expect(events).toMatch(/^events\.out\.tfevents\./);
   const records = readRecords(fs.readFileSync(path.join(tbDir, events!)));
@@ -87,18 +88,24 @@ test('same seed and backend give bit-identical weights; resume continues exactly
       // A schedule that depends on the total epochs would differ between a 1-epoch run and a 2-epoch one.
       schedule: { name: 'constant' },
     });
-  const a = path.join(tmpDir(), 'a');
-  const b = path.join(tmpDir(), 'b');
-  await train({ config: cfg(a, 2) });
-  await train({ config: cfg(b, 2) });
-  expect(loadCheckpoint(path.join(a, 'checkpoints/last.ckpt')).state.history.length).toBe(2);
-  // Checkpoints embed timings; the model weights are what must match bit for bit.
-  expect(
-    Buffer.compare(
-      fs.readFileSync(path.join(a, 'weights.bin')),
-      fs.readFileSync(path.join(b, 'weights.bin')),
-    ),
-  ).toBe(0);
+  // Two checkouts: same relative output folder, as a pipeline stage would have.
+  const [cwdA, cwdB] = [tmpDir(), tmpDir()];
+  const a = path.join(cwdA, 'run');
+  const b = path.join(cwdB, 'run');
+  await train({ config: cfg('run', 2), cwd: cwdA });
+  await train({ config: cfg('run', 2), cwd: cwdB });
+  expect(loadCheckpoint(path.join(a, 'logs/checkpoints/last.ckpt')).state.history.length).toBe(2);
+  // Everything outside logs/ (which holds timings) is bit-identical: a pipeline can track it.
+  for (const f of [
+    'weights.bin',
+    'model.json',
+    'metadata.json',
+    'metrics.json',
+    'plots/loss.png',
+    'plots/accuracy.png',
+  ]) {
+    expect(Buffer.compare(fs.readFileSync(path.join(a, f)), fs.readFileSync(path.join(b, f)))).toBe(0);
+  }
   // 1 epoch, then --resume to 2: same weights as 2 epochs straight.
   const c = path.join(tmpDir(), 'c');
   await train({ config: cfg(c, 1) });
@@ -109,5 +116,5 @@ test('same seed and backend give bit-identical weights; resume continues exactly
       fs.readFileSync(path.join(c, 'weights.bin')),
     ),
   ).toBe(0);
-  expect(fs.readFileSync(path.join(c, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  expect(fs.readFileSync(path.join(c, 'logs/metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
 });

@@ -76,7 +76,8 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'use only the first N training images', int)
     .option('--no-augment', 'turn augmentation off')
     .option('--out <dir>', 'run directory (overrides output.dir)')
-    .option('--resume', 'continue from <out>/checkpoints/last.ckpt')
+    .option('--logs <dir>', 'checkpoints, metrics.jsonl, TensorBoard, run.json (default <out>/logs)')
+    .option('--resume', 'continue from <logs>/checkpoints/last.ckpt')
     .option('--allow-dirty', 'train on data that differs from data.lock.json (recorded in metadata)')
     .option('--rev <revision>', 'train on the data of another git revision (workspace untouched)')
     .addOption(

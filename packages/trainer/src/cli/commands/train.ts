@@ -18,6 +18,7 @@ interface TrainFlags {
   limit?: number;
   augment?: boolean;
   out?: string;
+  logs?: string;
   resume?: boolean;
   allowDirty?: boolean;
   rev?: string;
@@ -37,6 +38,7 @@ export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
     model: opts.model,
     limit: opts.limit,
     out: opts.out,
+    logs: opts.logs,
     augment: opts.augment === false ? false : undefined,
   });
   const level = opts.json ? (Math.min(verbosity(g), 1) as 0 | 1) : verbosity(g);
