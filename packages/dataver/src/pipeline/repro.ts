@@ -238,8 +238,8 @@ async function restoreOutputs(
   for (const candidate of candidates) {
     const keys = Object.keys(candidate.outs).sort();
     if (keys.join('\0') !== [...stage.outs].sort().join('\0')) continue;
-    if (candidate.from === 'run-cache' && Object.keys(candidate.metrics).length !== stage.metrics.length)
-      continue;
+    const metricKeys = Object.keys(candidate.metrics).sort().join('\0');
+    if (candidate.from === 'run-cache' && metricKeys !== [...stage.metrics].sort().join('\0')) continue;
     const subset: Lock = { version: 1, outputs: candidate.outs, stages: {} };
     const { objects, missingManifests } = await neededObjects(repo, subset);
     if (missingManifests.length > 0 || objects.some((o) => !repo.cache.has(o.hash))) continue;
