@@ -50,6 +50,10 @@ describe('dataver repro', () => {
     expect(stages.filter((s) => s.stale).map((s) => s.stage)).toEqual(['train']);
     expect(stages.find((s) => s.stage === 'train')?.summary).toBe('param train.lr 0.1 → 0.2');
 
+    expect(dv(root, ['status']).stdout).toMatch(
+      /^Stages:\n {4}train {2}param train\.lr 0\.1 → 0\.2\n {2}\(run `dataver repro` to update it\)\n$/,
+    );
+
     const r = ok(root, ['repro']);
     expect(r.stdout).toMatch(/Stage 'prepare' is up to date/);
     expect([runs(root, 'prepare'), runs(root, 'train'), runs(root, 'evaluate')]).toEqual([1, 2, 2]);
@@ -77,6 +81,13 @@ describe('dataver repro', () => {
     expect(read(root, 'data/prepared/all.txt')).toBe('ONE\nTWO\nTHREE\n');
     ok(root, ['repro', '--force', 'prepare']);
     expect(runs(root, 'prepare')).toBe(2);
+
+    // An edited metrics file (committed to git, not cached) comes back from the run record.
+    const metrics = read(root, 'metrics.json');
+    writeFiles(root, { 'metrics.json': '{"accuracy": 1}' });
+    expect(ok(root, ['repro']).stdout).toMatch(/Restored the outputs of stage 'evaluate' from the run cache/);
+    expect(read(root, 'metrics.json')).toBe(metrics);
+    expect(runs(root, 'evaluate')).toBe(1);
   });
 
   test('targets pull in what they need; --downstream what depends on them; --dry-run changes nothing', () => {
