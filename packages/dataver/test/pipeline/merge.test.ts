@@ -150,6 +150,24 @@ function twoStageRepo(): string {
 }
 
 describe('merge driver with git merge', () => {
+  test('a clone sets the driver up with `dataver init --git-hooks` (the repository exists already)', () => {
+    const origin = twoStageRepo();
+    const clone = `${origin}-clone`;
+    git(origin, 'clone', '-q', origin, clone);
+    const before = require('node:child_process').spawnSync(
+      'git',
+      ['config', '--get', 'merge.dataver.driver'],
+      { cwd: clone },
+    );
+    expect(before.status).toBe(1); // not configured in a fresh clone
+    expect(ok(clone, ['init', '--git-hooks']).stdout).toMatch(/Set up the data\.lock\.json merge driver/);
+    expect(git(clone, 'config', '--get', 'merge.dataver.driver').trim()).toBe(
+      'npx --no-install dataver merge-driver %O %A %B %P',
+    );
+    expect(read(clone, '.gitattributes')).toBe('data.lock.json merge=dataver\n');
+    require('node:fs').rmSync(clone, { recursive: true, force: true });
+  });
+
   test('branches that reproduced different stages merge cleanly', () => {
     const root = twoStageRepo();
     git(root, 'checkout', '-qb', 'feature');
