@@ -131,7 +131,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
   wrong.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
   const worst = wrong.slice(0, opts.worst ?? 32);
   const report: EvaluationReport = {
-    model: modelDir,
+    // Paths as given, not resolved: the report must not depend on where the checkout lives.
+    model: opts.modelDir,
     data: source,
     count: ds.count,
     accuracy: r.accuracy!,
@@ -142,7 +143,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     worst,
   };
   if (opts.reportDir) {
-    const dir = path.resolve(opts.reportDir);
+    const dir = opts.reportDir;
     const files = {
       confusionPng: path.join(dir, 'confusion_matrix.png'),
       confusionJson: path.join(dir, 'confusion_matrix.json'),
