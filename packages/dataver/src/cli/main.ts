@@ -204,6 +204,10 @@ Example:
       .option('-w, --workspace', 'keep what the workspace lock references (the default)')
       .option('-a, --all-branches', 'also keep what the tips of all branches and tags reference')
       .option('-A, --all-commits', 'also keep what any commit references')
+      .option(
+        '--no-run-cache',
+        'do not keep the outputs of past stage runs (and, with --force, forget those runs)',
+      )
       .addOption(json())
       .action(lazy('gc')),
     'dataver gc --force',

@@ -83,3 +83,13 @@ export async function runCacheLocks(repo: Repo): Promise<Lock[]> {
   }
   return locks;
 }
+
+/**
+ * Forgets every recorded run (`gc --no-run-cache --force`).
+ *
+ * @example
+ * await clearRunCache(repo);
+ */
+export async function clearRunCache(repo: Repo): Promise<void> {
+  await fsp.rm(runsDir(repo), { recursive: true, force: true });
+}

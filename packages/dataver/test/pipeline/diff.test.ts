@@ -168,5 +168,12 @@ describe('gc scopes', () => {
     ok(root, ['gc', '--force']);
     writeFiles(root, { 'params.yaml': read(root, 'params.yaml').replace('lr: 0.3', 'lr: 0.1') });
     expect(ok(root, ['repro']).stdout).toMatch(/Restored the outputs of stage 'train' from the run cache/);
+
+    // --no-run-cache: the outputs of past runs go, and so do the records of those runs.
+    const freed = JSON.parse(ok(root, ['gc', '--no-run-cache', '--force', '--json']).stdout);
+    expect(freed.objects).toBeGreaterThan(0);
+    expect(freed.runRecords).toBe(0);
+    writeFiles(root, { 'params.yaml': read(root, 'params.yaml').replace('lr: 0.1', 'lr: 0.3') });
+    expect(ok(root, ['repro']).stdout).toMatch(/Running stage 'train'/);
   });
 });

@@ -13,7 +13,14 @@ import { formatBytes, type Output } from '../output.js';
 export async function run(
   output: Output,
   _args: unknown[],
-  options: { force?: boolean; workspace?: boolean; allBranches?: boolean; allCommits?: boolean },
+  options: {
+    force?: boolean;
+    workspace?: boolean;
+    allBranches?: boolean;
+    allCommits?: boolean;
+    /** False with --no-run-cache. */
+    runCache?: boolean;
+  },
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
   const result = await withWriteLock(repo, 'gc', async () => {
@@ -37,9 +44,11 @@ export async function run(
         locks.push(lock);
       }
     }
-    const { runCacheLocks } = await import('../../pipeline/run-cache.js');
-    const runs = await runCacheLocks(repo);
+    const { runCacheLocks, clearRunCache } = await import('../../pipeline/run-cache.js');
+    const runs = options.runCache === false ? [] : await runCacheLocks(repo);
     locks.push(...runs);
+    // Records whose outputs are about to go would only be skipped later: forget them too.
+    if (options.runCache === false && options.force) await clearRunCache(repo);
     const { neededObjects } = await import('../../core/objects.js');
     const unknown = new Set<string>();
     for (const lock of locks) {
@@ -60,10 +69,10 @@ export async function run(
       : 'the workspace';
   output.result(result, () =>
     result.objects === 0
-      ? `Nothing to remove (kept ${result.kept} object(s) referenced by ${scope} and the run cache).`
+      ? `Nothing to remove (kept ${result.kept} object(s) referenced by ${scope}).`
       : result.removed
-        ? `removed ${result.objects} object(s), ${formatBytes(result.bytes)}; kept ${result.kept} referenced by ${scope} and the run cache`
-        : `would remove ${result.objects} object(s), ${formatBytes(result.bytes)}; keeping ${result.kept} referenced by ${scope} and the run cache (dry run: add --force to delete)`,
+        ? `removed ${result.objects} object(s), ${formatBytes(result.bytes)}; kept ${result.kept} referenced by ${scope}`
+        : `would remove ${result.objects} object(s), ${formatBytes(result.bytes)}; keeping ${result.kept} referenced by ${scope} (dry run: add --force to delete)`,
   );
   return 0;
 }
@@ -121,11 +130,14 @@ async function locksOfAllCommits(
 
 function gitOutput(cwd: string, args: string[], input?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', args, {
+      cwd,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => {
+    child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr?.on('data', (c: Buffer) => {
       stderr += String(c);
     });
     child.on('error', reject);
@@ -138,6 +150,10 @@ function gitOutput(cwd: string, args: string[], input?: string): Promise<Buffer>
           }),
         );
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined && child.stdin) {
+      // git exits early on an error: that is reported by its status, not as EPIPE here.
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    }
   });
 }
