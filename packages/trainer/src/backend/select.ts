@@ -75,7 +75,13 @@ function envPreference(): BackendPreference {
   return v === 'wasm' || v === 'cpu' || v === 'tensorflow' ? v : 'auto';
 }
 
-/** Folder that holds the tfjs-backend-wasm `.wasm` binaries, or null. */
+/** Folder that holds the tfjs-backend-wasm `.wasm` binaries, or null.
+ *
+ * @example
+ * ```ts
+ * wasmDirectory(); // '/…/node_modules/@tensorflow/tfjs-backend-wasm/dist'
+ * ```
+ */
 export function wasmDirectory(): string | null {
   const main = resolvable('@tensorflow/tfjs-backend-wasm');
   if (!main) return null;

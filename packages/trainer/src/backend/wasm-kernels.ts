@@ -113,6 +113,11 @@ function convShape(
  * Writes the im2col matrix already transposed: row k = (kh·KW + kw)·Cin + ci, column m = (n·OH + oh)·OW + ow,
  * so that dW = colT · dy is a plain (non-transposed) matmul — the wasm matmul is many times slower with
  * transposeA.
+ *
+ * @example
+ * ```ts
+ * im2colTransposed(x, shape, new Float32Array(k * m));
+ * ```
  */
 export function im2colTransposed(x: Float32Array, s: ConvShape, out: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, kH, kW, padTop, padLeft, strideH, strideW } = s;
@@ -364,6 +369,11 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
  * Forward pass of the fused kernel on flat NHWC arrays. Returns nothing; fills `out` (pooled
  * activations), `mean`/`variance` (the statistics used) and `argmax` (flat input index of each pooled
  * value). Pure so that it can be tested and reused by any backend.
+ *
+ * @example
+ * ```ts
+ * fusedBnActPoolForward(x, [n, h, w, c], bias, gamma, beta, null, attrs, out, mean, variance, argmax);
+ * ```
  */
 export function fusedBnActPoolForward(
   x: Float32Array,
@@ -468,6 +478,11 @@ export function fusedBnActPoolForward(
 /**
  * Gradient of the fused kernel. `dx` must have the input's size; `dOut` is the pooled gradient.
  * With batch statistics the mean/variance depend on x, which adds the usual two batch-norm terms.
+ *
+ * @example
+ * ```ts
+ * fusedBnActPoolBackward(x, shape, bias, gamma, beta, mean, variance, argmax, dOut, attrs, dx, dGamma, dBeta, dBias);
+ * ```
  */
 export function fusedBnActPoolBackward(
   x: Float32Array,
@@ -712,7 +727,13 @@ export function registerWasmKernels(): void {
   });
 }
 
-/** Whether the fused kernel can run on the active backend. */
+/** Whether the fused kernel can run on the active backend.
+ *
+ * @example
+ * ```ts
+ * if (fusedKernelAvailable()) tf.engine().runKernel(FUSED_BN_ACT_POOL, inputs, attrs);
+ * ```
+ */
 export function fusedKernelAvailable(): boolean {
   return registered && tf.getBackend() === 'wasm';
 }

@@ -9,7 +9,13 @@ export interface GlobalFlags {
   verbose?: boolean;
 }
 
-/** Verbosity level from -q / -v. */
+/** Verbosity level from -q / -v.
+ *
+ * @example
+ * ```ts
+ * verbosity({ quiet: true }); // 0
+ * ```
+ */
 export function verbosity(flags: GlobalFlags): 0 | 1 | 2 {
   return flags.quiet ? 0 : flags.verbose ? 2 : 1;
 }
@@ -31,7 +37,13 @@ const num = (v: string) => {
   return n;
 };
 
-/** Builds the commander program (exported for tests). */
+/** Builds the commander program (exported for tests).
+ *
+ * @example
+ * ```ts
+ * await buildProgram().parseAsync(['node', 'trainer', 'backend']);
+ * ```
+ */
 export function buildProgram(): Command {
   const program = new Command('trainer')
     .description(

@@ -57,7 +57,13 @@ export function augmentImage(
   }
 }
 
-/** Augments `count` consecutive images of a batch buffer in place (through a scratch image). */
+/** Augments `count` consecutive images of a batch buffer in place (through a scratch image).
+ *
+ * @example
+ * ```ts
+ * augmentBatch(batch, 64, config.augmentation, rng, -mean / std);
+ * ```
+ */
 export function augmentBatch(
   batch: Float32Array,
   count: number,

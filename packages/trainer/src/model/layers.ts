@@ -41,7 +41,13 @@ export class ParameterStore {
 
 let nextId = 0;
 
-/** Convolution weights and bias, initialised like PyTorch's default (Kaiming-uniform, a=√5). */
+/** Convolution weights and bias, initialised like PyTorch's default (Kaiming-uniform, a=√5).
+ *
+ * @example
+ * ```ts
+ * const conv = convParams(store, 'conv1', 3, 1, 12);
+ * ```
+ */
 export function convParams(store: ParameterStore, name: string, k: number, inC: number, outC: number) {
   const fanIn = k * k * inC;
   const bound = 1 / Math.sqrt(fanIn);
@@ -51,7 +57,13 @@ export function convParams(store: ParameterStore, name: string, k: number, inC: 
   };
 }
 
-/** Dense weights and bias, initialised like PyTorch's nn.Linear. */
+/** Dense weights and bias, initialised like PyTorch's nn.Linear.
+ *
+ * @example
+ * ```ts
+ * const fc = denseParams(store, 'fc1', 180, 32);
+ * ```
+ */
 export function denseParams(store: ParameterStore, name: string, inF: number, outF: number) {
   const bound = 1 / Math.sqrt(inF);
   return {
@@ -60,7 +72,13 @@ export function denseParams(store: ParameterStore, name: string, inF: number, ou
   };
 }
 
-/** Batch-norm scale/shift and moving statistics. */
+/** Batch-norm scale/shift and moving statistics.
+ *
+ * @example
+ * ```ts
+ * const bn = batchNormParams(store, 'bn1', 12);
+ * ```
+ */
 export function batchNormParams(store: ParameterStore, name: string, channels: number) {
   return {
     gamma: store.constant(`${name}.gamma`, [channels], 1, true),
@@ -70,7 +88,13 @@ export function batchNormParams(store: ParameterStore, name: string, channels: n
   };
 }
 
-/** Conv → batch norm → LeakyReLU → 2×2 max-pool, the fused kernel where available. */
+/** Conv → batch norm → LeakyReLU → 2×2 max-pool, the fused kernel where available.
+ *
+ * @example
+ * ```ts
+ * const h = convBnLeakyPool(x, conv, bn, { training: true, alpha: 0.1, epsilon: 1e-5, momentum: 0.1 });
+ * ```
+ */
 export function convBnLeakyPool(
   x: tf.Tensor4D,
   conv: ReturnType<typeof convParams>,
@@ -106,7 +130,13 @@ export function convBnLeakyPool(
   return r.output;
 }
 
-/** Inverted dropout with a mask drawn from our seeded generator (tf.dropout's seed reuses one mask). */
+/** Inverted dropout with a mask drawn from our seeded generator (tf.dropout's seed reuses one mask).
+ *
+ * @example
+ * ```ts
+ * const d = seededDropout(h, 0.5, rng);
+ * ```
+ */
 export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor2D {
   if (rate <= 0) return x;
   const size = x.size;

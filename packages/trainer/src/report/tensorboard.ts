@@ -57,7 +57,13 @@ function lengthDelimited(field: number, bytes: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes]);
 }
 
-/** Encodes an `Event` with wall time, step and either a file version or scalar values. */
+/** Encodes an `Event` with wall time, step and either a file version or scalar values.
+ *
+ * @example
+ * ```ts
+ * frameRecord(encodeEvent(Date.now() / 1000, 3, { scalars: { 'loss/train': 0.2 } }));
+ * ```
+ */
 export function encodeEvent(
   wallTime: number,
   step: number,
@@ -81,7 +87,13 @@ export function encodeEvent(
   return Buffer.concat(parts);
 }
 
-/** Frames one record: u64 length, masked crc of the length, data, masked crc of the data. */
+/** Frames one record: u64 length, masked crc of the length, data, masked crc of the data.
+ *
+ * @example
+ * ```ts
+ * fs.appendFileSync(file, frameRecord(eventBytes));
+ * ```
+ */
 export function frameRecord(data: Uint8Array): Buffer {
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(data.length));

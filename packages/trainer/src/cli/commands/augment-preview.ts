@@ -9,6 +9,14 @@ import { writeFileAtomicSync } from '../../util/fs.js';
 import { Rng } from '../../util/rng.js';
 import type { GlobalFlags } from '../index.js';
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ out: 'grid.png', count: 16, seed: 0 }, {});
+ * ```
+ */
 export async function run(
   opts: { out: string; config?: string; data?: string; count: number; seed: number },
   g: GlobalFlags,

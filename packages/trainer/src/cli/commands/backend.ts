@@ -2,6 +2,14 @@
 import { describeBackend } from '../../backend/select.js';
 import type { GlobalFlags } from '../index.js';
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ json: true }, {});
+ * ```
+ */
 export async function run(opts: { json?: boolean }, _g: GlobalFlags): Promise<number> {
   const choice = describeBackend();
   if (opts.json) {

@@ -14,6 +14,14 @@ interface EvaluateFlags {
   json?: boolean;
 }
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ model: 'models/latest', data: 'data/processed', json: true }, {});
+ * ```
+ */
 export async function run(opts: EvaluateFlags, g: GlobalFlags): Promise<number> {
   const report = await evaluate({
     modelDir: opts.model,

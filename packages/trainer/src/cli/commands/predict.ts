@@ -12,6 +12,14 @@ interface PredictFlags {
   json?: boolean;
 }
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ model: 'models/latest', args: ['seven.png'], topK: 3, threshold: 0.7 }, {});
+ * ```
+ */
 export async function run(opts: PredictFlags, _g: GlobalFlags): Promise<number> {
   const { predictions } = await predictFiles({
     modelDir: opts.model,

@@ -3,6 +3,14 @@ import type { BackendPreference } from '../../backend/select.js';
 import { createServer } from '../../serve/server.js';
 import type { GlobalFlags } from '../index.js';
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ model: 'models/latest', port: 8080, host: '127.0.0.1', threshold: 0.7 }, {});
+ * ```
+ */
 export async function run(
   opts: { model: string; port: number; host: string; threshold: number; backend?: BackendPreference },
   g: GlobalFlags,

@@ -26,6 +26,14 @@ interface TrainFlags {
   json?: boolean;
 }
 
+/**
+ * Runs the command with parsed flags; resolves to its exit code.
+ *
+ * @example
+ * ```ts
+ * await run({ config: 'configs/train.yaml', epochs: 1 }, {});
+ * ```
+ */
 export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
   const file = opts.config ?? (fs.existsSync('configs/train.yaml') ? 'configs/train.yaml' : undefined);
   const config = applyOverrides(await loadTrainConfig(file), {
