@@ -122,12 +122,55 @@ async function ours(data, workers) {
   infer(model, data.x, images, undefined, 1000);
   const inferPerSecond = images / ((performance.now() - t0) / 1000);
   model.dispose();
+  const inferTwoThreads = await inferOnThreads(out, data, 2);
   fs.rmSync(out, { recursive: true, force: true });
   return {
     seconds: (seconds * images) / Math.floor(images / batch) / batch,
     backend: result.backend.name,
     inferPerSecond,
+    inferTwoThreads,
   };
+}
+
+// Inference on N worker threads, each with its own backend and a copy of the saved model (as N server
+// processes would run): images/s over all of them, from a common start to the last one done.
+async function inferOnThreads(modelDir, data, threads) {
+  const { Worker } = require('node:worker_threads');
+  const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { initBackend } = require(${JSON.stringify(path.join(dist, 'backend', 'select.js'))});
+    const { loadModel } = require(${JSON.stringify(path.join(dist, 'model', 'io.js'))});
+    const { infer } = require(${JSON.stringify(path.join(dist, 'batch.js'))});
+    (async () => {
+      await initBackend('wasm');
+      const { model } = loadModel(workerData.modelDir);
+      infer(model, workerData.x, Math.min(2000, workerData.count), undefined, 1000);
+      parentPort.postMessage('ready');
+      parentPort.once('message', () => {
+        infer(model, workerData.x, workerData.count, undefined, 1000);
+        parentPort.postMessage('done');
+      });
+    })();`;
+  const per = Math.floor(images / threads);
+  const workers = Array.from({ length: threads }, (_, i) => {
+    const x = data.x.slice(i * per * 784, (i + 1) * per * 784);
+    return new Worker(code, { eval: true, workerData: { modelDir, x, count: per } });
+  });
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const t0 = performance.now();
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((r) => {
+          w.once('message', r);
+          w.postMessage('go');
+        }),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return (per * threads) / seconds;
 }
 
 function pytorch(data) {
@@ -167,7 +210,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
           (b.skipped
             ? `pytorch skipped (${b.skipped})`
             : `pytorch ${(images / b.seconds).toFixed(0)} (${b.threads} thread)`) +
-          `; inference ${a1.inferPerSecond.toFixed(0)} images/s`,
+          `; inference ${a1.inferPerSecond.toFixed(0)} images/s on 1 thread, ${a1.inferTwoThreads.toFixed(0)} on 2`,
       );
     }
   }
@@ -185,6 +228,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       workers2: { secondsPerEpoch: s2, imagesPerSecond: images / s2 },
       workers1: { secondsPerEpoch: s1, imagesPerSecond: images / s1 },
       inferenceImagesPerSecond: median(rows.map((x) => x.a1.inferPerSecond)),
+      inferenceImagesPerSecondTwoThreads: median(rows.map((x) => x.a1.inferTwoThreads)),
     },
     pytorch: pt.skipped
       ? { skipped: pt.skipped }
