@@ -302,8 +302,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log.info(`resuming after epoch ${startEpoch} (step ${step})`);
   }
   patienceLeft = config.earlyStopping.patience - epochsWithoutImprovement;
-  let bestWeights: Float32Array[] | null =
-    resumeFrom && fs.existsSync(path.join(ckptDir, 'best.ckpt')) ? null : null;
+  // Best weights so far, kept in memory; on resume, read back from best.ckpt.
+  let bestWeights: Float32Array[] | null = null;
   if (resumeFrom && bestEpoch !== null) {
     const best = loadCheckpoint(path.join(ckptDir, 'best.ckpt'));
     const probe = createModel(config.model, { seed: config.seed });

@@ -103,18 +103,15 @@ export async function createServer(
         'send a PNG/JPEG body, or JSON with `image` (base64) or `pixels` (28×28)',
       );
     }
-    const [p] = predictNormalized(model, normalizeInk(ink, manifest.normalization), 1, {
-      topK: 3,
-      threshold,
-    });
-    const probabilities = new Array<number>(manifest.classes).fill(0);
-    // top-k holds only k classes; recompute the full vector for the page's bars.
+    // All classes ranked once: the first three are the answer's top-k, all of them feed the page's bars.
     const all = predictNormalized(model, normalizeInk(ink, manifest.normalization), 1, {
       topK: manifest.classes,
       threshold,
     })[0]!;
+    const probabilities = new Array<number>(manifest.classes).fill(0);
     for (const t of all.top) probabilities[t.class] = t.probability;
-    return { ...p!, probabilities, threshold };
+    const p = { ...all, top: all.top.slice(0, 3) };
+    return { ...p, probabilities, threshold };
   });
   app.addHook('onClose', async () => model.dispose());
   return { app: app as unknown as FastifyInstance, backend };
