@@ -83,8 +83,16 @@ export interface IndexExclusions {
   packed?: Set<string>;
 }
 
+/** Shared by several `mapLimit` calls so that a failure in one stops the others from starting new work. */
+export interface StopFlag {
+  stopped: boolean;
+}
+
 /**
- * Runs `fn` over `items` with at most `limit` calls in flight; results keep their order.
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep
+ * their order. After a failure no new call starts, and the promise settles
+ * only when the calls in flight have finished (nothing keeps writing after
+ * the caller has seen the error), then rejects with the first error.
  *
  * @example
  * const sizes = await mapLimit(keys, 16, (k) => storage.stat(k));
@@ -93,22 +101,25 @@ export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T, i: number) => Promise<R>,
+  stop: StopFlag = { stopped: false },
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let firstError: { error: unknown } | undefined;
   const worker = async () => {
-    while (!failed && next < items.length) {
+    while (!stop.stopped && next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i], i);
       } catch (error) {
-        failed = true;
-        throw error;
+        stop.stopped = true;
+        firstError ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (firstError) throw firstError.error;
+  if (stop.stopped && next < items.length) throw new Error('stopped: another transfer failed');
   return results;
 }
 

@@ -22,6 +22,7 @@ import {
   packKey,
   RemoteIndex,
   type SegmentPack,
+  type StopFlag,
 } from './remote-index.js';
 
 export interface RemoteConfig {
@@ -288,9 +289,9 @@ export class RemoteObjectStore {
 
     const groups = this.planPacks(small);
     try {
-      await Promise.all([
-        mapLimit(groups, Math.min(this.jobs, 4), uploadPack),
-        mapLimit(large, this.jobs, uploadLoose),
+      await together((stop) => [
+        mapLimit(groups, Math.min(this.jobs, 4), uploadPack, stop),
+        mapLimit(large, this.jobs, uploadLoose, stop),
       ]);
     } finally {
       // Whatever finished is recorded, even when something else failed.
@@ -411,23 +412,32 @@ export class RemoteObjectStore {
         }
       }
       const runs = planRuns(byPack);
-      await Promise.all([
-        mapLimit(loose, this.jobs, async (o) => {
-          settle(o.hash, o.size, await this.fetchLoose(o.hash, accept, opts.tmpDir), notFound, o);
-        }),
-        mapLimit(runs, this.jobs, (run) =>
-          this.fetchRun(
-            run,
-            async (hash, data) => {
-              const tmp = tmpPath(opts.tmpDir, hash);
-              // Small files: one synchronous write beats three thread-pool round trips
-              // (open, write, close), and file creation is what a many-small-files pull waits on.
-              if (data.length <= SYNC_WRITE_MAX) writeFileSync(tmp, data);
-              else await fs.writeFile(tmp, data);
-              await accept(hash, tmp);
-            },
-            (o, outcome) => settle(o.hash, o.size, outcome, notFound, o),
-          ),
+      await together((stop) => [
+        mapLimit(
+          loose,
+          this.jobs,
+          async (o) => {
+            settle(o.hash, o.size, await this.fetchLoose(o.hash, accept, opts.tmpDir), notFound, o);
+          },
+          stop,
+        ),
+        mapLimit(
+          runs,
+          this.jobs,
+          (run) =>
+            this.fetchRun(
+              run,
+              async (hash, data) => {
+                const tmp = tmpPath(opts.tmpDir, hash);
+                // Small files: one synchronous write beats three thread-pool round trips
+                // (open, write, close), and file creation is what a many-small-files pull waits on.
+                if (data.length <= SYNC_WRITE_MAX) writeFileSync(tmp, data);
+                else await fs.writeFile(tmp, data);
+                await accept(hash, tmp);
+              },
+              (o, outcome) => settle(o.hash, o.size, outcome, notFound, o),
+            ),
+          stop,
         ),
       ]);
       if (notFound.length === 0) break;
@@ -568,12 +578,20 @@ export class RemoteObjectStore {
       progress.bytes += size;
       opts.onProgress?.({ ...progress });
     };
-    await Promise.all([
-      mapLimit(loose, this.jobs, async (l) => {
-        record(l.hash, l.size, await this.hashLoose(l.hash));
-      }),
-      mapLimit(planRuns(packs, Number.POSITIVE_INFINITY), this.jobs, (run) =>
-        this.fetchRun(run, undefined, (o, outcome) => record(o.hash, o.size, outcome, run.pack)),
+    await together((stop) => [
+      mapLimit(
+        loose,
+        this.jobs,
+        async (l) => {
+          record(l.hash, l.size, await this.hashLoose(l.hash));
+        },
+        stop,
+      ),
+      mapLimit(
+        planRuns(packs, Number.POSITIVE_INFINITY),
+        this.jobs,
+        (run) => this.fetchRun(run, undefined, (o, outcome) => record(o.hash, o.size, outcome, run.pack)),
+        stop,
       ),
     ]);
     const missing: string[] = [];
@@ -604,6 +622,19 @@ export class RemoteObjectStore {
   async close(): Promise<void> {
     await this.storage.close?.();
   }
+}
+
+/**
+ * Runs parallel groups of transfers that share one stop flag: when one fails,
+ * the others start nothing new, everything in flight finishes, then the first
+ * real error is thrown (so nothing is still writing when the caller sees it).
+ */
+async function together(start: (stop: StopFlag) => Promise<unknown>[]): Promise<void> {
+  const stop: StopFlag = { stopped: false };
+  const outcomes = await Promise.allSettled(start(stop));
+  const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+  const real = failures.find((f) => !(f.reason instanceof Error && f.reason.message.startsWith('stopped:')));
+  if (real ?? failures[0]) throw (real ?? failures[0]).reason;
 }
 
 interface PackRun {
