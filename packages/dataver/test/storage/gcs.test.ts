@@ -23,3 +23,19 @@ describe('parseGsUrl', () => {
     expect(() => parseGsUrl('gs://Bad_Bucket!/x')).toThrow(/not a valid GCS URL/);
   });
 });
+
+describe('GcsStorage uploads', () => {
+  test('a buffer above the resumable threshold (a full pack) round-trips', async () => {
+    const storage = new GcsStorage({
+      url: `gs://dataver-test/big-${randomBytes(4).toString('hex')}`,
+      endpoint: emulator().endpoint,
+      env: {},
+    });
+    const data = randomBytes(9 * 1024 * 1024 + 3);
+    let progress = 0;
+    await storage.put('pack', data, { onProgress: (n) => (progress = n) });
+    expect(progress).toBe(data.length);
+    expect((await storage.getBuffer('pack')).equals(data)).toBe(true);
+    expect((await storage.stat('pack'))?.size).toBe(data.length);
+  });
+});
