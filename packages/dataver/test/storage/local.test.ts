@@ -1,4 +1,5 @@
 // LocalStorage: the shared contract plus what only a folder can show (atomic temp files, errors).
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isDataverError } from '../../src/errors';
@@ -32,16 +33,23 @@ describe('LocalStorage', () => {
     }
   });
 
-  test('a read-only folder maps to a PERMISSION DataverError', async () => {
-    if (process.getuid?.() === 0) return; // root ignores file modes
+  test('a folder that cannot be written maps to a PERMISSION DataverError', async () => {
     const { dir, dispose } = await makeTempDir();
+    // Root ignores file modes; the immutable attribute stops root too (where chattr works).
+    const asRoot = process.getuid?.() === 0;
+    const lock = async (on: boolean): Promise<boolean> => {
+      if (asRoot) return spawnSync('chattr', [on ? '+i' : '-i', dir]).status === 0;
+      await fs.chmod(dir, on ? 0o555 : 0o755);
+      return true;
+    };
     try {
-      await fs.chmod(dir, 0o555);
+      if (!(await lock(true))) return; // no way to make a folder read-only here
       const storage = new LocalStorage(dir);
-      const error = await storage.put('x/y', Buffer.from('x')).catch((e: unknown) => e);
+      const error = await storage.put('y', Buffer.from('x')).catch((e: unknown) => e);
       expect(isDataverError(error, 'PERMISSION')).toBe(true);
+      expect((error as Error).message).toContain(dir);
     } finally {
-      await fs.chmod(dir, 0o755);
+      await lock(false);
       await dispose();
     }
   });
