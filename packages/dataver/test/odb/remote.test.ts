@@ -205,6 +205,29 @@ describe('RemoteObjectStore over a folder', () => {
     expect((await newStore().has(all.map((o) => o.hash))).size).toBe(all.length);
   });
 
+  test('four clones pushing and compacting at the same time lose no entries', async () => {
+    const clones = await Promise.all(
+      [0, 1, 2, 3].map((c) =>
+        Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            makeCache(path.join(root, `clone${c}-${i}`), [50 + c * 100 + i, 2000]),
+          ),
+        ),
+      ),
+    );
+    await Promise.all(
+      clones.map(async (batches) => {
+        const store = newStore();
+        for (const cache of batches) await store.push(cache.objects, cache.path);
+      }),
+    );
+    const all = clones.flat().flatMap((c) => c.objects.map((o) => o.hash));
+    expect((await newStore().has(all)).size).toBe(new Set(all).size);
+    expect((await newStore().verify()).missing).toEqual([]);
+    // 24 pushes wrote 24 segments: compaction ran meanwhile.
+    expect((await listKeys(new LocalStorage(remoteDir()), 'index/')).length).toBeLessThan(24);
+  });
+
   test('segments are compacted without losing entries', async () => {
     const store = newStore();
     const all = [];
