@@ -72,7 +72,7 @@ function run(command, commandArgs, options = {}) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.error) throw result.error;
   if (result.status !== 0) {
-    const output = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-8).join('\n');
+    const output = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-8).join('\n');
     throw new Error(
       `${[command, ...commandArgs].join(' ').slice(0, 200)} exited ${result.status}:\n${output}`,
     );
@@ -270,20 +270,23 @@ function benchTransfer() {
   dataver(['init'], { cwd: dvRepo });
   dataver(['remote', 'add', 'bench', dvRemote, '--default'], { cwd: dvRepo });
   writeSmallFiles(path.join(dvRepo, 'data'), n, sizeOf, 100);
-  const dvAdd =
-    dataver(['add', 'data'], { cwd: dvRepo }).seconds +
-    git(['add', '-A'], { cwd: dvRepo }).seconds +
-    git(['commit', '-q', '-m', 'data'], { cwd: dvRepo }).seconds;
+  const dvAdd = steps('dataver add + commit', [
+    ['dataver add', () => dataver(['add', 'data'], { cwd: dvRepo })],
+    ['git add', () => git(['add', '-A'], { cwd: dvRepo })],
+    ['git commit', () => git(['commit', '-q', '-m', 'data'], { cwd: dvRepo })],
+  ]);
   const committed = git(['ls-files'], { cwd: dvRepo }).stdout.split('\n').filter(Boolean).length;
   if (committed > 50)
     problems.push(`git committed ${committed} files in the dataver repo: data/ is not git-ignored`);
-  const dvPush =
-    dataver(['push'], { cwd: dvRepo }).seconds +
-    git(['push', '-q', 'origin', 'main'], { cwd: dvRepo }).seconds;
+  const dvPush = steps('dataver push', [
+    ['dataver push', () => dataver(['push'], { cwd: dvRepo })],
+    ['git push', () => git(['push', '-q', 'origin', 'main'], { cwd: dvRepo })],
+  ]);
   const dvClone = path.join(tmp, 'dv-clone');
-  const dvPull =
-    git(['clone', '-q', `file://${dvGitRemote}`, dvClone]).seconds +
-    dataver(['pull'], { cwd: dvClone }).seconds;
+  const dvPull = steps('dataver clone + pull', [
+    ['git clone', () => git(['clone', '-q', `file://${dvGitRemote}`, dvClone])],
+    ['dataver pull', () => dataver(['pull'], { cwd: dvClone })],
+  ]);
   const dvPulled = countFiles(path.join(dvClone, 'data'));
   if (dvPulled !== n) problems.push(`dataver pull: ${dvPulled} files in the clone, expected ${n}`);
   else if (
@@ -300,19 +303,26 @@ function benchTransfer() {
   git(['init', '-q', '--bare', '-b', 'main', lfsRemote]);
   git(['remote', 'add', 'origin', `file://${lfsRemote}`], { cwd: lfsRepo });
   writeSmallFiles(path.join(lfsRepo, 'data'), n, sizeOf, 100);
-  const lfsAdd =
-    git(['lfs', 'track', '*.bin'], { cwd: lfsRepo }).seconds +
-    git(['add', '.gitattributes', 'data'], { cwd: lfsRepo }).seconds +
-    git(['commit', '-q', '-m', 'data'], { cwd: lfsRepo }).seconds;
+  const lfsAdd = steps('git-lfs add + commit', [
+    ['git lfs track', () => git(['lfs', 'track', '*.bin'], { cwd: lfsRepo })],
+    ['git add', () => git(['add', '.gitattributes', 'data'], { cwd: lfsRepo })],
+    ['git commit', () => git(['commit', '-q', '-m', 'data'], { cwd: lfsRepo })],
+  ]);
   const lfsTracked = git(['lfs', 'ls-files', '--name-only'], { cwd: lfsRepo })
     .stdout.split('\n')
     .filter(Boolean).length;
   if (lfsTracked !== n) problems.push(`git-lfs stores ${lfsTracked} of ${n} files as LFS objects`);
-  const lfsPush = git(['push', '-q', 'origin', 'main'], { cwd: lfsRepo }).seconds;
+  const lfsPush = steps('git-lfs push', [
+    ['git push', () => git(['push', '-q', 'origin', 'main'], { cwd: lfsRepo })],
+  ]);
   const lfsClone = path.join(tmp, 'lfs-clone');
-  const lfsPull =
-    git(['clone', '-q', `file://${lfsRemote}`, lfsClone], { env: { GIT_LFS_SKIP_SMUDGE: '1' } }).seconds +
-    git(['lfs', 'pull'], { cwd: lfsClone }).seconds;
+  const lfsPull = steps('git-lfs clone + pull', [
+    [
+      'git clone',
+      () => git(['clone', '-q', `file://${lfsRemote}`, lfsClone], { env: { GIT_LFS_SKIP_SMUDGE: '1' } }),
+    ],
+    ['git lfs pull', () => git(['lfs', 'pull'], { cwd: lfsClone })],
+  ]);
   const lfsPulled = fs.readFileSync(path.join(lfsClone, 'data', lastFile(n, 100)));
   if (!fileBytes(n - 1, TRANSFER_FILE_SIZE).equals(lfsPulled))
     problems.push('git lfs pull: a pulled file differs');
@@ -327,6 +337,13 @@ function benchTransfer() {
     anchorSeconds: lfsAdd + lfsPush + lfsPull,
     target: { minRatio: 5 },
   });
+}
+
+/** Runs named commands in order; logs each one's time and returns the total. */
+function steps(label, commands) {
+  const times = commands.map(([name, command]) => [name, command().seconds]);
+  console.log(`  ${label}: ${times.map(([name, seconds]) => `${name} ${fmt(seconds)}`).join(', ')}`);
+  return times.reduce((sum, [, seconds]) => sum + seconds, 0);
 }
 
 function lastFile(n, perDir) {
@@ -411,6 +428,9 @@ function main() {
   }
   fs.mkdirSync(home);
   git(['config', '--global', 'init.defaultBranch', 'main']);
+  // A background `git gc --auto` (due after ~6 700 loose objects) races the
+  // next git or git-lfs command and makes it fail on a missing object.
+  git(['config', '--global', 'gc.auto', '0']);
   console.log(
     `core benchmarks${quick ? ' (--quick)' : ''}: ${os.availableParallelism()} cores, node ${process.version}, ` +
       `${run('git', ['--version']).stdout.trim()}, ${run('git', ['lfs', 'version']).stdout.trim().split(' ')[0]}, ` +
