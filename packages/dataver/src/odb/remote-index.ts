@@ -5,6 +5,8 @@
 // overwrite each other (no preconditions needed), a damaged segment is
 // recognised by its name, and a stale index is rebuilt from a listing.
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { isDataverError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
@@ -210,7 +212,49 @@ export class RemoteIndex {
   constructor(
     private readonly storage: Storage,
     private readonly jobs = 8,
+    /**
+     * Optional local folder that keeps copies of segments already read:
+     * segments never change, so a copy whose bytes still hash to its name is as
+     * good as a download (saves fetching megabytes of index on every command).
+     */
+    private readonly cacheDir?: string,
   ) {}
+
+  /** A cached copy of a segment, if present and intact. */
+  private async readCached(key: string, nameHash: string): Promise<IndexSegment | undefined> {
+    if (!this.cacheDir) return undefined;
+    try {
+      return decodeSegment(await fs.readFile(path.join(this.cacheDir, path.basename(key))), nameHash);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps a copy of a segment (best effort: the cache is only an optimisation). */
+  private async writeCached(key: string, bytes: Buffer): Promise<void> {
+    if (!this.cacheDir) return;
+    try {
+      await fs.mkdir(this.cacheDir, { recursive: true });
+      const tmp = path.join(this.cacheDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      await fs.writeFile(tmp, bytes);
+      await fs.rename(tmp, path.join(this.cacheDir, path.basename(key)));
+    } catch {
+      // A read-only or missing state folder only costs a download next time.
+    }
+  }
+
+  /** Drops cached copies of segments the remote no longer lists (compacted or rebuilt away). */
+  private async pruneCached(listed: Set<string>): Promise<void> {
+    if (!this.cacheDir) return;
+    try {
+      const names = new Set([...listed].map((k) => path.basename(k)));
+      for (const name of await fs.readdir(this.cacheDir)) {
+        if (!names.has(name)) await fs.rm(path.join(this.cacheDir, name), { force: true });
+      }
+    } catch {
+      // Nothing cached yet.
+    }
+  }
 
   /** Number of objects the index knows. */
   get size(): number {
@@ -261,6 +305,11 @@ export class RemoteIndex {
       let vanished = false;
       const damaged: string[] = [];
       await mapLimit(fresh, this.jobs, async (key) => {
+        const cached = await this.readCached(key, SEGMENT_RE.exec(key)![1]);
+        if (cached) {
+          this.segments.set(key, cached);
+          return;
+        }
         let bytes: Buffer;
         try {
           bytes = await this.storage.getBuffer(key);
@@ -274,10 +323,14 @@ export class RemoteIndex {
         }
         const segment = decodeSegment(bytes, SEGMENT_RE.exec(key)![1]);
         if (segment === undefined) damaged.push(key);
-        else this.segments.set(key, segment);
+        else {
+          this.segments.set(key, segment);
+          await this.writeCached(key, bytes);
+        }
       });
       if (vanished && attempt < 3) continue;
       const listed = new Set(keys);
+      await this.pruneCached(listed);
       for (const key of [...this.segments.keys()]) if (!listed.has(key)) this.segments.delete(key);
       this.damaged = [...new Set([...this.damaged.filter((k) => listed.has(k)), ...damaged])];
       this.rebuildView();
@@ -311,6 +364,7 @@ export class RemoteIndex {
     const { key, bytes } = encodeSegment(segment);
     await this.storage.put(key, bytes, { size: bytes.length });
     this.segments.set(key, segment);
+    await this.writeCached(key, bytes);
     this.rebuildView();
     return key;
   }

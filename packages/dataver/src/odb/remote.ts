@@ -76,6 +76,8 @@ export interface RemoteObjectStoreOptions {
   jobs?: number;
   /** Largest pack in bytes (default 32 MiB). */
   maxPackSize?: number;
+  /** Local folder for copies of index segments already read (optional; `openRemote` uses `.dataver/state/remote-index/<name>`). */
+  indexCacheDir?: string;
 }
 
 export const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
@@ -176,7 +178,7 @@ export class RemoteObjectStore {
     this.packThreshold = options.packThreshold ?? DEFAULT_PACK_THRESHOLD;
     this.jobs = Math.max(1, options.jobs ?? DEFAULT_JOBS);
     this.maxPackSize = options.maxPackSize ?? MAX_PACK_SIZE;
-    this.index = new RemoteIndex(storage, this.jobs);
+    this.index = new RemoteIndex(storage, this.jobs, options.indexCacheDir);
   }
 
   /** Reads the index; a damaged segment makes it rebuild from a listing instead of trusting it. */
@@ -712,7 +714,12 @@ export function openRemote(
   config: RemoteConfig,
   ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
 ): RemoteObjectStore {
-  const options = { packThreshold: config.packThreshold, jobs: config.jobs };
+  const options = {
+    packThreshold: config.packThreshold,
+    jobs: config.jobs,
+    // Ignored by git (.dataver/state/) and safe to delete: only a cache of immutable segments.
+    indexCacheDir: path.join(ctx.repoRoot, '.dataver', 'state', 'remote-index', encodeURIComponent(name)),
+  };
   const url = config.url;
   if (url.startsWith('gs://')) {
     // Loaded only for GCS remotes: the client library is large and slow to import.

@@ -228,6 +228,25 @@ describe('RemoteObjectStore over a folder', () => {
     expect((await listKeys(new LocalStorage(remoteDir()), 'index/')).length).toBeLessThan(24);
   });
 
+  test('index segments already read are kept in a local cache and re-checked before use', async () => {
+    const cache = await makeCache(path.join(root, 'cache'), [100, 200]);
+    await newStore().push(cache.objects, cache.path);
+    const indexCacheDir = path.join(root, 'index-cache');
+    const counting = new CountingStorage(new LocalStorage(remoteDir()));
+    const hashes = cache.objects.map((o) => o.hash);
+    expect((await new RemoteObjectStore(counting, { indexCacheDir }).has(hashes)).size).toBe(2);
+    expect(counting.counts.getBuffer).toBe(1);
+    counting.reset();
+    expect((await new RemoteObjectStore(counting, { indexCacheDir }).has(hashes)).size).toBe(2);
+    expect(counting.counts.getBuffer).toBe(0);
+    // A damaged cached copy is ignored and replaced.
+    const [name] = await fs.readdir(indexCacheDir);
+    await fs.writeFile(path.join(indexCacheDir, name), '{"version":1,"loose":[],"packs":[]}\n');
+    counting.reset();
+    expect((await new RemoteObjectStore(counting, { indexCacheDir }).has(hashes)).size).toBe(2);
+    expect(counting.counts.getBuffer).toBe(1);
+  });
+
   test('segments are compacted without losing entries', async () => {
     const store = newStore();
     const all = [];
