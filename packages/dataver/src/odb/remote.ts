@@ -94,6 +94,8 @@ const CHECKPOINT_MS = 15_000;
 const STAT_SKIPPED_LOOSE = 256;
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+/** Objects of one pack range handed over (written + accepted) at the same time. */
+const DELIVERIES_PER_RUN = 16;
 /** Objects up to this size are written to their temporary file synchronously. */
 const SYNC_WRITE_MAX = 64 * 1024;
 
@@ -519,8 +521,14 @@ export class RemoteObjectStore {
     const iterator = stream[Symbol.asyncIterator]();
     const reader = new ChunkReader(iterator);
     let pos = run.start;
+    // Deliveries (temporary file + accept's rename) overlap with reading the
+    // next objects: with many small objects the file system, not the network,
+    // is what a pull waits on, and it serves several requests at once.
+    const inFlight = new Set<Promise<void>>();
+    let deliveryError: { error: unknown } | undefined;
     try {
       for (const e of run.entries) {
+        if (deliveryError) break;
         if (e.offset > pos) await reader.take(e.offset - pos);
         const data = await reader.take(e.size);
         pos = e.offset + data.length;
@@ -528,12 +536,28 @@ export class RemoteObjectStore {
           done(e.o, 'corrupt');
           continue;
         }
-        await deliver?.(e.o.hash, data);
-        done(e.o, 'ok');
+        if (!deliver) {
+          done(e.o, 'ok');
+          continue;
+        }
+        const delivery: Promise<void> = deliver(e.o.hash, data).then(
+          () => {
+            inFlight.delete(delivery);
+            done(e.o, 'ok');
+          },
+          (error: unknown) => {
+            inFlight.delete(delivery);
+            deliveryError ??= { error };
+          },
+        );
+        inFlight.add(delivery);
+        if (inFlight.size >= DELIVERIES_PER_RUN) await Promise.race(inFlight);
       }
     } finally {
+      await Promise.all(inFlight);
       await iterator.return?.();
     }
+    if (deliveryError) throw deliveryError.error;
   }
 
   /**

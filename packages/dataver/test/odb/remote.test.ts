@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isDataverError } from '../../src/errors';
+import { DataverError, isDataverError } from '../../src/errors';
 import { openRemote, RemoteObjectStore } from '../../src/odb/remote';
 import { looseKey, packKey, segmentKey } from '../../src/odb/remote-index';
 import { FaultyStorage } from '../../src/storage/faulty';
@@ -245,6 +245,38 @@ describe('RemoteObjectStore over a folder', () => {
     counting.reset();
     expect((await new RemoteObjectStore(counting, { indexCacheDir }).has(hashes)).size).toBe(2);
     expect(counting.counts.getBuffer).toBe(1);
+  });
+
+  test('a failing accept (e.g. a full disk) fails the fetch with its error, after in-flight work settles', async () => {
+    const cache = await makeCache(
+      path.join(root, 'cache'),
+      Array.from({ length: 200 }, (_, i) => 100 + i),
+    );
+    await newStore().push(cache.objects, cache.path);
+    let calls = 0;
+    let settledAfterError = true;
+    let failedAt = 0;
+    const error = await newStore()
+      .fetch(
+        cache.objects,
+        async (_hash, tmp) => {
+          calls++;
+          await fs.rm(tmp);
+          if (calls === 50) {
+            failedAt = calls;
+            throw new DataverError('NO_SPACE', 'no space left on device');
+          }
+        },
+        { tmpDir: path.join(root, 'tmp') },
+      )
+      .catch((e: unknown) => e);
+    const callsAtReturn = calls;
+    await new Promise((r) => setTimeout(r, 50));
+    settledAfterError = calls === callsAtReturn;
+    expect(isDataverError(error, 'NO_SPACE')).toBe(true);
+    expect(failedAt).toBe(50);
+    expect(calls).toBeLessThan(200);
+    expect(settledAfterError).toBe(true);
   });
 
   test('segments are compacted without losing entries', async () => {
