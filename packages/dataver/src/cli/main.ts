@@ -35,6 +35,8 @@ const json = () => new Option('--json', 'print the result as JSON');
 /** Builds the program (exported for tests and for generating docs/cli.md). */
 export function buildProgram(): Command {
   const program = new Command('dataver')
+    // Inherited by every subcommand declared below: usage errors reach main() (exit 2), never exit 1.
+    .exitOverride()
     .description('Version data the way git versions code: content-addressed, cached, pushed and pulled.')
     .version(require('../../package.json').version as string, '-V, --version')
     .option('-q, --quiet', 'print nothing but errors')
@@ -319,7 +321,6 @@ export function main(argv: string[]): void {
     throw error;
   });
   const program = buildProgram();
-  program.exitOverride();
   program.configureOutput({
     writeErr: (text) => process.stderr.write(text),
   });
@@ -327,6 +328,10 @@ export function main(argv: string[]): void {
     if (error instanceof CommanderError) {
       // --help and --version exit 0; usage errors (unknown option, missing argument) exit 2.
       process.exitCode = error.exitCode === 0 ? 0 : 2;
+      if (process.exitCode !== 0 && argv.includes('--json')) {
+        const message = error.message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message } }, null, 2)}\n`);
+      }
       return;
     }
     process.exitCode = reportError(error, {});

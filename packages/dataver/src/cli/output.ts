@@ -130,6 +130,11 @@ export function reportError(error: unknown, options: GlobalOptions): number {
     return error.exitCode;
   }
   // Not an expected failure: a bug. Show everything.
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: 'INTERNAL', message: String((error as Error)?.message ?? error) } }, null, 2)}\n`,
+    );
+  }
   process.stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n`);
   process.stderr.write('hint: this is a bug in dataver; please report it with the output above\n');
   return 70;

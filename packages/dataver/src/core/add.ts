@@ -8,7 +8,7 @@ import type { Lock, OutputEntry } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
 import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
-import { ignoreOutputs } from './gitignore.js';
+import { gitTrackedPaths, ignoreOutputs } from './gitignore.js';
 import type { Progress } from './progress.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { listingDigest, StatCache } from './stat-cache.js';
@@ -50,6 +50,16 @@ export async function addPaths(
 ): Promise<AddedOutput[]> {
   const lock = options.lock ?? (await readLock(repo.root));
   checkOverlaps(lock, repoPaths);
+  const inGit = gitTrackedPaths(repo.root, repoPaths);
+  if (inGit.length > 0) {
+    throw new DataverError(
+      'USAGE',
+      `${inGit[0]} is tracked by git${inGit.length > 1 ? ` (and ${inGit.length - 1} more)` : ''}`,
+      {
+        hint: `stop tracking it in git first: git rm -r --cached ${inGit[0]}`,
+      },
+    );
+  }
   await ensureInternalDirs(repo);
   const statCache = await StatCache.load(repo);
   const results: AddedOutput[] = [];
@@ -87,6 +97,7 @@ export async function addPaths(
     if (meta) entry.meta = meta;
     const changed = JSON.stringify(previous) !== JSON.stringify(entry);
     lock.outputs[plan.path] = entry;
+    statCache.recordMaterialized(plan.path, entry.hash);
     results.push({
       path: plan.path,
       kind: plan.kind,

@@ -1,12 +1,15 @@
-// `dataver checkout`: makes the workspace match the lock, from the cache.
-// Unsaved changes (workspace content that is not in the cache) are never
-// overwritten without --force; the check covers every output before any write.
+// `dataver checkout`: makes the workspace match a lock, from the cache.
+//
+// What may be replaced or deleted without --force: files whose content equals what
+// dataver itself last wrote to that place (add, checkout) or what the lock wants.
+// Anything else is the user's unsaved work, and the check covers every output
+// before anything is written.
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DataverError, isDataverError } from '../errors.js';
-import type { Lock } from '../lock/schema.js';
-import type { ManifestEntry } from '../odb/manifest.js';
+import { isSameOrInside } from '../lock/paths.js';
+import type { Lock, OutputEntry } from '../lock/schema.js';
 import type { Progress } from './progress.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
@@ -16,6 +19,12 @@ import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './wo
 export interface CheckoutOptions {
   force?: boolean;
   progress?: Progress;
+  /**
+   * Objects whose bytes this process has just verified (e.g. fetched). Files made from them are
+   * recorded in the stat cache; others are re-hashed by the next status, so a damaged cache
+   * object cannot be vouched for.
+   */
+  verified?: ReadonlySet<string>;
 }
 
 export interface CheckoutResult {
@@ -26,14 +35,13 @@ export interface CheckoutResult {
   missing: string[];
 }
 
-interface Action {
-  kind: 'write' | 'delete';
+interface Write {
   repoPath: string;
-  hash?: string;
+  hash: string;
 }
 
 /**
- * Restores tracked outputs (all, or those under `repoPaths`) to the lock's version.
+ * Restores tracked outputs (all, or those under `repoPaths`) to a lock's version.
  *
  * @example
  * const { restored, missing } = await checkout(repo, lock, ['data/raw']);
@@ -46,62 +54,57 @@ export async function checkout(
 ): Promise<CheckoutResult> {
   await ensureInternalDirs(repo);
   const statCache = await StatCache.load(repo);
-  const actions: Action[] = [];
+  const inScope = (p: string) =>
+    !repoPaths || repoPaths.some((q) => isSameOrInside(p, q) || isSameOrInside(q, p));
+  const writes: Write[] = [];
+  const deletes: string[] = [];
+  const emptyDirs: string[] = [];
   const unsaved: string[] = [];
+  const corrupt: string[] = [];
   const missing = new Set<string>();
+  const complete: Array<[string, string]> = [];
   let unchanged = 0;
 
   for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
-    let wanted: Array<{ repoPath: string; hash: string }>;
-    let current: WorkspaceFile[];
-    if (entry.kind === 'file') {
-      wanted = [{ repoPath: outPath, hash: entry.hash }];
-      const f = statFile(repo, outPath);
-      current = f ? [f] : [];
-      if (!f && fs.existsSync(repo.abs(outPath))) {
-        // A directory (or other) stands where the file should be.
-        if (!options.force) unsaved.push(outPath);
-        else actions.push({ kind: 'delete', repoPath: outPath });
-      }
-    } else {
-      let manifest: ManifestEntry[];
-      try {
-        manifest = await repo.cache.readManifest(entry.hash);
-      } catch (error) {
-        if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
-        missing.add(entry.hash);
-        continue;
-      }
-      wanted = manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash }));
-      const target = repo.abs(outPath);
-      if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) {
-        if (!options.force) unsaved.push(outPath);
-        else actions.push({ kind: 'delete', repoPath: outPath });
-        current = [];
-      } else {
-        current = walkDirectory(repo, outPath);
-      }
+    const wanted = await wantedFiles(repo, outPath, entry);
+    if (!wanted) {
+      missing.add(entry.hash);
+      continue;
     }
+    const previous = await previousFiles(repo, statCache, outPath);
+    const current = currentFiles(repo, outPath, deletes).filter((f) => inScope(f.path));
     await resolveHashes(repo, statCache, current);
+    const wantedHash = new Map(wanted.map((w) => [w.repoPath, w.hash]));
+    // dataver's own content: what it last wrote here, or what is wanted anyway; both recoverable.
+    const replaceable = (f: WorkspaceFile) =>
+      repo.cache.has(f.hash!) && (previous.get(f.path) === f.hash || wantedHash.get(f.path) === f.hash);
+
     const byPath = new Map(current.map((f) => [f.path, f]));
-    for (const w of wanted) {
+    for (const w of wanted.filter((x) => inScope(x.repoPath))) {
       const f = byPath.get(w.repoPath);
       byPath.delete(w.repoPath);
       if (f && f.hash === w.hash && !needsRelink(repo, f, w.hash)) {
         unchanged++;
         continue;
       }
-      if (f && f.hash !== w.hash && !repo.cache.has(f.hash!) && !options.force) unsaved.push(w.repoPath);
+      if (f && !replaceable(f) && !options.force) unsaved.push(w.repoPath);
+      if (f && f.hash !== w.hash && sharesInode(repo, f, w.hash)) {
+        // Hardlink mode: the workspace file *is* the cache object, and it was edited in place.
+        corrupt.push(w.hash);
+        continue;
+      }
       if (!repo.cache.has(w.hash)) {
         missing.add(w.hash);
         continue;
       }
-      actions.push({ kind: 'write', repoPath: w.repoPath, hash: w.hash });
+      writes.push(w);
     }
     for (const extra of byPath.values()) {
-      if (!options.force && !repo.cache.has(extra.hash!)) unsaved.push(extra.path);
-      else actions.push({ kind: 'delete', repoPath: extra.path });
+      if (!replaceable(extra) && !options.force) unsaved.push(extra.path);
+      else deletes.push(extra.path);
     }
+    if (entry.kind === 'dir' && wanted.length === 0) emptyDirs.push(outPath);
+    if (!repoPaths || repoPaths.includes(outPath)) complete.push([outPath, entry.hash]);
   }
 
   if (unsaved.length > 0) {
@@ -115,43 +118,105 @@ export async function checkout(
     );
   }
 
-  const writes = actions.filter((a) => a.kind === 'write');
+  const verifiedParents = new Set<string>();
+  for (const p of [...deletes, ...writes.map((w) => w.repoPath)]) repo.assertPlainParents(p, verifiedParents);
+
   options.progress?.start('checkout', writes.length);
-  let removed = 0;
-  for (const a of actions.filter((x) => x.kind === 'delete')) {
-    await fsp.rm(repo.abs(a.repoPath), { recursive: true, force: true });
-    statCache.forget(a.repoPath);
-    removed++;
+  for (const p of deletes) {
+    await fsp.rm(repo.abs(p), { force: true });
+    statCache.forgetFile(p);
   }
-  await runLimited(writes, 16, async (a) => {
-    const dest = repo.abs(a.repoPath);
+  await pruneBlockingDirectories(repo, writes, deletes);
+  await runLimited(writes, 16, async (w) => {
+    const dest = repo.abs(w.repoPath);
     await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await repo.cache.materialize(a.hash!, dest, repo.config.cache.link);
-    recordStat(statCache, a.repoPath, dest, a.hash!);
+    await repo.cache.materialize(w.hash, dest, repo.config.cache.link);
+    if (options.verified?.has(w.hash)) statCache.record(w.repoPath, fs.statSync(dest), w.hash);
+    else statCache.forgetFile(w.repoPath);
     options.progress?.tick(1);
   });
+  for (const dir of emptyDirs) await fsp.mkdir(repo.abs(dir), { recursive: true });
   options.progress?.stop();
+  for (const [outPath, hash] of complete) {
+    if (!missing.has(hash)) statCache.recordMaterialized(outPath, hash);
+  }
   await statCache.save();
-  return { restored: writes.length, removed, unchanged, missing: [...missing].sort() };
+  if (corrupt.length > 0) {
+    throw new DataverError(
+      'OBJECT_CORRUPT',
+      `${corrupt.length} cache object(s) were edited in place through hardlinked workspace files`,
+      { hint: 'run `dataver verify --fix`, then `dataver pull` to restore them', data: { corrupt } },
+    );
+  }
+  return { restored: writes.length, removed: deletes.length, unchanged, missing: [...missing].sort() };
 }
 
-/** In linked modes, an identical plain copy is turned into a link so the cache is shared. */
+/** The files an output should have; undefined when its manifest is not in the cache. */
+async function wantedFiles(repo: Repo, outPath: string, entry: OutputEntry): Promise<Write[] | undefined> {
+  if (entry.kind === 'file') return [{ repoPath: outPath, hash: entry.hash }];
+  try {
+    const manifest = await repo.cache.readManifest(entry.hash);
+    return manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash }));
+  } catch (error) {
+    if (isDataverError(error, 'OBJECT_MISSING')) return undefined;
+    throw error;
+  }
+}
+
+/** The files of the version dataver last wrote to this output's place (path → hash). */
+async function previousFiles(
+  repo: Repo,
+  statCache: StatCache,
+  outPath: string,
+): Promise<Map<string, string>> {
+  const hash = statCache.lastMaterialized(outPath);
+  const files = new Map<string, string>();
+  if (!hash) return files;
+  files.set(outPath, hash); // a file output
+  try {
+    for (const e of await repo.cache.readManifest(hash)) files.set(`${outPath}/${e.path}`, e.hash);
+  } catch {
+    // Not a manifest (a file output), or no longer in the cache: nothing more is known.
+  }
+  return files;
+}
+
+/** What stands at an output's place now: the files of a folder, or one file. */
+function currentFiles(repo: Repo, outPath: string, leftovers: string[]): WorkspaceFile[] {
+  const st = fs.lstatSync(repo.abs(outPath), { throwIfNoEntry: false });
+  if (!st) return [];
+  if (st.isDirectory()) return walkDirectory(repo, outPath, { leftovers });
+  const f = statFile(repo, outPath);
+  return f ? [f] : [];
+}
+
+/**
+ * After deletions, removes folders that now stand empty where a file must go (a folder
+ * replaced by a file between two versions), and files that stand where a folder must go.
+ */
+async function pruneBlockingDirectories(repo: Repo, writes: Write[], deletes: string[]): Promise<void> {
+  if (deletes.length === 0) return;
+  for (const w of writes) {
+    const dest = repo.abs(w.repoPath);
+    const st = fs.lstatSync(dest, { throwIfNoEntry: false });
+    if (st?.isDirectory()) await fsp.rm(dest, { recursive: true }); // only emptied folders remain here
+  }
+}
+
+/** True when a workspace file is a hardlink of the cache object `hash`. */
+function sharesInode(repo: Repo, f: WorkspaceFile, hash: string): boolean {
+  const object = fs.statSync(repo.cache.objectPath(hash), { throwIfNoEntry: false });
+  return object !== undefined && object.ino === f.ino && object.dev === fs.statSync(f.abs).dev;
+}
+
+/** True when an identical file must still be replaced to match the configured link mode. */
 function needsRelink(repo: Repo, f: WorkspaceFile, hash: string): boolean {
   const mode = repo.config.cache.link;
-  if (mode === 'hardlink') {
-    try {
-      return fs.statSync(repo.cache.objectPath(hash)).ino !== f.ino;
-    } catch {
-      return false;
-    }
-  }
-  if (mode === 'symlink') return !fs.lstatSync(f.abs).isSymbolicLink();
-  return false;
-}
-
-function recordStat(statCache: StatCache, repoPath: string, abs: string, hash: string): void {
-  const st = fs.statSync(abs);
-  statCache.record(repoPath, st, hash);
+  const isLink = fs.lstatSync(f.abs).isSymbolicLink();
+  if (mode === 'symlink') return !isLink;
+  if (isLink) return true;
+  const linked = sharesInode(repo, f, hash);
+  return mode === 'hardlink' ? !linked : linked;
 }
 
 /** Replaces workspace files by links to their cache objects (hardlink/symlink modes, after `add`). */
@@ -163,7 +228,7 @@ export async function relinkWorkspace(
   await runLimited(files, 16, async (f) => {
     if (!needsRelink(repo, f, f.hash!)) return;
     await repo.cache.materialize(f.hash!, f.abs, repo.config.cache.link);
-    recordStat(statCache, f.path, f.abs, f.hash!);
+    statCache.record(f.path, fs.statSync(f.abs), f.hash!);
   });
 }
 

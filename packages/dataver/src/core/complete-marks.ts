@@ -16,7 +16,8 @@ export class CompleteMarks {
   ) {}
 
   static async load(repo: Repo): Promise<CompleteMarks> {
-    const file = path.join(repo.stateDir, FILE);
+    // Kept inside the cache folder, so that deleting the cache deletes the marks too.
+    const file = path.join(repo.cache.root, FILE);
     let hashes: string[] = [];
     try {
       hashes = JSON.parse((await readTextOrUndefined(file)) ?? '[]') as string[];
@@ -46,6 +47,6 @@ export class CompleteMarks {
 
   /** Forgets every mark (after objects were deleted from the cache). */
   static async clear(repo: Repo): Promise<void> {
-    await fsp.rm(path.join(repo.stateDir, FILE), { force: true });
+    await fsp.rm(path.join(repo.cache.root, FILE), { force: true });
   }
 }

@@ -120,7 +120,7 @@ export function setConfigValue(config: Config, key: string, rawValue: string | u
   }
   const last = keys[keys.length - 1];
   if (rawValue === undefined) delete node[last];
-  else node[last] = /^(\d+|true|false|\[.*\])$/.test(rawValue) ? JSON.parse(rawValue) : rawValue;
+  else node[last] = parseConfigValue(key, last, rawValue);
   const result = configSchema.safeParse(copy);
   if (!result.success) {
     throw new DataverError('CONFIG_INVALID', `invalid value for ${key}: ${result.error.issues[0].message}`, {
@@ -128,4 +128,29 @@ export function setConfigValue(config: Config, key: string, rawValue: string | u
     });
   }
   return result.data;
+}
+
+const NUMERIC_KEYS = new Set(['jobs', 'packThreshold']);
+
+/** Values are strings, except the numeric remote options and the `plugins` list (JSON). */
+function parseConfigValue(key: string, last: string, raw: string): unknown {
+  if (NUMERIC_KEYS.has(last)) {
+    const n = Number(raw);
+    if (!Number.isInteger(n)) {
+      throw new DataverError('CONFIG_INVALID', `invalid value for ${key}: '${raw}' is not a whole number`, {
+        hint: `e.g. dataver config set ${key} 8`,
+      });
+    }
+    return n;
+  }
+  if (key === 'plugins') {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new DataverError('CONFIG_INVALID', `invalid value for plugins: ${raw} is not a JSON list`, {
+        hint: `e.g. dataver config set plugins '["corrupt-mnist/dataver-plugin"]'`,
+      });
+    }
+  }
+  return raw;
 }

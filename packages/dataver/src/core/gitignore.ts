@@ -1,11 +1,14 @@
 // Keeps tracked data out of git: each tracked output gets a `/path` line in
 // the repository's root .gitignore (added once, removed by `dataver remove`).
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
 
-function lineFor(repoPath: string): string {
-  return `/${repoPath}`;
+/** An anchored .gitignore pattern that matches exactly this path (glob characters escaped). */
+export function lineFor(repoPath: string): string {
+  const escaped = repoPath.replace(/[\\*?[\]!#]/g, '\\$&').replace(/ $/, '\\ ');
+  return `/${escaped}`;
 }
 
 /** Adds ignore lines for outputs that lack one; returns the paths added. */
@@ -42,5 +45,26 @@ export async function isInGitRepo(dir: string): Promise<boolean> {
       if (parent === current) return false;
       current = parent;
     }
+  }
+}
+
+/**
+ * The given repository paths (or files below them) that git already tracks; empty outside git.
+ * Data tracked by both git and dataver would be committed twice and fight on checkout.
+ */
+export function gitTrackedPaths(root: string, repoPaths: string[]): string[] {
+  if (repoPaths.length === 0) return [];
+  try {
+    const out = execFileSync(
+      'git',
+      ['-C', root, 'ls-files', '-z', '--', ...repoPaths.map((p) => `:(literal)${p}`)],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        maxBuffer: 64 << 20,
+      },
+    ).toString('utf8');
+    return out.split('\0').filter(Boolean);
+  } catch {
+    return []; // not a git repository, or git missing
   }
 }

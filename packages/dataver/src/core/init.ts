@@ -28,6 +28,12 @@ export async function initRepo(root: string): Promise<InitResult> {
     });
   }
   const created: string[] = [];
+  const existing = await lstatOrUndefined(path.join(root, CONFIG_DIR));
+  if (existing && !existing.isDirectory()) {
+    throw new DataverError('USAGE', `${CONFIG_DIR} exists and is not a folder`, {
+      hint: `move ${CONFIG_DIR} out of the way, then run \`dataver init\` again`,
+    });
+  }
   await fsp.mkdir(path.join(root, CONFIG_DIR), { recursive: true });
   await writeFileAtomic(path.join(root, CONFIG_DIR, '.gitignore'), '/cache/\n/tmp/\n/state/\n');
   created.push(`${CONFIG_DIR}/.gitignore`);

@@ -1,10 +1,14 @@
 // `dataver remove`: stops tracking outputs. Workspace files and cache objects
 // stay (gc frees the objects later).
+
+import * as fs from 'node:fs';
 import { DataverError } from '../errors.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
+import { runLimited } from './checkout.js';
 import { unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
+import { resolveHashes, statFile, walkDirectory } from './workspace.js';
 
 /**
  * Removes outputs from the lock and from .gitignore.
@@ -27,6 +31,11 @@ export async function removeOutputs(repo: Repo, repoPaths: string[]): Promise<st
     }
   }
   const statCache = await StatCache.load(repo);
+  if (repo.config.cache.link === 'hardlink' || repo.config.cache.link === 'symlink') {
+    // Linked files would dangle (symlink) or pin read-only cache objects (hardlink) once
+    // dataver stops tracking them: give the user plain copies back.
+    await unlinkFromCache(repo, repoPaths);
+  }
   for (const p of repoPaths) {
     delete lock.outputs[p];
     statCache.forget(p);
@@ -35,4 +44,19 @@ export async function removeOutputs(repo: Repo, repoPaths: string[]): Promise<st
   await writeLock(repo.root, lock);
   await statCache.save();
   return repoPaths;
+}
+
+async function unlinkFromCache(repo: Repo, repoPaths: string[]): Promise<void> {
+  const statCache = await StatCache.load(repo);
+  for (const p of repoPaths) {
+    const st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
+    if (!st) continue;
+    const files = st.isDirectory()
+      ? walkDirectory(repo, p)
+      : [statFile(repo, p)].filter((f) => f !== undefined);
+    await resolveHashes(repo, statCache, files);
+    await runLimited(files, 16, async (f) => {
+      if (repo.cache.has(f.hash!)) await repo.cache.materialize(f.hash!, f.abs, 'copy');
+    });
+  }
 }

@@ -1,9 +1,9 @@
 // A dataver repository: its root (the folder holding .dataver/), settings,
 // cache, and the rules for turning user paths into repository paths.
-import { promises as fsp, realpathSync } from 'node:fs';
+import { promises as fsp, lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DataverError } from '../errors.js';
-import { isSafeRelativePath } from '../lock/paths.js';
+import { isSafeRelativePath, RESERVED_TOP_LEVEL } from '../lock/paths.js';
 import { ObjectCache } from '../odb/cache.js';
 import { lstatOrUndefined, toPosix } from '../util/fs.js';
 import { CONFIG_DIR, CONFIG_FILE, type Config, readConfig } from './config.js';
@@ -53,24 +53,75 @@ export class Repo {
    */
   toRepoPath(userPath: string, cwd: string = process.cwd()): string {
     const absolute = path.resolve(cwd, userPath);
-    const rel = toPosix(path.relative(this.root, absolute));
-    if (rel === '' || !isSafeRelativePath(rel)) {
+    const relOs = path.relative(this.root, absolute);
+    if (relOs === '..' || relOs.startsWith(`..${path.sep}`) || path.isAbsolute(relOs)) {
       throw new DataverError('PATH_OUTSIDE_REPO', `${userPath} is outside the repository at ${this.root}`, {
         hint: 'give a path inside the repository (below the folder that holds .dataver/)',
       });
     }
+    const rel = toPosix(relOs);
+    if (rel === '') {
+      throw new DataverError('USAGE', `${userPath} is the repository root`, {
+        hint: 'give the files or folders inside it that hold data',
+      });
+    }
     const first = rel.split('/')[0];
-    if (first === CONFIG_DIR || first === '.git') {
+    if (first === CONFIG_DIR || first === '.git' || rel.split('/').includes('.git')) {
       throw new DataverError(
         'PATH_OUTSIDE_REPO',
-        `${userPath} is inside ${first}/, which dataver manages itself`,
+        `${userPath} is inside ${first === CONFIG_DIR ? CONFIG_DIR : '.git'}/, which is managed by ${first === CONFIG_DIR ? 'dataver' : 'git'} itself`,
         {
           hint: 'track your data files, not repository internals',
         },
       );
     }
+    if (RESERVED_TOP_LEVEL.has(rel)) {
+      throw new DataverError('USAGE', `${userPath} describes the repository itself and is versioned by git`, {
+        hint: 'commit it with git; dataver tracks data',
+      });
+    }
+    if (!isSafeRelativePath(rel)) {
+      throw new DataverError('USAGE', `${JSON.stringify(userPath)}: dataver cannot track this name`, {
+        hint: 'rename it: names with backslashes or control characters are not portable',
+      });
+    }
     this.assertNoEscapingSymlink(absolute, userPath);
     return rel;
+  }
+
+  /**
+   * Repository paths for commands that act on a selection of outputs: undefined (everything)
+   * when none is given or one of them is the repository root.
+   */
+  toRepoSelection(userPaths: string[], cwd: string = process.cwd()): string[] | undefined {
+    if (userPaths.length === 0) return undefined;
+    if (userPaths.some((p) => path.resolve(cwd, p) === this.root)) return undefined;
+    return userPaths.map((p) => this.toRepoPath(p, cwd));
+  }
+
+  /**
+   * Refuses to write through a symlinked parent: a hostile commit could commit a link
+   * (`escape -> /etc`) and a lock entry `escape/x`. Checked before every write or delete.
+   */
+  assertPlainParents(repoPath: string, verified: Set<string> = new Set()): void {
+    const parts = repoPath.split('/');
+    let current = '';
+    for (const part of parts.slice(0, -1)) {
+      current = current === '' ? part : `${current}/${part}`;
+      if (verified.has(current)) continue;
+      let st: import('node:fs').Stats | undefined;
+      try {
+        st = lstatSync(this.abs(current));
+      } catch {
+        return; // does not exist yet: nothing below it can exist either
+      }
+      if (st.isSymbolicLink()) {
+        throw new DataverError('PATH_OUTSIDE_REPO', `${repoPath}: its folder ${current} is a symlink`, {
+          hint: `dataver does not write through symlinked folders; replace ${current} by a real folder`,
+        });
+      }
+      verified.add(current);
+    }
   }
 
   /** Absolute OS path of a repository path. */

@@ -5,6 +5,8 @@
 // Two levels: per file (path → size, mtime, inode, hash), and per directory
 // (a digest of every file's path and metadata → the directory's manifest hash).
 // When a directory's digest is unchanged, not even the per-file table is loaded.
+// It also remembers which version dataver last wrote to each output's place,
+// so checkout knows which workspace files are its own to replace.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,22 +23,27 @@ export interface StatLike {
 
 const VERSION = 1;
 
+interface OutputState {
+  dirs: Map<string, [digest: string, hash: string]>;
+  materialized: Map<string, string>;
+}
+
 export class StatCache {
   private entries: Map<string, Entry> | undefined;
-  private dirs: Map<string, [digest: string, hash: string]> | undefined;
+  private outputs: OutputState | undefined;
   private dirtyFiles = false;
-  private dirtyDirs = false;
+  private dirtyOutputs = false;
 
   private constructor(
     private readonly file: string,
-    private readonly dirFile: string,
+    private readonly outputFile: string,
   ) {}
 
   /** Opens the cache of a repository; files are read on first use. A damaged file is an empty cache. */
   static async load(repo: Repo): Promise<StatCache> {
     return new StatCache(
       path.join(repo.stateDir, 'stat-cache.json'),
-      path.join(repo.stateDir, 'dir-digests.json'),
+      path.join(repo.stateDir, 'outputs.json'),
     );
   }
 
@@ -51,14 +58,18 @@ export class StatCache {
     return this.entries;
   }
 
-  private directories(): Map<string, [string, string]> {
-    if (!this.dirs) {
-      const parsed = readJson(this.dirFile) as
-        | { version?: number; dirs?: Record<string, [string, string]> }
+  private outputState(): OutputState {
+    if (!this.outputs) {
+      const parsed = readJson(this.outputFile) as
+        | { version?: number; dirs?: Record<string, [string, string]>; materialized?: Record<string, string> }
         | undefined;
-      this.dirs = new Map(parsed?.version === VERSION && parsed.dirs ? Object.entries(parsed.dirs) : []);
+      const valid = parsed?.version === VERSION;
+      this.outputs = {
+        dirs: new Map(valid && parsed.dirs ? Object.entries(parsed.dirs) : []),
+        materialized: new Map(valid && parsed.materialized ? Object.entries(parsed.materialized) : []),
+      };
     }
-    return this.dirs;
+    return this.outputs;
   }
 
   /** The cached hash when the file's metadata still matches. */
@@ -75,17 +86,36 @@ export class StatCache {
     this.dirtyFiles = true;
   }
 
+  /** Drops one file's entry (its bytes must be read again before they are trusted). */
+  forgetFile(repoPath: string): void {
+    if (this.files().delete(repoPath)) this.dirtyFiles = true;
+  }
+
   /** The manifest hash of a directory whose files' paths and metadata digest to `digest`. */
   lookupDir(repoPath: string, digest: string): string | undefined {
-    const d = this.directories().get(repoPath);
+    const d = this.outputState().dirs.get(repoPath);
     return d && d[0] === digest ? d[1] : undefined;
   }
 
   recordDir(repoPath: string, digest: string, manifestHash: string): void {
-    const d = this.directories().get(repoPath);
+    const d = this.outputState().dirs.get(repoPath);
     if (d && d[0] === digest && d[1] === manifestHash) return;
-    this.directories().set(repoPath, [digest, manifestHash]);
-    this.dirtyDirs = true;
+    this.outputState().dirs.set(repoPath, [digest, manifestHash]);
+    this.dirtyOutputs = true;
+  }
+
+  /**
+   * The version (file hash or manifest hash) that dataver last wrote to an output's place in
+   * the workspace, by add or checkout. Files still equal to it are dataver's to replace.
+   */
+  lastMaterialized(outPath: string): string | undefined {
+    return this.outputState().materialized.get(outPath);
+  }
+
+  recordMaterialized(outPath: string, hash: string): void {
+    if (this.outputState().materialized.get(outPath) === hash) return;
+    this.outputState().materialized.set(outPath, hash);
+    this.dirtyOutputs = true;
   }
 
   forget(prefix: string): void {
@@ -97,10 +127,13 @@ export class StatCache {
         this.dirtyFiles = true;
       }
     }
-    for (const key of this.directories().keys()) {
-      if (inside(key)) {
-        this.directories().delete(key);
-        this.dirtyDirs = true;
+    const { dirs, materialized } = this.outputState();
+    for (const map of [dirs, materialized] as Array<Map<string, unknown>>) {
+      for (const key of map.keys()) {
+        if (inside(key)) {
+          map.delete(key);
+          this.dirtyOutputs = true;
+        }
       }
     }
   }
@@ -112,12 +145,16 @@ export class StatCache {
       await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }));
       this.dirtyFiles = false;
     }
-    if (this.dirtyDirs && this.dirs) {
+    if (this.dirtyOutputs && this.outputs) {
       await writeFileAtomic(
-        this.dirFile,
-        JSON.stringify({ version: VERSION, dirs: Object.fromEntries(this.dirs) }),
+        this.outputFile,
+        JSON.stringify({
+          version: VERSION,
+          dirs: Object.fromEntries(this.outputs.dirs),
+          materialized: Object.fromEntries(this.outputs.materialized),
+        }),
       );
-      this.dirtyDirs = false;
+      this.dirtyOutputs = false;
     }
   }
 }

@@ -122,7 +122,7 @@ async function dirStatus(
     }
     return manifest;
   };
-  if (!marks.has(entry.hash)) {
+  if (!marks.has(entry.hash) || !repo.cache.has(entry.hash)) {
     const m = await loadManifest();
     if (!m || m.some((e) => !repo.cache.has(e.hash))) result.cache = 'missing';
     else marks.add(entry.hash);

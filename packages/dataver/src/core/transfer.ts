@@ -1,6 +1,8 @@
 // push / fetch / pull / status --remote / verify --remote: one code path that
 // moves the objects a lock needs between the cache and a remote object store.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DataverError } from '../errors.js';
 import type { Lock } from '../lock/schema.js';
 import type { RemoteConfig, RemoteObjectStore } from '../odb/remote.js';
@@ -33,13 +35,20 @@ export function remoteSettings(repo: Repo, name?: string): { name: string; confi
   return { name: chosen, config };
 }
 
-/** Opens the object store of a configured remote. */
+/** Opens the object store of a configured remote (`mustExist`: a folder remote must already exist). */
 export function openConfiguredRemote(
   repo: Repo,
   name?: string,
   jobs?: number,
+  mustExist = false,
 ): { name: string; store: RemoteObjectStore } {
   const { name: chosen, config } = remoteSettings(repo, name);
+  const folder = localFolderOf(repo, config.url);
+  if (mustExist && folder && !existsSync(folder)) {
+    throw new DataverError('REMOTE_NOT_FOUND', `remote ${chosen}: folder ${folder} does not exist`, {
+      hint: `check the path with \`dataver remote list\` (fix it with \`dataver config set remote.${chosen}.url PATH\`)`,
+    });
+  }
   const store = openRemote(chosen, jobs ? { ...config, jobs } : config, {
     repoRoot: repo.root,
     env: process.env,
@@ -128,7 +137,7 @@ export async function fetchObjects(
   repoPaths?: string[],
   options: TransferOptions = {},
 ): Promise<FetchSummary> {
-  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs);
+  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs, true);
   await repo.cache.ensureDirs();
   const tmpDir = path.join(repo.tmpDir, 'fetch');
   let fetched = 0;
@@ -225,7 +234,7 @@ export async function remoteStatus(
   remoteName?: string,
 ): Promise<{ name: string; missing: number; missingHashes: string[] }> {
   const { objects } = await neededObjects(repo, lock, repoPaths);
-  const { name, store } = openConfiguredRemote(repo, remoteName);
+  const { name, store } = openConfiguredRemote(repo, remoteName, undefined, true);
   try {
     const has = await store.has(objects.map((o) => o.hash));
     const missingHashes = objects.filter((o) => !has.has(o.hash)).map((o) => o.hash);
@@ -237,7 +246,7 @@ export async function remoteStatus(
 
 /** Re-hashes the objects of a remote. */
 export async function verifyRemote(repo: Repo, remoteName: string, progress?: Progress) {
-  const { store } = openConfiguredRemote(repo, remoteName);
+  const { store } = openConfiguredRemote(repo, remoteName, undefined, true);
   try {
     let started = false;
     return await store.verify({
@@ -278,4 +287,11 @@ function tickTo(progress: Progress | undefined, objects: number, bytes: number):
   if (objects < last.objects) last.objects = 0;
   progress.tick(objects - last.objects, Math.max(0, bytes - last.bytes));
   lastSeen.set(progress, { objects, bytes });
+}
+
+/** The folder of a local remote (a path relative to the repository root, or file://), else undefined. */
+function localFolderOf(repo: Repo, url: string): string | undefined {
+  if (url.startsWith('file://')) return fileURLToPath(url);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return undefined;
+  return path.resolve(repo.root, url);
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { DataverError } from '../errors.js';
 import type { PoolOptions } from '../hash/pool.js';
 import { hashFiles, isFailure } from '../hash/pool.js';
+import { isSafeRelativePath } from '../lock/paths.js';
+import { isDataverTemp } from '../util/fs.js';
 import type { Repo } from './repo.js';
 import type { StatCache } from './stat-cache.js';
 
@@ -25,9 +27,18 @@ export interface WorkspaceFile {
  * Lists the regular files below a directory, recursively, sorted by path. Symlinks are
  * followed only when they stay inside the repository.
  */
-export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
+export function walkDirectory(
+  repo: Repo,
+  repoPath: string,
+  options: { leftovers?: string[] } = {},
+): WorkspaceFile[] {
   const out: WorkspaceFile[] = [];
   const rootAbs = repo.abs(repoPath);
+  if (fs.lstatSync(rootAbs, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new DataverError('PATH_OUTSIDE_REPO', `${repoPath} is a symlink to a folder`, {
+      hint: 'dataver tracks real folders; replace the link by the folder',
+    });
+  }
   const stack: string[] = [''];
   while (stack.length > 0) {
     const relDir = stack.pop()!;
@@ -36,11 +47,26 @@ export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
     try {
       entries = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && relDir === '') return out;
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && relDir === '') return out;
       throw error;
     }
     for (const entry of entries) {
       const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      if (isDataverTemp(entry.name)) {
+        // A write that a crash interrupted: never data; checkout collects these to delete them.
+        options.leftovers?.push(`${repoPath}/${rel}`);
+        continue;
+      }
+      if (!isSafeRelativePath(rel)) {
+        throw new DataverError(
+          'USAGE',
+          `${JSON.stringify(`${repoPath}/${rel}`)}: dataver cannot track this name`,
+          {
+            hint: 'rename it: backslashes, control characters and nested .git folders are not supported in tracked folders',
+          },
+        );
+      }
       const abs = `${absDir}${path.sep}${entry.name}`;
       if (entry.isDirectory()) {
         stack.push(rel);
@@ -59,6 +85,7 @@ export function walkDirectory(repo: Repo, repoPath: string): WorkspaceFile[] {
             hint: 'dataver tracks files; replace the link with the directory or a link per file',
           });
         }
+        if (!st.isFile()) continue; // a link to a fifo, socket or device: not data
       } else if (entry.isFile()) {
         st = fs.lstatSync(abs, { bigint: false, throwIfNoEntry: true });
       } else {

@@ -39,14 +39,21 @@ export async function readFileAtRevision(
 export async function resolveRevision(root: string, rev: string): Promise<string> {
   if (rev.startsWith('-'))
     throw new DataverError('USAGE', `invalid revision '${rev}'`, { hint: 'give a commit, branch or tag' });
+  let commit = '';
+  let cause: unknown;
   try {
-    return (await git(root).revparse(['--verify', '--quiet', `${rev}^{commit}`])).trim();
+    // With --quiet, git prints nothing for an unknown revision (simple-git then resolves '').
+    commit = (await git(root).revparse(['--verify', '--quiet', `${rev}^{commit}`])).trim();
   } catch (error) {
+    cause = error;
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) {
     throw new DataverError('USAGE', `unknown git revision '${rev}'`, {
       hint: 'give a commit, branch or tag of this repository (see `git log`)',
-      cause: error,
+      cause,
     });
   }
+  return commit;
 }
 
 /**

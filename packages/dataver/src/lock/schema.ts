@@ -2,12 +2,15 @@
 // states. Validated on read (it may be hand-edited or come from a hostile
 // commit) and written deterministically so that git merges it cleanly.
 import { z } from 'zod';
-import { isSafeRelativePath } from './paths.js';
+import { findOverlap, isSafeRelativePath, isTrackablePath } from './paths.js';
 
 export const LOCK_VERSION = 1;
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 const relativePath = z.string().refine(isSafeRelativePath, 'must be a relative path inside the repository');
+const outputPath = z
+  .string()
+  .refine(isTrackablePath, 'must be a relative path inside the repository, outside .git/ and .dataver/');
 
 export const tensorSummarySchema = z.object({
   name: z.string().optional(),
@@ -52,10 +55,21 @@ export const stageStateSchema = z
 export const lockSchema = z
   .object({
     version: z.literal(LOCK_VERSION),
-    outputs: z.record(relativePath, outputEntrySchema),
+    outputs: z.record(outputPath, outputEntrySchema),
     stages: z.record(z.string(), stageStateSchema).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((lock, ctx) => {
+    // Overlapping outputs (e.g. after a merge of two branches) would fight each other forever.
+    const overlap = findOverlap(Object.keys(lock.outputs));
+    if (overlap) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', overlap[1]],
+        message: `overlaps the output ${overlap[0]}; keep one of them`,
+      });
+    }
+  });
 
 export type OutputEntry = z.infer<typeof outputEntrySchema>;
 export type StageState = z.infer<typeof stageStateSchema>;

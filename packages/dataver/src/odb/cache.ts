@@ -160,14 +160,26 @@ export class ObjectCache {
       }
       await fsp.rename(tmp, dest);
     } catch (error) {
-      await fsp.rm(tmp, { force: true });
       if (errnoCode(error) === 'ENOENT' && !this.has(hash)) {
         throw new DataverError('OBJECT_MISSING', `object ${hash} for ${dest} is not in the cache`, {
           hint: 'run `dataver pull` to fetch it',
           data: { missing: [hash] },
         });
       }
+      if (errnoCode(error) === 'EXDEV') {
+        throw new DataverError(
+          'CONFIG_INVALID',
+          'cache.link is hardlink, but the cache is on another file system',
+          {
+            hint: 'use `dataver config set cache.link reflink` (or symlink), or move the cache next to the workspace',
+            cause: error,
+          },
+        );
+      }
       rethrowFsError(dest)(error);
+    } finally {
+      // rename() onto a hardlink of the same inode is a no-op that leaves tmp behind.
+      await fsp.rm(tmp, { force: true });
     }
   }
 

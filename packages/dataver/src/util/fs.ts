@@ -7,12 +7,18 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, rethrowFsError } from '../errors.js';
 
-/** A unique temporary name beside `target` (same directory, so rename is atomic). */
+/**
+ * A unique temporary name beside `target` (same directory, so rename is atomic). Short, so
+ * that it fits wherever the target's own name fits.
+ */
 export function tmpNameFor(target: string): string {
-  return path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  // Keep in step with isDataverTemp below.
+  return path.join(path.dirname(target), `.dv-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** True for the name of a temporary file that tmpNameFor made (left behind only by a crash). */
+export function isDataverTemp(name: string): boolean {
+  return /^\.dv-\d+-[0-9a-f]{12}\.tmp$/.test(name);
 }
 
 /**

@@ -15,8 +15,8 @@ describe('paths', () => {
     expectCleanError(dv(dir, ['add', 'missing.txt']), 2, /missing\.txt does not exist/);
     expectCleanError(dv(dir, ['add', '../elsewhere']), 2, /outside the repository/);
     expectCleanError(dv(dir, ['add', '/etc/hostname']), 2, /outside the repository/);
-    expectCleanError(dv(dir, ['add', '.dataver/config.json']), 2, /dataver manages itself/);
-    expectCleanError(dv(dir, ['add', '.git']), 2, /dataver manages itself/);
+    expectCleanError(dv(dir, ['add', '.dataver/config.json']), 2, /managed by (dataver|git) itself/);
+    expectCleanError(dv(dir, ['add', '.git']), 2, /managed by (dataver|git) itself/);
   });
 
   it('refuses symlinks that escape the repository, at the top and inside directories', () => {

@@ -6,7 +6,7 @@ import { formatBytes, type Output } from '../output.js';
 
 export async function run(output: Output, [paths]: [string[]]): Promise<number> {
   const repo = await Repo.find(process.cwd());
-  const repoPaths = paths.map((p) => repo.toRepoPath(p));
+  const repoPaths = [...new Set(paths.map((p) => repo.toRepoPath(p)))];
   const added = await withWriteLock(repo, 'add', () =>
     addPaths(repo, repoPaths, { progress: output.progress(), onWarning: (m) => output.warn(m) }),
   );

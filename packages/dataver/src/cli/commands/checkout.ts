@@ -13,7 +13,7 @@ export async function run(
   options: { force?: boolean; rev?: string },
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
-  const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
+  const repoPaths = repo.toRepoSelection(paths);
   const result = await withWriteLock(repo, 'checkout', async () => {
     // --rev: the data of another commit, without switching branches (the workspace lock stays).
     const lock = options.rev ? await readLockAtRevision(repo.root, options.rev) : await readLock(repo.root);

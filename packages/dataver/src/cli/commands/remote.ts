@@ -1,4 +1,5 @@
 // dataver remote add/list/remove/test
+import path from 'node:path';
 import { readConfig, writeConfig } from '../../core/config.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
@@ -7,9 +8,10 @@ import type { Output } from '../output.js';
 
 export async function add(
   output: Output,
-  [name, url]: [string, string],
+  [name, rawUrl]: [string, string],
   options: { default?: boolean },
 ): Promise<number> {
+  let url = rawUrl;
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
     throw new DataverError('USAGE', `invalid remote name '${name}'`, { hint: 'use letters, digits, _ . -' });
   }
@@ -19,6 +21,10 @@ export async function add(
     });
   }
   const repo = await Repo.find(process.cwd());
+  // A folder given relative to where the user stands is stored relative to the repository root.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !path.isAbsolute(url)) {
+    url = path.relative(repo.root, path.resolve(process.cwd(), url)) || '.';
+  }
   await withWriteLock(repo, 'remote', async () => {
     const config = await readConfig(repo.root);
     if (config.remotes[name]) {

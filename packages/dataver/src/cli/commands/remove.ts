@@ -6,7 +6,7 @@ import type { Output } from '../output.js';
 
 export async function run(output: Output, [paths]: [string[]]): Promise<number> {
   const repo = await Repo.find(process.cwd());
-  const repoPaths = paths.map((p) => repo.toRepoPath(p));
+  const repoPaths = [...new Set(paths.map((p) => repo.toRepoPath(p)))];
   const removed = await withWriteLock(repo, 'remove', () => removeOutputs(repo, repoPaths));
   output.result({ removed }, () => removed.map((p) => `no longer tracked: ${p}`));
   return 0;

@@ -14,7 +14,7 @@ export async function run(
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
   const lock = await readLock(repo.root);
-  const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
+  const repoPaths = repo.toRepoSelection(paths);
   const outputs = await computeStatus(repo, lock, repoPaths);
   let remote: { name: string; missing: number; missingHashes: string[] } | undefined;
   if (options.remote !== undefined && options.remote !== false) {

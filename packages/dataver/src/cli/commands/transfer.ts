@@ -16,7 +16,7 @@ interface Options {
 
 async function context(paths: string[], rev?: string) {
   const repo = await Repo.find(process.cwd());
-  const repoPaths = paths.length > 0 ? paths.map((p) => repo.toRepoPath(p)) : undefined;
+  const repoPaths = repo.toRepoSelection(paths);
   const lock = rev ? await readLockAtRevision(repo.root, rev) : await readLock(repo.root);
   return { repo, repoPaths, lock };
 }
