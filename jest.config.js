@@ -3,10 +3,17 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages/dataver/test', '<rootDir>/packages/corrupt-mnist/test', '<rootDir>/packages/trainer/test'],
+  roots: [
+    '<rootDir>/packages/dataver/test',
+    '<rootDir>/packages/corrupt-mnist/test',
+    '<rootDir>/packages/trainer/test',
+  ],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.ts$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',

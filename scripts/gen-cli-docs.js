@@ -23,7 +23,9 @@ function walk(command, prefix, out) {
     const after = [];
     // Texts added with addHelpText('after') (the examples) are emitted as events.
     sub.emit('afterHelp', { error: false, command: sub, write: (t) => after.push(t) });
-    out.push(`### ${name}\n\n${sub.description()}\n\n\`\`\`text\n${help.trimEnd()}\n${after.join('').trimEnd()}\n\`\`\`\n`);
+    out.push(
+      `### ${name}\n\n${sub.description()}\n\n\`\`\`text\n${help.trimEnd()}\n${after.join('').trimEnd()}\n\`\`\`\n`,
+    );
   }
 }
 
