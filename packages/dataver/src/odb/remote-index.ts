@@ -76,6 +76,11 @@ export interface IndexSegment {
   version: 1;
   loose: [string, number][];
   packs: SegmentPack[];
+  /**
+   * `[pack, hash]` entries found corrupt: packs are immutable, so such an entry
+   * stays bad and must never be chosen again, even after a rebuild from a listing.
+   */
+  bad?: [string, string][];
 }
 
 /** Locations known to be bad (from verify or fetch), left out when the index is rebuilt. */
@@ -139,6 +144,10 @@ export function encodeSegment(segment: IndexSegment): { key: string; bytes: Buff
       .sort((a, b) => (a.pack < b.pack ? -1 : a.pack > b.pack ? 1 : 0))
       .map((p) => ({ pack: p.pack, size: p.size, objects: [...p.objects].sort((a, b) => a[1] - b[1]) })),
   };
+  if (segment.bad && segment.bad.length > 0) {
+    const unique = [...new Set(segment.bad.map(([p, h]) => `${p}:${h}`))].sort();
+    normalized.bad = unique.map((k) => k.split(':') as [string, string]);
+  }
   const bytes = Buffer.from(`${JSON.stringify(normalized)}\n`);
   const hash = createHash('sha256').update(bytes).digest('hex');
   return { key: segmentKey(hash), bytes, hash };
@@ -174,6 +183,14 @@ export function decodeSegment(bytes: Buffer, nameHash: string): IndexSegment | u
       return undefined;
     }
   }
+  if (v.bad !== undefined) {
+    if (!Array.isArray(v.bad)) return undefined;
+    for (const b of v.bad) {
+      if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'string' && HASH_RE.test(x))) {
+        return undefined;
+      }
+    }
+  }
   for (const p of v.packs) {
     if (typeof p !== 'object' || p === null || typeof p.pack !== 'string' || !HASH_RE.test(p.pack))
       return undefined;
@@ -204,6 +221,8 @@ export class RemoteIndex {
   /** Parsed segments by key; segments are immutable, so each is read once per process. */
   private readonly segments = new Map<string, IndexSegment>();
   private objects = new Map<string, ObjectLocation>();
+  /** `${pack}:${hash}` entries marked bad by any segment. */
+  private badPacked = new Set<string>();
   private packSizes = new Map<string, number>();
   /** Keys of segments whose bytes do not match their name. */
   damaged: string[] = [];
@@ -287,7 +306,9 @@ export class RemoteIndex {
       for (const p of segment.packs) {
         const seen = out.get(p.pack) ?? [];
         const known = new Set(seen.map((e) => e[0]));
-        for (const e of p.objects) if (!known.has(e[0])) seen.push(e);
+        for (const e of p.objects) {
+          if (!known.has(e[0]) && !this.badPacked.has(`${p.pack}:${e[0]}`)) seen.push(e);
+        }
         out.set(p.pack, seen);
       }
     }
@@ -342,14 +363,20 @@ export class RemoteIndex {
   private rebuildView(): void {
     const objects = new Map<string, ObjectLocation>();
     const packs = new Map<string, number>();
+    const bad = new Set<string>();
+    for (const segment of this.segments.values()) {
+      for (const [pack, hash] of segment.bad ?? []) bad.add(`${pack}:${hash}`);
+    }
     for (const segment of this.segments.values()) {
       for (const p of segment.packs) {
         packs.set(p.pack, p.size);
         for (const [hash, offset, size] of p.objects) {
-          if (!objects.has(hash)) objects.set(hash, { kind: 'pack', pack: p.pack, offset, size });
+          if (objects.has(hash) || bad.has(`${p.pack}:${hash}`)) continue;
+          objects.set(hash, { kind: 'pack', pack: p.pack, offset, size });
         }
       }
     }
+    this.badPacked = bad;
     // A loose copy wins over a packed one: it needs no range arithmetic.
     for (const segment of this.segments.values()) {
       for (const [hash, size] of segment.loose) objects.set(hash, { kind: 'loose', size });
@@ -360,7 +387,7 @@ export class RemoteIndex {
 
   /** Stores a segment (after the data it names is uploaded) and adds it to the view. */
   async write(segment: IndexSegment): Promise<string | undefined> {
-    if (segment.loose.length === 0 && segment.packs.length === 0) return undefined;
+    if (segment.loose.length === 0 && segment.packs.length === 0 && !segment.bad?.length) return undefined;
     const { key, bytes } = encodeSegment(segment);
     await this.storage.put(key, bytes, { size: bytes.length });
     this.segments.set(key, segment);
@@ -383,7 +410,8 @@ export class RemoteIndex {
       for (const [hash, size] of s.loose) loose.set(hash, size);
       for (const p of s.packs) packs.set(p.pack, p);
     }
-    const merged = await this.write({ version: 1, loose: [...loose], packs: [...packs.values()] });
+    const bad = [...this.badPacked].map((k) => k.split(':') as [string, string]);
+    const merged = await this.write({ version: 1, loose: [...loose], packs: [...packs.values()], bad });
     await mapLimit(
       inputs.filter(([key]) => key !== merged),
       this.jobs,
@@ -405,12 +433,12 @@ export class RemoteIndex {
   async rebuild(
     exclude: IndexExclusions = {},
   ): Promise<{ loose: number; packs: number; persisted: boolean }> {
-    // List the index FIRST: a segment seen here describes data uploaded before
-    // it, which the data listing below will therefore also see.
-    const oldSegments: string[] = [];
-    for await (const entry of this.storage.list(INDEX_PREFIX)) {
-      if (SEGMENT_RE.test(entry.key)) oldSegments.push(entry.key);
-    }
+    // Read the index FIRST: a segment seen here describes data uploaded before
+    // it, which the data listing below will therefore also see. Reading it
+    // (not just listing) carries its bad-entry marks into the rebuilt index.
+    await this.load();
+    const oldSegments = [...this.segments.keys(), ...this.damaged];
+    const badPacked = new Set([...this.badPacked, ...(exclude.packed ?? [])]);
     const loose: [string, number][] = [];
     for await (const entry of this.storage.list(OBJECTS_PREFIX)) {
       const rest = entry.key.slice(OBJECTS_PREFIX.length);
@@ -426,16 +454,23 @@ export class RemoteIndex {
       await mapLimit(tars, this.jobs, async ({ pack, size }) => {
         const index = await this.readPackIndex(pack, size);
         if (index === undefined) return undefined;
-        const objects = index.objects.filter(([hash]) => !exclude.packed?.has(`${pack}:${hash}`));
+        const objects = index.objects.filter(([hash]) => !badPacked.has(`${pack}:${hash}`));
         return { pack, size, objects } satisfies SegmentPack;
       })
     ).filter((p): p is SegmentPack => p !== undefined && p.objects.length > 0);
 
-    const segment: IndexSegment = { version: 1, loose, packs };
+    // Marks are kept only for packs that still exist (they are what could be listed again).
+    const listedPacks = new Set(tars.map((t) => t.pack));
+    const bad = [...badPacked]
+      .map((k) => k.split(':') as [string, string])
+      .filter(([pack]) => listedPacks.has(pack));
+    const segment: IndexSegment = { version: 1, loose, packs, bad };
     let persisted = true;
     try {
       const { key, bytes } = encodeSegment(segment);
-      if (loose.length > 0 || packs.length > 0) await this.storage.put(key, bytes, { size: bytes.length });
+      if (loose.length > 0 || packs.length > 0 || bad.length > 0) {
+        await this.storage.put(key, bytes, { size: bytes.length });
+      }
       await mapLimit(
         oldSegments.filter((k) => k !== key),
         this.jobs,

@@ -383,6 +383,9 @@ export class RemoteObjectStore {
       totalObjects: unique.length,
       totalBytes: unique.reduce((n, o) => n + o.size, 0),
     };
+    // Corrupt copies are dropped from the index afterwards, so that a push from
+    // a clone that has the object uploads it again.
+    const badLocations: Required<IndexExclusions> = { loose: new Set(), packed: new Set() };
     const settle = (
       hash: string,
       size: number,
@@ -393,8 +396,12 @@ export class RemoteObjectStore {
       if (outcome === 'ok') {
         result.fetched++;
         result.bytes += size;
-      } else if (outcome === 'corrupt') result.corrupt.push(hash);
-      else notFound.push(o);
+      } else if (outcome === 'corrupt') {
+        result.corrupt.push(hash);
+        const loc = this.index.lookup(hash);
+        if (loc?.kind === 'pack') badLocations.packed.add(`${loc.pack}:${hash}`);
+        else badLocations.loose.add(hash);
+      } else notFound.push(o);
       progress.objects++;
       progress.bytes += o.size;
       opts.onProgress?.({ ...progress });
@@ -455,6 +462,10 @@ export class RemoteObjectStore {
       progress.bytes -= notFound.reduce((n, o) => n + o.size, 0);
       await this.index.rebuild();
       todo = notFound;
+    }
+    if (badLocations.loose.size > 0 || badLocations.packed.size > 0) {
+      // Best effort: the report matters more than the repair (verify --remote repairs too).
+      await this.index.rebuild(badLocations).catch(() => undefined);
     }
     result.missing.sort();
     result.corrupt.sort();

@@ -150,17 +150,45 @@ describe('RemoteObjectStore over a folder', () => {
     expect([...sink.got]).toEqual([cache.objects[2].hash]);
     expect(await fs.readdir(path.join(root, 'tmp'))).toEqual([]);
 
-    // verify finds the same, repairs the index, and a push then fixes the remote.
+    // The fetch dropped the bad copies from the index, so a push uploads them again.
+    expect((await newStore().has([bigOne.hash, smallOne.hash])).size).toBe(0);
+    expect((await newStore().push(cache.objects, cache.path)).uploaded).toBe(2);
+    const clean = await newStore().verify();
+    expect(clean).toMatchObject({ missing: [], corrupt: [], repaired: false });
+    // The bad entry stays in its (immutable) pack: a rebuild from a listing must not pick it again.
+    const rebuilt = newStore();
+    await rebuilt.index.rebuild();
+    const again = await rebuilt.fetch(cache.objects, makeSink(path.join(root, 'c2')).accept, {
+      tmpDir: path.join(root, 'tmp'),
+    });
+    expect(again).toMatchObject({ fetched: 3, corrupt: [] });
+  });
+
+  test('verify --remote finds corrupt objects, repairs the index, and a push then fixes the remote', async () => {
+    const cache = await makeCache(path.join(root, 'cache'), [2 * MiB, 500, 700]);
+    await newStore().push(cache.objects, cache.path);
+    const [bigOne, smallOne] = cache.objects;
+    const looseFile = path.join(remoteDir(), ...looseKey(bigOne.hash).split('/'));
+    const bytes = await fs.readFile(looseFile);
+    bytes[5] ^= 0xff;
+    await fs.writeFile(looseFile, bytes);
+    const packName = (await listKeys(new LocalStorage(remoteDir()), 'packs/')).find((k) =>
+      k.endsWith('.tar'),
+    )!;
+    const packFile = path.join(remoteDir(), ...packName.split('/'));
+    const pack = await fs.readFile(packFile);
+    pack[pack.indexOf(cache.bytes.get(smallOne.hash)!) + 3] ^= 0xff;
+    await fs.writeFile(packFile, pack);
     const verified = await newStore().verify();
     expect(verified.corrupt.sort()).toEqual([bigOne.hash, smallOne.hash].sort());
     expect(verified.repaired).toBe(true);
     expect((await newStore().push(cache.objects, cache.path)).uploaded).toBe(2);
-    const clean = await newStore().verify();
-    expect(clean).toMatchObject({ missing: [], corrupt: [], repaired: false });
-    const again = await newStore().fetch(cache.objects, makeSink(path.join(root, 'c2')).accept, {
-      tmpDir: path.join(root, 'tmp'),
+    expect(await newStore().verify()).toMatchObject({
+      checked: 3,
+      missing: [],
+      corrupt: [],
+      repaired: false,
     });
-    expect(again.fetched).toBe(3);
   });
 
   test('a damaged index segment is detected by its name and rebuilt from a listing', async () => {
