@@ -127,14 +127,24 @@ export async function checkout(
     statCache.forgetFile(p);
   }
   await pruneBlockingDirectories(repo, writes, deletes);
-  await runLimited(writes, 16, async (w) => {
-    const dest = repo.abs(w.repoPath);
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await repo.cache.materialize(w.hash, dest, repo.config.cache.link);
-    if (options.verified?.has(w.hash)) statCache.record(w.repoPath, fs.statSync(dest), w.hash);
+  const madeDirs = new Set<string>();
+  for (const w of writes) {
+    const parent = path.dirname(repo.abs(w.repoPath));
+    if (!madeDirs.has(parent)) {
+      fs.mkdirSync(parent, { recursive: true });
+      madeDirs.add(parent);
+    }
+  }
+  await repo.cache.materializeMany(
+    writes.map((w) => ({ hash: w.hash, dest: repo.abs(w.repoPath) })),
+    repo.config.cache.link,
+    () => options.progress?.tick(1),
+  );
+  for (const w of writes) {
+    if (options.verified?.has(w.hash))
+      statCache.record(w.repoPath, fs.statSync(repo.abs(w.repoPath)), w.hash);
     else statCache.forgetFile(w.repoPath);
-    options.progress?.tick(1);
-  });
+  }
   for (const dir of emptyDirs) await fsp.mkdir(repo.abs(dir), { recursive: true });
   options.progress?.stop();
   for (const [outPath, hash] of complete) {

@@ -16,6 +16,8 @@ export interface TransferOptions {
   remote?: string;
   jobs?: number;
   progress?: Progress;
+  /** Filled with the hashes of objects fetched and verified by this call. */
+  verified?: Set<string>;
 }
 
 /** Resolves a remote name (or the default) to its settings. */
@@ -140,6 +142,7 @@ export async function fetchObjects(
   const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs, true);
   await repo.cache.ensureDirs();
   const tmpDir = path.join(repo.tmpDir, 'fetch');
+  const verified = options.verified ?? new Set<string>();
   let fetched = 0;
   let bytes = 0;
   let total = 0;
@@ -162,7 +165,10 @@ export async function fetchObjects(
       let started = false;
       const result = await store.fetch(
         wanted.map((o) => ({ hash: o.hash, size: o.size })),
-        (hash, tmpPath) => repo.cache.acceptVerified(hash, tmpPath),
+        (hash, tmpPath) => {
+          verified.add(hash);
+          return repo.cache.acceptVerified(hash, tmpPath);
+        },
         {
           tmpDir,
           onProgress: (p) => {
@@ -221,8 +227,13 @@ export async function pull(
   repoPaths?: string[],
   options: TransferOptions & { force?: boolean } = {},
 ): Promise<FetchSummary & { checkout: CheckoutResult }> {
-  const fetched = await fetchObjects(repo, lock, repoPaths, options);
-  const result = await checkout(repo, lock, repoPaths, { force: options.force, progress: options.progress });
+  const verified = new Set<string>();
+  const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified });
+  const result = await checkout(repo, lock, repoPaths, {
+    force: options.force,
+    progress: options.progress,
+    verified,
+  });
   return { ...fetched, checkout: result };
 }
 

@@ -9,13 +9,18 @@ import { Worker } from 'node:worker_threads';
 import type { HashResult } from './file.js';
 import { hashFile } from './file.js';
 import type { IngestResult } from './ingest.js';
+import type { LinkMode } from './place.js';
 
 export interface PoolRequest {
   id: number;
-  op: 'hash' | 'ingest';
+  op: 'hash' | 'ingest' | 'place';
   files: string[];
   /** Content-addressed root for `ingest`. */
   root?: string;
+  /** Destinations for `place`, one per file. */
+  dests?: string[];
+  /** Link mode for `place`. */
+  mode?: LinkMode;
 }
 
 export type FileFailure = { error: string; code?: string };
@@ -73,6 +78,24 @@ export function ingestFiles(
   return runPool('ingest', files, root, options) as Promise<Array<IngestResult | FileFailure>>;
 }
 
+/**
+ * Copies (or links) many objects to workspace paths on all cores; each appears atomically.
+ * Parent folders must exist. Results in input order; a failed file yields a `FileFailure`.
+ *
+ * @example
+ * await placeFiles([{ path: objectPath, size }], ['data/a.bin'], 'reflink');
+ */
+export function placeFiles(
+  files: FileJob[],
+  dests: string[],
+  mode: LinkMode,
+  options: PoolOptions = {},
+): Promise<Array<HashResult | FileFailure>> {
+  // One thread: creating files in the same folder from two threads contends on the folder's
+  // lock and measured slower here (1.4 s vs 0.7 s for 10 000 files) than one thread alone.
+  return runPool('place', files, undefined, { workers: 1, ...options }, { dests, mode });
+}
+
 function workerScript(): string | undefined {
   const compiled = path.join(__dirname, 'worker.js');
   return existsSync(compiled) ? compiled : undefined;
@@ -83,6 +106,7 @@ async function runPool(
   files: FileJob[],
   root: string | undefined,
   options: PoolOptions,
+  place?: { dests: string[]; mode: LinkMode },
 ): Promise<Array<HashResult | IngestResult | FileFailure>> {
   const results: Array<HashResult | IngestResult | FileFailure> = new Array(files.length);
   if (files.length === 0) return results;
@@ -105,11 +129,20 @@ async function runPool(
         options.onFile?.(batch[0], files[batch[0]].size);
         continue;
       }
-      const response = runBatch({ id: 0, op, files: batch.map((i) => files[i].path), root });
+      const response = runBatch({
+        id: 0,
+        op,
+        files: batch.map((i) => files[i].path),
+        root,
+        dests: place && batch.map((i) => place.dests[i]),
+        mode: place?.mode,
+      });
       batch.forEach((fileIndex, k) => {
         results[fileIndex] = response.results[k];
         options.onFile?.(fileIndex, files[fileIndex].size);
       });
+      // Let timers (the progress bar) run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return results;
   }
@@ -130,6 +163,8 @@ async function runPool(
                 op,
                 root,
                 files: batches[current].map((i) => files[i].path),
+                dests: place && batches[current].map((i) => place.dests[i]),
+                mode: place?.mode,
               });
             };
             worker.on('message', (response: PoolResponse) => {

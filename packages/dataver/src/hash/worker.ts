@@ -1,7 +1,8 @@
-// Worker thread body: hashes or ingests batches of files with blocking I/O.
+// Worker thread body: hashes, ingests or places batches of files with blocking I/O.
 import { parentPort } from 'node:worker_threads';
 import { hashFileSync } from './file.js';
 import { ingestFileSync } from './ingest.js';
+import { placeFileSync } from './place.js';
 import type { PoolRequest, PoolResponse } from './pool.js';
 
 const scratch = Buffer.allocUnsafe(1 << 20);
@@ -13,8 +14,13 @@ parentPort?.on('message', (request: PoolRequest) => {
 /** Runs one batch; a failure of one file is reported for that file, not for the batch. */
 export function runBatch(request: PoolRequest, buffer: Buffer = scratch): PoolResponse {
   const results: PoolResponse['results'] = [];
-  for (const file of request.files) {
+  for (const [i, file] of request.files.entries()) {
     try {
+      if (request.op === 'place') {
+        placeFileSync(file, request.dests![i], request.mode!);
+        results.push({ hash: '', size: 0 });
+        continue;
+      }
       results.push(
         request.op === 'hash' ? hashFileSync(file, buffer) : ingestFileSync(file, request.root!, buffer),
       );

@@ -8,11 +8,21 @@ import { DataverError, errnoCode, rethrowFsError } from '../errors.js';
 import { hashFile, sha256 } from '../hash/file.js';
 import type { IngestResult } from '../hash/ingest.js';
 import { objectPathIn } from '../hash/ingest.js';
-import { type FileFailure, type FileJob, ingestFiles, isFailure, type PoolOptions } from '../hash/pool.js';
+import { placeFileSync } from '../hash/place.js';
+import {
+  type FileFailure,
+  type FileJob,
+  ingestFiles,
+  isFailure,
+  type PoolOptions,
+  placeFiles,
+} from '../hash/pool.js';
 import { syncFileSystem, tmpNameFor } from '../util/fs.js';
 import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js';
 
-export type LinkMode = 'copy' | 'reflink' | 'hardlink' | 'symlink';
+export type { LinkMode } from '../hash/place.js';
+
+import type { LinkMode } from '../hash/place.js';
 
 export class ObjectCache {
   /** Directory holding `ab/cdef…` object files. */
@@ -119,18 +129,19 @@ export class ObjectCache {
    * Accepts a verified object file (from a remote download) into the cache by rename.
    */
   async acceptVerified(hash: string, tmpPath: string): Promise<void> {
+    // Synchronous on purpose: thousands of small objects arrive at once.
     const target = this.objectPath(hash);
     if (this.has(hash)) {
-      await fsp.rm(tmpPath, { force: true });
+      fs.rmSync(tmpPath, { force: true });
       return;
     }
-    await fsp.chmod(tmpPath, 0o444);
+    fs.chmodSync(tmpPath, 0o444);
     try {
-      await fsp.rename(tmpPath, target);
+      fs.renameSync(tmpPath, target);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') rethrowFsError(target)(error);
-      await fsp.mkdir(path.dirname(target), { recursive: true });
-      await fsp.rename(tmpPath, target);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.renameSync(tmpPath, target);
     }
   }
 
@@ -140,47 +151,66 @@ export class ObjectCache {
    * The file appears atomically (tmp + rename), so a kill never leaves half a file.
    */
   async materialize(hash: string, dest: string, mode: LinkMode): Promise<void> {
-    const source = this.objectPath(hash);
-    const tmp = tmpNameFor(dest);
+    this.materializeSync(hash, dest, mode);
+  }
+
+  /**
+   * Synchronous form of `materialize`: for many small files, blocking calls cost a fraction
+   * of the thread-pool round trips of the async ones.
+   */
+  materializeSync(hash: string, dest: string, mode: LinkMode): void {
     try {
-      switch (mode) {
-        case 'hardlink':
-          await fsp.link(source, tmp);
-          break;
-        case 'symlink':
-          await fsp.symlink(source, tmp);
-          break;
-        case 'copy':
-          await fsp.copyFile(source, tmp);
-          await fsp.chmod(tmp, 0o644);
-          break;
-        default:
-          await fsp.copyFile(source, tmp, fsConstants.COPYFILE_FICLONE);
-          await fsp.chmod(tmp, 0o644);
-      }
-      await fsp.rename(tmp, dest);
+      placeFileSync(this.objectPath(hash), dest, mode);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' && !this.has(hash)) {
-        throw new DataverError('OBJECT_MISSING', `object ${hash} for ${dest} is not in the cache`, {
-          hint: 'run `dataver pull` to fetch it',
-          data: { missing: [hash] },
-        });
-      }
-      if (errnoCode(error) === 'EXDEV') {
-        throw new DataverError(
-          'CONFIG_INVALID',
-          'cache.link is hardlink, but the cache is on another file system',
-          {
-            hint: 'use `dataver config set cache.link reflink` (or symlink), or move the cache next to the workspace',
-            cause: error,
-          },
-        );
-      }
-      rethrowFsError(dest)(error);
-    } finally {
-      // rename() onto a hardlink of the same inode is a no-op that leaves tmp behind.
-      await fsp.rm(tmp, { force: true });
+      this.rethrowPlaceError(hash, dest, error);
     }
+  }
+
+  /**
+   * Materializes many objects on all cores (worker threads); parent folders must exist.
+   *
+   * @example
+   * await cache.materializeMany([{ hash, dest: '/repo/data/a.bin' }], 'reflink');
+   */
+  async materializeMany(
+    items: Array<{ hash: string; dest: string }>,
+    mode: LinkMode,
+    onFile?: (index: number) => void,
+  ): Promise<void> {
+    const results = await placeFiles(
+      items.map((it) => ({ path: this.objectPath(it.hash), size: 0 })),
+      items.map((it) => it.dest),
+      mode,
+      { onFile: (i) => onFile?.(i) },
+    );
+    results.forEach((r, i) => {
+      if (isFailure(r))
+        this.rethrowPlaceError(
+          items[i].hash,
+          items[i].dest,
+          Object.assign(new Error(r.error), { code: r.code }),
+        );
+    });
+  }
+
+  private rethrowPlaceError(hash: string, dest: string, error: unknown): never {
+    if (errnoCode(error) === 'ENOENT' && !this.has(hash)) {
+      throw new DataverError('OBJECT_MISSING', `object ${hash} for ${dest} is not in the cache`, {
+        hint: 'run `dataver pull` to fetch it',
+        data: { missing: [hash] },
+      });
+    }
+    if (errnoCode(error) === 'EXDEV') {
+      throw new DataverError(
+        'CONFIG_INVALID',
+        'cache.link is hardlink, but the cache is on another file system',
+        {
+          hint: 'use `dataver config set cache.link reflink` (or symlink), or move the cache next to the workspace',
+          cause: error,
+        },
+      );
+    }
+    return rethrowFsError(dest)(error);
   }
 
   /** Re-hashes one object; true when its bytes match its name. */
