@@ -29,6 +29,7 @@ const augmentation = z
     rotation: z.number().min(0).max(180).default(15),
     shift: z.number().min(0).max(14).default(2),
     scale: z.number().min(0).max(0.9).default(0.1),
+    strokeWidth: z.number().min(0).max(1).default(0),
   })
   .strict();
 

@@ -1,5 +1,7 @@
 // Random affine augmentation (rotation, shift, scale) of normalized 28×28 digits, applied per image with
-// a probability. Bilinear sampling; outside pixels take the background (the normalized value of 0).
+// a probability, and optionally a stroke-width change (grey-level erosion or dilation with a 3×3 cross),
+// so that the model also meets thinner and bolder pens than the training data has. Bilinear sampling;
+// outside pixels take the background (the normalized value of 0).
 import type { Rng } from '../util/rng.js';
 import { PIXELS, SIDE } from './dataset.js';
 
@@ -9,6 +11,8 @@ export interface AugmentOptions {
   rotation: number;
   shift: number;
   scale: number;
+  /** Probability of a stroke-width change (half erosion, half dilation); 0 turns it off. */
+  strokeWidth?: number;
 }
 
 /**
@@ -26,10 +30,34 @@ export function augmentImage(
   rng: Rng,
   background: number,
 ): void {
-  if (options.probability <= 0 || rng.next() >= options.probability) {
-    dst.set(src);
-    return;
+  if (options.probability <= 0 || rng.next() >= options.probability) dst.set(src);
+  else affine(src, dst, options, rng, background);
+  // Drawn only when enabled, so configurations without it keep their exact random stream.
+  if (options.strokeWidth && rng.next() < options.strokeWidth)
+    morph(dst, rng.next() < 0.5 ? Math.min : Math.max);
+}
+
+const morphScratch = new Float32Array(PIXELS);
+
+/** Grey-level erosion (min) or dilation (max) over a 3×3 cross; the border replicates itself. */
+function morph(img: Float32Array, pick: (...values: number[]) => number): void {
+  morphScratch.set(img);
+  const at = (x: number, y: number) =>
+    morphScratch[Math.min(SIDE - 1, Math.max(0, y)) * SIDE + Math.min(SIDE - 1, Math.max(0, x))]!;
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      img[y * SIDE + x] = pick(at(x, y), at(x - 1, y), at(x + 1, y), at(x, y - 1), at(x, y + 1));
+    }
   }
+}
+
+function affine(
+  src: Float32Array,
+  dst: Float32Array,
+  options: AugmentOptions,
+  rng: Rng,
+  background: number,
+): void {
   const angle = (rng.uniform(-options.rotation, options.rotation) * Math.PI) / 180;
   const s = 1 + rng.uniform(-options.scale, options.scale);
   const tx = rng.uniform(-options.shift, options.shift);
