@@ -69,7 +69,7 @@ export async function addPaths(
   const allFiles = plans.flatMap((p) => p.files);
   const totalBytes = allFiles.reduce((n, f) => n + f.size, 0);
   options.progress?.start('adding', allFiles.length, totalBytes);
-  const { ingested } = await resolveHashes(repo, statCache, allFiles, {
+  await resolveHashes(repo, statCache, allFiles, {
     ingest: true,
     onFile: (_i, bytes) => options.progress?.tick(1, bytes),
   });
@@ -105,10 +105,9 @@ export async function addPaths(
       size: entry.size,
       files: plan.files.length,
       changed,
-      newObjects: 0,
+      newObjects: plan.files.filter((f) => f.added).length,
     });
   }
-  if (results.length > 0) results[0].newObjects = ingested;
 
   if (repo.config.cache.link === 'hardlink' || repo.config.cache.link === 'symlink') {
     // Linked modes: the workspace files become links to the (read-only) cache objects.

@@ -88,7 +88,7 @@ export async function checkout(
         continue;
       }
       if (f && !replaceable(f) && !options.force) unsaved.push(w.repoPath);
-      if (f && f.hash !== w.hash && sharesInode(repo, f, w.hash)) {
+      if (f && f.hash !== w.hash && repo.cache.sharesInode(w.hash, f)) {
         // Hardlink mode: the workspace file *is* the cache object, and it was edited in place.
         corrupt.push(w.hash);
         continue;
@@ -213,20 +213,17 @@ async function pruneBlockingDirectories(repo: Repo, writes: Write[], deletes: st
   }
 }
 
-/** True when a workspace file is a hardlink of the cache object `hash`. */
-function sharesInode(repo: Repo, f: WorkspaceFile, hash: string): boolean {
-  const object = fs.statSync(repo.cache.objectPath(hash), { throwIfNoEntry: false });
-  return object !== undefined && object.ino === f.ino && object.dev === fs.statSync(f.abs).dev;
-}
-
 /** True when an identical file must still be replaced to match the configured link mode. */
 function needsRelink(repo: Repo, f: WorkspaceFile, hash: string): boolean {
-  const mode = repo.config.cache.link;
-  const isLink = fs.lstatSync(f.abs).isSymbolicLink();
-  if (mode === 'symlink') return !isLink;
-  if (isLink) return true;
-  const linked = sharesInode(repo, f, hash);
-  return mode === 'hardlink' ? !linked : linked;
+  switch (repo.config.cache.link) {
+    case 'symlink':
+      return !f.isLink;
+    case 'hardlink':
+      return f.isLink || !repo.cache.sharesInode(hash, f);
+    default:
+      // Copy modes: links left from an earlier hardlink/symlink setting become copies.
+      return f.isLink || (f.nlink > 1 && repo.cache.sharesInode(hash, f));
+  }
 }
 
 /** Replaces workspace files by links to their cache objects (hardlink/symlink modes, after `add`). */
@@ -235,22 +232,10 @@ export async function relinkWorkspace(
   statCache: StatCache,
   files: WorkspaceFile[],
 ): Promise<void> {
-  await runLimited(files, 16, async (f) => {
-    if (!needsRelink(repo, f, f.hash!)) return;
-    await repo.cache.materialize(f.hash!, f.abs, repo.config.cache.link);
-    statCache.record(f.path, fs.statSync(f.abs), f.hash!);
-  });
-}
-
-/** Runs `fn` over items with at most `limit` in flight. */
-export async function runLimited<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(lanes);
+  const relink = files.filter((f) => needsRelink(repo, f, f.hash!));
+  await repo.cache.materializeMany(
+    relink.map((f) => ({ hash: f.hash!, dest: f.abs })),
+    repo.config.cache.link,
+  );
+  for (const f of relink) statCache.record(f.path, fs.statSync(f.abs), f.hash!);
 }

@@ -8,7 +8,7 @@ import { readLockAtRevision } from '../git/revisions.js';
 import { readLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock } from '../lock/schema.js';
-import { runLimited } from './checkout.js';
+import { neededObjects } from './objects.js';
 import { Repo } from './repo.js';
 import { computeStatus, selectOutputs } from './status.js';
 import { fetchObjects } from './transfer.js';
@@ -71,7 +71,6 @@ export async function materializeRevision(options: {
   const repoPaths = options.paths.map((p) => repo.toRepoPath(p, options.cwd));
   const selected = selectOutputs(lock, repoPaths);
   await ensureObjects(repo, lock, repoPaths);
-  const written: string[] = [];
   const jobs: Array<{ hash: string; target: string }> = [];
   for (const [outPath, entry] of selected) {
     if (entry.kind === 'file') jobs.push({ hash: entry.hash, target: path.join(options.dest, outPath) });
@@ -81,17 +80,17 @@ export async function materializeRevision(options: {
       }
     }
   }
-  await runLimited(jobs, 16, async (job) => {
-    await fsp.mkdir(path.dirname(job.target), { recursive: true });
-    await repo.cache.materialize(job.hash, job.target, 'reflink');
-    written.push(job.target);
-  });
-  return written.sort();
+  for (const dir of new Set(jobs.map((job) => path.dirname(job.target))))
+    await fsp.mkdir(dir, { recursive: true });
+  await repo.cache.materializeMany(
+    jobs.map((job) => ({ hash: job.hash, dest: job.target })),
+    'reflink',
+  );
+  return jobs.map((job) => job.target).sort();
 }
 
 /** Fetches what the cache lacks for a lock, when a remote is configured; else explains. */
 export async function ensureObjects(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<void> {
-  const { neededObjects } = await import('./objects.js');
   const needed = await neededObjects(repo, lock, repoPaths);
   const lacking =
     needed.missingManifests.length + needed.objects.filter((o) => !repo.cache.has(o.hash)).length;

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import { DataverError } from '../errors.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
-import { runLimited } from './checkout.js';
 import { unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
@@ -55,8 +54,10 @@ async function unlinkFromCache(repo: Repo, repoPaths: string[]): Promise<void> {
       ? walkDirectory(repo, p)
       : [statFile(repo, p)].filter((f) => f !== undefined);
     await resolveHashes(repo, statCache, files);
-    await runLimited(files, 16, async (f) => {
-      if (repo.cache.has(f.hash!)) await repo.cache.materialize(f.hash!, f.abs, 'copy');
-    });
+    const cached = files.filter((f) => repo.cache.has(f.hash!));
+    await repo.cache.materializeMany(
+      cached.map((f) => ({ hash: f.hash!, dest: f.abs })),
+      'copy',
+    );
   }
 }

@@ -8,7 +8,7 @@ import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
 import { CompleteMarks } from './complete-marks.js';
 import type { Repo } from './repo.js';
 import { listingDigest, StatCache } from './stat-cache.js';
-import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+import { resolveHashes, statFile, walkDirectory } from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
 
@@ -93,7 +93,7 @@ async function fileStatus(
   result.actualHash = f.hash;
   if (f.hash !== entry.hash) {
     result.workspace = 'modified';
-    if (sharesInodeWithCache(repo, f, entry.hash)) result.cacheCorrupted = [path];
+    if (repo.cache.sharesInode(entry.hash, f)) result.cacheCorrupted = [path];
   }
   return result;
 }
@@ -151,7 +151,7 @@ async function dirStatus(
     const oldHashes = new Map(before.map((e) => [e.path, e.hash]));
     const corrupted = files.filter((f) => {
       const old = oldHashes.get(f.rel);
-      return old !== undefined && old !== f.hash && sharesInodeWithCache(repo, f, old);
+      return old !== undefined && old !== f.hash && repo.cache.sharesInode(old, f);
     });
     if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((f) => f.path);
   }
@@ -171,13 +171,4 @@ export function diffManifests(before: ManifestEntry[], after: ManifestEntry[]): 
   }
   for (const e of before) if (!seen.has(e.path)) changes.push({ path: e.path, state: 'deleted' });
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** With hardlinks, an in-place edit changes the cache object too: detect that by inode. */
-function sharesInodeWithCache(repo: Repo, f: WorkspaceFile, hash: string): boolean {
-  try {
-    return fs.statSync(repo.cache.objectPath(hash)).ino === f.ino;
-  } catch {
-    return false;
-  }
 }

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataverError } from '../errors.js';
 import type { Lock } from '../lock/schema.js';
-import type { RemoteConfig, RemoteObjectStore } from '../odb/remote.js';
-import { openRemote } from '../odb/remote.js';
+import type { RemoteConfig, RemoteObjectStore, TransferProgress } from '../odb/remote.js';
+import { openRemote, testRemote } from '../odb/remote.js';
 import { type CheckoutResult, checkout } from './checkout.js';
 import { neededObjects } from './objects.js';
 import type { Progress } from './progress.js';
@@ -96,22 +96,12 @@ export async function push(
   }
   const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs);
   try {
-    const progress = options.progress;
-    let started = false;
     const result = await store.push(
       objects.map((o) => ({ hash: o.hash, size: o.size })),
       (hash) => repo.cache.objectPath(hash),
-      {
-        onProgress: (p) => {
-          if (!started) {
-            progress?.start('pushing', p.totalObjects, p.totalBytes);
-            started = true;
-          }
-          tickTo(progress, p.objects, p.bytes);
-        },
-      },
+      { onProgress: progressReporter(options.progress, 'pushing') },
     );
-    progress?.stop();
+    options.progress?.stop();
     return { remote: name, objects: objects.length, ...result };
   } finally {
     await store.close();
@@ -162,24 +152,15 @@ export async function fetchObjects(
         );
       if (round === 1) total = objects.length;
       if (wanted.length === 0) continue;
-      let started = false;
+      // Round 0 (manifests) is small and quick: only the files get a bar.
+      const onProgress = round === 0 ? undefined : progressReporter(options.progress, 'fetching');
       const result = await store.fetch(
         wanted.map((o) => ({ hash: o.hash, size: o.size })),
         (hash, tmpPath) => {
           verified.add(hash);
           return repo.cache.acceptVerified(hash, tmpPath);
         },
-        {
-          tmpDir,
-          onProgress: (p) => {
-            if (round === 0) return;
-            if (!started) {
-              options.progress?.start('fetching', p.totalObjects, p.totalBytes);
-              started = true;
-            }
-            tickTo(options.progress, p.objects, p.bytes);
-          },
-        },
+        { tmpDir, onProgress },
       );
       options.progress?.stop();
       fetched += result.fetched;
@@ -259,16 +240,7 @@ export async function remoteStatus(
 export async function verifyRemote(repo: Repo, remoteName: string, progress?: Progress) {
   const { store } = openConfiguredRemote(repo, remoteName, undefined, true);
   try {
-    let started = false;
-    return await store.verify({
-      onProgress: (p) => {
-        if (!started) {
-          progress?.start('verifying', p.totalObjects, p.totalBytes);
-          started = true;
-        }
-        tickTo(progress, p.objects, p.bytes);
-      },
-    });
+    return await store.verify({ onProgress: progressReporter(progress, 'verifying') });
   } finally {
     progress?.stop();
     await store.close();
@@ -278,26 +250,21 @@ export async function verifyRemote(repo: Repo, remoteName: string, progress?: Pr
 /** Reachability, auth and write check of a remote. */
 export async function testConfiguredRemote(repo: Repo, name?: string): Promise<Record<string, unknown>> {
   const { name: chosen, config } = remoteSettings(repo, name);
-  const mod = (await import('../odb/remote.js')) as unknown as {
-    testRemote?: (
-      name: string,
-      config: RemoteConfig,
-      ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
-    ) => Promise<object>;
-  };
-  if (!mod.testRemote) throw new DataverError('USAGE', 'remote test is not available in this build', {});
-  const testRemote = mod.testRemote;
   return { remote: chosen, ...(await testRemote(chosen, config, { repoRoot: repo.root, env: process.env })) };
 }
 
-// Progress callbacks report totals so far; the bar wants increments.
-const lastSeen = new WeakMap<Progress, { objects: number; bytes: number }>();
-function tickTo(progress: Progress | undefined, objects: number, bytes: number): void {
-  if (!progress) return;
-  const last = lastSeen.get(progress) ?? { objects: 0, bytes: 0 };
-  if (objects < last.objects) last.objects = 0;
-  progress.tick(objects - last.objects, Math.max(0, bytes - last.bytes));
-  lastSeen.set(progress, { objects, bytes });
+/**
+ * Turns the store's cumulative progress reports into a bar: started at the first report,
+ * then ticked by the increments since the previous one.
+ */
+function progressReporter(progress: Progress | undefined, label: string): (p: TransferProgress) => void {
+  let last: TransferProgress | undefined;
+  return (p) => {
+    if (!progress) return;
+    if (!last) progress.start(label, p.totalObjects, p.totalBytes);
+    progress.tick(Math.max(0, p.objects - (last?.objects ?? 0)), Math.max(0, p.bytes - (last?.bytes ?? 0)));
+    last = p;
+  };
 }
 
 /** The folder of a local remote (a path relative to the repository root, or file://), else undefined. */

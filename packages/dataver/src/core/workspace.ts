@@ -19,8 +19,29 @@ export interface WorkspaceFile {
   size: number;
   mtimeMs: number;
   ino: number;
+  dev: number;
+  /** Hard links to the file's bytes (more than 1: it may share them with a cache object). */
+  nlink: number;
+  /** The path itself is a symlink (the other fields describe its target). */
+  isLink: boolean;
   /** Filled in by `resolveHashes`. */
   hash?: string;
+  /** Set by `resolveHashes` with `ingest` when the file's bytes were new to the cache. */
+  added?: boolean;
+}
+
+function describe(repoPath: string, rel: string, abs: string, st: fs.Stats, isLink: boolean): WorkspaceFile {
+  return {
+    path: repoPath,
+    rel,
+    abs,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ino: st.ino,
+    dev: st.dev,
+    nlink: st.nlink,
+    isLink,
+  };
 }
 
 /**
@@ -91,7 +112,7 @@ export function walkDirectory(
       } else {
         continue; // sockets, fifos, devices
       }
-      out.push({ path: `${repoPath}/${rel}`, rel, abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      out.push(describe(`${repoPath}/${rel}`, rel, abs, st, entry.isSymbolicLink()));
     }
   }
   out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
@@ -101,21 +122,10 @@ export function walkDirectory(
 /** Stat of one tracked file, or undefined when it does not exist. */
 export function statFile(repo: Repo, repoPath: string): WorkspaceFile | undefined {
   const abs = repo.abs(repoPath);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    return undefined;
-  }
-  if (!st.isFile()) return undefined;
-  return {
-    path: repoPath,
-    rel: path.posix.basename(repoPath),
-    abs,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    ino: st.ino,
-  };
+  const link = fs.lstatSync(abs, { throwIfNoEntry: false });
+  const st = link?.isSymbolicLink() ? fs.statSync(abs, { throwIfNoEntry: false }) : link;
+  if (!st?.isFile()) return undefined;
+  return describe(repoPath, path.posix.basename(repoPath), abs, st, link!.isSymbolicLink());
 }
 
 /**
@@ -141,6 +151,7 @@ export async function resolveHashes(
     const results = await repo.cache.ingest(jobs, options);
     results.forEach((r, i) => {
       todo[i].hash = r.hash;
+      todo[i].added = r.added;
       if (r.added) ingested++;
       statCache.record(todo[i].path, todo[i], r.hash);
     });

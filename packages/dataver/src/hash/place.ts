@@ -1,11 +1,11 @@
 // Placing an object's bytes at a workspace path: copy (reflink where the file
 // system can), hardlink or symlink to a temporary name, then rename, so a file
-// appears whole or not at all. Synchronous: it runs in batches, in workers.
+// appears whole or not at all. Synchronous: blocking calls in batches beat async ones for
+// thousands of small files.
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import path from 'node:path';
+import { tmpNameFor } from '../util/fs.js';
 
 export type LinkMode = 'copy' | 'reflink' | 'hardlink' | 'symlink';
 
@@ -42,7 +42,7 @@ function copySync(source: string, tmp: string, reflink: boolean): void {
  * placeFileSync('.dataver/cache/sha256/ab/cd…', 'data/a.bin', 'reflink');
  */
 export function placeFileSync(source: string, dest: string, mode: LinkMode): void {
-  const tmp = path.join(path.dirname(dest), `.dv-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tmpNameFor(dest);
   try {
     switch (mode) {
       case 'hardlink':

@@ -2,13 +2,12 @@
 // Objects are immutable and read-only; workspace files are materialized from them.
 
 import * as fs from 'node:fs';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DataverError, errnoCode, rethrowFsError } from '../errors.js';
 import { hashFile, sha256 } from '../hash/file.js';
 import type { IngestResult } from '../hash/ingest.js';
 import { objectPathIn } from '../hash/ingest.js';
-import { placeFileSync } from '../hash/place.js';
 import {
   type FileFailure,
   type FileJob,
@@ -42,6 +41,15 @@ export class ObjectCache {
 
   has(hash: string): boolean {
     return fs.existsSync(this.objectPath(hash));
+  }
+
+  /**
+   * True when a file (given by its inode and device) is a hardlink of the object `hash`: an
+   * in-place edit of such a file changes the object too.
+   */
+  sharesInode(hash: string, file: { ino: number; dev: number }): boolean {
+    const object = fs.statSync(this.objectPath(hash), { throwIfNoEntry: false });
+    return object !== undefined && object.ino === file.ino && object.dev === file.dev;
   }
 
   /** The hashes of `hashes` that are not in the cache. */
@@ -146,28 +154,8 @@ export class ObjectCache {
   }
 
   /**
-   * Creates a workspace file from an object: reflink where the file system can, else a copy;
-   * hardlink/symlink only when asked (they share bytes with the cache).
-   * The file appears atomically (tmp + rename), so a kill never leaves half a file.
-   */
-  async materialize(hash: string, dest: string, mode: LinkMode): Promise<void> {
-    this.materializeSync(hash, dest, mode);
-  }
-
-  /**
-   * Synchronous form of `materialize`: for many small files, blocking calls cost a fraction
-   * of the thread-pool round trips of the async ones.
-   */
-  materializeSync(hash: string, dest: string, mode: LinkMode): void {
-    try {
-      placeFileSync(this.objectPath(hash), dest, mode);
-    } catch (error) {
-      this.rethrowPlaceError(hash, dest, error);
-    }
-  }
-
-  /**
-   * Materializes many objects on all cores (worker threads); parent folders must exist.
+   * Creates workspace files from objects (reflink where the file system can, else a copy;
+   * hardlink/symlink only when asked); each appears atomically. Parent folders must exist.
    *
    * @example
    * await cache.materializeMany([{ hash, dest: '/repo/data/a.bin' }], 'reflink');
