@@ -4,6 +4,7 @@
 module.exports = {
   testEnvironment: 'node',
   roots: [
+    '<rootDir>/packages/foundation/test',
     '<rootDir>/packages/dataver/test',
     '<rootDir>/packages/corrupt-mnist/test',
     '<rootDir>/packages/trainer/test',
