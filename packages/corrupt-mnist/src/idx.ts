@@ -1,6 +1,6 @@
 // Reader for the IDX files MNIST ships in (big-endian magic: 0x0000, type byte, rank byte).
 import * as fs from 'node:fs/promises';
-import { TensorError, withFile } from './errors.js';
+import { DataverError, withFile } from '@dataver/foundation';
 import type { DType, Tensor } from './tensor/types.js';
 
 const IDX_TYPES: Record<number, { dtype: DType; size: number }> = {
@@ -27,15 +27,15 @@ export interface IdxExpectation {
  */
 export function parseIdx(bytes: Uint8Array, expect: IdxExpectation = {}): Tensor {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0)
-    throw new TensorError('CORRUPT', 'not an IDX file (bad magic)');
+    throw new DataverError('CORRUPT', 'not an IDX file (bad magic)');
   const type = IDX_TYPES[bytes[2]!];
-  if (!type) throw new TensorError('CORRUPT', `IDX type byte 0x${bytes[2]!.toString(16)} is unknown`);
+  if (!type) throw new DataverError('CORRUPT', `IDX type byte 0x${bytes[2]!.toString(16)} is unknown`);
   const rank = bytes[3]!;
   if (rank === 0 || (expect.rank !== undefined && rank !== expect.rank)) {
-    throw new TensorError('CORRUPT', `IDX rank is ${rank}, expected ${expect.rank ?? 'at least 1'}`);
+    throw new DataverError('CORRUPT', `IDX rank is ${rank}, expected ${expect.rank ?? 'at least 1'}`);
   }
   const headerLen = 4 + 4 * rank;
-  if (bytes.length < headerLen) throw new TensorError('TRUNCATED', 'IDX header is truncated');
+  if (bytes.length < headerLen) throw new DataverError('TRUNCATED', 'IDX header is truncated');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   let numel = 1;
@@ -45,14 +45,14 @@ export function parseIdx(bytes: Uint8Array, expect: IdxExpectation = {}): Tensor
     numel *= d;
   }
   if (expect.innerShape && shape.slice(1).join(',') !== expect.innerShape.join(',')) {
-    throw new TensorError(
+    throw new DataverError(
       'CORRUPT',
       `IDX dimensions [${shape.join(',')}] are not [N,${expect.innerShape.join(',')}]`,
     );
   }
   const expected = headerLen + numel * type.size;
   if (bytes.length !== expected) {
-    throw new TensorError(
+    throw new DataverError(
       bytes.length < expected ? 'TRUNCATED' : 'CORRUPT',
       `IDX file is ${bytes.length} bytes, its header [${shape.join(',')}] implies ${expected}`,
     );

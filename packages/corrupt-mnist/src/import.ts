@@ -1,8 +1,8 @@
 // `import`: the course's own raw files, as torch.save wrote them (uint8 or float, views, legacy
 // or zip format), rewritten as dense tensors in our raw layout so `process` can take them.
 import * as path from 'node:path';
-import { TensorError } from './errors.js';
-import { removeStaleShards, writeAllOrNothing } from './fs-util.js';
+import { DataverError, writeAllOrNothing } from '@dataver/foundation';
+import { removeStaleShards } from './fs-util.js';
 import { findShards } from './process.js';
 import { readTensor, writeTensor } from './tensor/io.js';
 import type { Tensor } from './tensor/types.js';
@@ -26,14 +26,14 @@ function squeezeImages(t: Tensor, file: string): Tensor {
   const s = t.shape;
   if (s.length === 4 && s[1] === 1 && s[2] === 28 && s[3] === 28) return { ...t, shape: [s[0]!, 28, 28] };
   if (s.length === 3 && s[1] === 28 && s[2] === 28) return t;
-  throw new TensorError('SHAPE_MISMATCH', `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`, {
+  throw new DataverError('SHAPE_MISMATCH', `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`, {
     file,
   });
 }
 
 function asInt64Targets(t: Tensor, n: number, file: string): Tensor {
   if (t.shape.length !== 1 || t.shape[0] !== n) {
-    throw new TensorError('SHAPE_MISMATCH', `targets [${t.shape.join(',')}] do not match ${n} images`, {
+    throw new DataverError('SHAPE_MISMATCH', `targets [${t.shape.join(',')}] do not match ${n} images`, {
       file,
     });
   }
@@ -41,7 +41,7 @@ function asInt64Targets(t: Tensor, n: number, file: string): Tensor {
   for (let i = 0; i < n; i++) {
     const v = Number(t.data[i]);
     if (!Number.isInteger(v) || v < 0 || v > 9)
-      throw new TensorError('CORRUPT', `target ${i} is ${v}, not a digit 0–9`, { file });
+      throw new DataverError('CORRUPT', `target ${i} is ${v}, not a digit 0–9`, { file });
     out[i] = BigInt(v);
   }
   return { dtype: 'int64', shape: [n], data: out };
@@ -69,14 +69,18 @@ export async function importCourse(options: ImportOptions): Promise<ImportResult
       const tgtFile = path.join(options.from, tgtName);
       const images = squeezeImages(await readTensor(imgFile), imgFile);
       if (!['uint8', 'float32', 'float64'].includes(images.dtype)) {
-        throw new TensorError('UNSUPPORTED_DTYPE', `images must be uint8 or float, got ${images.dtype}`, {
+        throw new DataverError('UNSUPPORTED_DTYPE', `images must be uint8 or float, got ${images.dtype}`, {
           file: imgFile,
         });
       }
       if (imageDtype && imageDtype !== images.dtype) {
-        throw new TensorError('CORRUPT', `images are ${images.dtype} here but ${imageDtype} in other files`, {
-          file: imgFile,
-        });
+        throw new DataverError(
+          'CORRUPT',
+          `images are ${images.dtype} here but ${imageDtype} in other files`,
+          {
+            file: imgFile,
+          },
+        );
       }
       imageDtype = images.dtype;
       const n = images.shape[0]!;

@@ -1,6 +1,5 @@
 // Public API of corrupt-mnist: tensor I/O (.pt, .npy, .safetensors), the IDX reader,
 // and the generate / process / import / preview steps of the Corrupt MNIST data set.
-export * from './errors.js';
 export { defaultMnistDir, type GenerateOptions, type GenerateResult, generate } from './generate.js';
 export { type IdxExpectation, parseIdx, readIdx } from './idx.js';
 export { type ImportOptions, type ImportResult, importCourse } from './import.js';
@@ -13,7 +12,6 @@ export {
   type SplitStats,
 } from './process.js';
 export { type CorruptionLog, corruptDigit, RECIPE } from './recipe/corrupt.js';
-export { deriveSeed, mix32, Rng } from './recipe/prng.js';
 export { round6, summarizeFile, summarizeTensor, type TensorStatsSummary } from './summary.js';
 export { DTYPES, type DTypeInfo } from './tensor/dtype.js';
 export {
@@ -24,7 +22,6 @@ export {
   serializeTensorChunks,
   type TensorFile,
   type WriteTensorOptions,
-  writeFileAtomic,
   writeTensor,
 } from './tensor/io.js';
 export { type NpyHeader, parseNpy, parseNpyHeader, serializeNpy } from './tensor/npy.js';

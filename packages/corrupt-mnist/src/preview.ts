@@ -1,8 +1,8 @@
 // `preview`: a PNG grid of the first n images of a tensor file, each with its label, for docs and eyes.
 import * as path from 'node:path';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { PNG } from 'pngjs';
-import { TensorError } from './errors.js';
-import { readTensor, writeFileAtomic } from './tensor/io.js';
+import { readTensor } from './tensor/io.js';
 import type { Tensor } from './tensor/types.js';
 
 export interface PreviewOptions {
@@ -76,11 +76,11 @@ export function renderGrid(
         ? shape
         : undefined;
   if (!dims)
-    throw new TensorError('SHAPE_MISMATCH', `images must be [N,H,W] or [N,1,H,W], got [${shape.join(',')}]`);
+    throw new DataverError('SHAPE_MISMATCH', `images must be [N,H,W] or [N,1,H,W], got [${shape.join(',')}]`);
   const [count, h, w] = dims as [number, number, number];
   const n = Math.min(options.n ?? 64, count);
   if (targets && targets.shape[0] !== count) {
-    throw new TensorError('SHAPE_MISMATCH', `${count} images but ${targets.shape[0]} targets`);
+    throw new DataverError('SHAPE_MISMATCH', `${count} images but ${targets.shape[0]} targets`);
   }
   const zoom = options.zoom ?? 2;
   const cols = Math.max(1, options.cols ?? Math.ceil(Math.sqrt(n)));
@@ -134,12 +134,12 @@ export async function preview(options: PreviewOptions): Promise<{ out: string; c
   try {
     png = renderGrid(images, targets, options);
   } catch (error) {
-    if (error instanceof TensorError && !error.file)
-      throw new TensorError(error.code, error.message, { file: options.images });
+    if (error instanceof DataverError && !error.file)
+      throw new DataverError(error.code, error.message, { file: options.images });
     throw error;
   }
   if (path.extname(options.out).toLowerCase() !== '.png')
-    throw new TensorError('USAGE', `--out must end in .png, got ${options.out}`);
+    throw new DataverError('USAGE', `--out must end in .png, got ${options.out}`);
   await writeFileAtomic(options.out, [png]);
   return { out: options.out, count: Math.min(options.n ?? 64, images.shape[0] ?? 0) };
 }

@@ -2,9 +2,8 @@
 // with the train mean/std in stats.json. Summation order is fixed, so results are bit-reproducible.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { TensorError } from './errors.js';
-import { writeAllOrNothing } from './fs-util.js';
-import { readTensor, writeFileAtomic, writeTensor } from './tensor/io.js';
+import { DataverError, writeAllOrNothing, writeFileAtomic } from '@dataver/foundation';
+import { readTensor, writeTensor } from './tensor/io.js';
 import { type ChunkFiller, writeTensorStreaming } from './tensor/stream.js';
 import type { Tensor, TensorFormat } from './tensor/types.js';
 
@@ -51,11 +50,15 @@ function checkImages(t: Tensor, file: string): number {
     (s.length === 3 && s[1] === SIDE && s[2] === SIDE) ||
     (s.length === 4 && s[1] === 1 && s[2] === SIDE && s[3] === SIDE);
   if (!ok)
-    throw new TensorError('SHAPE_MISMATCH', `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`, {
-      file,
-    });
+    throw new DataverError(
+      'SHAPE_MISMATCH',
+      `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`,
+      {
+        file,
+      },
+    );
   if (t.dtype !== 'uint8' && t.dtype !== 'float32' && t.dtype !== 'float64') {
-    throw new TensorError('UNSUPPORTED_DTYPE', `images must be uint8, float32 or float64, got ${t.dtype}`, {
+    throw new DataverError('UNSUPPORTED_DTYPE', `images must be uint8, float32 or float64, got ${t.dtype}`, {
       file,
     });
   }
@@ -64,17 +67,17 @@ function checkImages(t: Tensor, file: string): number {
 
 function checkTargets(t: Tensor, n: number, file: string): BigInt64Array {
   if (t.shape.length !== 1)
-    throw new TensorError('SHAPE_MISMATCH', `targets must be [N], got [${t.shape.join(',')}]`, { file });
+    throw new DataverError('SHAPE_MISMATCH', `targets must be [N], got [${t.shape.join(',')}]`, { file });
   if (t.shape[0] !== n)
-    throw new TensorError('SHAPE_MISMATCH', `${t.shape[0]} targets for ${n} images`, { file });
+    throw new DataverError('SHAPE_MISMATCH', `${t.shape[0]} targets for ${n} images`, { file });
   if (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16' || t.dtype === 'bool') {
-    throw new TensorError('UNSUPPORTED_DTYPE', `targets must be integers, got ${t.dtype}`, { file });
+    throw new DataverError('UNSUPPORTED_DTYPE', `targets must be integers, got ${t.dtype}`, { file });
   }
   const out = new BigInt64Array(n);
   for (let i = 0; i < n; i++) {
     const v = Number(t.data[i]);
     if (!(v >= 0 && v <= 9))
-      throw new TensorError('CORRUPT', `target ${i} is ${v}, not a digit 0–9`, { file });
+      throw new DataverError('CORRUPT', `target ${i} is ${v}, not a digit 0–9`, { file });
     out[i] = BigInt(v);
   }
   return out;
@@ -98,7 +101,7 @@ export async function findShards(dir: string): Promise<number> {
   try {
     names = await fs.readdir(dir);
   } catch (cause) {
-    throw new TensorError('NOT_FOUND', 'raw data folder does not exist', {
+    throw new DataverError('NOT_FOUND', 'raw data folder does not exist', {
       file: dir,
       hint: 'run `corrupt-mnist generate --out ' + dir + '` first',
       cause,
@@ -110,7 +113,7 @@ export async function findShards(dir: string): Promise<number> {
     if (m) indices.add(Number(m[2]));
   }
   if (indices.size === 0)
-    throw new TensorError('NOT_FOUND', 'no train_images_{i}.pt shards', {
+    throw new DataverError('NOT_FOUND', 'no train_images_{i}.pt shards', {
       file: dir,
       hint: 'run `corrupt-mnist generate` first',
     });
@@ -118,7 +121,7 @@ export async function findShards(dir: string): Promise<number> {
   for (let i = 0; i <= max; i++) {
     for (const kind of ['images', 'target']) {
       if (!names.includes(`train_${kind}_${i}.pt`)) {
-        throw new TensorError(
+        throw new DataverError(
           'NOT_FOUND',
           `missing shard train_${kind}_${i}.pt (shards 0..${max} expected)`,
           { file: dir },
@@ -127,7 +130,7 @@ export async function findShards(dir: string): Promise<number> {
     }
   }
   for (const f of ['test_images.pt', 'test_target.pt']) {
-    if (!names.includes(f)) throw new TensorError('NOT_FOUND', `missing ${f}`, { file: dir });
+    if (!names.includes(f)) throw new DataverError('NOT_FOUND', `missing ${f}`, { file: dir });
   }
   return max + 1;
 }
@@ -337,7 +340,7 @@ function normalizeFloats(
 export async function processRaw(options: ProcessOptions): Promise<ProcessStats> {
   const format = options.format ?? 'pt';
   if (!['pt', 'npy', 'safetensors'].includes(format))
-    throw new TensorError('USAGE', `--format must be pt, npy or safetensors, got ${format}`);
+    throw new DataverError('USAGE', `--format must be pt, npy or safetensors, got ${format}`);
   const shards = await findShards(options.in);
   // all shards are read at once: the reads overlap each other's parsing
   const parts = await Promise.all(
@@ -351,7 +354,7 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
   const all = [...trainParts, testPart];
   const dtypes = new Set(all.map((p) => p.images.dtype));
   if (dtypes.size !== 1) {
-    throw new TensorError('CORRUPT', `raw images mix dtypes (${[...dtypes].join(', ')}); expected one`, {
+    throw new DataverError('CORRUPT', `raw images mix dtypes (${[...dtypes].join(', ')}); expected one`, {
       file: options.in,
     });
   }
@@ -361,7 +364,7 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     ? normalizeBytes(trainImages as Uint8Array[], testImages as Uint8Array[])
     : normalizeFloats(trainImages as Float32Array[], testImages as Float32Array[]);
   if (!(n.normalization.std > 0)) {
-    throw new TensorError('CORRUPT', 'train images are constant (std 0); cannot normalize', {
+    throw new DataverError('CORRUPT', 'train images are constant (std 0); cannot normalize', {
       file: options.in,
     });
   }

@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type DataverError, isDataverError } from '@dataver/foundation';
 import {
   type DType,
-  isTensorError,
   parseIdx,
   parseNpy,
   parsePt,
@@ -15,7 +15,6 @@ import {
   serializePt,
   serializeSafetensors,
   type Tensor,
-  type TensorError,
   writeTensor,
 } from '../src/index';
 import { readZipEntries } from '../src/tensor/zip';
@@ -46,12 +45,12 @@ function expectTensorError(fn: () => unknown, code: string, message?: RegExp): v
   try {
     fn();
   } catch (error) {
-    expect(isTensorError(error)).toBe(true);
-    expect((error as TensorError).code).toBe(code);
+    expect(isDataverError(error)).toBe(true);
+    expect((error as DataverError).code).toBe(code);
     if (message) expect((error as Error).message).toMatch(message);
     return;
   }
-  throw new Error('expected a TensorError');
+  throw new Error('expected a DataverError');
 }
 
 describe.each(samples.map((t) => [`${t.dtype} [${t.shape.join(',')}]`, t] as const))('%s', (_name, t) => {

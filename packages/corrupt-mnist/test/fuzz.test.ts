@@ -1,11 +1,11 @@
 // Property tests: random bytes and random mutations of valid files make every reader throw a
-// TensorError (or succeed), never another exception and never a hang.
+// DataverError (or succeed), never another exception and never a hang.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDataverError } from '@dataver/foundation';
 import * as fc from 'fast-check';
 import {
   flattenTensors,
-  isTensorError,
   parseIdx,
   parseNpy,
   parsePt,
@@ -26,7 +26,7 @@ function onlyTensorErrors(fn: () => unknown): boolean {
   try {
     fn();
   } catch (error) {
-    if (!isTensorError(error)) throw error;
+    if (!isDataverError(error)) throw error;
   }
   return true;
 }
@@ -110,7 +110,7 @@ test('the torch zip fixture parses to the expected values', () => {
 });
 
 describe('random bytes', () => {
-  test.each(Object.keys(readers))('%s: TensorError or a value', (name) => {
+  test.each(Object.keys(readers))('%s: DataverError or a value', (name) => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (b) => onlyTensorErrors(() => readers[name]!(b))),
       { numRuns: RUNS },

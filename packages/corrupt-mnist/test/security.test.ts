@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isTensorError, parsePt, readTensor, serializePt } from '../src/index';
+import { isDataverError } from '@dataver/foundation';
+import { parsePt, readTensor, serializePt } from '../src/index';
 import { unpickle } from '../src/tensor/pickle';
 import { readZipEntries, readZipEntry, writeZipChunks } from '../src/tensor/zip';
 import { cli } from './helpers/cli';
@@ -62,7 +63,7 @@ describe.each(Object.entries(MALICIOUS))('%s', (_name, pkl) => {
     } catch (e) {
       error = e;
     }
-    expect(isTensorError(error, 'PICKLE_FORBIDDEN')).toBe(true);
+    expect(isDataverError(error, 'PICKLE_FORBIDDEN')).toBe(true);
     expect((error as Error).message).toMatch(/refused|not allowed/);
     expect(fs.existsSync('/tmp/corrupt-mnist-pwned')).toBe(false);
   });

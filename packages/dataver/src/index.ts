@@ -3,7 +3,6 @@
 export { checkDataLineage, type DataLineage, materializeRevision } from './core/lineage.js';
 export { Repo } from './core/repo.js';
 export { computeStatus, type OutputStatus } from './core/status.js';
-export * from './errors.js';
 export { hashFile } from './hash/file.js';
 export { readLock } from './lock/lock-file.js';
 export type { Lock, OutputEntry } from './lock/schema.js';

@@ -14,6 +14,7 @@ export {
 export {
   type CommandAction,
   createProgram,
+  exampleText,
   lazyAction,
   type ProgramOptions,
   parseInteger,
@@ -40,5 +41,6 @@ export {
   writeAllOrNothing,
   writeFileAtomic,
   writeFileAtomicSync,
+  writeFileAtomicWith,
 } from './fs/atomic.js';
 export { deriveSeed, mix32, Rng, type RngState } from './random.js';

@@ -1,8 +1,9 @@
 // The training configuration: `configs/train.yaml` validated with zod into a typed value, with CLI flags
 // layered on top. Errors name the key, what was found and what is allowed.
+
 import * as fs from 'node:fs';
+import { DataverError } from '@dataver/foundation';
 import { z } from 'zod';
-import { TrainerError } from './errors.js';
 import { MODEL_NAMES } from './model/index.js';
 import { OPTIMIZER_NAMES } from './optim.js';
 
@@ -130,7 +131,7 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
   const result = trainConfigSchema.safeParse(input ?? {});
   if (!result.success) {
     const lines = result.error.issues.map((i) => describeIssue(i, input));
-    throw new TrainerError('CONFIG_INVALID', `${source}: ${lines.join('; ')}`, {
+    throw new DataverError('CONFIG_INVALID', `${source}: ${lines.join('; ')}`, {
       hint: 'fix the key(s) named above; see docs/training.md for the reference',
     });
   }
@@ -147,13 +148,13 @@ export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig
  */
 export async function loadTrainConfig(file: string | undefined): Promise<TrainConfig> {
   if (!file) return parseTrainConfig({});
-  if (!fs.existsSync(file)) throw new TrainerError('CONFIG_INVALID', `config file ${file} not found`);
+  if (!fs.existsSync(file)) throw new DataverError('CONFIG_INVALID', `config file ${file} not found`);
   const { parse } = await import('yaml');
   let raw: unknown;
   try {
     raw = parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new TrainerError(
+    throw new DataverError(
       'CONFIG_INVALID',
       `${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`,
     );

@@ -1,6 +1,8 @@
 // `trainer evaluate`: accuracy, per-class precision/recall/F1, confusion matrix and the worst-classified
 // samples of a trained model on a test set (processed folder or explicit image/target tensor files).
+
 import * as path from 'node:path';
+import { DataverError, writeFileAtomicSync } from '@dataver/foundation';
 import { type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
 import {
@@ -10,10 +12,8 @@ import {
   PIXELS,
   readTensorChecked,
 } from './data/dataset.js';
-import { TrainerError } from './errors.js';
 import { loadModel, readManifest } from './model/io.js';
 import { confusionMatrixPng, imageGridPng } from './report/plots.js';
-import { writeFileAtomicSync } from './util/fs.js';
 
 /** Where the evaluation data comes from. */
 export interface EvaluateOptions {
@@ -88,7 +88,7 @@ export function perClassReport(confusion: number[][]): ClassReport[] {
  */
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport> {
   if ((opts.images && !opts.targets) || (!opts.images && opts.targets)) {
-    throw new TrainerError('USAGE', '--images and --targets go together');
+    throw new DataverError('USAGE', '--images and --targets go together');
   }
   const modelDir = path.resolve(opts.modelDir);
   // Model manifest and data are read before tfjs loads: bad input fails fast and cheaply.
@@ -151,10 +151,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       report: path.join(dir, 'report.json'),
       metrics: path.join(dir, 'metrics.json'),
     };
-    writeFileAtomicSync(files.confusionPng, confusionMatrixPng(confusion));
+    writeFileAtomicSync(files.confusionPng, confusionMatrixPng(confusion), { mkdir: true });
     writeFileAtomicSync(
       files.confusionJson,
       `${JSON.stringify({ labels: [...Array(k).keys()], matrix: confusion }, null, 2)}\n`,
+      { mkdir: true },
     );
     const tiles = worst.map((w) => ({
       pixels: ds.images.subarray(w.index * PIXELS, (w.index + 1) * PIXELS),
@@ -164,12 +165,14 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     writeFileAtomicSync(
       files.worstPng,
       imageGridPng(tiles, manifest.normalization, 8, 'Worst classified: true>predicted'),
+      { mkdir: true },
     );
     report.files = files;
-    writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`, { mkdir: true });
     writeFileAtomicSync(
       files.metrics,
       `${JSON.stringify({ accuracy: report.accuracy, loss: report.loss, macro_f1: report.macroF1, count: report.count }, null, 2)}\n`,
+      { mkdir: true },
     );
   }
   model.dispose();

@@ -16,7 +16,6 @@ export {
 } from './config.js';
 export { type Dataset, datasetFromTensors, loadProcessed, type Normalization } from './data/dataset.js';
 export { decodeImage, normalizeInk, toMnist } from './data/image.js';
-export { TrainerError, type TrainerErrorCode } from './errors.js';
 export { type EvaluationReport, evaluate, perClassReport } from './evaluate.js';
 export {
   countParams,

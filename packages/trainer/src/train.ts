@@ -1,10 +1,12 @@
 // `trainer train`: checks the data's lineage, trains a seeded model with augmentation, validation, early
 // stopping and checkpoints, and writes the run directory (model, metadata, metrics, TensorBoard, plots).
+
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DataverError, type Logger, Rng, silentLogger, writeFileAtomicSync } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { type BackendChoice, type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
@@ -19,16 +21,12 @@ import {
   subset,
 } from './data/dataset.js';
 import { checkDataLineage, type DataLineage, materializeRevision } from './data/lineage.js';
-import { TrainerError } from './errors.js';
 import { countParams, createModel, type Model } from './model/index.js';
 import { loadCheckpoint, saveCheckpoint, saveModel, type TrainingState } from './model/io.js';
 import { Optimizer } from './optim.js';
 import { WorkerPool } from './parallel/pool.js';
 import { lineChart } from './report/plots.js';
 import { EventWriter } from './report/tensorboard.js';
-import { writeFileAtomicSync } from './util/fs.js';
-import { type Logger, silentLogger } from './util/log.js';
-import { Rng } from './util/rng.js';
 
 /** Version written into metadata; bump with incompatible metadata changes. */
 export const METADATA_VERSION = 1;
@@ -112,7 +110,7 @@ async function resolveData(
       const lineage = await checkDataLineage({ cwd, paths: [dataDir] }).catch(() => null);
       const root = lineage?.repoRoot ?? null;
       if (!root)
-        throw new TrainerError('USAGE', `--rev needs data inside a dataver repository (${dataDir} is not)`);
+        throw new DataverError('USAGE', `--rev needs data inside a dataver repository (${dataDir} is not)`);
       await materializeRevision({ cwd, rev: opts.rev, paths: [dataDir], dest });
       const rel = path.relative(root, dataDir);
       const git = spawnSync('git', ['rev-parse', '--verify', `${opts.rev}^{commit}`], {
@@ -143,7 +141,7 @@ async function resolveData(
   try {
     lineage = await checkDataLineage({ cwd, paths: [dataDir] });
   } catch (error) {
-    if (error instanceof TrainerError && error.code === 'LINEAGE_UNAVAILABLE') {
+    if (error instanceof DataverError && error.code === 'LINEAGE_UNAVAILABLE') {
       if (!opts.allowDirty) throw error;
       log.warn(`${error.message}; lineage of ${config.data.dir} is unknown (--allow-dirty)`);
       return {
@@ -178,7 +176,7 @@ async function resolveData(
   if (lineage.dirty.length > 0) {
     const what = lineage.dirty.map((d) => `${d.path} (${d.state})`).join(', ');
     if (!opts.allowDirty) {
-      throw new TrainerError('DATA_DIRTY', `data differs from data.lock.json: ${what}`, {
+      throw new DataverError('DATA_DIRTY', `data differs from data.lock.json: ${what}`, {
         hint: 'restore it with `dataver checkout`, record it with `dataver add`, or pass --allow-dirty',
       });
     }
@@ -253,14 +251,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     splitRng.shuffle(idx),
   );
   if (trainSet.count < 2)
-    throw new TrainerError('DATA_INVALID', `only ${trainSet.count} training image(s) after the split`);
+    throw new DataverError('DATA_INVALID', `only ${trainSet.count} training image(s) after the split`);
 
   const ckptDir = path.join(logsDir, 'checkpoints');
   let resumeFrom: ReturnType<typeof loadCheckpoint> | null = null;
   if (opts.resume) {
     resumeFrom = loadCheckpoint(path.join(ckptDir, 'last.ckpt'));
     if (resumeFrom.state.configHash !== configHash(config)) {
-      throw new TrainerError(
+      throw new DataverError(
         'CONFIG_INVALID',
         'the checkpoint was trained with another configuration (only epochs may change on --resume)',
       );
@@ -292,7 +290,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     resumeFrom.restoreWeights(model);
     optimizer.setState(resumeFrom.optimizer);
     const s = resumeFrom.state;
-    rng = new Rng(s.rng);
+    rng = Rng.fromState(s.rng);
     history = s.history as unknown as EpochMetrics[];
     startEpoch = s.epoch;
     step = s.step;
@@ -362,7 +360,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         if (pool && n >= pool.size) {
           const r = await pool.step(batchImages, batchLabels, n, rng);
           if (!Number.isFinite(r.loss)) {
-            throw new TrainerError(
+            throw new DataverError(
               'DATA_INVALID',
               `loss became ${r.loss} at step ${step}: lower the learning rate`,
             );
@@ -393,7 +391,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }, trainVars);
         const loss = value.dataSync()[0]!;
         if (!Number.isFinite(loss)) {
-          throw new TrainerError(
+          throw new DataverError(
             'DATA_INVALID',
             `loss became ${loss} at step ${step}: lower the learning rate`,
           );
@@ -502,6 +500,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       { name: 'train', values: series('train_loss') },
       ...(validation ? [{ name: 'validation', values: series('val_loss') }] : []),
     ]),
+    { mkdir: true },
   );
   writeFileAtomicSync(
     path.join(plotsDir, 'accuracy.png'),
@@ -509,10 +508,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       { name: 'train', values: series('train_accuracy') },
       ...(validation ? [{ name: 'validation', values: series('val_accuracy') }] : []),
     ]),
+    { mkdir: true },
   );
   writeFileAtomicSync(
     path.join(plotsDir, 'learning_rate.png'),
     lineChart('Learning rate', [{ name: 'lr', values: series('learning_rate') }]),
+    { mkdir: true },
   );
 
   const seconds = (performance.now() - started) / 1000;
@@ -529,7 +530,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     epochs_run: history.length,
     stopped_early: stoppedEarly,
   };
-  writeFileAtomicSync(path.join(outDir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileAtomicSync(path.join(outDir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`, {
+    mkdir: true,
+  });
   const { commit, repoRoot, ...stableLineage } = lineage;
   const run = {
     createdAt: new Date().toISOString(),
@@ -541,7 +544,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     history,
     host: { platform: process.platform, arch: process.arch, cpus: os.cpus().length, node: process.version },
   };
-  writeFileAtomicSync(path.join(logsDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileAtomicSync(path.join(logsDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`, { mkdir: true });
   const metadata = {
     format: 'dataver-trainer-run',
     version: METADATA_VERSION,
@@ -563,7 +566,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     history: history.map(({ seconds: _s, images_per_second: _i, ...h }) => h),
   };
   const metadataFile = path.join(outDir, 'metadata.json');
-  writeFileAtomicSync(metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+  writeFileAtomicSync(metadataFile, `${JSON.stringify(metadata, null, 2)}\n`, { mkdir: true });
   model.dispose();
   return {
     outDir,

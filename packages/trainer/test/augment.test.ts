@@ -1,7 +1,7 @@
 // Training-time augmentation: the stroke-width change thins or thickens strokes,
 // and leaves the random stream of configurations without it untouched.
+import { Rng } from '@dataver/foundation';
 import { augmentImage } from '../src/data/augment';
-import { Rng } from '../src/util/rng';
 
 const SIDE = 28;
 const BACKGROUND = -0.4;
@@ -37,5 +37,5 @@ it('strokeWidth 0 draws nothing from the random stream', () => {
   const dst = new Float32Array(src.length);
   augmentImage(src, dst, { ...base, probability: 0.5, rotation: 10 }, a, BACKGROUND);
   augmentImage(src, dst, { ...base, probability: 0.5, rotation: 10, strokeWidth: 0 }, b, BACKGROUND);
-  expect(a.next()).toBe(b.next());
+  expect(a.float()).toBe(b.float());
 });

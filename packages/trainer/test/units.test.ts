@@ -1,5 +1,6 @@
 // Pure pieces: config validation and schedules, CRC32C and TFRecord framing, image preprocessing,
 // per-class report, the seeded generator.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -8,7 +9,6 @@ import { applyOverrides, learningRateAt, parseTrainConfig } from '../src/config'
 import { toMnist } from '../src/data/image';
 import { perClassReport } from '../src/evaluate';
 import { crc32c, encodeEvent, frameRecord, maskedCrc32c, readRecords } from '../src/report/tensorboard';
-import { Rng } from '../src/util/rng';
 import { REPO_ROOT } from './helpers/fixtures';
 
 describe('config', () => {
@@ -141,14 +141,4 @@ test('per-class precision, recall and F1', () => {
     support: 6,
   });
   expect(r[1]!.precision).toBeCloseTo(0.8);
-});
-
-test('the seeded generator replays from a saved state', () => {
-  const a = new Rng(42);
-  a.next();
-  const saved = a.state();
-  const x = [a.next(), a.next()];
-  const b = new Rng(saved);
-  expect([b.next(), b.next()]).toEqual(x);
-  expect(new Rng(1).next()).not.toBe(new Rng(2).next());
 });

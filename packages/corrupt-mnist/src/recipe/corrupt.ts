@@ -1,8 +1,9 @@
 // The Corrupt MNIST recipe: for each digit a seeded mix of moderate affine distortion (rotate,
 // shear, scale, shift), light contrast loss, blur and noise, and a rare small occlusion, in
 // integer or exact float64 arithmetic. Every digit stays legible, as in the course's data set.
+
+import type { Rng } from '@dataver/foundation';
 import { cosPoly, radians, sinPoly } from './fixed-math.js';
-import type { Rng } from './prng.js';
 
 export const SIDE = 28;
 const N = SIDE * SIDE;

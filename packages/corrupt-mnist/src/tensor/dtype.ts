@@ -1,6 +1,6 @@
 // Per-dtype facts shared by the .pt, .npy and .safetensors codecs: element size, typed array,
 // and the names each format uses (torch storage class, numpy descr, safetensors tag).
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import type { DType, Tensor, TensorData } from './types.js';
 
 export interface DTypeInfo {
@@ -70,9 +70,9 @@ export function numelOf(shape: readonly number[], what = 'tensor'): number {
   let n = 1;
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0)
-      throw new TensorError('CORRUPT', `${what} has an invalid dimension ${d}`);
+      throw new DataverError('CORRUPT', `${what} has an invalid dimension ${d}`);
     n *= d;
-    if (!Number.isSafeInteger(n)) throw new TensorError('TOO_LARGE', `${what} has too many elements`);
+    if (!Number.isSafeInteger(n)) throw new DataverError('TOO_LARGE', `${what} has too many elements`);
   }
   return n;
 }
@@ -170,7 +170,7 @@ export function decodeElements(
   const size = DTYPES[dtype].size;
   const nbytes = numel * size;
   if (bytes.byteLength < nbytes)
-    throw new TensorError('TRUNCATED', `needs ${nbytes} bytes of ${dtype} data, has ${bytes.byteLength}`);
+    throw new DataverError('TRUNCATED', `needs ${nbytes} bytes of ${dtype} data, has ${bytes.byteLength}`);
   const copy = new Uint8Array(nbytes);
   copy.set(bytes.subarray(0, nbytes));
   if (bigEndian && size > 1) byteSwap(copy, size);
@@ -245,22 +245,22 @@ export function encodeElements(tensor: Tensor): Uint8Array {
  * malformed tensor fails before anything is written.
  *
  * @example
- * validateTensor(tensor, 'train_images'); // throws a TensorError if malformed
+ * validateTensor(tensor, 'train_images'); // throws a DataverError if malformed
  */
 export function validateTensor(tensor: Tensor, what = 'tensor'): void {
   const info = DTYPES[tensor.dtype];
   if (!info)
-    throw new TensorError('UNSUPPORTED_DTYPE', `${what} has unsupported dtype ${String(tensor.dtype)}`);
+    throw new DataverError('UNSUPPORTED_DTYPE', `${what} has unsupported dtype ${String(tensor.dtype)}`);
   const numel = numelOf(tensor.shape, what);
   if (tensor.data.length !== numel) {
-    throw new TensorError(
+    throw new DataverError(
       'SHAPE_MISMATCH',
       `${what} has ${tensor.data.length} elements but shape [${tensor.shape.join(',')}] needs ${numel}`,
     );
   }
   const expected = allocData(tensor.dtype, 0).constructor;
   if (tensor.data.constructor !== expected) {
-    throw new TensorError(
+    throw new DataverError(
       'UNSUPPORTED_DTYPE',
       `${what} declares dtype ${tensor.dtype} but holds a ${tensor.data.constructor.name}`,
     );

@@ -1,9 +1,8 @@
 // File-level tensor I/O: pick the codec from the extension (or the bytes), read whole files,
 // and write atomically (temp file + fsync + rename) so a crash never leaves a half-written tensor.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { TensorError, withFile } from '../errors.js';
+import { DataverError, withFile, writeFileAtomic } from '@dataver/foundation';
 import { parseNpy, serializeNpyChunks } from './npy.js';
 import {
   flattenTensors,
@@ -64,7 +63,7 @@ export function parseTensorFile(
     case 'safetensors':
       return { format: 'safetensors', tensors: parseSafetensors(bytes, options) };
     default:
-      throw new TensorError('UNSUPPORTED_FORMAT', 'unknown tensor file format', {
+      throw new DataverError('UNSUPPORTED_FORMAT', 'unknown tensor file format', {
         hint: 'use a .pt, .npy or .safetensors file',
       });
   }
@@ -95,7 +94,7 @@ export async function readTensorFile(filePath: string, options: ParseOptions = {
 export async function readTensor(filePath: string, options: ParseOptions = {}): Promise<Tensor> {
   const file = await readTensorFile(filePath, options);
   if (file.tensors.length !== 1) {
-    throw new TensorError(
+    throw new DataverError(
       'UNSUPPORTED_CONTENT',
       file.tensors.length === 0
         ? 'holds no tensor'
@@ -117,63 +116,6 @@ export interface WriteTensorOptions {
 }
 
 /**
- * Writes bytes atomically: a temp file in the same directory, fsync, rename, fsync of the directory
- * (`sync: false` skips both fsyncs: still atomic against other readers, not against power loss).
- *
- * @example
- * await writeFileAtomic('out/x.bin', [header, body]);
- */
-export async function writeFileAtomic(
-  filePath: string,
-  chunks: Uint8Array[],
-  options: { sync?: boolean } = {},
-): Promise<void> {
-  const sync = options.sync ?? true;
-  const dir = path.dirname(filePath);
-  const tmp = path.join(
-    dir,
-    `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    const handle = await fs.open(tmp, 'wx', 0o644);
-    try {
-      // writev caps at IOV_MAX buffers; our files have a handful
-      let pending = chunks.filter((c) => c.length > 0);
-      while (pending.length) {
-        const batch = pending.slice(0, 512);
-        pending = pending.slice(512);
-        let { bytesWritten } = await handle.writev(batch);
-        const total = batch.reduce((n, c) => n + c.length, 0);
-        // short writes: finish the remainder buffer by buffer
-        if (bytesWritten < total) {
-          for (const c of batch) {
-            if (bytesWritten >= c.length) {
-              bytesWritten -= c.length;
-              continue;
-            }
-            await handle.write(c, bytesWritten);
-            bytesWritten = 0;
-          }
-        }
-      }
-      if (sync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, filePath);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    return withFile(filePath)(error);
-  }
-  if (!sync) return;
-  const dirHandle = await fs.open(dir, 'r').catch(() => undefined);
-  if (dirHandle) {
-    await dirHandle.sync().catch(() => undefined);
-    await dirHandle.close();
-  }
-}
-
-/**
  * Serializes tensors in a format, as the pieces of the file.
  *
  * @example
@@ -185,7 +127,7 @@ export function serializeTensorChunks(value: PtInput, format: TensorFormat): Uin
       return serializePtChunks(value);
     case 'npy':
       if (Array.isArray(value) || !('data' in value && ArrayBuffer.isView(value.data))) {
-        throw new TensorError('USAGE', '.npy holds exactly one tensor');
+        throw new DataverError('USAGE', '.npy holds exactly one tensor');
       }
       return serializeNpyChunks(value as Tensor);
     case 'safetensors':
@@ -193,7 +135,7 @@ export function serializeTensorChunks(value: PtInput, format: TensorFormat): Uin
         return serializeSafetensorsChunks(value.map((tensor, i) => ({ name: String(i), tensor })));
       return serializeSafetensorsChunks(value);
     default:
-      throw new TensorError('UNSUPPORTED_FORMAT', `unknown tensor format ${String(format)}`);
+      throw new DataverError('UNSUPPORTED_FORMAT', `unknown tensor format ${String(format)}`);
   }
 }
 
@@ -211,7 +153,7 @@ export async function writeTensor(
 ): Promise<void> {
   const format = options.format ?? formatFromPath(filePath);
   if (!format) {
-    throw new TensorError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
+    throw new DataverError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
       file: filePath,
       hint: 'use .pt, .npy or .safetensors, or pass { format }',
     });

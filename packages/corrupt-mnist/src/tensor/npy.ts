@@ -1,5 +1,5 @@
 // NumPy `.npy` files (format versions 1–3): a magic string, a Python-literal header dict, raw data.
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import {
   DEFAULT_MAX_BYTES,
   DTYPES,
@@ -30,7 +30,7 @@ export interface NpyHeader {
  */
 export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
-    throw new TensorError('CORRUPT', 'not a .npy file (bad magic)');
+    throw new DataverError('CORRUPT', 'not a .npy file (bad magic)');
   const major = bytes[6]!;
   let headerLen: number;
   let start: number;
@@ -38,13 +38,13 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
     headerLen = bytes[8]! | (bytes[9]! << 8);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new TensorError('TRUNCATED', '.npy header is truncated');
+    if (bytes.length < 12) throw new DataverError('TRUNCATED', '.npy header is truncated');
     headerLen = (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24)) >>> 0;
     start = 12;
   } else {
-    throw new TensorError('UNSUPPORTED_CONTENT', `.npy format version ${major} is not supported`);
+    throw new DataverError('UNSUPPORTED_CONTENT', `.npy format version ${major} is not supported`);
   }
-  if (start + headerLen > bytes.length) throw new TensorError('TRUNCATED', '.npy header is truncated');
+  if (start + headerLen > bytes.length) throw new DataverError('TRUNCATED', '.npy header is truncated');
   const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, headerLen).toString(
     major === 3 ? 'utf8' : 'latin1',
   );
@@ -57,7 +57,7 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
     shapeText === undefined ||
     !text.trimStart().startsWith('{')
   ) {
-    throw new TensorError('CORRUPT', '.npy header dict lacks descr, fortran_order or shape');
+    throw new DataverError('CORRUPT', '.npy header dict lacks descr, fortran_order or shape');
   }
   const parts = shapeText
     .split(',')
@@ -65,7 +65,7 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
     .filter((s) => s.length > 0);
   const shape = parts.map((s) => {
     if (!/^\d{1,15}L?$/.test(s))
-      throw new TensorError('CORRUPT', `.npy shape has an invalid dimension '${s}'`);
+      throw new DataverError('CORRUPT', `.npy shape has an invalid dimension '${s}'`);
     return Number.parseInt(s, 10);
   });
   return { descr, fortranOrder: fortran === 'True', shape, dataOffset: start + headerLen };
@@ -82,7 +82,7 @@ export function parseNpy(bytes: Uint8Array, options: ParseOptions = {}): Tensor 
   const order = h.descr[0];
   const dtype = dtypeFromNumpy(/^[<>|=]/.test(h.descr) ? h.descr.slice(1) : h.descr);
   if (!dtype || !(order === '<' || order === '>' || order === '|' || order === '=')) {
-    throw new TensorError('UNSUPPORTED_DTYPE', `.npy dtype '${h.descr}' is not supported`, {
+    throw new DataverError('UNSUPPORTED_DTYPE', `.npy dtype '${h.descr}' is not supported`, {
       hint: `supported: ${Object.values(DTYPES)
         .map((d) => d.numpy)
         .join(' ')}`,
@@ -91,9 +91,9 @@ export function parseNpy(bytes: Uint8Array, options: ParseOptions = {}): Tensor 
   const numel = numelOf(h.shape, '.npy array');
   const nbytes = numel * DTYPES[dtype].size;
   if (nbytes > (options.maxBytes ?? DEFAULT_MAX_BYTES))
-    throw new TensorError('TOO_LARGE', `.npy array of ${nbytes} bytes is too large`);
+    throw new DataverError('TOO_LARGE', `.npy array of ${nbytes} bytes is too large`);
   if (bytes.length - h.dataOffset < nbytes) {
-    throw new TensorError(
+    throw new DataverError(
       'TRUNCATED',
       `.npy data holds ${bytes.length - h.dataOffset} bytes, shape needs ${nbytes}`,
     );
@@ -142,7 +142,7 @@ export function npyHeaderBytes(tensor: Tensor): Uint8Array {
   const padded = Math.ceil(unpadded / 64) * 64;
   const text = dict + ' '.repeat(padded - unpadded) + '\n';
   if (text.length > 0xffff)
-    throw new TensorError('USAGE', 'tensor has too many dimensions for a .npy v1 header');
+    throw new DataverError('USAGE', 'tensor has too many dimensions for a .npy v1 header');
   const out = Buffer.alloc(10 + text.length);
   out.set(MAGIC, 0);
   out[6] = 1;

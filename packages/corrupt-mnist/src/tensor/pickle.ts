@@ -1,6 +1,6 @@
 // A restricted unpickler and a tiny pickle writer for PyTorch's data.pkl. Reading only ever
 // calls a fixed whitelist of rebuild functions; any other global is refused, never executed.
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 
 /** A reference to a Python global (`module.name`) that the whitelist allowed. */
 export interface PyGlobal {
@@ -60,7 +60,7 @@ export function unpickleFrom(
   const decoder = new TextDecoder('utf-8', { fatal: true });
 
   const need = (n: number): void => {
-    if (pos + n > bytes.length) throw new TensorError('TRUNCATED', 'pickle ends early');
+    if (pos + n > bytes.length) throw new DataverError('TRUNCATED', 'pickle ends early');
   };
   const u8 = (): number => {
     need(1);
@@ -81,7 +81,7 @@ export function unpickleFrom(
   const u64 = (): number => {
     const lo = u32();
     const hi = u32();
-    if (hi >= 0x200000) throw new TensorError('TOO_LARGE', 'pickle length field is too large');
+    if (hi >= 0x200000) throw new DataverError('TOO_LARGE', 'pickle length field is too large');
     return hi * 0x100000000 + lo;
   };
   const take = (n: number): Uint8Array => {
@@ -94,30 +94,30 @@ export function unpickleFrom(
     try {
       return decoder.decode(take(n));
     } catch (cause) {
-      if (cause instanceof TensorError) throw cause;
-      throw new TensorError('CORRUPT', 'pickle holds invalid UTF-8 text', { cause });
+      if (cause instanceof DataverError) throw cause;
+      throw new DataverError('CORRUPT', 'pickle holds invalid UTF-8 text', { cause });
     }
   };
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) throw new TensorError('TRUNCATED', 'pickle ends inside a text line');
+    if (end < 0) throw new DataverError('TRUNCATED', 'pickle ends inside a text line');
     const s = Buffer.from(bytes.buffer, bytes.byteOffset + pos, end - pos).toString('latin1');
     pos = end + 1;
     return s;
   };
   const pop = (): unknown => {
     if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]!)) {
-      throw new TensorError('CORRUPT', 'pickle pops from an empty stack');
+      throw new DataverError('CORRUPT', 'pickle pops from an empty stack');
     }
     return stack.pop();
   };
   const top = (): unknown => {
-    if (stack.length === 0) throw new TensorError('CORRUPT', 'pickle reads an empty stack');
+    if (stack.length === 0) throw new DataverError('CORRUPT', 'pickle reads an empty stack');
     return stack[stack.length - 1];
   };
   const popMark = (): unknown[] => {
     const m = marks.pop();
-    if (m === undefined) throw new TensorError('CORRUPT', 'pickle has no MARK to pop to');
+    if (m === undefined) throw new DataverError('CORRUPT', 'pickle has no MARK to pop to');
     return stack.splice(m);
   };
   const signedLong = (b: Uint8Array): number | bigint => {
@@ -130,7 +130,7 @@ export function unpickleFrom(
   const resolveGlobal = (module: string, name: string): PyGlobal => {
     const full = `${module}.${name}`;
     if (!options.callables.has(full) && !options.values.has(full)) {
-      throw new TensorError(
+      throw new DataverError(
         'PICKLE_FORBIDDEN',
         `pickle refers to ${full}, which is not on the tensor whitelist; refused`,
         {
@@ -142,13 +142,13 @@ export function unpickleFrom(
   };
   const setItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Map))
-      throw new TensorError('CORRUPT', 'pickle sets items on something that is not a dict');
-    if (items.length % 2) throw new TensorError('CORRUPT', 'pickle SETITEMS with an odd item count');
+      throw new DataverError('CORRUPT', 'pickle sets items on something that is not a dict');
+    if (items.length % 2) throw new DataverError('CORRUPT', 'pickle SETITEMS with an odd item count');
     for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target))
-      throw new TensorError('CORRUPT', 'pickle appends to something that is not a list');
+      throw new DataverError('CORRUPT', 'pickle appends to something that is not a list');
     for (const it of items) target.push(it);
   };
 
@@ -156,14 +156,14 @@ export function unpickleFrom(
     const op = u8();
     switch (op) {
       case 0x80: // PROTO
-        if (u8() > 5) throw new TensorError('UNSUPPORTED_CONTENT', 'pickle protocol above 5');
+        if (u8() > 5) throw new DataverError('UNSUPPORTED_CONTENT', 'pickle protocol above 5');
         break;
       case 0x95: // FRAME
         u64();
         break;
       case 0x2e: // STOP
         if (stack.length !== 1 || marks.length)
-          throw new TensorError('CORRUPT', 'pickle stops with a malformed stack');
+          throw new DataverError('CORRUPT', 'pickle stops with a malformed stack');
         return { value: stack[0], end: pos };
       case 0x28: // MARK
         marks.push(stack.length);
@@ -204,7 +204,7 @@ export function unpickleFrom(
       case 0x8b: {
         // LONG4
         const n = u32();
-        if (n > 64) throw new TensorError('UNSUPPORTED_CONTENT', 'pickle integer is too long');
+        if (n > 64) throw new DataverError('UNSUPPORTED_CONTENT', 'pickle integer is too long');
         stack.push(signedLong(take(n)));
         break;
       }
@@ -213,14 +213,14 @@ export function unpickleFrom(
         const s = line().trim();
         if (s === '01' || s === '00') stack.push(s === '01');
         else if (/^-?\d{1,15}$/.test(s)) stack.push(Number(s));
-        else throw new TensorError('CORRUPT', 'pickle INT is not a number');
+        else throw new DataverError('CORRUPT', 'pickle INT is not a number');
         break;
       }
       case 0x4c: {
         // LONG (protocol 0)
         const s = line().trim().replace(/L$/, '');
         if (!/^-?\d{1,15}$/.test(s))
-          throw new TensorError('UNSUPPORTED_CONTENT', 'pickle LONG is out of range');
+          throw new DataverError('UNSUPPORTED_CONTENT', 'pickle LONG is out of range');
         stack.push(Number(s));
         break;
       }
@@ -345,7 +345,7 @@ export function unpickleFrom(
         // GET
         const key = op === 0x68 ? u8() : op === 0x6a ? u32() : Number(line());
         if (!memo.has(key))
-          throw new TensorError('CORRUPT', `pickle reads memo slot ${key}, which was never set`);
+          throw new DataverError('CORRUPT', `pickle reads memo slot ${key}, which was never set`);
         stack.push(memo.get(key));
         break;
       }
@@ -361,7 +361,7 @@ export function unpickleFrom(
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') {
-          throw new TensorError('CORRUPT', 'pickle STACK_GLOBAL without string names');
+          throw new DataverError('CORRUPT', 'pickle STACK_GLOBAL without string names');
         }
         stack.push(resolveGlobal(module, name));
         break;
@@ -373,15 +373,16 @@ export function unpickleFrom(
         // REDUCE
         const args = pop();
         const fn = pop();
-        if (!isPyGlobal(fn)) throw new TensorError('CORRUPT', 'pickle calls something that is not a global');
+        if (!isPyGlobal(fn)) throw new DataverError('CORRUPT', 'pickle calls something that is not a global');
         const handler = options.callables.get(`${fn.module}.${fn.name}`);
         if (!handler) {
-          throw new TensorError(
+          throw new DataverError(
             'PICKLE_FORBIDDEN',
             `pickle calls ${fn.module}.${fn.name}, which is not callable here; refused`,
           );
         }
-        if (!Array.isArray(args)) throw new TensorError('CORRUPT', 'pickle REDUCE arguments are not a tuple');
+        if (!Array.isArray(args))
+          throw new DataverError('CORRUPT', 'pickle REDUCE arguments are not a tuple');
         stack.push(handler(args));
         break;
       }
@@ -392,12 +393,12 @@ export function unpickleFrom(
           state === null ||
           (state instanceof Map && state.size === 0) ||
           (Array.isArray(state) && state.length === 0);
-        if (!empty) throw new TensorError('PICKLE_FORBIDDEN', 'pickle sets object state (BUILD); refused');
+        if (!empty) throw new DataverError('PICKLE_FORBIDDEN', 'pickle sets object state (BUILD); refused');
         top();
         break;
       }
       default:
-        throw new TensorError(
+        throw new DataverError(
           op === 0x81 || op === 0x92 || op === 0x69 || op === 0x6f ? 'PICKLE_FORBIDDEN' : 'CORRUPT',
           `pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1} is not allowed in a tensor file`,
         );
@@ -464,7 +465,7 @@ export class PickleWriter {
   }
 
   int(value: number): this {
-    if (!Number.isSafeInteger(value)) throw new TensorError('USAGE', `cannot pickle non-integer ${value}`);
+    if (!Number.isSafeInteger(value)) throw new DataverError('USAGE', `cannot pickle non-integer ${value}`);
     if (value >= 0 && value < 0x100) {
       this.parts.push(0x4b, value);
     } else if (value >= 0 && value < 0x10000) {

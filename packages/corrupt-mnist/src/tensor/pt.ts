@@ -1,6 +1,6 @@
 // PyTorch `.pt` files: the zip archive torch.save writes since 1.6 (data.pkl + data/<key>),
 // and the older "legacy" stream of pickles followed by raw storages. Read and write.
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import {
   DEFAULT_MAX_BYTES,
   DTYPES,
@@ -73,7 +73,7 @@ function intList(value: unknown, what: string): number[] {
     !Array.isArray(value) ||
     !value.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
   ) {
-    throw new TensorError('CORRUPT', `tensor ${what} is not a tuple of non-negative integers`);
+    throw new DataverError('CORRUPT', `tensor ${what} is not a tuple of non-negative integers`);
   }
   return value as number[];
 }
@@ -81,15 +81,15 @@ function intList(value: unknown, what: string): number[] {
 function rebuildTensor(args: unknown[]): PendingTensor {
   const [storage, offset, size, stride] = args;
   if (typeof storage !== 'object' || storage === null || (storage as StorageRef).kind !== 'storage') {
-    throw new TensorError('CORRUPT', 'tensor rebuild without a storage');
+    throw new DataverError('CORRUPT', 'tensor rebuild without a storage');
   }
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new TensorError('CORRUPT', 'tensor storage offset is invalid');
+    throw new DataverError('CORRUPT', 'tensor storage offset is invalid');
   }
   const sizes = intList(size, 'size');
   const strides = intList(stride, 'stride');
   if (sizes.length !== strides.length)
-    throw new TensorError('CORRUPT', 'tensor size and stride differ in length');
+    throw new DataverError('CORRUPT', 'tensor size and stride differ in length');
   return { kind: 'pending', storage: storage as StorageRef, offset, size: sizes, stride: strides };
 }
 
@@ -103,19 +103,19 @@ const CALLABLES = new Map<string, GlobalHandler>([
 
 function storageFromPid(pid: unknown): StorageRef {
   if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') {
-    throw new TensorError(
+    throw new DataverError(
       'PICKLE_FORBIDDEN',
       'pickle loads a persistent object that is not a storage; refused',
     );
   }
   const [, type, key, , numel, view] = pid;
-  if (!isPyGlobal(type)) throw new TensorError('CORRUPT', 'storage type is not a torch storage class');
+  if (!isPyGlobal(type)) throw new DataverError('CORRUPT', 'storage type is not a torch storage class');
   if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-    throw new TensorError('CORRUPT', 'storage id is malformed');
+    throw new DataverError('CORRUPT', 'storage id is malformed');
   }
   const dtype = dtypeFromTorchStorage(type.name);
   if (!dtype) {
-    throw new TensorError('UNSUPPORTED_DTYPE', `storage type torch.${type.name} is not supported`, {
+    throw new DataverError('UNSUPPORTED_DTYPE', `storage type torch.${type.name} is not supported`, {
       hint: `supported dtypes: ${Object.keys(DTYPES).join(', ')}; convert the tensor first (e.g. .float())`,
     });
   }
@@ -128,7 +128,7 @@ function storageFromPid(pid: unknown): StorageRef {
       !Number.isSafeInteger(offset) ||
       offset < 0
     ) {
-      throw new TensorError('CORRUPT', 'storage view metadata is malformed');
+      throw new DataverError('CORRUPT', 'storage view metadata is malformed');
     }
     ref.viewOf = { key: rootKey, offset };
   }
@@ -141,14 +141,14 @@ function materialize(p: PendingTensor, bytes: Uint8Array, bigEndian: boolean, ma
   const es = DTYPES[dtype].size;
   const numel = numelOf(p.size);
   if (numel * es > maxBytes)
-    throw new TensorError('TOO_LARGE', `tensor of ${numel * es} bytes exceeds the ${maxBytes}-byte limit`);
+    throw new DataverError('TOO_LARGE', `tensor of ${numel * es} bytes exceeds the ${maxBytes}-byte limit`);
   const shape = p.size.slice();
   if (numel === 0) return { dtype, shape, data: decodeElements(new Uint8Array(0), dtype, 0) };
   let last = p.offset;
   for (let i = 0; i < shape.length; i++) last += (shape[i]! - 1) * p.stride[i]!;
   const storageNumel = Math.floor(bytes.length / es);
   if (last >= storageNumel || last >= p.storage.numel) {
-    throw new TensorError(
+    throw new DataverError(
       'CORRUPT',
       `tensor view reaches element ${last} of a storage of ${Math.min(storageNumel, p.storage.numel)}`,
     );
@@ -194,16 +194,16 @@ const MAX_DEPTH = 64;
 
 function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth = 0): PtValue {
   if (depth > MAX_DEPTH)
-    throw new TensorError(
+    throw new DataverError(
       'UNSUPPORTED_CONTENT',
       `containers nested deeper than ${MAX_DEPTH} levels (or a self-reference)`,
     );
   if (typeof value === 'object' && value !== null) {
     if ((value as PendingTensor).kind === 'pending') return load(value as PendingTensor);
     if ((value as StorageRef).kind === 'storage')
-      throw new TensorError('UNSUPPORTED_CONTENT', 'file holds a bare storage, not a tensor');
+      throw new DataverError('UNSUPPORTED_CONTENT', 'file holds a bare storage, not a tensor');
     if (isPyGlobal(value))
-      throw new TensorError(
+      throw new DataverError(
         'UNSUPPORTED_CONTENT',
         `file holds the class ${value.module}.${value.name}, not a tensor`,
       );
@@ -212,13 +212,13 @@ function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth =
       const out = new Map<string | number, PtValue>();
       for (const [k, v] of value) {
         if (typeof k !== 'string' && typeof k !== 'number')
-          throw new TensorError('UNSUPPORTED_CONTENT', 'dict key is not a string or integer');
+          throw new DataverError('UNSUPPORTED_CONTENT', 'dict key is not a string or integer');
         out.set(k, resolveTree(v, load, depth + 1));
       }
       return out;
     }
     if (value instanceof Uint8Array)
-      throw new TensorError('UNSUPPORTED_CONTENT', 'file holds raw bytes, not a tensor');
+      throw new DataverError('UNSUPPORTED_CONTENT', 'file holds raw bytes, not a tensor');
   }
   return value as PtValue;
 }
@@ -239,14 +239,14 @@ export function parsePt(bytes: Uint8Array, options: ParseOptions = {}): PtValue 
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (looksLikeZip(bytes)) return parseZipPt(bytes, maxBytes, options.verifyChecksums ?? true);
   if (looksLikeLegacy(bytes)) return parseLegacyPt(bytes, maxBytes);
-  throw new TensorError('CORRUPT', 'not a PyTorch file (neither a zip archive nor a legacy pickle stream)');
+  throw new DataverError('CORRUPT', 'not a PyTorch file (neither a zip archive nor a legacy pickle stream)');
 }
 
 function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtValue {
   const entries = readZipEntries(bytes);
   const pkl = entries.find((e) => e.name === 'data.pkl' || e.name.endsWith('/data.pkl'));
   if (!pkl) {
-    throw new TensorError(
+    throw new DataverError(
       'UNSUPPORTED_CONTENT',
       'zip archive has no data.pkl (not a torch.save file; TorchScript archives are not supported)',
     );
@@ -269,15 +269,15 @@ function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtVal
     let data = storages.get(p.storage.key);
     if (!data) {
       const entry = byName.get(`${prefix}data/${p.storage.key}`);
-      if (!entry) throw new TensorError('CORRUPT', `archive lacks the storage record data/${p.storage.key}`);
+      if (!entry) throw new DataverError('CORRUPT', `archive lacks the storage record data/${p.storage.key}`);
       if (entry.size > maxBytes)
-        throw new TensorError(
+        throw new DataverError(
           'TOO_LARGE',
           `storage data/${p.storage.key} exceeds the ${maxBytes}-byte limit`,
         );
       data = readZipEntry(bytes, entry, verify, maxBytes);
       if (data.length < p.storage.numel * DTYPES[p.storage.dtype].size) {
-        throw new TensorError(
+        throw new DataverError(
           'TRUNCATED',
           `storage data/${p.storage.key} holds ${data.length} bytes, needs ${p.storage.numel * DTYPES[p.storage.dtype].size}`,
         );
@@ -293,15 +293,18 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
     callables: new Map<string, GlobalHandler>(),
     values: new Set<string>(),
     persistentLoad: () => {
-      throw new TensorError('CORRUPT', 'legacy header loads a persistent object');
+      throw new DataverError('CORRUPT', 'legacy header loads a persistent object');
     },
   };
   let r = unpickleFrom(bytes, 0, plain);
   if (r.value !== 0x1950a86a20f9469cfc6cn)
-    throw new TensorError('CORRUPT', 'legacy torch file has a wrong magic number');
+    throw new DataverError('CORRUPT', 'legacy torch file has a wrong magic number');
   r = unpickleFrom(bytes, r.end, plain);
   if (r.value !== 1001)
-    throw new TensorError('UNSUPPORTED_CONTENT', `legacy torch protocol ${String(r.value)} is not supported`);
+    throw new DataverError(
+      'UNSUPPORTED_CONTENT',
+      `legacy torch protocol ${String(r.value)} is not supported`,
+    );
   r = unpickleFrom(bytes, r.end, plain);
   const sysInfo = r.value instanceof Map ? r.value : new Map();
   const bigEndian = sysInfo.get('little_endian') === false;
@@ -319,21 +322,21 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
   r = unpickleFrom(bytes, r.end, plain);
   const keys = r.value;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
-    throw new TensorError('CORRUPT', 'legacy storage key list is malformed');
+    throw new DataverError('CORRUPT', 'legacy storage key list is malformed');
   const storages = new Map<string, Uint8Array>();
   let pos = r.end;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys as string[]) {
-    if (pos + 8 > bytes.length) throw new TensorError('TRUNCATED', `legacy storage ${key} is missing`);
+    if (pos + 8 > bytes.length) throw new DataverError('TRUNCATED', `legacy storage ${key} is missing`);
     const numel = Number(view.getBigUint64(pos, !bigEndian));
     pos += 8;
     const ref = refs.get(key);
-    if (!ref) throw new TensorError('CORRUPT', `legacy storage ${key} is not referenced`);
+    if (!ref) throw new DataverError('CORRUPT', `legacy storage ${key} is not referenced`);
     const nbytes = numel * DTYPES[ref.dtype].size;
     if (!Number.isSafeInteger(nbytes) || nbytes > maxBytes)
-      throw new TensorError('TOO_LARGE', `legacy storage ${key} is too large`);
+      throw new DataverError('TOO_LARGE', `legacy storage ${key} is too large`);
     if (pos + nbytes > bytes.length)
-      throw new TensorError('TRUNCATED', `legacy storage ${key} runs past the end of the file`);
+      throw new DataverError('TRUNCATED', `legacy storage ${key} runs past the end of the file`);
     storages.set(key, bytes.subarray(pos, pos + nbytes));
     pos += nbytes;
   }
@@ -341,7 +344,7 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
     const own = p.storage.viewOf;
     const es = DTYPES[p.storage.dtype].size;
     let data = storages.get(own ? own.key : p.storage.key);
-    if (!data) throw new TensorError('CORRUPT', `legacy storage ${p.storage.key} has no data`);
+    if (!data) throw new DataverError('CORRUPT', `legacy storage ${p.storage.key} has no data`);
     if (own) data = data.subarray(own.offset * es, (own.offset + p.storage.numel) * es);
     return materialize(p, data, bigEndian, maxBytes);
   });

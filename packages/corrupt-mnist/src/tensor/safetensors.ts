@@ -1,5 +1,5 @@
 // `.safetensors` files: 8-byte little-endian header length, a JSON header, then packed tensor data.
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import {
   DEFAULT_MAX_BYTES,
   DTYPES,
@@ -23,21 +23,21 @@ const MAX_HEADER = 100_000_000;
  */
 export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}): NamedTensor[] {
   if (bytes.length < 8)
-    throw new TensorError('TRUNCATED', '.safetensors file is shorter than its 8-byte header length');
+    throw new DataverError('TRUNCATED', '.safetensors file is shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen > MAX_HEADER)
-    throw new TensorError('CORRUPT', `.safetensors header length ${headerLen} is implausible`);
+    throw new DataverError('CORRUPT', `.safetensors header length ${headerLen} is implausible`);
   if (8 + headerLen > bytes.length)
-    throw new TensorError('TRUNCATED', '.safetensors header runs past the end of the file');
+    throw new DataverError('TRUNCATED', '.safetensors header runs past the end of the file');
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
   } catch (cause) {
-    throw new TensorError('CORRUPT', '.safetensors header is not valid JSON', { cause });
+    throw new DataverError('CORRUPT', '.safetensors header is not valid JSON', { cause });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new TensorError('CORRUPT', '.safetensors header is not a JSON object');
+    throw new DataverError('CORRUPT', '.safetensors header is not a JSON object');
   }
   const data = bytes.subarray(8 + headerLen);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -52,11 +52,11 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}):
       !Array.isArray(e.shape) ||
       !Array.isArray(e.data_offsets)
     ) {
-      throw new TensorError('CORRUPT', `.safetensors entry '${name}' lacks dtype, shape or data_offsets`);
+      throw new DataverError('CORRUPT', `.safetensors entry '${name}' lacks dtype, shape or data_offsets`);
     }
     const dtype = dtypeFromSafetensors(e.dtype);
     if (!dtype)
-      throw new TensorError(
+      throw new DataverError(
         'UNSUPPORTED_DTYPE',
         `.safetensors tensor '${name}' has unsupported dtype ${e.dtype}`,
       );
@@ -70,16 +70,16 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}):
       end! < begin! ||
       end! > data.length
     ) {
-      throw new TensorError('TRUNCATED', `.safetensors tensor '${name}' has data offsets outside the file`);
+      throw new DataverError('TRUNCATED', `.safetensors tensor '${name}' has data offsets outside the file`);
     }
     const nbytes = numel * DTYPES[dtype].size;
     if (end! - begin! !== nbytes) {
-      throw new TensorError(
+      throw new DataverError(
         'CORRUPT',
         `.safetensors tensor '${name}' spans ${end! - begin!} bytes, shape needs ${nbytes}`,
       );
     }
-    if (nbytes > maxBytes) throw new TensorError('TOO_LARGE', `.safetensors tensor '${name}' is too large`);
+    if (nbytes > maxBytes) throw new DataverError('TOO_LARGE', `.safetensors tensor '${name}' is too large`);
     out.push({
       name,
       begin: begin!,

@@ -1,10 +1,7 @@
 // Streaming writes of one large tensor: the data is produced chunk by chunk into a reused
 // buffer and written while the next chunk is produced, so no full-size array is allocated.
 // For .pt the CRC is known only at the end; it is patched into the local header then.
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
-import { TensorError, withFile } from '../errors.js';
+import { DataverError, writeFileAtomicWith } from '@dataver/foundation';
 import { allocData, DTYPES, numelOf } from './dtype.js';
 import { formatFromPath } from './io.js';
 import { npyHeaderBytes } from './npy.js';
@@ -40,11 +37,13 @@ export async function writeTensorStreaming(
 ): Promise<void> {
   const format = options.format ?? formatFromPath(filePath);
   if (!format)
-    throw new TensorError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
+    throw new DataverError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
       file: filePath,
     });
   if (spec.dtype === 'float16')
-    throw new TensorError('UNSUPPORTED_DTYPE', 'streaming writes do not support float16', { file: filePath });
+    throw new DataverError('UNSUPPORTED_DTYPE', 'streaming writes do not support float16', {
+      file: filePath,
+    });
   const numel = numelOf(spec.shape);
   const es = DTYPES[spec.dtype].size;
   const nbytes = numel * es;
@@ -93,14 +92,9 @@ export async function writeTensorStreaming(
     head = [h];
   }
 
-  const dir = path.dirname(filePath);
-  const tmp = path.join(
-    dir,
-    `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    const handle = await fs.open(tmp, 'wx', 0o644);
-    try {
+  await writeFileAtomicWith(
+    filePath,
+    async (handle) => {
       let pos = 0;
       const put = async (b: Uint8Array): Promise<void> => {
         let done = 0;
@@ -131,13 +125,7 @@ export async function writeTensorStreaming(
         const p = patch(crc);
         await handle.write(p.bytes, 0, p.bytes.length, p.at);
       }
-      if (options.sync ?? true) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, filePath);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    return withFile(filePath)(error);
-  }
+    },
+    { sync: options.sync ?? true },
+  );
 }

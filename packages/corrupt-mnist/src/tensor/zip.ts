@@ -1,7 +1,7 @@
 // Minimal zip archive reader and writer for PyTorch's `.pt` container: stored and deflated
 // entries (node:zlib) and zip64 on read; stored entries aligned to 64 bytes on write, as torch does.
 import * as zlib from 'node:zlib';
-import { TensorError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 
 export interface ZipEntry {
   name: string;
@@ -19,17 +19,17 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
 function u16(b: Uint8Array, o: number): number {
-  if (o + 2 > b.length) throw new TensorError('TRUNCATED', 'zip structure runs past the end of the file');
+  if (o + 2 > b.length) throw new DataverError('TRUNCATED', 'zip structure runs past the end of the file');
   return b[o]! | (b[o + 1]! << 8);
 }
 function u32(b: Uint8Array, o: number): number {
-  if (o + 4 > b.length) throw new TensorError('TRUNCATED', 'zip structure runs past the end of the file');
+  if (o + 4 > b.length) throw new DataverError('TRUNCATED', 'zip structure runs past the end of the file');
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 function u64(b: Uint8Array, o: number): number {
   const lo = u32(b, o);
   const hi = u32(b, o + 4);
-  if (hi >= 0x200000) throw new TensorError('TOO_LARGE', 'zip64 field is too large');
+  if (hi >= 0x200000) throw new DataverError('TOO_LARGE', 'zip64 field is too large');
   return hi * 0x100000000 + lo;
 }
 
@@ -59,7 +59,7 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
     }
   }
   if (eocd < 0)
-    throw new TensorError('TRUNCATED', 'zip end-of-central-directory record not found (file truncated?)');
+    throw new DataverError('TRUNCATED', 'zip end-of-central-directory record not found (file truncated?)');
   let count = u16(bytes, eocd + 10);
   let cdSize = u32(bytes, eocd + 12);
   let cdOffset = u32(bytes, eocd + 16);
@@ -67,19 +67,19 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
     if (u32(bytes, eocd - 20) === ZIP64_LOCATOR) {
       const z = u64(bytes, eocd - 12);
       if (u32(bytes, z) !== ZIP64_EOCD)
-        throw new TensorError('CORRUPT', 'zip64 end-of-central-directory record is damaged');
+        throw new DataverError('CORRUPT', 'zip64 end-of-central-directory record is damaged');
       count = u64(bytes, z + 32);
       cdSize = u64(bytes, z + 40);
       cdOffset = u64(bytes, z + 48);
     }
   }
   if (cdOffset + cdSize > bytes.length)
-    throw new TensorError('TRUNCATED', 'zip central directory runs past the end of the file');
+    throw new DataverError('TRUNCATED', 'zip central directory runs past the end of the file');
   const entries: ZipEntry[] = [];
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
     if (u32(bytes, p) !== CENTRAL)
-      throw new TensorError('CORRUPT', `zip central directory entry ${i} is damaged`);
+      throw new DataverError('CORRUPT', `zip central directory entry ${i} is damaged`);
     const method = u16(bytes, p + 10);
     const crc32 = u32(bytes, p + 16);
     let compressedSize = u32(bytes, p + 20);
@@ -89,7 +89,7 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
     const commentLen = u16(bytes, p + 32);
     let localHeaderOffset = u32(bytes, p + 42);
     if (p + 46 + nameLen + extraLen > bytes.length)
-      throw new TensorError('TRUNCATED', 'zip central directory is truncated');
+      throw new DataverError('TRUNCATED', 'zip central directory is truncated');
     const name = Buffer.from(bytes.buffer, bytes.byteOffset + p + 46, nameLen).toString('utf8');
     // zip64 extended information: present fields replace the 0xffffffff placeholders, in order.
     let e = p + 46 + nameLen;
@@ -130,39 +130,39 @@ export function readZipEntry(
   maxBytes = 2 ** 31 - 1,
 ): Uint8Array {
   if (entry.size > maxBytes)
-    throw new TensorError(
+    throw new DataverError(
       'TOO_LARGE',
       `zip entry ${entry.name} of ${entry.size} bytes exceeds the ${maxBytes}-byte limit`,
     );
   const o = entry.localHeaderOffset;
   if (u32(bytes, o) !== LOCAL)
-    throw new TensorError('CORRUPT', `zip local header of ${entry.name} is damaged`);
+    throw new DataverError('CORRUPT', `zip local header of ${entry.name} is damaged`);
   const start = o + 30 + u16(bytes, o + 26) + u16(bytes, o + 28);
   const end = start + entry.compressedSize;
   if (end > bytes.length)
-    throw new TensorError('TRUNCATED', `zip entry ${entry.name} runs past the end of the file`);
+    throw new DataverError('TRUNCATED', `zip entry ${entry.name} runs past the end of the file`);
   const raw = bytes.subarray(start, end);
   let data: Uint8Array;
   if (entry.method === 0) {
     if (entry.size !== entry.compressedSize)
-      throw new TensorError('CORRUPT', `zip entry ${entry.name} has inconsistent sizes`);
+      throw new DataverError('CORRUPT', `zip entry ${entry.name} has inconsistent sizes`);
     data = raw;
   } else if (entry.method === 8) {
     try {
       data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
     } catch (cause) {
-      throw new TensorError('CORRUPT', `zip entry ${entry.name} does not inflate`, { cause });
+      throw new DataverError('CORRUPT', `zip entry ${entry.name} does not inflate`, { cause });
     }
     if (data.length !== entry.size)
-      throw new TensorError('CORRUPT', `zip entry ${entry.name} inflates to the wrong size`);
+      throw new DataverError('CORRUPT', `zip entry ${entry.name} inflates to the wrong size`);
   } else {
-    throw new TensorError(
+    throw new DataverError(
       'UNSUPPORTED_CONTENT',
       `zip entry ${entry.name} uses compression method ${entry.method}`,
     );
   }
   if (verify && crc32(data) !== entry.crc32)
-    throw new TensorError('CORRUPT', `zip entry ${entry.name} fails its CRC-32 check`);
+    throw new DataverError('CORRUPT', `zip entry ${entry.name} fails its CRC-32 check`);
   return data;
 }
 
@@ -222,7 +222,7 @@ export function zipLocalHeader(record: ZipRecord): Buffer {
   const total = localHeaderLength(record.name, record.offset);
   const extraLen = total - 30 - nameBytes.length;
   if (record.size >= 0xffffffff || record.offset >= 0xffffffff)
-    throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
+    throw new DataverError('TOO_LARGE', 'archive over 4 GiB is not supported');
   const local = Buffer.alloc(total);
   local.writeUInt32LE(LOCAL, 0);
   local.writeUInt16LE(20, 4);
@@ -292,7 +292,7 @@ export function zipCentralDirectory(records: ZipRecord[], centralOffset: number)
   }
   const cdSize = parts.reduce((n, p) => n + p.length, 0);
   if (centralOffset + cdSize >= 0xffffffff)
-    throw new TensorError('TOO_LARGE', 'archive over 4 GiB is not supported');
+    throw new DataverError('TOO_LARGE', 'archive over 4 GiB is not supported');
   const end = Buffer.alloc(22);
   end.writeUInt32LE(EOCD, 0);
   end.writeUInt16LE(records.length, 8);

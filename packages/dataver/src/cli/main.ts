@@ -1,29 +1,12 @@
 // The dataver command line. Commands are declared here and implemented in
-// ./commands/*, loaded only when run, so `dataver --help` starts fast.
-import { Command, CommanderError, Option } from 'commander';
-import { type GlobalOptions, Output, reportError } from './output.js';
+// ./commands/*, loaded only when run (the harness of @dataver/foundation), so
+// `dataver --help` starts fast.
+import { createProgram, lazyAction, runProgram, withExample } from '@dataver/foundation';
+import { type Command, Option } from 'commander';
 
-type Action = (
-  output: Output,
-  args: unknown[],
-  options: Record<string, unknown>,
-) => Promise<number | undefined>;
-
-/** Wraps a lazily loaded command module into a commander action that maps errors to exit codes. */
+/** A lazily loaded command of ./commands/<moduleName>.js. */
 function lazy(moduleName: string, exportName = 'run') {
-  return async (...actionArgs: unknown[]) => {
-    const command = actionArgs[actionArgs.length - 1] as Command;
-    const options = command.optsWithGlobals() as Record<string, unknown> & GlobalOptions;
-    const output = new Output(options);
-    let code: number | undefined;
-    try {
-      const mod = (await import(`./commands/${moduleName}.js`)) as Record<string, Action>;
-      code = await mod[exportName](output, actionArgs.slice(0, -2), options);
-    } catch (error) {
-      code = reportError(error, options);
-    }
-    process.exitCode = code ?? 0;
-  };
+  return lazyAction(() => import(`./commands/${moduleName}.js`), exportName);
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -34,27 +17,15 @@ const json = () => new Option('--json', 'print the result as JSON');
 
 /** Builds the program (exported for tests and for generating docs/cli.md). */
 export function buildProgram(): Command {
-  const program = new Command('dataver')
-    // Inherited by every subcommand declared below: usage errors reach main() (exit 2), never exit 1.
-    .exitOverride()
-    .description('Version data the way git versions code: content-addressed, cached, pushed and pulled.')
-    .version(require('../../package.json').version as string, '-V, --version')
-    .option('-q, --quiet', 'print nothing but errors')
-    .option('-v, --verbose', 'print details and stack traces of errors')
-    .showSuggestionAfterError()
-    .addHelpText(
-      'after',
-      `
-Exit codes: 0 ok, 1 differences found (--exit-code), 2 usage or config error,
-3 data missing or corrupt, 4 remote/network/auth error, 5 repository busy.
+  const program = createProgram({
+    name: 'dataver',
+    description: 'Version data the way git versions code: content-addressed, cached, pushed and pulled.',
+    version: require('../../package.json').version as string,
+    example:
+      'dataver init && dataver add data/raw && git add data.lock.json .gitignore && git commit -m "track data"',
+  });
 
-Example:
-  dataver init && dataver add data/raw && git add data.lock.json .gitignore && git commit -m "track data"`,
-    );
-
-  const example = (cmd: Command, text: string) => cmd.addHelpText('after', `\nExample:\n  ${text}`);
-
-  example(
+  withExample(
     program
       .command('init')
       .description('create .dataver/ and data.lock.json in the current folder')
@@ -63,7 +34,7 @@ Example:
       .action(lazy('init')),
     'dataver init',
   );
-  example(
+  withExample(
     program
       .command('add')
       .description('track files and directories: cache their content and record them in data.lock.json')
@@ -72,7 +43,7 @@ Example:
       .action(lazy('add')),
     'dataver add data/raw models/model.bin',
   );
-  example(
+  withExample(
     program
       .command('remove')
       .description('stop tracking outputs (the files and cached objects stay)')
@@ -81,7 +52,7 @@ Example:
       .action(lazy('remove')),
     'dataver remove data/old',
   );
-  example(
+  withExample(
     program
       .command('status')
       .description('show outputs whose workspace or cache differs from data.lock.json')
@@ -92,7 +63,7 @@ Example:
       .action(lazy('status')),
     'dataver status --exit-code data/processed',
   );
-  example(
+  withExample(
     program
       .command('checkout')
       .description('restore the workspace to what data.lock.json says, from the cache')
@@ -103,7 +74,7 @@ Example:
       .action(lazy('checkout')),
     'dataver checkout data/raw',
   );
-  example(
+  withExample(
     program
       .command('hash')
       .description('print sha256 hashes of files, in the format of sha256sum (all cores)')
@@ -116,7 +87,7 @@ Example:
   const remote = program
     .command('remote')
     .description('manage remotes (gs://bucket/prefix or a local folder)');
-  example(
+  withExample(
     remote
       .command('add')
       .description('add a remote')
@@ -126,11 +97,11 @@ Example:
       .action(lazy('remote', 'add')),
     'dataver remote add origin gs://my-bucket/datasets --default',
   );
-  example(
+  withExample(
     remote.command('list').description('list remotes').addOption(json()).action(lazy('remote', 'list')),
     'dataver remote list',
   );
-  example(
+  withExample(
     remote
       .command('remove')
       .description('remove a remote')
@@ -138,7 +109,7 @@ Example:
       .action(lazy('remote', 'remove')),
     'dataver remote remove old',
   );
-  example(
+  withExample(
     remote
       .command('test')
       .description('check that a remote is reachable, authenticated and writable')
@@ -149,11 +120,11 @@ Example:
   );
 
   const config = program.command('config').description('read and change .dataver/config.json');
-  example(
+  withExample(
     config.command('get').description('print a value').argument('<key>').action(lazy('config', 'get')),
     'dataver config get cache.link',
   );
-  example(
+  withExample(
     config
       .command('set')
       .description('set a value')
@@ -162,11 +133,11 @@ Example:
       .action(lazy('config', 'set')),
     'dataver config set remote.origin.endpoint http://127.0.0.1:9199',
   );
-  example(
+  withExample(
     config.command('unset').description('remove a value').argument('<key>').action(lazy('config', 'unset')),
     'dataver config unset remote.origin.endpoint',
   );
-  example(
+  withExample(
     config
       .command('list')
       .description('print the whole configuration')
@@ -195,10 +166,10 @@ Example:
       cmd.option('-f, --force', 'overwrite unsaved changes in the workspace');
       cmd.option('--rev <revision>', 'pull the data of another git revision (without switching branches)');
     }
-    example(cmd.action(lazy('transfer', name)), ex);
+    withExample(cmd.action(lazy('transfer', name)), ex);
   }
 
-  example(
+  withExample(
     program
       .command('gc')
       .description('remove cache objects that no tracked output references (dry run without --force)')
@@ -214,7 +185,7 @@ Example:
       .action(lazy('gc')),
     'dataver gc --force',
   );
-  example(
+  withExample(
     program
       .command('verify')
       .description('re-hash cache (or remote) objects and report corrupt ones (exit 3)')
@@ -226,7 +197,7 @@ Example:
   );
 
   // Pipelines: dataver.yaml stages, repro, params, metrics, diff across commits.
-  example(
+  withExample(
     program
       .command('repro')
       .description('run the stale stages of dataver.yaml in order, caching their outputs')
@@ -239,7 +210,7 @@ Example:
     'dataver repro process',
   );
   const stage = program.command('stage').description('edit the stages of dataver.yaml');
-  example(
+  withExample(
     stage
       .command('add')
       .description('add (or replace with --force) a stage in dataver.yaml')
@@ -254,7 +225,7 @@ Example:
       .action(lazy('stage', 'add')),
     'dataver stage add process --cmd "corrupt-mnist process" --dep data/raw --out data/processed',
   );
-  example(
+  withExample(
     program
       .command('diff')
       .description(
@@ -268,7 +239,7 @@ Example:
     'dataver diff HEAD~1 HEAD',
   );
   const params = program.command('params').description('show parameters of the pipeline');
-  example(
+  withExample(
     params
       .command('diff')
       .description('parameters that differ between two revisions (default: HEAD and the workspace)')
@@ -281,7 +252,7 @@ Example:
     'dataver params diff main',
   );
   const metrics = program.command('metrics').description('show and compare metrics files of the pipeline');
-  example(
+  withExample(
     metrics
       .command('show')
       .description('print the metrics of a revision (default: the workspace)')
@@ -291,7 +262,7 @@ Example:
       .action(lazy('metrics', 'show')),
     'dataver metrics show --md >> "$GITHUB_STEP_SUMMARY"',
   );
-  example(
+  withExample(
     metrics
       .command('diff')
       .description('compare metrics between two revisions (default: HEAD and the workspace)')
@@ -314,26 +285,6 @@ Example:
 }
 
 /** Entry point of bin/dataver.js. */
-export function main(argv: string[]): void {
-  // `dataver status | head` closes the pipe early: that is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
-  const program = buildProgram();
-  program.configureOutput({
-    writeErr: (text) => process.stderr.write(text),
-  });
-  program.parseAsync(argv).catch((error: unknown) => {
-    if (error instanceof CommanderError) {
-      // --help and --version exit 0; usage errors (unknown option, missing argument) exit 2.
-      process.exitCode = error.exitCode === 0 ? 0 : 2;
-      if (process.exitCode !== 0 && argv.includes('--json')) {
-        const message = error.message.replace(/^error: /, '');
-        process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message } }, null, 2)}\n`);
-      }
-      return;
-    }
-    process.exitCode = reportError(error, {});
-  });
+export function main(argv: string[]): Promise<void> {
+  return runProgram(buildProgram(), argv);
 }

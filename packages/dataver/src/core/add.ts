@@ -1,7 +1,8 @@
 // `dataver add`: content into the cache, an entry into data.lock.json, the
 // path into .gitignore. Re-adding an unchanged path rewrites nothing.
 import * as fs from 'node:fs';
-import { DataverError } from '../errors.js';
+import type { Progress } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
@@ -9,7 +10,6 @@ import type { ManifestEntry } from '../odb/manifest.js';
 import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
 import { gitTrackedPaths, ignoreOutputs } from './gitignore.js';
-import type { Progress } from './progress.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { listingDigest, StatCache } from './stat-cache.js';
 import { collectTensorMeta } from './tensor-meta.js';

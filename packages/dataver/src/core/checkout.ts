@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DataverError, isDataverError } from '../errors.js';
+import type { Progress } from '@dataver/foundation';
+import { DataverError, isDataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
-import type { Progress } from './progress.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { selectOutputs } from './status.js';

@@ -3,7 +3,8 @@
 // Only gc and verify --fix delete cache objects; both clear these marks.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '@dataver/foundation';
+import { readTextOrUndefined } from '../util/fs.js';
 import type { Repo } from './repo.js';
 
 const FILE = 'complete-dirs.json';

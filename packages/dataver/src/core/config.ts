@@ -1,10 +1,10 @@
 // .dataver/config.json: committed repository settings (cache link mode,
 // remotes, default remote, plugins). Validated on every read.
 import path from 'node:path';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { z } from 'zod';
-import { DataverError } from '../errors.js';
 import { sortKeys } from '../lock/lock-file.js';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { readTextOrUndefined } from '../util/fs.js';
 
 export const LINK_MODES = ['copy', 'reflink', 'hardlink', 'symlink'] as const;
 export type LinkMode = (typeof LINK_MODES)[number];

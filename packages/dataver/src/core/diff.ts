@@ -1,7 +1,7 @@
 // `dataver diff`: what changed between two locks: outputs added, modified or
 // deleted, the files inside directories (from their manifests in the cache),
 // sizes, and the tensor metadata (dtype, shape, statistics) the lock records.
-import { isDataverError } from '../errors.js';
+import { isDataverError } from '@dataver/foundation';
 import type { Lock, OutputEntry, TensorMetaValue } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
 import type { Repo } from './repo.js';

@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '@dataver/foundation';
+import { readTextOrUndefined } from '../util/fs.js';
 
 /** An anchored .gitignore pattern that matches exactly this path (glob characters escaped). */
 export function lineFor(repoPath: string): string {

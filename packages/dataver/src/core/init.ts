@@ -2,10 +2,10 @@
 // and an empty data.lock.json.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DataverError } from '../errors.js';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { LOCK_FILE, writeLock } from '../lock/lock-file.js';
 import { emptyLock } from '../lock/schema.js';
-import { lstatOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { lstatOrUndefined } from '../util/fs.js';
 import { CONFIG_DIR, CONFIG_FILE, defaultConfig, writeConfig } from './config.js';
 import { isInGitRepo } from './gitignore.js';
 

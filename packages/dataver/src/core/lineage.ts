@@ -3,7 +3,7 @@
 // on disk still match it; and to get the data of another commit.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { readLockAtRevision } from '../git/revisions.js';
 import { readLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';

@@ -1,7 +1,7 @@
 // The set of objects a lock needs: file objects, directory manifests and the
 // files they list. Push, fetch, gc and status --remote all start from this.
 import { statSync } from 'node:fs';
-import { isDataverError } from '../errors.js';
+import { isDataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
 import type { Repo } from './repo.js';
 import { selectOutputs } from './status.js';

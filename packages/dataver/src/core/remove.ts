@@ -2,7 +2,7 @@
 // stay (gc frees the objects later).
 
 import * as fs from 'node:fs';
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';

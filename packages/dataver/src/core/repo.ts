@@ -2,7 +2,7 @@
 // cache, and the rules for turning user paths into repository paths.
 import { promises as fsp, lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { isSafeRelativePath, RESERVED_TOP_LEVEL } from '../lock/paths.js';
 import { ObjectCache } from '../odb/cache.js';
 import { lstatOrUndefined, toPosix } from '../util/fs.js';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '@dataver/foundation';
 import type { Repo } from './repo.js';
 
 type Entry = [size: number, mtimeMs: number, ino: number, hash: string];

@@ -1,7 +1,7 @@
 // `dataver status`: how the workspace and the cache differ from the lock, per
 // output, with per-file detail for directories.
 import * as fs from 'node:fs';
-import { DataverError, isDataverError } from '../errors.js';
+import { DataverError, isDataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';

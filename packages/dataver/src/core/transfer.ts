@@ -3,13 +3,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataverError } from '../errors.js';
+import type { Progress } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
 import type { RemoteConfig, RemoteObjectStore, TransferProgress } from '../odb/remote.js';
 import { openRemote, testRemote } from '../odb/remote.js';
 import { type CheckoutResult, checkout } from './checkout.js';
 import { neededObjects } from './objects.js';
-import type { Progress } from './progress.js';
 import type { Repo } from './repo.js';
 
 export interface TransferOptions {

@@ -1,9 +1,9 @@
 // `dataver verify`: re-hashes every cache object (all cores) and reports the
 // ones whose bytes no longer match their name.
 import { promises as fsp } from 'node:fs';
+import type { Progress } from '@dataver/foundation';
 import { hashFiles, isFailure } from '../hash/pool.js';
 import { CompleteMarks } from './complete-marks.js';
-import type { Progress } from './progress.js';
 import type { Repo } from './repo.js';
 
 export interface VerifyResult {

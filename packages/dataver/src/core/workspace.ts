@@ -2,11 +2,10 @@
 // cache cannot vouch for (on all cores), optionally copying it into the cache.
 import * as fs from 'node:fs';
 import path from 'node:path';
-import { DataverError } from '../errors.js';
+import { DataverError, isTempName } from '@dataver/foundation';
 import type { PoolOptions } from '../hash/pool.js';
 import { hashFiles, isFailure } from '../hash/pool.js';
 import { isSafeRelativePath } from '../lock/paths.js';
-import { isDataverTemp } from '../util/fs.js';
 import type { Repo } from './repo.js';
 import type { StatCache } from './stat-cache.js';
 
@@ -74,7 +73,7 @@ export function walkDirectory(
     }
     for (const entry of entries) {
       const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      if (isDataverTemp(entry.name)) {
+      if (isTempName(entry.name)) {
         // A write that a crash interrupted: never data; checkout collects these to delete them.
         options.leftovers?.push(`${repoPath}/${rel}`);
         continue;

@@ -5,7 +5,7 @@
 import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { DataverError, errnoCode } from '../errors.js';
+import { DataverError, errnoCode } from '@dataver/foundation';
 import type { Repo } from './repo.js';
 
 interface LockInfo {

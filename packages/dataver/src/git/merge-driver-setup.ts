@@ -2,8 +2,8 @@
 // `.gitattributes` (committed) names the driver; `.git/config` (local) defines it.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { DataverError } from '../errors.js';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
+import { readTextOrUndefined } from '../util/fs.js';
 
 const ATTRIBUTE = 'data.lock.json merge=dataver';
 

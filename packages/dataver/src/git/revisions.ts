@@ -1,8 +1,8 @@
 // Reading data.lock.json (and other committed files) at git revisions, and
 // listing the revisions that gc --all-commits / --all-branches must keep.
 import path from 'node:path';
+import { DataverError } from '@dataver/foundation';
 import { simpleGit } from 'simple-git';
-import { DataverError } from '../errors.js';
 import { LOCK_FILE, parseLock } from '../lock/lock-file.js';
 import { emptyLock, type Lock } from '../lock/schema.js';
 

@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import { tmpNameFor } from '../util/fs.js';
+import { tmpNameFor } from '@dataver/foundation';
 
 export type LinkMode = 'copy' | 'reflink' | 'hardlink' | 'symlink';
 

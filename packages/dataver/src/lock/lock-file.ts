@@ -2,8 +2,8 @@
 // at every level, two-space indent, one trailing newline, so that the same
 // lock always has the same bytes and unrelated edits touch unrelated lines.
 import path from 'node:path';
-import { DataverError } from '../errors.js';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
+import { readTextOrUndefined } from '../util/fs.js';
 import { emptyLock, type Lock, lockSchema } from './schema.js';
 
 export const LOCK_FILE = 'data.lock.json';

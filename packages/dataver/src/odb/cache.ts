@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DataverError, errnoCode, rethrowFsError } from '../errors.js';
+import { DataverError, errnoCode, rethrowFsError, syncFileSystem, tmpNameFor } from '@dataver/foundation';
 import { hashFile, sha256 } from '../hash/file.js';
 import type { IngestResult } from '../hash/ingest.js';
 import { objectPathIn } from '../hash/ingest.js';
@@ -16,7 +16,6 @@ import {
   type PoolOptions,
   placeFiles,
 } from '../hash/pool.js';
-import { syncFileSystem, tmpNameFor } from '../util/fs.js';
 import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js';
 
 export type { LinkMode } from '../hash/place.js';

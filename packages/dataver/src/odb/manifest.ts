@@ -1,6 +1,6 @@
 // Directory manifests: a tracked directory is stored as a JSON object listing
 // its files, sorted by path; the directory's hash is the manifest's own hash.
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { sha256 } from '../hash/file.js';
 import { isSafeRelativePath } from '../lock/paths.js';
 

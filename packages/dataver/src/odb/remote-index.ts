@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isDataverError } from '../errors.js';
+import { isDataverError } from '@dataver/foundation';
 import type { Storage } from '../storage/types.js';
 import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { DataverError, errnoCode, isDataverError } from '../errors.js';
+import { DataverError, errnoCode, isDataverError } from '@dataver/foundation';
 import { LocalStorage } from '../storage/local.js';
 import type { Storage } from '../storage/types.js';
 import { PackBuilder, packedSize } from './pack.js';

@@ -1,9 +1,9 @@
 // dataver.yaml: the human-edited pipeline. Parsed with `yaml` (keeping source
 // positions) and validated with zod, so every error points at a line:column.
 import path from 'node:path';
+import { DataverError } from '@dataver/foundation';
 import { type Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { DataverError } from '../errors.js';
 import { isSafeRelativePath } from '../lock/paths.js';
 import { readTextOrUndefined } from '../util/fs.js';
 

@@ -2,9 +2,9 @@
 // comments and layout of the rest of the file survive; the result is validated
 // as a whole before it is written.
 import path from 'node:path';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { isMap, parseDocument, type YAMLMap } from 'yaml';
-import { DataverError } from '../errors.js';
-import { readTextOrUndefined, writeFileAtomic } from '../util/fs.js';
+import { readTextOrUndefined } from '../util/fs.js';
 import { normalizeStagePath, PIPELINE_FILE, type Pipeline, parsePipeline } from './config.js';
 import { buildGraph } from './graph.js';
 

@@ -2,7 +2,7 @@
 // the order to run them in. Pure functions over a parsed pipeline; every
 // inconsistency (duplicate outputs, nested outputs, cycles) is an error that
 // names the stages involved.
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Pipeline, Stage } from './config.js';
 

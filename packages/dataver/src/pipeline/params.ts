@@ -2,8 +2,8 @@
 // records the value of each key it names, so changing one value re-runs only
 // the stages that read it.
 import path from 'node:path';
+import { DataverError } from '@dataver/foundation';
 import { LineCounter, parseDocument } from 'yaml';
-import { DataverError } from '../errors.js';
 import { readTextOrUndefined } from '../util/fs.js';
 import type { ParamRef } from './config.js';
 

@@ -5,13 +5,12 @@
 // objects they point at, and gc keeps the objects of every record.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { errnoCode, writeFileAtomic } from '@dataver/foundation';
 import { z } from 'zod';
 import type { Repo } from '../core/repo.js';
-import { errnoCode } from '../errors.js';
 import { isSafeRelativePath } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { outputEntrySchema } from '../lock/schema.js';
-import { writeFileAtomic } from '../util/fs.js';
 
 const recordSchema = z.object({
   version: z.literal(1),

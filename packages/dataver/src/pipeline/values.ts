@@ -3,7 +3,7 @@
 // show|diff`. A revision is read through git; the pipeline of that revision
 // says which files hold its params and metrics.
 import path from 'node:path';
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { readTextOrUndefined } from '../util/fs.js';
 import { DEFAULT_PARAMS_FILE, PIPELINE_FILE, parsePipeline } from './config.js';
 import { canonicalJson, flattenParams, parseParamsText } from './params.js';

@@ -2,7 +2,7 @@
 // network does (an error status, a connection reset mid-stream, a stall, an
 // upload whose response is lost), so tests can prove retries and resumption.
 import { Readable } from 'node:stream';
-import { DataverError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
 
 /** The kinds of fault: see {@link FaultyStorageOptions.kinds}. */

@@ -7,7 +7,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DataverError, errnoCode, isDataverError } from '../errors.js';
+import { DataverError, errnoCode, isDataverError } from '@dataver/foundation';
 import {
   httpStatusOf,
   isTransientError,

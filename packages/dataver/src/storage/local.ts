@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { DataverError, errnoCode, rethrowFsError } from '../errors.js';
+import { DataverError, errnoCode, rethrowFsError } from '@dataver/foundation';
 import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
 
 /** Temporary files start with this, so `list` can skip writes in flight and crash leftovers. */

@@ -3,7 +3,7 @@
 // resumed where they stopped. Permanent failures (auth, permission, a missing
 // bucket) are never retried: they fail at once with their hint.
 import { PassThrough, type Readable } from 'node:stream';
-import { errnoCode, isDataverError } from '../errors.js';
+import { errnoCode, isDataverError } from '@dataver/foundation';
 import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
 
 export interface RetryOptions {

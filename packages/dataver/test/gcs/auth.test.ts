@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DataverError, isDataverError } from '../../src/errors';
+import { type DataverError, isDataverError } from '@dataver/foundation';
 import { openRemote, testRemote } from '../../src/odb/remote';
 import { GcsStorage } from '../../src/storage/gcs';
 import { useGcsEmulator } from '../helpers/gcs-emulator';

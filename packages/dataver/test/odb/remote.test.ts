@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { DataverError, isDataverError } from '../../src/errors';
+import { DataverError, isDataverError } from '@dataver/foundation';
 import { openRemote, RemoteObjectStore } from '../../src/odb/remote';
 import { looseKey, packKey, segmentKey } from '../../src/odb/remote-index';
 import { FaultyStorage } from '../../src/storage/faulty';

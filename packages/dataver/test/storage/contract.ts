@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { type DataverError, type ErrorCode, isDataverError } from '../../src/errors';
+import { type DataverError, type ErrorCode, isDataverError } from '@dataver/foundation';
 import type { Storage, StorageEntry } from '../../src/storage/types';
 
 export interface StorageFixture {

@@ -1,7 +1,7 @@
 // The fault-injecting wrapper behind the retry layer must still honour the
 // whole Storage contract; the retry policy itself is checked call by call.
 import { createHash, randomBytes } from 'node:crypto';
-import { DataverError } from '../../src/errors';
+import { DataverError } from '@dataver/foundation';
 import { FaultyStorage } from '../../src/storage/faulty';
 import { LocalStorage } from '../../src/storage/local';
 import { backoffDelay, isTransientError, RetryingStorage, withRetry } from '../../src/storage/retry';

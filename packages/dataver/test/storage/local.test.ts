@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isDataverError } from '../../src/errors';
+import { isDataverError } from '@dataver/foundation';
 import { LOCAL_TMP_PREFIX, LocalStorage } from '../../src/storage/local';
 import { describeStorageContract, makeTempDir } from './contract';
 

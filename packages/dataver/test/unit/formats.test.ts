@@ -1,7 +1,7 @@
 // Property tests of the lock and manifest formats and the path rules they rely on.
 import { createHash } from 'node:crypto';
+import { DataverError } from '@dataver/foundation';
 import * as fc from 'fast-check';
-import { DataverError } from '../../src/errors';
 import { parseLock, serializeLock } from '../../src/lock/lock-file';
 import { isSafeRelativePath } from '../../src/lock/paths';
 import type { Lock } from '../../src/lock/schema';
@@ -19,7 +19,12 @@ const outputEntry = fc.oneof(
 );
 const lockArb: fc.Arbitrary<Lock> = fc.record({
   version: fc.constant(1 as const),
-  outputs: fc.dictionary(relPath, outputEntry, { maxKeys: 8 }),
+  // A valid lock has no output inside another (the parser refuses overlaps).
+  outputs: fc
+    .dictionary(relPath, outputEntry, { maxKeys: 8 })
+    .filter(
+      (outputs) => !Object.keys(outputs).some((a) => Object.keys(outputs).some((b) => b.startsWith(`${a}/`))),
+    ),
   stages: fc.dictionary(
     segment,
     fc.record({

@@ -10,7 +10,7 @@ export type CommandAction = (
   output: Output,
   args: unknown[],
   options: Record<string, unknown> & GlobalOptions,
-) => Promise<number | undefined>;
+) => Promise<number | undefined> | Promise<void>;
 
 export interface ProgramOptions {
   /** The executable's name, e.g. `dataver`. */
@@ -47,11 +47,18 @@ export function createProgram(options: ProgramOptions): Command {
     `Exit codes: ${ExitCode.ok} ok, ${ExitCode.differences} differences found (--exit-code), ${ExitCode.usage} usage or config error,`,
     `${ExitCode.data} data missing or corrupt, ${ExitCode.remote} remote/network/auth error, ${ExitCode.busy} repository busy, ${ExitCode.internal} internal error.`,
   ].join('\n');
-  program.addHelpText(
-    'after',
-    `\n${exitCodes}${options.example ? `\n\nExample:\n  ${options.example}` : ''}`,
-  );
+  program.addHelpText('after', `\n${exitCodes}${options.example ? `\n${exampleText(options.example)}` : ''}`);
   return program;
+}
+
+/**
+ * The example section of a `--help` text.
+ *
+ * @example
+ * command.addHelpText('after', exampleText('dataver add data/raw'));
+ */
+export function exampleText(text: string): string {
+  return `\nExample:\n  ${text}`;
 }
 
 /**
@@ -61,7 +68,7 @@ export function createProgram(options: ProgramOptions): Command {
  * withExample(program.command('add'), 'dataver add data/raw');
  */
 export function withExample(command: Command, text: string): Command {
-  return command.addHelpText('after', `\nExample:\n  ${text}`);
+  return command.addHelpText('after', exampleText(text));
 }
 
 /**
@@ -84,7 +91,8 @@ export function lazyAction(
       const mod = (await load()) as Record<string, unknown>;
       const action = mod[exportName];
       if (typeof action !== 'function') throw new Error(`command module has no export '${exportName}'`);
-      code = await (action as CommandAction)(new Output(options), actionArgs.slice(0, -2), options);
+      const result = await (action as CommandAction)(new Output(options), actionArgs.slice(0, -2), options);
+      code = typeof result === 'number' ? result : undefined;
     } catch (error) {
       code = reportError(error, options);
     }

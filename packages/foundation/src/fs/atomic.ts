@@ -6,9 +6,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { errnoCode, rethrowFsError } from '../errors.js';
+import { errnoCode, withFile } from '../errors.js';
 
 const TEMP_NAME = /^\.dv-(\d+)-[0-9a-f]{12}\.tmp$/;
 
@@ -77,27 +78,30 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** fsync the file and its folder (default true). Off only for scratch data. */
   sync?: boolean;
+  /** Create the parent folder first when it is missing (default false). */
+  mkdir?: boolean;
 }
 
 /**
- * Writes `data` to `target` atomically: tmp file in the same folder, fsync, rename, fsync of the
- * folder. User-caused failures (full disk, read-only folder) become DataverErrors.
+ * Writes `target` atomically through `write`, which gets the open handle of a fresh temporary
+ * file beside it (for writers that stream, seek or patch); then fsync, rename, fsync of the folder.
+ * Any failure removes the temporary file and becomes a DataverError about `target` (withFile).
  *
  * @example
- * await writeFileAtomic('data.lock.json', JSON.stringify(lock, null, 2) + '\n');
+ * await writeFileAtomicWith('big.bin', async (handle) => { await handle.write(header); await handle.write(body); });
  */
-export async function writeFileAtomic(
+export async function writeFileAtomicWith(
   target: string,
-  data: string | Uint8Array | readonly Uint8Array[],
+  write: (handle: FileHandle) => Promise<void>,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
   const sync = options.sync ?? true;
   const tmp = tmpNameFor(target);
   try {
+    if (options.mkdir) await fsp.mkdir(path.dirname(target), { recursive: true });
     const handle = await fsp.open(tmp, 'wx', options.mode);
     try {
-      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
-      else for (const part of data) await handle.write(part);
+      await write(handle);
       if (sync) await handle.sync();
     } finally {
       await handle.close();
@@ -105,9 +109,50 @@ export async function writeFileAtomic(
     await renameWithRetry(tmp, target);
   } catch (error) {
     await fsp.rm(tmp, { force: true });
-    rethrowFsError(target)(error);
+    withFile(target)(error);
   }
   if (sync) await fsyncDir(path.dirname(target));
+}
+
+/**
+ * Writes `data` (a string, bytes, or a list of chunks written with writev) to `target`
+ * atomically: tmp file in the same folder, fsync, rename, fsync of the folder.
+ *
+ * @example
+ * await writeFileAtomic('data.lock.json', JSON.stringify(lock, null, 2) + '\n');
+ */
+export function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  return writeFileAtomicWith(
+    target,
+    async (handle) => {
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else await writeChunks(handle, data);
+    },
+    options,
+  );
+}
+
+/** writev in batches under IOV_MAX, finishing short writes buffer by buffer. */
+async function writeChunks(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let pending = chunks.filter((c) => c.length > 0);
+  while (pending.length > 0) {
+    const batch = pending.slice(0, 512);
+    pending = pending.slice(512);
+    let { bytesWritten } = await handle.writev(batch);
+    for (const chunk of batch) {
+      if (bytesWritten >= chunk.length) {
+        bytesWritten -= chunk.length;
+        continue;
+      }
+      let offset = bytesWritten;
+      bytesWritten = 0;
+      while (offset < chunk.length) offset += (await handle.write(chunk, offset)).bytesWritten;
+    }
+  }
 }
 
 /**
@@ -124,6 +169,7 @@ export function writeFileAtomicSync(
   const sync = options.sync ?? true;
   const tmp = tmpNameFor(target);
   try {
+    if (options.mkdir) fs.mkdirSync(path.dirname(target), { recursive: true });
     const fd = fs.openSync(tmp, 'wx', options.mode);
     try {
       const parts =
@@ -139,7 +185,7 @@ export function writeFileAtomicSync(
     fs.renameSync(tmp, target);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
-    rethrowFsError(target)(error);
+    withFile(target)(error);
   }
   if (sync) fsyncDirSync(path.dirname(target));
 }
@@ -157,15 +203,15 @@ export async function writeAllOrNothing<T>(
   build: (tmpDir: string) => Promise<T>,
 ): Promise<T> {
   const target = path.resolve(outDir);
-  await fsp.mkdir(path.dirname(target), { recursive: true }).catch(rethrowFsError(path.dirname(target)));
+  await fsp.mkdir(path.dirname(target), { recursive: true }).catch(withFile(path.dirname(target)));
   const tmp = tmpNameFor(target);
-  await fsp.mkdir(tmp).catch(rethrowFsError(tmp));
+  await fsp.mkdir(tmp).catch(withFile(tmp));
   try {
     const result = await build(tmp);
-    await fsp.mkdir(target, { recursive: true }).catch(rethrowFsError(target));
+    await fsp.mkdir(target, { recursive: true }).catch(withFile(target));
     for (const name of (await fsp.readdir(tmp)).sort()) {
       await renameWithRetry(path.join(tmp, name), path.join(target, name)).catch(
-        rethrowFsError(path.join(target, name)),
+        withFile(path.join(target, name)),
       );
     }
     await fsyncDir(target);

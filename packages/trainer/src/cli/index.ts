@@ -1,41 +1,17 @@
-// The `trainer` command line: commander wiring only. Each command's module (and tfjs with it) is loaded
-// when that command runs, so `trainer --help` and `trainer backend` start fast.
-import { Command, CommanderError, Option } from 'commander';
-import { EXIT } from '../errors.js';
+// The `trainer` command line: declarations only, on the house harness. Each command's module (and
+// tfjs with it) is loaded when that command runs, so `trainer --help` and `trainer backend` start fast.
+import {
+  createProgram,
+  exampleText,
+  lazyAction,
+  parseNumber,
+  parseSignedInteger,
+  runProgram,
+} from '@dataver/foundation';
+import { type Command, Option } from 'commander';
 
-/** Global flags shared by every command. */
-export interface GlobalFlags {
-  quiet?: boolean;
-  verbose?: boolean;
-}
-
-/** Verbosity level from -q / -v.
- *
- * @example
- * ```ts
- * verbosity({ quiet: true }); // 0
- * ```
- */
-export function verbosity(flags: GlobalFlags): 0 | 1 | 2 {
-  return flags.quiet ? 0 : flags.verbose ? 2 : 1;
-}
-
-function example(text: string): string {
-  return `\nExample:\n  $ ${text}\n`;
-}
-
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n))
-    throw new CommanderError(EXIT.usage, 'trainer.invalidArgument', `not an integer: ${v}`);
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n))
-    throw new CommanderError(EXIT.usage, 'trainer.invalidArgument', `not a number: ${v}`);
-  return n;
-};
+const int = parseSignedInteger;
+const num = parseNumber;
 
 /** Builds the commander program (exported for tests).
  *
@@ -45,31 +21,20 @@ const num = (v: string) => {
  * ```
  */
 export function buildProgram(): Command {
-  const program = new Command('trainer')
-    .description(
+  const program = createProgram({
+    name: 'trainer',
+    description:
       'Train, evaluate, explain and serve the Corrupt MNIST CNN on dataver-versioned data (TensorFlow.js)',
-    )
-    .option('-q, --quiet', 'only errors')
-    .option('-v, --verbose', 'more detail, stack traces on errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  program.addHelpText('after', example('trainer train --config configs/train.yaml --out models/latest'));
-  const run = (
-    loader: () => Promise<{ run: (opts: never, globals: GlobalFlags) => Promise<number | undefined> }>,
-  ) =>
-    async function (this: Command, ...args: unknown[]) {
-      const cmd = args[args.length - 1] as Command;
-      const opts = { ...cmd.opts(), args: cmd.args };
-      const mod = await loader();
-      const code = await mod.run(opts as never, program.opts<GlobalFlags>());
-      if (code) process.exitCode = code;
-    };
+    version: require('../../package.json').version as string,
+    example: 'trainer train --config configs/train.yaml --out models/latest',
+  });
+  const run = lazyAction;
 
   program
     .command('backend')
     .description('Print which TensorFlow.js backend would run, and why')
     .option('--json', 'print JSON')
-    .addHelpText('after', example('trainer backend --json'))
+    .addHelpText('after', exampleText('trainer backend --json'))
     .action(run(() => import('./commands/backend.js')));
 
   program
@@ -96,7 +61,7 @@ export function buildProgram(): Command {
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', example('trainer train --epochs 2 --out models/quick'))
+    .addHelpText('after', exampleText('trainer train --epochs 2 --out models/quick'))
     .action(run(() => import('./commands/train.js')));
 
   program
@@ -114,7 +79,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      example('trainer evaluate --model models/latest --data data/processed --report reports/eval'),
+      exampleText('trainer evaluate --model models/latest --data data/processed --report reports/eval'),
     )
     .action(run(() => import('./commands/evaluate.js')));
 
@@ -129,7 +94,7 @@ export function buildProgram(): Command {
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
     .option('--json', 'print JSON')
-    .addHelpText('after', example('trainer predict --model models/latest seven.png three.jpg'))
+    .addHelpText('after', exampleText('trainer predict --model models/latest seven.png three.jpg'))
     .action(run(() => import('./commands/predict.js')));
 
   program
@@ -142,7 +107,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
-    .addHelpText('after', example('trainer serve --model models/latest --port 8080'))
+    .addHelpText('after', exampleText('trainer serve --model models/latest --port 8080'))
     .action(run(() => import('./commands/serve.js')));
 
   program
@@ -153,7 +118,7 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'processed data folder')
     .option('--count <n>', 'images', int, 16)
     .option('--seed <n>', 'seed', int, 0)
-    .addHelpText('after', example('trainer augment-preview --out grid.png'))
+    .addHelpText('after', exampleText('trainer augment-preview --out grid.png'))
     .action(run(() => import('./commands/augment-preview.js')));
   return program;
 }
@@ -166,36 +131,6 @@ export function buildProgram(): Command {
  * await main(['node', 'trainer', 'backend']);
  * ```
  */
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (error) {
-    process.exitCode = await reportError(error, argv.includes('-v') || argv.includes('--verbose'));
-  }
-}
-
-async function reportError(error: unknown, verbose: boolean): Promise<number> {
-  if (error instanceof CommanderError) {
-    if (
-      error.code === 'commander.helpDisplayed' ||
-      error.code === 'commander.version' ||
-      error.exitCode === 0
-    )
-      return 0;
-    // commander already printed the message
-    return EXIT.usage;
-  }
-  const e = error as Error & { exitCode?: number; hint?: string; code?: string };
-  const expected =
-    typeof e.exitCode === 'number' &&
-    (e.name === 'TrainerError' || e.name === 'TensorError' || e.name === 'DataverError');
-  if (expected) {
-    process.stderr.write(`error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
-    if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
-    return e.exitCode!;
-  }
-  process.stderr.write(`internal error: ${e?.stack ?? String(error)}\n`);
-  return 1;
+export function main(argv: string[]): Promise<void> {
+  return runProgram(buildProgram(), argv);
 }

@@ -2,7 +2,7 @@
 // a probability, and optionally a stroke-width change (grey-level erosion or dilation with a 3×3 cross),
 // so that the model also meets thinner and bolder pens than the training data has. Bilinear sampling;
 // outside pixels take the background (the normalized value of 0).
-import type { Rng } from '../util/rng.js';
+import type { Rng } from '@dataver/foundation';
 import { PIXELS, SIDE } from './dataset.js';
 
 /** Augmentation settings (angles in degrees, shift in pixels, scale as a ± fraction). */
@@ -30,11 +30,11 @@ export function augmentImage(
   rng: Rng,
   background: number,
 ): void {
-  if (options.probability <= 0 || rng.next() >= options.probability) dst.set(src);
+  if (options.probability <= 0 || rng.float() >= options.probability) dst.set(src);
   else affine(src, dst, options, rng, background);
   // Drawn only when enabled, so configurations without it keep their exact random stream.
-  if (options.strokeWidth && rng.next() < options.strokeWidth)
-    morph(dst, rng.next() < 0.5 ? Math.min : Math.max);
+  if (options.strokeWidth && rng.float() < options.strokeWidth)
+    morph(dst, rng.float() < 0.5 ? Math.min : Math.max);
 }
 
 const morphScratch = new Float32Array(PIXELS);

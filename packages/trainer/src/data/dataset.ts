@@ -1,9 +1,10 @@
 // In-memory data sets of 28×28 grey digits built from tensors (read through corrupt-mnist's tensor I/O),
 // validated and normalized once, then batched by the training and evaluation loops.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataverError } from '@dataver/foundation';
 import type { Tensor } from 'corrupt-mnist';
-import { TrainerError } from '../errors.js';
 
 /** Side of the square images. */
 export const SIDE = 28;
@@ -52,15 +53,15 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
     (shape.length === 4 && shape[1] === 1 && shape[2] === SIDE && shape[3] === SIDE) ||
     (shape.length === 3 && shape[1] === SIDE && shape[2] === SIDE);
   if (!okShape) {
-    throw new TrainerError(
+    throw new DataverError(
       'DATA_INVALID',
       `${names.images} has shape [${shape.join(',')}], expected [N,1,28,28]`,
     );
   }
   const count = shape[0]!;
-  if (count === 0) throw new TrainerError('DATA_INVALID', `${names.images} is empty (0 images)`);
+  if (count === 0) throw new DataverError('DATA_INVALID', `${names.images} is empty (0 images)`);
   if (targets.shape.length !== 1 || targets.shape[0] !== count) {
-    throw new TrainerError(
+    throw new DataverError(
       'DATA_INVALID',
       `${names.targets} has shape [${targets.shape.join(',')}], expected [${count}] to match ${names.images}`,
     );
@@ -69,7 +70,7 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
   for (let i = 0; i < count; i++) {
     const v = Number(targets.data[i]!);
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      throw new TrainerError(
+      throw new DataverError(
         'DATA_INVALID',
         `${names.targets}[${i}] = ${v} is not a class label in 0..${classes - 1} (dtype ${targets.dtype})`,
       );
@@ -93,14 +94,14 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
       for (let i = 0; i < out.length; i++) out[i] = src[i] as number;
     }
   } else {
-    throw new TrainerError(
+    throw new DataverError(
       'DATA_INVALID',
       `${names.images} has dtype ${images.dtype}, expected uint8 or float`,
     );
   }
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i]!))
-      throw new TrainerError('DATA_INVALID', `${names.images} holds NaN or infinite values`);
+      throw new DataverError('DATA_INVALID', `${names.images} holds NaN or infinite values`);
   }
   return { images: out, labels, count };
 }
@@ -114,7 +115,7 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
  */
 export async function readTensorChecked(file: string): Promise<Tensor> {
   if (!fs.existsSync(file)) {
-    throw new TrainerError('DATA_MISSING', `${file} not found`, {
+    throw new DataverError('DATA_MISSING', `${file} not found`, {
       hint: 'run `dataver pull` (or `npm start`) to get the data of this commit',
     });
   }
@@ -122,7 +123,7 @@ export async function readTensorChecked(file: string): Promise<Tensor> {
   try {
     return await readTensor(file);
   } catch (error) {
-    throw new TrainerError('DATA_INVALID', `${file}: ${(error as Error).message}`, { cause: error });
+    throw new DataverError('DATA_INVALID', `${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -136,7 +137,7 @@ export async function readTensorChecked(file: string): Promise<Tensor> {
 export function readStats(dir: string): Normalization {
   const file = path.join(dir, 'stats.json');
   if (!fs.existsSync(file)) {
-    throw new TrainerError('DATA_MISSING', `${file} not found`, {
+    throw new DataverError('DATA_MISSING', `${file} not found`, {
       hint: 'run the process stage (corrupt-mnist process)',
     });
   }
@@ -151,7 +152,7 @@ export function readStats(dir: string): Normalization {
       throw new Error('no normalization');
     return { mean: n.mean, std: n.std };
   } catch (error) {
-    throw new TrainerError('DATA_INVALID', `${file} has no valid normalization {mean, std}`, {
+    throw new DataverError('DATA_INVALID', `${file} has no valid normalization {mean, std}`, {
       cause: error,
     });
   }

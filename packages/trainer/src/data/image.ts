@@ -1,8 +1,9 @@
 // Turns an arbitrary PNG or JPEG (any size, colour or background) into an MNIST-like 28×28 digit: grey,
 // ink bright on dark (inverted when the background is light), cropped, scaled to fit 20×20 and centred
 // by centre of mass, as the original MNIST digits were prepared.
+
 import * as fs from 'node:fs';
-import { TrainerError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 import { type Normalization, PIXELS, SIDE } from './dataset.js';
 
 /** Decoded RGBA pixels. */
@@ -40,11 +41,11 @@ export async function decodeImage(bytes: Uint8Array, name = 'image'): Promise<Rg
       return { width: img.width, height: img.height, data: img.data };
     }
   } catch (error) {
-    throw new TrainerError('IMAGE_INVALID', `${name}: cannot decode image (${(error as Error).message})`, {
+    throw new DataverError('IMAGE_INVALID', `${name}: cannot decode image (${(error as Error).message})`, {
       cause: error,
     });
   }
-  throw new TrainerError('IMAGE_INVALID', `${name} is not a PNG or JPEG image`);
+  throw new DataverError('IMAGE_INVALID', `${name} is not a PNG or JPEG image`);
 }
 
 /**
@@ -56,7 +57,7 @@ export async function decodeImage(bytes: Uint8Array, name = 'image'): Promise<Rg
  * ```
  */
 export async function readImage(file: string): Promise<RgbaImage> {
-  if (!fs.existsSync(file)) throw new TrainerError('DATA_MISSING', `${file} not found`);
+  if (!fs.existsSync(file)) throw new DataverError('DATA_MISSING', `${file} not found`);
   return decodeImage(fs.readFileSync(file), file);
 }
 
@@ -70,7 +71,7 @@ export async function readImage(file: string): Promise<RgbaImage> {
  */
 export function toMnist(img: RgbaImage, name = 'image'): Float32Array {
   const { width: w, height: h, data } = img;
-  if (w === 0 || h === 0) throw new TrainerError('IMAGE_INVALID', `${name} is empty`);
+  if (w === 0 || h === 0) throw new DataverError('IMAGE_INVALID', `${name} is empty`);
   // Luma over a white backdrop, so transparent regions count as background paper.
   const grey = new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) {
@@ -92,7 +93,7 @@ export function toMnist(img: RgbaImage, name = 'image'): Float32Array {
     ink[i] = Math.max(v, 0);
     if (ink[i]! > max) max = ink[i]!;
   }
-  if (max < 16) throw new TrainerError('IMAGE_INVALID', `${name} holds no digit (blank image)`);
+  if (max < 16) throw new DataverError('IMAGE_INVALID', `${name} holds no digit (blank image)`);
   for (let i = 0; i < w * h; i++) ink[i] = Math.min(1, ink[i]! / max);
   // Bounding box of clear ink.
   let x0 = w;

@@ -1,7 +1,7 @@
 // The one place where the trainer talks to dataver's library API: is the data we are about to train on
 // the data that `data.lock.json` records, and where do we get the data of another commit. The functions
 // are looked up at run time so that the trainer still builds and runs against a dataver without them.
-import { TrainerError } from '../errors.js';
+import { DataverError } from '@dataver/foundation';
 
 /** What dataver knows about a set of data paths. */
 export interface DataLineage {
@@ -27,7 +27,7 @@ async function dataverApi(): Promise<Partial<DataverLineageApi>> {
   try {
     return (await import('dataver')) as unknown as Partial<DataverLineageApi>;
   } catch (error) {
-    throw new TrainerError(
+    throw new DataverError(
       'LINEAGE_UNAVAILABLE',
       `the dataver library could not be loaded: ${(error as Error).message}`,
       {
@@ -49,7 +49,7 @@ async function dataverApi(): Promise<Partial<DataverLineageApi>> {
 export async function checkDataLineage(options: { cwd: string; paths: string[] }): Promise<DataLineage> {
   const api = await dataverApi();
   if (typeof api.checkDataLineage !== 'function') {
-    throw new TrainerError('LINEAGE_UNAVAILABLE', 'this dataver build has no checkDataLineage()', {
+    throw new DataverError('LINEAGE_UNAVAILABLE', 'this dataver build has no checkDataLineage()', {
       hint: 'update and rebuild the dataver package, or pass --no-lineage',
     });
   }
@@ -72,7 +72,7 @@ export async function materializeRevision(options: {
 }): Promise<string[]> {
   const api = await dataverApi();
   if (typeof api.materializeRevision !== 'function') {
-    throw new TrainerError(
+    throw new DataverError(
       'LINEAGE_UNAVAILABLE',
       'this dataver build has no materializeRevision(), so --rev cannot work',
       {
@@ -84,7 +84,7 @@ export async function materializeRevision(options: {
     return await api.materializeRevision(options);
   } catch (error) {
     const e = error as Error & { exitCode?: number; hint?: string };
-    throw new TrainerError('DATA_MISSING', `data of revision ${options.rev}: ${e.message}`, {
+    throw new DataverError('DATA_MISSING', `data of revision ${options.rev}: ${e.message}`, {
       cause: error,
       hint: e.hint,
     });

@@ -1,7 +1,7 @@
 // Model factories: `createModel(name, options)` returns a seeded, initialised model with a forward
 // function and its variables. Two architectures: the small default CNN and a larger one with dropout.
+import { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../util/rng.js';
 import {
   batchNormParams,
   convBnLeakyPool,

@@ -1,14 +1,14 @@
 // Model directories and checkpoints on disk. A model directory holds `model.json` (format version,
 // architecture, normalization, weight manifest with a sha256) and `weights.bin`; a checkpoint is one
 // self-checking file (weights, optimizer state, training state, sha256 trailer). All writes are atomic.
+
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataverError, writeFileAtomicSync } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../data/dataset.js';
-import { TrainerError } from '../errors.js';
 import type { OptimizerState } from '../optim.js';
-import { writeFileAtomicSync } from '../util/fs.js';
 import { createModel, MODEL_NAMES, type Model, type ModelName, type ModelOptions } from './index.js';
 
 /** Identifies our model directories and their layout version. */
@@ -57,13 +57,13 @@ function unpackWeights(
   for (const v of model.variables) {
     const w = byName.get(v.name);
     if (!w || w.size !== v.variable.size || w.shape.join(',') !== v.variable.shape.join(',')) {
-      throw new TrainerError(
+      throw new DataverError(
         'MODEL_INCOMPATIBLE',
         `${where}: weight ${v.name} is missing or has another shape`,
       );
     }
     if (w.offset + w.size > data.length)
-      throw new TrainerError('CHECKPOINT_CORRUPT', `${where}: weights are truncated`);
+      throw new DataverError('CHECKPOINT_CORRUPT', `${where}: weights are truncated`);
     v.variable.assign(tf.tensor(data.subarray(w.offset, w.offset + w.size), v.variable.shape, 'float32'));
   }
 }
@@ -89,8 +89,10 @@ export function saveModel(dir: string, model: Model, normalization: Normalizatio
     weightsSha256: createHash('sha256').update(bytes).digest('hex'),
   };
   // Weights first: a model.json never points at weights that are not there yet.
-  writeFileAtomicSync(path.join(dir, 'weights.bin'), bytes);
-  writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomicSync(path.join(dir, 'weights.bin'), bytes, { mkdir: true });
+  writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`, {
+    mkdir: true,
+  });
   return manifest;
 }
 
@@ -105,7 +107,7 @@ export function saveModel(dir: string, model: Model, normalization: Normalizatio
 export function readManifest(dir: string): ModelManifest {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    throw new TrainerError('MODEL_MISSING', `${file} not found`, {
+    throw new DataverError('MODEL_MISSING', `${file} not found`, {
       hint: 'train a model first: trainer train --out DIR',
     });
   }
@@ -113,23 +115,23 @@ export function readManifest(dir: string): ModelManifest {
   try {
     manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
   } catch (error) {
-    throw new TrainerError('MODEL_INCOMPATIBLE', `${file} is not valid JSON`, { cause: error });
+    throw new DataverError('MODEL_INCOMPATIBLE', `${file} is not valid JSON`, { cause: error });
   }
   if (manifest.format !== MODEL_FORMAT) {
-    throw new TrainerError(
+    throw new DataverError(
       'MODEL_INCOMPATIBLE',
       `${dir} is not a trainer model directory (format ${JSON.stringify(manifest.format)})`,
     );
   }
   if (manifest.version !== MODEL_FORMAT_VERSION) {
-    throw new TrainerError(
+    throw new DataverError(
       'MODEL_INCOMPATIBLE',
       `${dir} was written by another trainer version (model format ${manifest.version}, this one reads ${MODEL_FORMAT_VERSION})`,
       { hint: 'retrain the model with this version' },
     );
   }
   if (!MODEL_NAMES.includes(manifest.architecture?.name)) {
-    throw new TrainerError(
+    throw new DataverError(
       'MODEL_INCOMPATIBLE',
       `${dir}: unknown architecture ${JSON.stringify(manifest.architecture?.name)}`,
     );
@@ -148,10 +150,10 @@ export function readManifest(dir: string): ModelManifest {
 export function loadModel(dir: string): LoadedModel {
   const manifest = readManifest(dir);
   const wfile = path.join(dir, manifest.weightsFile);
-  if (!fs.existsSync(wfile)) throw new TrainerError('MODEL_MISSING', `${wfile} not found`);
+  if (!fs.existsSync(wfile)) throw new DataverError('MODEL_MISSING', `${wfile} not found`);
   const bytes = fs.readFileSync(wfile);
   if (createHash('sha256').update(bytes).digest('hex') !== manifest.weightsSha256) {
-    throw new TrainerError(
+    throw new DataverError(
       'CHECKPOINT_CORRUPT',
       `${wfile} does not match the hash in model.json (corrupt or replaced)`,
     );
@@ -218,7 +220,7 @@ export function saveCheckpoint(
   const hash = createHash('sha256');
   for (const p of parts) hash.update(p);
   parts.push(hash.digest());
-  writeFileAtomicSync(file, parts);
+  writeFileAtomicSync(file, parts, { mkdir: true });
 }
 
 /** A checkpoint read back. */
@@ -238,10 +240,10 @@ export interface Checkpoint {
  * ```
  */
 export function loadCheckpoint(file: string): Checkpoint {
-  if (!fs.existsSync(file)) throw new TrainerError('MODEL_MISSING', `checkpoint ${file} not found`);
+  if (!fs.existsSync(file)) throw new DataverError('MODEL_MISSING', `checkpoint ${file} not found`);
   const buf = fs.readFileSync(file);
   const corrupt = (why: string) =>
-    new TrainerError('CHECKPOINT_CORRUPT', `checkpoint ${file} is corrupt (${why})`, {
+    new DataverError('CHECKPOINT_CORRUPT', `checkpoint ${file} is corrupt (${why})`, {
       hint: 'use the other checkpoint (best/last) or train without --resume',
     });
   if (buf.length < CKPT_MAGIC.length + 4 + 32 || !buf.subarray(0, CKPT_MAGIC.length).equals(CKPT_MAGIC)) {

@@ -1,9 +1,9 @@
 // Building blocks of the models: parameters as named tf.Variables and forward functions over NHWC
 // tensors. Plain functions instead of tf.layers: the training flag, the fused kernel and seeded dropout
 // are explicit, and weights save as one flat binary with a manifest.
+import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { bnLeakyPool } from '../backend/fused.js';
-import type { Rng } from '../util/rng.js';
 
 /** A named parameter or state tensor of a model. */
 export interface NamedVariable {
@@ -142,6 +142,6 @@ export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor
   const size = x.size;
   const mask = new Float32Array(size);
   const keep = 1 - rate;
-  for (let i = 0; i < size; i++) mask[i] = rng.next() < keep ? 1 / keep : 0;
+  for (let i = 0; i < size; i++) mask[i] = rng.float() < keep ? 1 / keep : 0;
   return tf.mul(x, tf.tensor2d(mask, x.shape));
 }

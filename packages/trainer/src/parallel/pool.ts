@@ -2,13 +2,14 @@
 // worker, whose gradients are averaged (weighted by slice size) before one optimizer update on the main
 // thread. Batch-norm statistics are per slice ("ghost" batches), so results depend on the worker count,
 // which is part of the configuration; for a given count they are deterministic.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendPreference } from '../backend/select.js';
 import type { Model } from '../model/index.js';
-import type { Rng } from '../util/rng.js';
 import type { StepReply, StepRequest } from './protocol.js';
 
 function workerScript(): string {
@@ -91,7 +92,7 @@ export class WorkerPool {
           weights,
           images: images.slice(start * 784, (start + n) * 784),
           labels: labels.slice(start, start + n),
-          rng: [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32() | 1],
+          rng: [rng.uint32(), rng.uint32(), rng.uint32(), rng.uint32() | 1],
           gradSize,
           stateSize,
         };

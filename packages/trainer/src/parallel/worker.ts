@@ -1,11 +1,12 @@
 // Worker thread of data-parallel training: holds its own wasm backend and model replica, and for each
 // step receives the current weights and a slice of the batch, and returns gradients, loss, correct
 // predictions and the batch-norm statistics it saw.
+
 import { parentPort, workerData } from 'node:worker_threads';
+import { Rng, type RngState } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { type BackendPreference, initBackend } from '../backend/select.js';
 import { createModel, type Model, type ModelName, type ModelOptions } from '../model/index.js';
-import { Rng, type RngState } from '../util/rng.js';
 import type { StepReply, StepRequest } from './protocol.js';
 
 interface Init {
@@ -28,7 +29,7 @@ async function start(): Promise<void> {
       offset += v.variable.size;
     }
     const n = req.labels.length;
-    const rng = new Rng(req.rng as RngState);
+    const rng = Rng.fromState(req.rng as RngState);
     const x = tf.tensor4d(req.images, [n, 28, 28, 1]);
     const y = tf.oneHot(tf.tensor1d(req.labels, 'int32'), model.options.numClasses);
     let predicted: tf.Tensor | null = null;

@@ -1,11 +1,11 @@
 // `trainer serve`: a Fastify app over a loaded model. POST /predict takes an image (PNG/JPEG body, or
 // JSON with a base64 `image` or a 28×28 `pixels` array), GET /health and GET /model report state, and
 // GET / serves the drawing page.
+import { DataverError } from '@dataver/foundation';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type BackendChoice, type BackendPreference, initBackend } from '../backend/select.js';
 import { PIXELS, SIDE } from '../data/dataset.js';
 import { decodeImage, normalizeInk, toMnist } from '../data/image.js';
-import { TrainerError } from '../errors.js';
 import { countParams } from '../model/index.js';
 import { loadModel } from '../model/io.js';
 import { predictNormalized } from '../predict.js';
@@ -31,7 +31,7 @@ function pixelsToInk(pixels: unknown): Float32Array {
         (pixels as unknown[][]).every((r) => Array.isArray(r) && r.length === SIDE))) &&
     flat.every((v) => typeof v === 'number' && Number.isFinite(v));
   if (!ok)
-    throw new TrainerError(
+    throw new DataverError(
       'IMAGE_INVALID',
       '`pixels` must be a 28×28 array (or 784 numbers) of finite numbers',
     );
@@ -64,7 +64,7 @@ export async function createServer(
     (_req, body, done) => done(null, body),
   );
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
-    const status = error instanceof TrainerError ? 400 : (error.statusCode ?? 500);
+    const status = error instanceof DataverError ? 400 : (error.statusCode ?? 500);
     void reply.status(status).send({ error: error.message });
   });
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DRAWING_PAGE));
@@ -98,7 +98,7 @@ export async function createServer(
     } else if (body && typeof body === 'object' && 'pixels' in body) {
       ink = pixelsToInk((body as { pixels: unknown }).pixels);
     } else {
-      throw new TrainerError(
+      throw new DataverError(
         'IMAGE_INVALID',
         'send a PNG/JPEG body, or JSON with `image` (base64) or `pixels` (28×28)',
       );

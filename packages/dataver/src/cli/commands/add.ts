@@ -1,8 +1,9 @@
 // dataver add <paths...>
+
+import { formatBytes, type Output } from '@dataver/foundation';
 import { addPaths } from '../../core/add.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { formatBytes, type Output } from '../output.js';
 
 export async function run(output: Output, [paths]: [string[]]): Promise<number> {
   const repo = await Repo.find(process.cwd());

@@ -1,11 +1,12 @@
 // dataver checkout [paths...]
+
+import type { Output } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { checkout } from '../../core/checkout.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { DataverError } from '../../errors.js';
 import { readLockAtRevision } from '../../git/revisions.js';
 import { readLock } from '../../lock/lock-file.js';
-import type { Output } from '../output.js';
 
 export async function run(
   output: Output,

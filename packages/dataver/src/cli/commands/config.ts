@@ -1,9 +1,10 @@
 // dataver config get/set/unset/list
+
+import type { Output } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { getConfigValue, readConfig, setConfigValue, writeConfig } from '../../core/config.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { DataverError } from '../../errors.js';
-import type { Output } from '../output.js';
 
 export async function get(output: Output, [key]: [string]): Promise<number> {
   const repo = await Repo.find(process.cwd());

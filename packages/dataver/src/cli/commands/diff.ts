@@ -1,11 +1,12 @@
 // dataver diff [revA [revB]] [--json] [--md]
 // Default: HEAD against the workspace (data.lock.json on disk, plus outputs whose
 // files differ from it).
+
+import { formatBytes, type Output } from '@dataver/foundation';
 import { type DiffResult, describeTensorChanges, diffLocks, type OutputDiff } from '../../core/diff.js';
 import { Repo } from '../../core/repo.js';
 import { readLock } from '../../lock/lock-file.js';
 import { emptyLock, type Lock } from '../../lock/schema.js';
-import { formatBytes, type Output } from '../output.js';
 
 /** Files listed per directory in the text and Markdown views (JSON has them all). */
 const FILES_SHOWN = 10;

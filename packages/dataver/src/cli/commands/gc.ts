@@ -2,13 +2,12 @@
 // Keeps what the workspace lock, the run cache and (with the scopes) the locks
 // of branch tips or of every commit reference; the rest goes with --force.
 import { spawn } from 'node:child_process';
+import { DataverError, formatBytes, type Output } from '@dataver/foundation';
 import { collectGarbage } from '../../core/gc.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { DataverError } from '../../errors.js';
 import { LOCK_FILE, parseLock, readLock } from '../../lock/lock-file.js';
 import type { Lock } from '../../lock/schema.js';
-import { formatBytes, type Output } from '../output.js';
 
 export async function run(
   output: Output,

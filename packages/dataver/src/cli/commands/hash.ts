@@ -1,8 +1,8 @@
 // dataver hash <files...>: sha256sum-compatible output, hashed on all cores.
 import { statSync } from 'node:fs';
-import { DataverError } from '../../errors.js';
+import type { Output } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { hashFiles, isFailure } from '../../hash/pool.js';
-import type { Output } from '../output.js';
 
 export async function run(output: Output, [files]: [string[]]): Promise<number> {
   const jobs = files.map((f) => {

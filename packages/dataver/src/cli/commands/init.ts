@@ -1,6 +1,7 @@
 // dataver init
+
+import type { Output } from '@dataver/foundation';
 import { initRepo } from '../../core/init.js';
-import type { Output } from '../output.js';
 
 export async function run(
   output: Output,

@@ -1,11 +1,10 @@
 // dataver merge-driver %O %A %B %P — git calls this to merge data.lock.json.
 // Exit 0 with the merged lock in %A, or 1 with the conflicting entries marked.
 import { promises as fsp } from 'node:fs';
-import { DataverError } from '../../errors.js';
+import type { Output } from '@dataver/foundation';
+import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { parseLock, serializeLock } from '../../lock/lock-file.js';
 import { emptyLock, type Lock } from '../../lock/schema.js';
-import { writeFileAtomic } from '../../util/fs.js';
-import type { Output } from '../output.js';
 
 async function readSide(file: string, label: string): Promise<Lock> {
   let text: string;

@@ -1,7 +1,8 @@
 // dataver metrics show [rev] / dataver metrics diff [revA [revB]]  (--md, --json)
+
+import type { Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { compareValues, openSource, readMetrics } from '../../pipeline/values.js';
-import type { Output } from '../output.js';
 import { cell, diffCells, markdownTable, textTable } from './values-table.js';
 
 export async function show(

@@ -1,7 +1,8 @@
 // dataver params diff [revA [revB]] [--all] [--md] [--json]
+
+import type { Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { compareValues, openSource, readParams } from '../../pipeline/values.js';
-import type { Output } from '../output.js';
 import { diffCells, markdownTable, textTable } from './values-table.js';
 
 export async function diff(

@@ -1,10 +1,10 @@
 // dataver remote add/list/remove/test
 import path from 'node:path';
+import type { Output } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { readConfig, writeConfig } from '../../core/config.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { DataverError } from '../../errors.js';
-import type { Output } from '../output.js';
 
 export async function add(
   output: Output,

@@ -1,8 +1,9 @@
 // dataver remove <paths...>
+
+import type { Output } from '@dataver/foundation';
 import { removeOutputs } from '../../core/remove.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import type { Output } from '../output.js';
 
 export async function run(output: Output, [paths]: [string[]]): Promise<number> {
   const repo = await Repo.find(process.cwd());

@@ -1,9 +1,10 @@
 // dataver repro [stages...] [--force] [--dry-run] [--downstream]
+
+import type { Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import type { ReproEvent, StageOutcome } from '../../pipeline/repro.js';
 import { describeReasons } from '../../pipeline/state.js';
-import type { Output } from '../output.js';
 
 export async function run(
   output: Output,

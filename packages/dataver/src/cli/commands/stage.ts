@@ -1,8 +1,9 @@
 // dataver stage add <name> --cmd … [--dep …] [--out …] [--param …] [--metric …]
+
+import type { Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { addStage } from '../../pipeline/edit.js';
-import type { Output } from '../output.js';
 
 export async function add(
   output: Output,

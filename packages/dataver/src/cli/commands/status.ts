@@ -1,11 +1,11 @@
 // dataver status [paths...]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { computeStatus, type OutputStatus } from '../../core/status.js';
 import { readLock } from '../../lock/lock-file.js';
 import type { StageStatus } from '../../pipeline/status.js';
-import type { Output } from '../output.js';
 
 export async function run(
   output: Output,

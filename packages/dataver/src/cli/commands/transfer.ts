@@ -1,10 +1,11 @@
 // dataver push / fetch / pull
+
+import { formatBytes, type Output } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { fetchObjects, pull as pullData, push as pushData } from '../../core/transfer.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { readLockAtRevision } from '../../git/revisions.js';
 import { readLock } from '../../lock/lock-file.js';
-import { formatBytes, type Output } from '../output.js';
 import { missingObjectsError } from './checkout.js';
 
 interface Options {

@@ -1,9 +1,10 @@
 // dataver verify [--remote name] [--fix]
+
+import type { Output } from '@dataver/foundation';
+import { DataverError } from '@dataver/foundation';
 import { Repo } from '../../core/repo.js';
 import { verifyCache } from '../../core/verify.js';
 import { withWriteLock } from '../../core/write-lock.js';
-import { DataverError } from '../../errors.js';
-import type { Output } from '../output.js';
 
 export async function run(
   output: Output,

@@ -1,25 +1,25 @@
 // `trainer augment-preview`: originals (top row of each pair) and augmented copies as a PNG grid.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type GlobalOptions, type Output, Rng, writeFileAtomicSync } from '@dataver/foundation';
 import { loadTrainConfig } from '../../config.js';
 import { augmentImage } from '../../data/augment.js';
 import { loadProcessed, PIXELS } from '../../data/dataset.js';
 import { imageGridPng } from '../../report/plots.js';
-import { writeFileAtomicSync } from '../../util/fs.js';
-import { Rng } from '../../util/rng.js';
-import type { GlobalFlags } from '../index.js';
 
 /**
  * Runs the command with parsed flags; resolves to its exit code.
  *
  * @example
  * ```ts
- * await run({ out: 'grid.png', count: 16, seed: 0 }, {});
+ * await run(new Output({}), [], { out: 'grid.png', count: 16, seed: 0 });
  * ```
  */
 export async function run(
-  opts: { out: string; config?: string; data?: string; count: number; seed: number },
-  g: GlobalFlags,
+  _output: Output,
+  _args: unknown[],
+  opts: { out: string; config?: string; data?: string; count: number; seed: number } & GlobalOptions,
 ): Promise<number> {
   const file = opts.config ?? (fs.existsSync('configs/train.yaml') ? 'configs/train.yaml' : undefined);
   const config = await loadTrainConfig(file);
@@ -45,8 +45,10 @@ export async function run(
     }
   }
   const title = `Augmentation: rot ${aug.rotation}, shift ${aug.shift}, scale ${aug.scale}`;
-  writeFileAtomicSync(path.resolve(opts.out), imageGridPng(tiles, normalization, cols, title));
-  if (!g.quiet)
+  writeFileAtomicSync(path.resolve(opts.out), imageGridPng(tiles, normalization, cols, title), {
+    mkdir: true,
+  });
+  if (!opts.quiet)
     process.stdout.write(`wrote ${opts.out} (${count} images, each with an augmented copy below)\n`);
   return 0;
 }

@@ -1,16 +1,20 @@
 // `trainer backend`: which backend would run and why, without loading tfjs.
+import type { GlobalOptions, Output } from '@dataver/foundation';
 import { describeBackend } from '../../backend/select.js';
-import type { GlobalFlags } from '../index.js';
 
 /**
  * Runs the command with parsed flags; resolves to its exit code.
  *
  * @example
  * ```ts
- * await run({ json: true }, {});
+ * await run(new Output({}), [], { json: true });
  * ```
  */
-export async function run(opts: { json?: boolean }, _g: GlobalFlags): Promise<number> {
+export async function run(
+  _output: Output,
+  _args: unknown[],
+  opts: { json?: boolean } & GlobalOptions,
+): Promise<number> {
   const choice = describeBackend();
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(choice, null, 2)}\n`);

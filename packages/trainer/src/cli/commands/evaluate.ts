@@ -1,7 +1,7 @@
 // `trainer evaluate`: report as a table or JSON.
+import type { GlobalOptions, Output } from '@dataver/foundation';
 import type { BackendPreference } from '../../backend/select.js';
 import { evaluate } from '../../evaluate.js';
-import type { GlobalFlags } from '../index.js';
 
 interface EvaluateFlags {
   model: string;
@@ -19,10 +19,14 @@ interface EvaluateFlags {
  *
  * @example
  * ```ts
- * await run({ model: 'models/latest', data: 'data/processed', json: true }, {});
+ * await run(new Output({}), [], { model: 'models/latest', data: 'data/processed', json: true });
  * ```
  */
-export async function run(opts: EvaluateFlags, g: GlobalFlags): Promise<number> {
+export async function run(
+  _output: Output,
+  _args: unknown[],
+  opts: EvaluateFlags & GlobalOptions,
+): Promise<number> {
   const report = await evaluate({
     modelDir: opts.model,
     data: opts.images ? undefined : opts.data,
@@ -36,7 +40,7 @@ export async function run(opts: EvaluateFlags, g: GlobalFlags): Promise<number> 
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   }
-  if (g.quiet) {
+  if (opts.quiet) {
     process.stdout.write(`${report.accuracy}\n`);
     return 0;
   }

@@ -1,11 +1,10 @@
 // `trainer predict`: one line per image, or JSON.
+import type { GlobalOptions, Output } from '@dataver/foundation';
 import type { BackendPreference } from '../../backend/select.js';
 import { predictFiles } from '../../predict.js';
-import type { GlobalFlags } from '../index.js';
 
 interface PredictFlags {
   model: string;
-  args: string[];
   topK: number;
   threshold: number;
   backend?: BackendPreference;
@@ -17,13 +16,17 @@ interface PredictFlags {
  *
  * @example
  * ```ts
- * await run({ model: 'models/latest', args: ['seven.png'], topK: 3, threshold: 0.7 }, {});
+ * await run(new Output({}), [['seven.png']], { model: 'models/latest', topK: 3, threshold: 0.7 });
  * ```
  */
-export async function run(opts: PredictFlags, _g: GlobalFlags): Promise<number> {
+export async function run(
+  _output: Output,
+  args: unknown[],
+  opts: PredictFlags & GlobalOptions,
+): Promise<number> {
   const { predictions } = await predictFiles({
     modelDir: opts.model,
-    files: opts.args,
+    files: args[0] as string[],
     topK: opts.topK,
     threshold: opts.threshold,
     backend: opts.backend,

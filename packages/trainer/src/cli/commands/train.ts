@@ -1,10 +1,10 @@
 // `trainer train`: config file + flags → train() → a summary (text or JSON).
+
 import * as fs from 'node:fs';
+import { type GlobalOptions, type Output, stderrLogger } from '@dataver/foundation';
 import type { BackendPreference } from '../../backend/select.js';
 import { applyOverrides, loadTrainConfig } from '../../config.js';
 import { train } from '../../train.js';
-import { consoleLogger } from '../../util/log.js';
-import { type GlobalFlags, verbosity } from '../index.js';
 
 interface TrainFlags {
   config?: string;
@@ -31,10 +31,14 @@ interface TrainFlags {
  *
  * @example
  * ```ts
- * await run({ config: 'configs/train.yaml', epochs: 1 }, {});
+ * await run(new Output({}), [], { config: 'configs/train.yaml', epochs: 1 });
  * ```
  */
-export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
+export async function run(
+  _output: Output,
+  _args: unknown[],
+  opts: TrainFlags & GlobalOptions,
+): Promise<number> {
   const file = opts.config ?? (fs.existsSync('configs/train.yaml') ? 'configs/train.yaml' : undefined);
   const config = applyOverrides(await loadTrainConfig(file), {
     data: opts.data,
@@ -49,8 +53,8 @@ export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
     logs: opts.logs,
     augment: opts.augment === false ? false : undefined,
   });
-  const level = opts.json ? (Math.min(verbosity(g), 1) as 0 | 1) : verbosity(g);
-  const log = consoleLogger(level);
+  // With --json, stdout is the result alone; messages stay on stderr, details only without --json.
+  const log = stderrLogger({ quiet: opts.quiet, verbose: opts.verbose && !opts.json });
   const result = await train({
     config,
     resume: opts.resume,
@@ -58,12 +62,12 @@ export async function run(opts: TrainFlags, g: GlobalFlags): Promise<number> {
     rev: opts.rev,
     backend: opts.backend,
     log,
-    progress: process.stderr.isTTY === true && level > 0,
+    progress: process.stderr.isTTY === true && !opts.quiet,
   });
   if (opts.json) {
     const { history, ...rest } = result;
     process.stdout.write(`${JSON.stringify({ ...rest, epochs: history.length, history }, null, 2)}\n`);
-  } else if (level > 0) {
+  } else if (!opts.quiet) {
     process.stdout.write(
       `wrote ${result.outDir} (best epoch ${result.bestEpoch}${result.stoppedEarly ? ', stopped early' : ''}); ` +
         `test accuracy ${result.testAccuracy === null ? 'n/a' : `${(100 * result.testAccuracy).toFixed(2)}%`}; ` +
