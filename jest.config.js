@@ -4,7 +4,9 @@
 module.exports = {
   testEnvironment: 'node',
   roots: [
+    '<rootDir>/test',
     '<rootDir>/packages/foundation/test',
+    '<rootDir>/packages/tensor/test',
     '<rootDir>/packages/dataver/test',
     '<rootDir>/packages/corrupt-mnist/test',
     '<rootDir>/packages/trainer/test',

@@ -1,0 +1,2 @@
+// Public API of @dataver/tensor: tensor file formats and statistics, for every package above it.
+export {};
