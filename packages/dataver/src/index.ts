@@ -1,6 +1,15 @@
 // Public library API of dataver.
 
-export { checkDataLineage, type DataLineage, materializeRevision } from './core/lineage.js';
+export {
+  checkDataLineage,
+  currentCommit,
+  type DataLineage,
+  type LockedOutput,
+  lineageAtRevision,
+  materializeRevision,
+  type RevisionLineage,
+  resolveCommit,
+} from './core/lineage.js';
 export { Repo } from './core/repo.js';
 export { computeStatus, type OutputStatus } from './core/status.js';
 export { hashFile } from './hash/file.js';

@@ -1,10 +1,10 @@
 // The library API that consumers of versioned data (the trainer) use to learn
-// the lineage of what they read: which locked version, and whether the files
-// on disk still match it; and to get the data of another commit.
+// the lineage of what they read: which locked version at which commit, and whether
+// the files on disk still match it; and to get the data of another commit.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
-import { readLockAtRevision } from '../git/revisions.js';
+import { readLockAtRevision, resolveRevision } from '../git/revisions.js';
 import { readLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock } from '../lock/schema.js';
@@ -13,11 +13,23 @@ import { Repo } from './repo.js';
 import { computeStatus, selectOutputs } from './status.js';
 import { fetchObjects } from './transfer.js';
 
+/** A locked output and the hash the lock records for it. */
+export interface LockedOutput {
+  /** Repository path of the output (`/`-separated, relative to the dataver root). */
+  path: string;
+  hash: string;
+}
+
 export interface DataLineage {
   /** Root of the dataver repository holding the data, or null outside any repository. */
   repoRoot: string | null;
+  /**
+   * The commit checked out in the git repository that holds the dataver root (`HEAD`), or null when
+   * there is none (no repository, not in git, or no commit yet).
+   */
+  commit: string | null;
   /** The locked outputs that cover the given paths, with their hashes. */
-  outputs: Array<{ path: string; hash: string }>;
+  outputs: LockedOutput[];
   /** Outputs (or paths) whose files differ from the lock, or that are not tracked at all. */
   dirty: Array<{ path: string; state: string }>;
 }
@@ -32,7 +44,7 @@ export interface DataLineage {
 export async function checkDataLineage(options: { cwd: string; paths: string[] }): Promise<DataLineage> {
   const first = path.resolve(options.cwd, options.paths[0] ?? '.');
   const repo = await Repo.tryFind(path.dirname(first));
-  if (!repo) return { repoRoot: null, outputs: [], dirty: [] };
+  if (!repo) return { repoRoot: null, commit: null, outputs: [], dirty: [] };
   const lock = await readLock(repo.root);
   const repoPaths = options.paths.map((p) => repo.toRepoPath(p, options.cwd));
   const dirty: DataLineage['dirty'] = [];
@@ -49,7 +61,78 @@ export async function checkDataLineage(options: { cwd: string; paths: string[] }
       if (s.workspace !== 'unchanged') dirty.push({ path: s.path, state: s.workspace });
     }
   }
-  return { repoRoot: repo.root, outputs, dirty };
+  return { repoRoot: repo.root, commit: await headCommit(repo.root), outputs, dirty };
+}
+
+/** What data.lock.json of a git revision records for a set of data paths. */
+export interface RevisionLineage {
+  /** Root of the dataver repository (which may be a subfolder of the git work tree). */
+  repoRoot: string;
+  /** The revision as given (`HEAD~1`, a tag, a branch). */
+  rev: string;
+  /** The full commit id it resolves to. */
+  commit: string;
+  /** The outputs of the lock at that revision that cover the paths, sorted by path. */
+  outputs: LockedOutput[];
+}
+
+/**
+ * The lineage of data paths at a git revision: its commit and the locked outputs (with their hashes)
+ * that cover the paths there. Works wherever the dataver root sits inside the git work tree. Paths are
+ * relative to `cwd`; an unknown revision is a USAGE error (exit 2).
+ *
+ * @example
+ * const { commit, outputs } = await lineageAtRevision({ cwd: '.', rev: 'HEAD~1', paths: ['data/processed'] });
+ * console.log(commit, outputs); // 'e3b0…', [{ path: 'data/processed', hash: '9f86…' }]
+ */
+export async function lineageAtRevision(options: {
+  cwd: string;
+  rev: string;
+  paths: string[];
+}): Promise<RevisionLineage> {
+  const repo = await Repo.find(options.cwd);
+  const commit = await resolveRevision(repo.root, options.rev);
+  const lock = await readLockAtRevision(repo.root, commit);
+  const repoPaths = options.paths.map((p) => repo.toRepoPath(p, options.cwd));
+  const outputs = Object.entries(lock.outputs)
+    .filter(([o]) => repoPaths.some((p) => isSameOrInside(p, o) || isSameOrInside(o, p)))
+    .map(([o, entry]) => ({ path: o, hash: entry.hash }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { repoRoot: repo.root, rev: options.rev, commit, outputs };
+}
+
+/**
+ * The full commit id of a git revision of the repository that holds `cwd`; an unknown revision is a
+ * USAGE error (exit 2).
+ *
+ * @example
+ * const commit = await resolveCommit({ cwd: process.cwd(), rev: 'main~2' }); // '4b825dc6…'
+ */
+export async function resolveCommit(options: { cwd: string; rev: string }): Promise<string> {
+  const repo = await Repo.find(options.cwd);
+  return resolveRevision(repo.root, options.rev);
+}
+
+/**
+ * The commit checked out (`HEAD`) in the git repository that holds the dataver repository of `cwd`,
+ * or null when there is none: outside a dataver repository, outside git, or before the first commit.
+ *
+ * @example
+ * const commit = await currentCommit({ cwd: process.cwd() }); // '4b825dc6…' or null
+ */
+export async function currentCommit(options: { cwd: string }): Promise<string | null> {
+  const repo = await Repo.tryFind(options.cwd);
+  return repo ? headCommit(repo.root) : null;
+}
+
+async function headCommit(root: string): Promise<string | null> {
+  try {
+    return await resolveRevision(root, 'HEAD');
+  } catch (error) {
+    // Not a git work tree, or no commit yet: there is no commit to record (not a failure).
+    if (error instanceof DataverError && error.code === 'USAGE') return null;
+    throw error;
+  }
 }
 
 /**
