@@ -1,11 +1,11 @@
 // `generate`: real MNIST digits → the seeded Corrupt MNIST raw layout (train shards + test set).
 import * as path from 'node:path';
 import { DataverError, deriveSeed, Rng, writeAllOrNothing } from '@dataver/foundation';
+import type { Tensor } from '@dataver/tensor';
+import { writeTensor } from '@dataver/tensor';
 import { removeStaleShards } from './fs-util.js';
 import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
-import { writeTensor } from './tensor/io.js';
-import type { Tensor } from './tensor/types.js';
 
 export interface GenerateOptions {
   /** Output directory (the course's `data/raw`). */

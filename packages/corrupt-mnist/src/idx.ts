@@ -1,7 +1,7 @@
 // Reader for the IDX files MNIST ships in (big-endian magic: 0x0000, type byte, rank byte).
 import * as fs from 'node:fs/promises';
 import { DataverError, withFile } from '@dataver/foundation';
-import type { DType, Tensor } from './tensor/types.js';
+import type { DType, Tensor } from '@dataver/tensor';
 
 const IDX_TYPES: Record<number, { dtype: DType; size: number }> = {
   8: { dtype: 'uint8', size: 1 },

@@ -2,10 +2,10 @@
 // or zip format), rewritten as dense tensors in our raw layout so `process` can take them.
 import * as path from 'node:path';
 import { DataverError, writeAllOrNothing } from '@dataver/foundation';
+import type { Tensor } from '@dataver/tensor';
+import { readTensor, writeTensor } from '@dataver/tensor';
 import { removeStaleShards } from './fs-util.js';
 import { findShards } from './process.js';
-import { readTensor, writeTensor } from './tensor/io.js';
-import type { Tensor } from './tensor/types.js';
 
 export interface ImportOptions {
   /** Folder with the course's `train_images_{i}.pt`, `train_target_{i}.pt`, `test_images.pt`, `test_target.pt`. */

@@ -1,9 +1,9 @@
 // `preview`: a PNG grid of the first n images of a tensor file, each with its label, for docs and eyes.
 import * as path from 'node:path';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
+import type { Tensor } from '@dataver/tensor';
+import { readTensor } from '@dataver/tensor';
 import { PNG } from 'pngjs';
-import { readTensor } from './tensor/io.js';
-import type { Tensor } from './tensor/types.js';
 
 export interface PreviewOptions {
   /** Image tensor file: `[N,H,W]` or `[N,1,H,W]`, any numeric dtype. */

@@ -3,9 +3,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DataverError, writeAllOrNothing, writeFileAtomic } from '@dataver/foundation';
-import { readTensor, writeTensor } from './tensor/io.js';
-import { type ChunkFiller, writeTensorStreaming } from './tensor/stream.js';
-import type { Tensor, TensorFormat } from './tensor/types.js';
+import type { Tensor, TensorFormat } from '@dataver/tensor';
+import { type ChunkFiller, readTensor, writeTensor, writeTensorStreaming } from '@dataver/tensor';
 
 export interface ProcessOptions {
   /** Raw folder with `train_images_{i}.pt`, `train_target_{i}.pt`, `test_images.pt`, `test_target.pt`. */

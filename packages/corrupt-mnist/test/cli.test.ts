@@ -3,10 +3,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readTensor, serializePt, writeTensor } from '@dataver/tensor';
 import { PNG } from 'pngjs';
-import { readTensor, serializePt, writeTensor } from '../src/index';
+// the PyTorch helpers live with the tensor formats' interop tests
+import { requireTorch, runPython } from '../../tensor/test/helpers/torch';
 import { cli, hashDir } from './helpers/cli';
-import { requireTorch, runPython } from './helpers/torch';
 
 let tmp: string;
 let raw: string;
@@ -253,4 +254,20 @@ test('preview: a PNG grid with one cell per image', () => {
     serializePt({ dtype: 'uint8', shape: [1], data: new Uint8Array(1) }).subarray(0, 50),
   );
   expectFailure(['inspect', path.join(tmp, 'bad.pt')], 3, /bad\.pt: /);
+});
+
+test('inspect refuses a torch.save file carrying an os.system payload (exit 3) and runs nothing', () => {
+  requireTorch();
+  const file = path.join(tmp, 'evil.pt');
+  const marker = path.join(tmp, 'pwned');
+  runPython(
+    `import os, sys, torch
+class Evil:
+    def __reduce__(self):
+        return (os.system, ('touch ' + sys.argv[2],))
+torch.save({'x': torch.zeros(2), 'evil': Evil()}, sys.argv[1])`,
+    [file, marker],
+  );
+  expectFailure(['inspect', file], 3, /^error: .*evil\.pt: pickle refers to (posix|os)\.system/);
+  expect(fs.existsSync(marker)).toBe(false);
 });

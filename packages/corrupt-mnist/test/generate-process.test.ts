@@ -3,9 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readTensor } from '../src/index';
+import { readTensor } from '@dataver/tensor';
+// the PyTorch helpers live with the tensor formats' interop tests
+import { requireTorch, runPython } from '../../tensor/test/helpers/torch';
 import { cli, hashDir } from './helpers/cli';
-import { requireTorch, runPython } from './helpers/torch';
 
 // Committed digests of `generate --seed 0` (defaults: 30 000 train, 5 000 test) and of `process`.
 // A change here changes the data set: bump it on purpose, with a note in docs/corrupt-mnist.md.

@@ -4,7 +4,6 @@
 import { deriveSeed, Rng } from '@dataver/foundation';
 import { corruptDigit } from '../src/index';
 import { cosPoly, radians, sinPoly } from '../src/recipe/fixed-math';
-import { crc32 } from '../src/tensor/zip';
 
 test('polynomial sin/cos match Math.sin/cos to 1e-12 on ±40°', () => {
   for (let d = -40; d <= 40; d += 0.25) {
@@ -46,9 +45,4 @@ test('the mix of corruptions matches the documented probabilities', () => {
   near(counts.gaussian, 0.3);
   near(counts.impulse, 0.1);
   near(counts.contrast, 0.1);
-});
-
-test('crc32 is the zip CRC-32', () => {
-  expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-  expect(crc32(Buffer.from('6789'), crc32(Buffer.from('12345')))).toBe(0xcbf43926);
 });

@@ -1,11 +1,11 @@
 // The corrupt-mnist commands: each calls one library function and renders its result (text, or
 // JSON with --json). Loaded only when a command runs, so `--help` stays fast.
 import type { CommandAction } from '@dataver/foundation';
+import { summarizeFile } from '@dataver/tensor';
 import { generate as generateData } from '../generate.js';
 import { importCourse } from '../import.js';
 import { preview as writePreview } from '../preview.js';
 import { processRaw } from '../process.js';
-import { summarizeFile } from '../summary.js';
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
@@ -73,7 +73,11 @@ export const inspect: CommandAction = async (output, [file], _o) => {
     `${file} (${meta.format})`,
     ...meta.tensors.map(
       (t) =>
-        `${t.name || '(tensor)'}: ${t.dtype} [${t.shape.join(',')}] mean ${t.mean} std ${t.std} min ${t.min} max ${t.max}`,
+        `${t.name ?? '(tensor)'}: ${t.dtype} [${t.shape.join(',')}] ${
+          t.mean === undefined
+            ? 'no statistics (empty, or holds NaN/Infinity)'
+            : `mean ${t.mean} std ${t.std} min ${t.min} max ${t.max}`
+        }`,
     ),
   ]);
 };

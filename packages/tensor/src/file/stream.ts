@@ -2,12 +2,13 @@
 // buffer and written while the next chunk is produced, so no full-size array is allocated.
 // For .pt the CRC is known only at the end; it is patched into the local header then.
 import { DataverError, writeFileAtomicWith } from '@dataver/foundation';
-import { allocData, DTYPES, numelOf } from './dtype.js';
+import { crc32, planZip, type ZipRecord, zipCentralDirectory, zipLocalHeader } from '../container/zip.js';
+import { allocData, DTYPES, numelOf } from '../dtype/dtype.js';
+import type { TensorData, TensorFormat } from '../dtype/types.js';
+import { npyHeaderBytes } from '../format/npy.js';
+import { ptEntries, ptPickle, type TensorSpec } from '../format/pt.js';
+import { safetensorsHeaderBytes } from '../format/safetensors.js';
 import { formatFromPath } from './io.js';
-import { npyHeaderBytes } from './npy.js';
-import { ptEntries, ptPickle, type TensorSpec } from './pt.js';
-import type { TensorData, TensorFormat } from './types.js';
-import { crc32, planZip, type ZipRecord, zipCentralDirectory, zipLocalHeader } from './zip.js';
 
 /** Fills `out` with the elements starting at flat element index `start`. */
 export type ChunkFiller = (out: TensorData, start: number) => void;
@@ -40,8 +41,8 @@ export async function writeTensorStreaming(
     throw new DataverError('UNSUPPORTED_FORMAT', 'cannot tell the tensor format from the extension', {
       file: filePath,
     });
-  if (spec.dtype === 'float16')
-    throw new DataverError('UNSUPPORTED_DTYPE', 'streaming writes do not support float16', {
+  if (DTYPES[spec.dtype].widened)
+    throw new DataverError('UNSUPPORTED_DTYPE', `streaming writes do not support ${spec.dtype}`, {
       file: filePath,
     });
   const numel = numelOf(spec.shape);
@@ -80,16 +81,9 @@ export async function writeTensorStreaming(
     ];
     patch = (crc) => ({ at: plan.offsets[2]!, bytes: zipLocalHeader(records(crc)[2]!) });
   } else if (format === 'npy') {
-    head = [npyHeaderBytes({ ...spec, data: allocData(spec.dtype, 0) })];
+    head = [npyHeaderBytes(spec)];
   } else {
-    let json = JSON.stringify({
-      tensor: { dtype: DTYPES[spec.dtype].safetensors, shape: spec.shape, data_offsets: [0, nbytes] },
-    });
-    json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-    const h = Buffer.alloc(8 + Buffer.byteLength(json));
-    h.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
-    h.write(json, 8, 'utf8');
-    head = [h];
+    head = [safetensorsHeaderBytes([{ name: 'tensor', dtype: spec.dtype, shape: spec.shape, nbytes }])];
   }
 
   await writeFileAtomicWith(

@@ -4,15 +4,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDataverError } from '@dataver/foundation';
-import { parsePt, readTensor, serializePt } from '../src/index';
-import { unpickle } from '../src/tensor/pickle';
-import { readZipEntries, readZipEntry, writeZipChunks } from '../src/tensor/zip';
-import { cli } from './helpers/cli';
+import { unpickle } from '../src/container/pickle';
+import { readZipEntries, readZipEntry, writeZipChunks } from '../src/container/zip';
+import { parsePt, readTensor, serializePt, summarizeFile } from '../src/index';
 import { requireTorch, runPython } from './helpers/torch';
 
 let dir: string;
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-sec-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensor-sec-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -28,7 +27,7 @@ function ptWithPickle(pkl: Uint8Array): Buffer {
 
 const MALICIOUS: Record<string, Buffer> = {
   // protocol 0: os.system('touch …')
-  'os.system (GLOBAL)': Buffer.from("cos\nsystem\n(S'touch /tmp/corrupt-mnist-pwned'\ntR.", 'latin1'),
+  'os.system (GLOBAL)': Buffer.from("cos\nsystem\n(S'touch /tmp/dataver-tensor-pwned'\ntR.", 'latin1'),
   // protocol 4: builtins.eval via STACK_GLOBAL
   'builtins.eval (STACK_GLOBAL)': Buffer.concat([
     Buffer.from([0x80, 0x04, 0x8c, 8]),
@@ -65,7 +64,7 @@ describe.each(Object.entries(MALICIOUS))('%s', (_name, pkl) => {
     }
     expect(isDataverError(error, 'PICKLE_FORBIDDEN')).toBe(true);
     expect((error as Error).message).toMatch(/refused|not allowed/);
-    expect(fs.existsSync('/tmp/corrupt-mnist-pwned')).toBe(false);
+    expect(fs.existsSync('/tmp/dataver-tensor-pwned')).toBe(false);
   });
 });
 
@@ -83,7 +82,7 @@ test('the unpickler refuses a global before any REDUCE, even nested in a valid-l
   ).toThrow(/os\.system.*refused/);
 });
 
-test('a real torch.save file carrying an os.system payload is refused by readTensor and the CLI (exit 3)', async () => {
+test('a real torch.save file carrying an os.system payload is refused by readTensor and summarizeFile', async () => {
   requireTorch();
   const file = path.join(dir, 'evil.pt');
   const marker = path.join(dir, 'pwned');
@@ -95,13 +94,10 @@ class Evil:
 torch.save({'x': torch.zeros(2), 'evil': Evil()}, sys.argv[1])`,
     [file, marker],
   );
-  await expect(readTensor(file)).rejects.toThrow(
-    /evil\.pt: pickle refers to (posix|os)\.system, which is not on the tensor whitelist; refused/,
-  );
-  const r = cli(['inspect', file]);
-  expect(r.status).toBe(3);
-  expect(r.stderr.split('\n')[0]).toMatch(
-    /^corrupt-mnist: error: .*evil\.pt: pickle refers to (posix|os)\.system/,
-  );
+  const refusal =
+    /evil\.pt: pickle refers to (posix|os)\.system, which is not on the tensor whitelist; refused/;
+  await expect(readTensor(file)).rejects.toThrow(refusal);
+  await expect(summarizeFile(file)).rejects.toThrow(refusal);
+  await expect(summarizeFile(file)).rejects.toMatchObject({ code: 'PICKLE_FORBIDDEN', exitCode: 3 });
   expect(fs.existsSync(marker)).toBe(false);
 });

@@ -3,17 +3,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DataverError, withFile, writeFileAtomic } from '@dataver/foundation';
-import { parseNpy, serializeNpyChunks } from './npy.js';
-import {
-  flattenTensors,
-  type NamedTensor,
-  type ParseOptions,
-  type PtInput,
-  parsePt,
-  serializePtChunks,
-} from './pt.js';
-import { parseSafetensors, serializeSafetensorsChunks } from './safetensors.js';
-import type { Tensor, TensorFormat } from './types.js';
+import type { NamedTensor, ParseOptions, Tensor, TensorFormat } from '../dtype/types.js';
+import { parseNpy, serializeNpyChunks } from '../format/npy.js';
+import { flattenTensors, type PtInput, parsePt, serializePtChunks } from '../format/pt.js';
+import { parseSafetensors, serializeSafetensorsChunks } from '../format/safetensors.js';
 
 /** A file's tensors with the format that parsed it. */
 export interface TensorFile {
@@ -35,7 +28,13 @@ export function formatFromPath(filePath: string): TensorFormat | undefined {
   return undefined;
 }
 
-function sniffFormat(bytes: Uint8Array): TensorFormat | undefined {
+/**
+ * The format the first bytes of a file look like (npy magic, zip or pickle, safetensors JSON).
+ *
+ * @example
+ * sniffFormat(firstBytes); // 'npy'
+ */
+export function sniffFormat(bytes: Uint8Array): TensorFormat | undefined {
   if (bytes.length >= 6 && bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55) return 'npy';
   if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) return 'pt';
   if (bytes.length >= 2 && bytes[0] === 0x80) return 'pt';

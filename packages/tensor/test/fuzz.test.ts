@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDataverError } from '@dataver/foundation';
 import * as fc from 'fast-check';
+import { unpickle } from '../src/container/pickle';
 import {
   flattenTensors,
-  parseIdx,
   parseNpy,
   parsePt,
   parseSafetensors,
@@ -16,7 +16,6 @@ import {
   serializeSafetensors,
   type Tensor,
 } from '../src/index';
-import { unpickle } from '../src/tensor/pickle';
 
 // Small caps keep hostile headers from allocating much; mutations stay fast.
 const LIMIT = { maxBytes: 1 << 20 };
@@ -80,7 +79,6 @@ const readers: Record<string, (b: Uint8Array) => unknown> = {
   ptNoCrc: (b) => parsePt(b, { ...LIMIT, verifyChecksums: false }),
   npy: (b) => parseNpy(b, LIMIT),
   safetensors: (b) => parseSafetensors(b, LIMIT),
-  idx: (b) => parseIdx(b),
   sniffed: (b) => parseTensorFile(b, undefined, LIMIT),
   pickle: (b) =>
     unpickle(b, {

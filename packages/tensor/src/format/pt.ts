@@ -1,6 +1,15 @@
 // PyTorch `.pt` files: the zip archive torch.save writes since 1.6 (data.pkl + data/<key>),
 // and the older "legacy" stream of pickles followed by raw storages. Read and write.
 import { DataverError } from '@dataver/foundation';
+import { type GlobalHandler, isPyGlobal, PickleWriter, unpickleFrom } from '../container/pickle.js';
+import {
+  looksLikeZip,
+  readZipEntries,
+  readZipEntry,
+  writeZipChunks,
+  type ZipEntry,
+  type ZipInput,
+} from '../container/zip.js';
 import {
   DEFAULT_MAX_BYTES,
   DTYPES,
@@ -9,36 +18,26 @@ import {
   encodeElements,
   numelOf,
   validateTensor,
-} from './dtype.js';
-import { type GlobalHandler, isPyGlobal, PickleWriter, unpickleFrom } from './pickle.js';
-import type { DType, Tensor, TensorData } from './types.js';
-import { looksLikeZip, readZipEntries, readZipEntry, writeZipChunks, type ZipInput } from './zip.js';
+} from '../dtype/dtype.js';
+import { gatherBytes } from '../dtype/strided.js';
+import type { DType, NamedTensor, ParseOptions, Tensor } from '../dtype/types.js';
 
-/** What a `.pt` file can hold: a tensor, or dicts/lists/tuples of them (and plain scalars). */
-export type PtValue =
-  | Tensor
-  | PtValue[]
-  | Map<string | number, PtValue>
+/** A `.pt` object tree whose leaves are `T`: dicts, lists and tuples of them, and plain scalars. */
+export type PtTree<T> =
+  | T
+  | PtTree<T>[]
+  | Map<string | number, PtTree<T>>
   | string
   | number
   | boolean
   | bigint
   | null;
 
-export interface ParseOptions {
-  /** Refuse tensors larger than this many bytes (default 2 GiB − 1); guards hostile headers. */
-  maxBytes?: number;
-  /** Check zip CRC-32s (default true). */
-  verifyChecksums?: boolean;
-}
+/** What a `.pt` file can hold: a tensor, or dicts/lists/tuples of them (and plain scalars). */
+export type PtValue = PtTree<Tensor>;
 
-/** A named tensor found in a container file; `name` is '' for a lone tensor, else a dotted path. */
-export interface NamedTensor {
-  name: string;
-  tensor: Tensor;
-}
-
-interface StorageRef {
+/** A storage a tensor views (a record `data/<key>` of the archive). */
+export interface StorageRef {
   kind: 'storage';
   key: string;
   dtype: DType;
@@ -47,7 +46,8 @@ interface StorageRef {
   viewOf?: { key: string; offset: number };
 }
 
-interface PendingTensor {
+/** A tensor as data.pkl describes it: a view (offset, size, stride in elements) of a storage. */
+export interface PtTensorRef {
   kind: 'pending';
   storage: StorageRef;
   offset: number;
@@ -57,7 +57,7 @@ interface PendingTensor {
 
 // Storage classes torch may name; those without a dtype of ours are reported as unsupported.
 const STORAGE_NAMES = [
-  ...Object.values(DTYPES).map((d) => d.torchStorage),
+  ...Object.values(DTYPES).flatMap((d) => d.torchStorage ?? []),
   'BFloat16Storage',
   'ComplexFloatStorage',
   'ComplexDoubleStorage',
@@ -78,7 +78,7 @@ function intList(value: unknown, what: string): number[] {
   return value as number[];
 }
 
-function rebuildTensor(args: unknown[]): PendingTensor {
+function rebuildTensor(args: unknown[]): PtTensorRef {
   const [storage, offset, size, stride] = args;
   if (typeof storage !== 'object' || storage === null || (storage as StorageRef).kind !== 'storage') {
     throw new DataverError('CORRUPT', 'tensor rebuild without a storage');
@@ -135,18 +135,23 @@ function storageFromPid(pid: unknown): StorageRef {
   return ref;
 }
 
-/** Copies a strided view out of a storage into a dense C-order tensor. */
-function materialize(p: PendingTensor, bytes: Uint8Array, bigEndian: boolean, maxBytes: number): Tensor {
-  const { dtype } = p.storage;
-  const es = DTYPES[dtype].size;
+/**
+ * Checks that a tensor's view stays inside its storage (`storageBytes` long) and says whether
+ * its elements lie in C order one after another (then they can be read as one range).
+ *
+ * @example
+ * const { numel, contiguous } = checkTensorView(ref, data.length);
+ */
+export function checkTensorView(
+  p: PtTensorRef,
+  storageBytes: number,
+): { numel: number; contiguous: boolean } {
+  const es = DTYPES[p.storage.dtype].size;
   const numel = numelOf(p.size);
-  if (numel * es > maxBytes)
-    throw new DataverError('TOO_LARGE', `tensor of ${numel * es} bytes exceeds the ${maxBytes}-byte limit`);
-  const shape = p.size.slice();
-  if (numel === 0) return { dtype, shape, data: decodeElements(new Uint8Array(0), dtype, 0) };
+  if (numel === 0) return { numel, contiguous: true };
   let last = p.offset;
-  for (let i = 0; i < shape.length; i++) last += (shape[i]! - 1) * p.stride[i]!;
-  const storageNumel = Math.floor(bytes.length / es);
+  for (const [i, d] of p.size.entries()) last += (d - 1) * (p.stride[i] ?? 0);
+  const storageNumel = Math.floor(storageBytes / es);
   if (last >= storageNumel || last >= p.storage.numel) {
     throw new DataverError(
       'CORRUPT',
@@ -154,52 +159,50 @@ function materialize(p: PendingTensor, bytes: Uint8Array, bigEndian: boolean, ma
     );
   }
   let contiguous = true;
-  for (let i = shape.length - 1, expect = 1; i >= 0; i--) {
-    if (shape[i] !== 1 && p.stride[i] !== expect) contiguous = false;
-    expect *= shape[i]!;
+  for (let i = p.size.length - 1, expect = 1; i >= 0; i--) {
+    const d = p.size[i] ?? 1;
+    if (d !== 1 && p.stride[i] !== expect) contiguous = false;
+    expect *= d;
   }
-  if (contiguous)
-    return { dtype, shape, data: decodeElements(bytes.subarray(p.offset * es), dtype, numel, bigEndian) };
-  const span = decodeElements(bytes.subarray(p.offset * es), dtype, last - p.offset + 1, bigEndian);
-  const out = new (span.constructor as new (n: number) => TensorData)(numel);
-  gather(span, out, shape, p.stride);
-  return { dtype, shape, data: out };
+  return { numel, contiguous };
 }
 
-function gather(src: TensorData, dst: TensorData, shape: number[], stride: number[]): void {
-  const nd = shape.length;
-  const idx = new Array<number>(nd).fill(0);
-  const innerSize = shape[nd - 1]!;
-  const innerStride = stride[nd - 1]!;
-  const s = src as unknown as { [i: number]: number | bigint };
-  const d = dst as unknown as { [i: number]: number | bigint };
-  let base = 0;
-  for (let o = 0; o < dst.length; o += innerSize) {
-    for (let j = 0, k = base; j < innerSize; j++, k += innerStride) d[o + j] = s[k]!;
-    // odometer over the outer dimensions
-    let dim = nd - 2;
-    while (dim >= 0) {
-      idx[dim]!++;
-      base += stride[dim]!;
-      if (idx[dim]! < shape[dim]!) break;
-      base -= stride[dim]! * shape[dim]!;
-      idx[dim] = 0;
-      dim--;
-    }
-  }
+/**
+ * Copies a tensor's view out of its storage bytes into a dense C-order tensor.
+ *
+ * @example
+ * const tensor = materializeTensor(ref, storageBytes, false, DEFAULT_MAX_BYTES);
+ */
+export function materializeTensor(
+  p: PtTensorRef,
+  bytes: Uint8Array,
+  bigEndian: boolean,
+  maxBytes: number,
+): Tensor {
+  const { dtype } = p.storage;
+  const es = DTYPES[dtype].size;
+  const shape = p.size.slice();
+  const numel = numelOf(shape);
+  if (numel * es > maxBytes)
+    throw new DataverError('TOO_LARGE', `tensor of ${numel * es} bytes exceeds the ${maxBytes}-byte limit`);
+  const { contiguous } = checkTensorView(p, bytes.length);
+  const dense = contiguous
+    ? bytes.subarray(p.offset * es, (p.offset + numel) * es)
+    : gatherBytes(bytes, es, p.offset, shape, p.stride);
+  return { dtype, shape, data: decodeElements(dense, dtype, numel, bigEndian) };
 }
 
 /** Containers nested deeper than this are refused (also stops self-referencing lists). */
 const MAX_DEPTH = 64;
 
-function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth = 0): PtValue {
+function resolveTree<T>(value: unknown, load: (p: PtTensorRef) => T, depth = 0): PtTree<T> {
   if (depth > MAX_DEPTH)
     throw new DataverError(
       'UNSUPPORTED_CONTENT',
       `containers nested deeper than ${MAX_DEPTH} levels (or a self-reference)`,
     );
   if (typeof value === 'object' && value !== null) {
-    if ((value as PendingTensor).kind === 'pending') return load(value as PendingTensor);
+    if (isTensorRef(value)) return load(value);
     if ((value as StorageRef).kind === 'storage')
       throw new DataverError('UNSUPPORTED_CONTENT', 'file holds a bare storage, not a tensor');
     if (isPyGlobal(value))
@@ -209,7 +212,7 @@ function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth =
       );
     if (Array.isArray(value)) return value.map((v) => resolveTree(v, load, depth + 1));
     if (value instanceof Map) {
-      const out = new Map<string | number, PtValue>();
+      const out = new Map<string | number, PtTree<T>>();
       for (const [k, v] of value) {
         if (typeof k !== 'string' && typeof k !== 'number')
           throw new DataverError('UNSUPPORTED_CONTENT', 'dict key is not a string or integer');
@@ -220,7 +223,19 @@ function resolveTree(value: unknown, load: (p: PendingTensor) => Tensor, depth =
     if (value instanceof Uint8Array)
       throw new DataverError('UNSUPPORTED_CONTENT', 'file holds raw bytes, not a tensor');
   }
-  return value as PtValue;
+  if (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint'
+  )
+    return value;
+  throw new DataverError('UNSUPPORTED_CONTENT', `file holds an unexpected ${typeof value}`);
+}
+
+function isTensorRef(value: unknown): value is PtTensorRef {
+  return typeof value === 'object' && value !== null && (value as PtTensorRef).kind === 'pending';
 }
 
 /** True when the bytes look like a legacy (pre-zip) torch.save stream. */
@@ -242,8 +257,21 @@ export function parsePt(bytes: Uint8Array, options: ParseOptions = {}): PtValue 
   throw new DataverError('CORRUPT', 'not a PyTorch file (neither a zip archive nor a legacy pickle stream)');
 }
 
-function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtValue {
-  const entries = readZipEntries(bytes);
+/** The records of a torch zip archive that readers need, by role. */
+export interface PtArchive {
+  pkl: ZipEntry;
+  byteorder?: ZipEntry;
+  /** The record `data/<key>` of a storage key. */
+  storage(key: string): ZipEntry | undefined;
+}
+
+/**
+ * Finds data.pkl, byteorder and the storage records among a torch zip archive's entries.
+ *
+ * @example
+ * const archive = ptArchive(readZipEntries(bytes));
+ */
+export function ptArchive(entries: ZipEntry[]): PtArchive {
   const pkl = entries.find((e) => e.name === 'data.pkl' || e.name.endsWith('/data.pkl'));
   if (!pkl) {
     throw new DataverError(
@@ -253,38 +281,85 @@ function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtVal
   }
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
   const byName = new Map(entries.map((e) => [e.name, e]));
-  const order = byName.get(`${prefix}byteorder`);
-  const bigEndian = order
-    ? Buffer.from(readZipEntry(bytes, order, verify, 64))
-        .toString('latin1')
-        .trim() === 'big'
-    : false;
-  const root = unpickleFrom(readZipEntry(bytes, pkl, verify, maxBytes), 0, {
+  return {
+    pkl,
+    byteorder: byName.get(`${prefix}byteorder`),
+    storage: (key) => byName.get(`${prefix}data/${key}`),
+  };
+}
+
+/**
+ * True when a byteorder record's bytes say `big` (absent means little-endian).
+ *
+ * @example
+ * isBigEndianRecord(Buffer.from('little')); // false
+ */
+export function isBigEndianRecord(bytes: Uint8Array | undefined): boolean {
+  return bytes !== undefined && Buffer.from(bytes).toString('latin1').trim() === 'big';
+}
+
+/**
+ * Runs data.pkl through the restricted unpickler and returns its tensors as named views of
+ * storages (dotted names as `flattenTensors` gives them), without reading any storage.
+ *
+ * @example
+ * for (const { name, ref } of ptTensorRefs(pkl)) console.log(name, ref.size);
+ */
+export function ptTensorRefs(pkl: Uint8Array): { name: string; ref: PtTensorRef }[] {
+  const root = resolveTree(unpicklePtArchive(pkl), (p) => p);
+  return flattenTree(root, isTensorRef).map(({ name, leaf }) => ({ name, ref: leaf }));
+}
+
+function unpicklePtArchive(pkl: Uint8Array): unknown {
+  return unpickleFrom(pkl, 0, {
     callables: CALLABLES,
     values: STORAGE_GLOBALS,
     persistentLoad: storageFromPid,
   }).value;
+}
+
+/**
+ * Checks that a storage record holds at least the bytes its storage id declares.
+ *
+ * @example
+ * checkStorageSize(ref.storage, entry.size);
+ */
+export function checkStorageSize(storage: StorageRef, bytes: number): void {
+  const needs = storage.numel * DTYPES[storage.dtype].size;
+  if (bytes < needs)
+    throw new DataverError('TRUNCATED', `storage data/${storage.key} holds ${bytes} bytes, needs ${needs}`);
+}
+
+/**
+ * The record of a storage, refused before reading when it is missing or too large.
+ *
+ * @example
+ * const entry = storageEntry(archive, ref.storage, maxBytes);
+ */
+export function storageEntry(archive: PtArchive, storage: StorageRef, maxBytes: number): ZipEntry {
+  const entry = archive.storage(storage.key);
+  if (!entry) throw new DataverError('CORRUPT', `archive lacks the storage record data/${storage.key}`);
+  if (entry.size > maxBytes)
+    throw new DataverError('TOO_LARGE', `storage data/${storage.key} exceeds the ${maxBytes}-byte limit`);
+  checkStorageSize(storage, entry.size);
+  return entry;
+}
+
+function parseZipPt(bytes: Uint8Array, maxBytes: number, verify: boolean): PtValue {
+  const archive = ptArchive(readZipEntries(bytes));
+  const bigEndian = isBigEndianRecord(
+    archive.byteorder && readZipEntry(bytes, archive.byteorder, verify, 64),
+  );
+  const root = unpicklePtArchive(readZipEntry(bytes, archive.pkl, verify, maxBytes));
   const storages = new Map<string, Uint8Array>();
   return resolveTree(root, (p) => {
     let data = storages.get(p.storage.key);
     if (!data) {
-      const entry = byName.get(`${prefix}data/${p.storage.key}`);
-      if (!entry) throw new DataverError('CORRUPT', `archive lacks the storage record data/${p.storage.key}`);
-      if (entry.size > maxBytes)
-        throw new DataverError(
-          'TOO_LARGE',
-          `storage data/${p.storage.key} exceeds the ${maxBytes}-byte limit`,
-        );
-      data = readZipEntry(bytes, entry, verify, maxBytes);
-      if (data.length < p.storage.numel * DTYPES[p.storage.dtype].size) {
-        throw new DataverError(
-          'TRUNCATED',
-          `storage data/${p.storage.key} holds ${data.length} bytes, needs ${p.storage.numel * DTYPES[p.storage.dtype].size}`,
-        );
-      }
+      data = readZipEntry(bytes, storageEntry(archive, p.storage, maxBytes), verify, maxBytes);
+      checkStorageSize(p.storage, data.length);
       storages.set(p.storage.key, data);
     }
-    return materialize(p, data, bigEndian, maxBytes);
+    return materializeTensor(p, data, bigEndian, maxBytes);
   });
 }
 
@@ -346,7 +421,7 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
     let data = storages.get(own ? own.key : p.storage.key);
     if (!data) throw new DataverError('CORRUPT', `legacy storage ${p.storage.key} has no data`);
     if (own) data = data.subarray(own.offset * es, (own.offset + p.storage.numel) * es);
-    return materialize(p, data, bigEndian, maxBytes);
+    return materializeTensor(p, data, bigEndian, maxBytes);
   });
 }
 
@@ -357,11 +432,20 @@ function parseLegacyPt(bytes: Uint8Array, maxBytes: number): PtValue {
  * flattenTensors(parsePt(bytes)); // [{ name: 'state.weight', tensor }, …]
  */
 export function flattenTensors(value: PtValue, prefix = ''): NamedTensor[] {
-  if (isTensor(value)) return [{ name: prefix, tensor: value }];
-  const out: NamedTensor[] = [];
+  return flattenTree(value, isTensor, prefix).map(({ name, leaf }) => ({ name, tensor: leaf }));
+}
+
+function flattenTree<T>(
+  value: PtTree<T>,
+  isLeaf: (v: unknown) => v is T,
+  prefix = '',
+): { name: string; leaf: T }[] {
+  if (isLeaf(value)) return [{ name: prefix, leaf: value }];
+  const out: { name: string; leaf: T }[] = [];
   const join = (k: string | number): string => (prefix ? `${prefix}.${k}` : String(k));
-  if (Array.isArray(value)) for (const [i, v] of value.entries()) out.push(...flattenTensors(v, join(i)));
-  else if (value instanceof Map) for (const [k, v] of value) out.push(...flattenTensors(v, join(k)));
+  if (Array.isArray(value))
+    for (const [i, v] of value.entries()) out.push(...flattenTree(v, isLeaf, join(i)));
+  else if (value instanceof Map) for (const [k, v] of value) out.push(...flattenTree(v, isLeaf, join(k)));
   return out;
 }
 
@@ -440,7 +524,15 @@ export function ptPickle<T extends TensorSpec>(
     Array.isArray((v as T).shape);
   const writeTensor = (t: T, what: string): void => {
     visit(t, what);
-    const info = DTYPES[t.dtype];
+    const storage = DTYPES[t.dtype].torchStorage;
+    if (!storage)
+      throw new DataverError(
+        'UNSUPPORTED_DTYPE',
+        `torch has no storage class for ${t.dtype}: .pt cannot hold ${what}`,
+        {
+          hint: 'use .safetensors, or convert the tensor first',
+        },
+      );
     const key = String(count++);
     const numel = numelOf(t.shape, what);
     const stride: number[] = [];
@@ -449,14 +541,7 @@ export function ptPickle<T extends TensorSpec>(
       s *= t.shape[i]!;
     }
     w.global('torch._utils', '_rebuild_tensor_v2').mark();
-    w.mark()
-      .str('storage')
-      .global('torch', info.torchStorage)
-      .str(key)
-      .str('cpu')
-      .int(numel)
-      .tuple()
-      .persid();
+    w.mark().str('storage').global('torch', storage).str(key).str('cpu').int(numel).tuple().persid();
     w.int(0);
     w.mark();
     for (const d of t.shape) w.int(d);

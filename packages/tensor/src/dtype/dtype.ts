@@ -7,22 +7,39 @@ export interface DTypeInfo {
   dtype: DType;
   /** Bytes per element on disk. */
   size: number;
-  torchStorage: string;
-  numpy: string;
+  /** Torch storage class, where torch 1.x has one for the dtype (`.pt` files need it). */
+  torchStorage?: string;
+  /** numpy descr with byte order, where numpy has the dtype (`.npy` files need it). */
+  numpy?: string;
   safetensors: string;
+  /** Held in memory as float32 (float16, bfloat16): decoded on read, rounded on write. */
+  widened: boolean;
 }
 
+const info = (
+  dtype: DType,
+  size: number,
+  safetensors: string,
+  names: { torchStorage?: string; numpy?: string; widened?: boolean },
+): DTypeInfo => ({ dtype, size, safetensors, widened: false, ...names });
+
 export const DTYPES: Record<DType, DTypeInfo> = {
-  uint8: { dtype: 'uint8', size: 1, torchStorage: 'ByteStorage', numpy: '|u1', safetensors: 'U8' },
-  int8: { dtype: 'int8', size: 1, torchStorage: 'CharStorage', numpy: '|i1', safetensors: 'I8' },
-  int16: { dtype: 'int16', size: 2, torchStorage: 'ShortStorage', numpy: '<i2', safetensors: 'I16' },
-  int32: { dtype: 'int32', size: 4, torchStorage: 'IntStorage', numpy: '<i4', safetensors: 'I32' },
-  int64: { dtype: 'int64', size: 8, torchStorage: 'LongStorage', numpy: '<i8', safetensors: 'I64' },
-  float16: { dtype: 'float16', size: 2, torchStorage: 'HalfStorage', numpy: '<f2', safetensors: 'F16' },
-  float32: { dtype: 'float32', size: 4, torchStorage: 'FloatStorage', numpy: '<f4', safetensors: 'F32' },
-  float64: { dtype: 'float64', size: 8, torchStorage: 'DoubleStorage', numpy: '<f8', safetensors: 'F64' },
-  bool: { dtype: 'bool', size: 1, torchStorage: 'BoolStorage', numpy: '|b1', safetensors: 'BOOL' },
+  bool: info('bool', 1, 'BOOL', { torchStorage: 'BoolStorage', numpy: '|b1' }),
+  uint8: info('uint8', 1, 'U8', { torchStorage: 'ByteStorage', numpy: '|u1' }),
+  int8: info('int8', 1, 'I8', { torchStorage: 'CharStorage', numpy: '|i1' }),
+  uint16: info('uint16', 2, 'U16', { numpy: '<u2' }),
+  int16: info('int16', 2, 'I16', { torchStorage: 'ShortStorage', numpy: '<i2' }),
+  uint32: info('uint32', 4, 'U32', { numpy: '<u4' }),
+  int32: info('int32', 4, 'I32', { torchStorage: 'IntStorage', numpy: '<i4' }),
+  uint64: info('uint64', 8, 'U64', { numpy: '<u8' }),
+  int64: info('int64', 8, 'I64', { torchStorage: 'LongStorage', numpy: '<i8' }),
+  float16: info('float16', 2, 'F16', { torchStorage: 'HalfStorage', numpy: '<f2', widened: true }),
+  bfloat16: info('bfloat16', 2, 'BF16', { torchStorage: 'BFloat16Storage', widened: true }),
+  float32: info('float32', 4, 'F32', { torchStorage: 'FloatStorage', numpy: '<f4' }),
+  float64: info('float64', 8, 'F64', { torchStorage: 'DoubleStorage', numpy: '<f8' }),
 };
+
+const ALL_DTYPES = Object.values(DTYPES);
 
 /** Largest tensor a reader will materialize unless told otherwise (guards hostile headers). */
 export const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
@@ -34,8 +51,7 @@ export const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
  * dtypeFromTorchStorage('LongStorage'); // 'int64'
  */
 export function dtypeFromTorchStorage(name: string): DType | undefined {
-  for (const info of Object.values(DTYPES)) if (info.torchStorage === name) return info.dtype;
-  return undefined;
+  return ALL_DTYPES.find((d) => d.torchStorage === name)?.dtype;
 }
 
 /**
@@ -45,8 +61,7 @@ export function dtypeFromTorchStorage(name: string): DType | undefined {
  * dtypeFromNumpy('f4'); // 'float32'
  */
 export function dtypeFromNumpy(code: string): DType | undefined {
-  for (const info of Object.values(DTYPES)) if (info.numpy.slice(1) === code) return info.dtype;
-  return undefined;
+  return ALL_DTYPES.find((d) => d.numpy?.slice(1) === code)?.dtype;
 }
 
 /**
@@ -56,8 +71,7 @@ export function dtypeFromNumpy(code: string): DType | undefined {
  * dtypeFromSafetensors('I64'); // 'int64'
  */
 export function dtypeFromSafetensors(tag: string): DType | undefined {
-  for (const info of Object.values(DTYPES)) if (info.safetensors === tag) return info.dtype;
-  return undefined;
+  return ALL_DTYPES.find((d) => d.safetensors === tag)?.dtype;
 }
 
 /**
@@ -78,34 +92,46 @@ export function numelOf(shape: readonly number[], what = 'tensor'): number {
 }
 
 /**
- * Typed array constructor for a dtype's in-memory form (float16 lives as float32).
+ * A zeroed typed array for a dtype's in-memory form (float16 and bfloat16 live as float32).
  *
  * @example
  * allocData('int64', 3); // BigInt64Array(3)
  */
 export function allocData(dtype: DType, numel: number): TensorData {
-  switch (dtype) {
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(numel);
-    case 'int8':
-      return new Int8Array(numel);
-    case 'int16':
-      return new Int16Array(numel);
-    case 'int32':
-      return new Int32Array(numel);
-    case 'int64':
-      return new BigInt64Array(numel);
-    case 'float16':
-    case 'float32':
-      return new Float32Array(numel);
-    case 'float64':
-      return new Float64Array(numel);
-  }
+  return viewAs(new ArrayBuffer(numel * memorySize(dtype)), dtype, 0, numel);
 }
 
-const f16Buffer = new Float32Array(1);
-const f16Bits = new Uint32Array(f16Buffer.buffer);
+function memorySize(dtype: DType): number {
+  return DTYPES[dtype].widened ? 4 : DTYPES[dtype].size;
+}
+
+function viewAs(buffer: ArrayBufferLike, dtype: DType, byteOffset: number, numel: number): TensorData {
+  switch (dtype) {
+    case 'bool':
+    case 'uint8':
+      return new Uint8Array(buffer, byteOffset, numel);
+    case 'int8':
+      return new Int8Array(buffer, byteOffset, numel);
+    case 'uint16':
+      return new Uint16Array(buffer, byteOffset, numel);
+    case 'int16':
+      return new Int16Array(buffer, byteOffset, numel);
+    case 'uint32':
+      return new Uint32Array(buffer, byteOffset, numel);
+    case 'int32':
+      return new Int32Array(buffer, byteOffset, numel);
+    case 'uint64':
+      return new BigUint64Array(buffer, byteOffset, numel);
+    case 'int64':
+      return new BigInt64Array(buffer, byteOffset, numel);
+    case 'float16':
+    case 'bfloat16':
+    case 'float32':
+      return new Float32Array(buffer, byteOffset, numel);
+    case 'float64':
+      return new Float64Array(buffer, byteOffset, numel);
+  }
+}
 
 /**
  * IEEE half → float (exact).
@@ -122,6 +148,15 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** The bits of a float rounded to float32. */
+function float32Bits(value: number): number {
+  f32[0] = value;
+  return f32Bits[0] ?? 0;
+}
+
 /**
  * float → IEEE half, round to nearest even.
  *
@@ -129,13 +164,12 @@ export function halfToFloat(h: number): number {
  * floatToHalf(1); // 0x3c00
  */
 export function floatToHalf(value: number): number {
-  f16Buffer[0] = value;
-  const x = f16Bits[0]!;
+  const x = float32Bits(value);
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -150,8 +184,30 @@ export function floatToHalf(value: number): number {
   let half = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  e = half;
-  return sign | e;
+  return sign | half;
+}
+
+/**
+ * bfloat16 → float (exact: the upper half of a float32).
+ *
+ * @example
+ * bfloat16ToFloat(0x3f80); // 1
+ */
+export function bfloat16ToFloat(b: number): number {
+  f32Bits[0] = (b & 0xffff) << 16;
+  return f32[0] ?? 0;
+}
+
+/**
+ * float → bfloat16 through float32, round to nearest even (as torch converts); NaN stays NaN.
+ *
+ * @example
+ * floatToBfloat16(1); // 0x3f80
+ */
+export function floatToBfloat16(value: number): number {
+  const x = float32Bits(value);
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 /**
@@ -177,35 +233,20 @@ export function decodeElements(
   if (dtype === 'float16') {
     const halves = new Uint16Array(copy.buffer, 0, numel);
     const out = new Float32Array(numel);
-    for (let i = 0; i < numel; i++) out[i] = halfToFloat(halves[i]!);
+    for (let i = 0; i < numel; i++) out[i] = halfToFloat(halves[i] ?? 0);
     return out;
+  }
+  if (dtype === 'bfloat16') {
+    const halves = new Uint16Array(copy.buffer, 0, numel);
+    const out = new Uint32Array(numel);
+    for (let i = 0; i < numel; i++) out[i] = (halves[i] ?? 0) << 16;
+    return new Float32Array(out.buffer);
   }
   if (dtype === 'bool') {
     for (let i = 0; i < numel; i++) copy[i] = copy[i] ? 1 : 0;
     return copy;
   }
   return viewAs(copy.buffer, dtype, 0, numel);
-}
-
-function viewAs(buffer: ArrayBufferLike, dtype: DType, byteOffset: number, numel: number): TensorData {
-  switch (dtype) {
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(buffer, byteOffset, numel);
-    case 'int8':
-      return new Int8Array(buffer, byteOffset, numel);
-    case 'int16':
-      return new Int16Array(buffer, byteOffset, numel);
-    case 'int32':
-      return new Int32Array(buffer, byteOffset, numel);
-    case 'int64':
-      return new BigInt64Array(buffer, byteOffset, numel);
-    case 'float16':
-    case 'float32':
-      return new Float32Array(buffer, byteOffset, numel);
-    case 'float64':
-      return new Float64Array(buffer, byteOffset, numel);
-  }
 }
 
 /**
@@ -217,8 +258,8 @@ function viewAs(buffer: ArrayBufferLike, dtype: DType, byteOffset: number, numel
 export function byteSwap(bytes: Uint8Array, size: number): void {
   for (let i = 0; i + size <= bytes.length; i += size) {
     for (let a = i, b = i + size - 1; a < b; a++, b--) {
-      const t = bytes[a]!;
-      bytes[a] = bytes[b]!;
+      const t = bytes[a] ?? 0;
+      bytes[a] = bytes[b] ?? 0;
       bytes[b] = t;
     }
   }
@@ -232,9 +273,10 @@ export function byteSwap(bytes: Uint8Array, size: number): void {
  */
 export function encodeElements(tensor: Tensor): Uint8Array {
   const { dtype, data } = tensor;
-  if (dtype === 'float16') {
+  if (DTYPES[dtype].widened) {
+    const narrow = dtype === 'float16' ? floatToHalf : floatToBfloat16;
     const out = new Uint16Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = floatToHalf(Number(data[i]));
+    for (let i = 0; i < data.length; i++) out[i] = narrow(Number(data[i]));
     return new Uint8Array(out.buffer);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -248,8 +290,9 @@ export function encodeElements(tensor: Tensor): Uint8Array {
  * validateTensor(tensor, 'train_images'); // throws a DataverError if malformed
  */
 export function validateTensor(tensor: Tensor, what = 'tensor'): void {
-  const info = DTYPES[tensor.dtype];
-  if (!info)
+  // a dtype from untyped code (JSON, JavaScript) may be outside the table
+  const known: Partial<Record<string, DTypeInfo>> = DTYPES;
+  if (!known[tensor.dtype])
     throw new DataverError('UNSUPPORTED_DTYPE', `${what} has unsupported dtype ${String(tensor.dtype)}`);
   const numel = numelOf(tensor.shape, what);
   if (tensor.data.length !== numel) {

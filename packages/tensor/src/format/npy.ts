@@ -8,9 +8,9 @@ import {
   encodeElements,
   numelOf,
   validateTensor,
-} from './dtype.js';
-import type { ParseOptions } from './pt.js';
-import type { Tensor, TensorData } from './types.js';
+} from '../dtype/dtype.js';
+import { gatherBytes } from '../dtype/strided.js';
+import type { DType, ParseOptions, Tensor } from '../dtype/types.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -22,6 +22,29 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
+/** Bytes at the start of a `.npy` file that say how long its header is. */
+export const NPY_PREAMBLE_BYTES = 12;
+
+/**
+ * Where a `.npy` header's dict starts and where the data starts, from the file's first
+ * bytes (10 for version 1, 12 for versions 2 and 3).
+ *
+ * @example
+ * const { dataOffset } = npyHeaderSpan(first12); // read this many bytes, then parseNpyHeader
+ */
+export function npyHeaderSpan(bytes: Uint8Array): { start: number; dataOffset: number } {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    throw new DataverError('CORRUPT', 'not a .npy file (bad magic)');
+  const major = bytes[6];
+  const b = (i: number): number => bytes[i] ?? 0;
+  if (major === 1) return { start: 10, dataOffset: 10 + (b(8) | (b(9) << 8)) };
+  if (major === 2 || major === 3) {
+    if (bytes.length < 12) throw new DataverError('TRUNCATED', '.npy header is truncated');
+    return { start: 12, dataOffset: 12 + ((b(8) | (b(9) << 8) | (b(10) << 16) | (b(11) << 24)) >>> 0) };
+  }
+  throw new DataverError('UNSUPPORTED_CONTENT', `.npy format version ${major} is not supported`);
+}
+
 /**
  * Parses the header of a `.npy` file (needs only its first bytes: 10 + header length).
  *
@@ -29,22 +52,10 @@ export interface NpyHeader {
  * const { descr, shape } = parseNpyHeader(firstBytes);
  */
 export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
-    throw new DataverError('CORRUPT', 'not a .npy file (bad magic)');
-  const major = bytes[6]!;
-  let headerLen: number;
-  let start: number;
-  if (major === 1) {
-    headerLen = bytes[8]! | (bytes[9]! << 8);
-    start = 10;
-  } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new DataverError('TRUNCATED', '.npy header is truncated');
-    headerLen = (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24)) >>> 0;
-    start = 12;
-  } else {
-    throw new DataverError('UNSUPPORTED_CONTENT', `.npy format version ${major} is not supported`);
-  }
-  if (start + headerLen > bytes.length) throw new DataverError('TRUNCATED', '.npy header is truncated');
+  const { start, dataOffset } = npyHeaderSpan(bytes);
+  const headerLen = dataOffset - start;
+  const major = bytes[6];
+  if (dataOffset > bytes.length) throw new DataverError('TRUNCATED', '.npy header is truncated');
   const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, headerLen).toString(
     major === 3 ? 'utf8' : 'latin1',
   );
@@ -68,7 +79,37 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
       throw new DataverError('CORRUPT', `.npy shape has an invalid dimension '${s}'`);
     return Number.parseInt(s, 10);
   });
-  return { descr, fortranOrder: fortran === 'True', shape, dataOffset: start + headerLen };
+  return { descr, fortranOrder: fortran === 'True', shape, dataOffset };
+}
+
+/** A parsed header resolved to a dtype: what a reader needs before touching the data. */
+export interface NpyLayout extends NpyHeader {
+  dtype: DType;
+  /** Data bytes big-endian (descr `>…`). */
+  bigEndian: boolean;
+  numel: number;
+  /** Bytes of data the shape needs. */
+  nbytes: number;
+}
+
+/**
+ * Resolves a header's descr and shape to a dtype, element count and byte order.
+ *
+ * @example
+ * npyLayout(parseNpyHeader(firstBytes)); // { dtype: 'float32', numel: 784, nbytes: 3136, … }
+ */
+export function npyLayout(h: NpyHeader): NpyLayout {
+  const order = h.descr[0];
+  const dtype = dtypeFromNumpy(/^[<>|=]/.test(h.descr) ? h.descr.slice(1) : h.descr);
+  if (!dtype || !(order === '<' || order === '>' || order === '|' || order === '=')) {
+    throw new DataverError('UNSUPPORTED_DTYPE', `.npy dtype '${h.descr}' is not supported`, {
+      hint: `supported: ${Object.values(DTYPES)
+        .flatMap((d) => d.numpy ?? [])
+        .join(' ')}`,
+    });
+  }
+  const numel = numelOf(h.shape, '.npy array');
+  return { ...h, dtype, bigEndian: order === '>', numel, nbytes: numel * DTYPES[dtype].size };
 }
 
 /**
@@ -78,18 +119,8 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
  * const t = parseNpy(await fs.readFile('x.npy'));
  */
 export function parseNpy(bytes: Uint8Array, options: ParseOptions = {}): Tensor {
-  const h = parseNpyHeader(bytes);
-  const order = h.descr[0];
-  const dtype = dtypeFromNumpy(/^[<>|=]/.test(h.descr) ? h.descr.slice(1) : h.descr);
-  if (!dtype || !(order === '<' || order === '>' || order === '|' || order === '=')) {
-    throw new DataverError('UNSUPPORTED_DTYPE', `.npy dtype '${h.descr}' is not supported`, {
-      hint: `supported: ${Object.values(DTYPES)
-        .map((d) => d.numpy)
-        .join(' ')}`,
-    });
-  }
-  const numel = numelOf(h.shape, '.npy array');
-  const nbytes = numel * DTYPES[dtype].size;
+  const h = npyLayout(parseNpyHeader(bytes));
+  const { dtype, numel, nbytes } = h;
   if (nbytes > (options.maxBytes ?? DEFAULT_MAX_BYTES))
     throw new DataverError('TOO_LARGE', `.npy array of ${nbytes} bytes is too large`);
   if (bytes.length - h.dataOffset < nbytes) {
@@ -98,33 +129,24 @@ export function parseNpy(bytes: Uint8Array, options: ParseOptions = {}): Tensor 
       `.npy data holds ${bytes.length - h.dataOffset} bytes, shape needs ${nbytes}`,
     );
   }
-  const data = decodeElements(bytes.subarray(h.dataOffset), dtype, numel, order === '>');
-  if (!h.fortranOrder || h.shape.length < 2) return { dtype, shape: h.shape, data };
-  return { dtype, shape: h.shape, data: fortranToC(data, h.shape) };
+  const raw = bytes.subarray(h.dataOffset, h.dataOffset + nbytes);
+  // a column-major array is stored transposed: gather it into C order
+  const dense =
+    h.fortranOrder && h.shape.length >= 2
+      ? gatherBytes(raw, DTYPES[dtype].size, 0, h.shape, fortranStrides(h.shape))
+      : raw;
+  return { dtype, shape: h.shape, data: decodeElements(dense, dtype, numel, h.bigEndian) };
 }
 
-function fortranToC(src: TensorData, shape: number[]): TensorData {
-  const out = new (src.constructor as new (n: number) => TensorData)(src.length);
-  const nd = shape.length;
-  // Fortran strides: first dim fastest
-  const fstride: number[] = [];
-  for (let i = 0, s = 1; i < nd; i++) {
-    fstride[i] = s;
-    s *= shape[i]!;
+/** Element strides of a column-major (Fortran-order) array: the first dimension fastest. */
+function fortranStrides(shape: readonly number[]): number[] {
+  const stride: number[] = [];
+  let step = 1;
+  for (const d of shape) {
+    stride.push(step);
+    step *= d;
   }
-  const idx = new Array<number>(nd).fill(0);
-  const s = src as unknown as { [i: number]: number | bigint };
-  const d = out as unknown as { [i: number]: number | bigint };
-  for (let o = 0; o < out.length; o++) {
-    let f = 0;
-    for (let k = 0; k < nd; k++) f += idx[k]! * fstride[k]!;
-    d[o] = s[f]!;
-    for (let k = nd - 1; k >= 0; k--) {
-      if (++idx[k]! < shape[k]!) break;
-      idx[k] = 0;
-    }
-  }
-  return out;
+  return stride;
 }
 
 /**
@@ -133,10 +155,14 @@ function fortranToC(src: TensorData, shape: number[]): TensorData {
  * @example
  * const header = npyHeaderBytes(tensor); // 128 bytes for a 4-d float32 tensor
  */
-export function npyHeaderBytes(tensor: Tensor): Uint8Array {
-  const info = DTYPES[tensor.dtype];
+export function npyHeaderBytes(tensor: Pick<Tensor, 'dtype' | 'shape'>): Uint8Array {
+  const descr = DTYPES[tensor.dtype].numpy;
+  if (!descr)
+    throw new DataverError('UNSUPPORTED_DTYPE', `numpy has no dtype ${tensor.dtype}; .npy cannot hold it`, {
+      hint: 'use .safetensors or .pt, or convert the tensor first',
+    });
   const shape = tensor.shape.length === 1 ? `(${tensor.shape[0]},)` : `(${tensor.shape.join(', ')})`;
-  const dict = `{'descr': '${info.numpy}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   // total header (10 bytes of preamble + dict + padding + newline) is a multiple of 64
   const unpadded = 10 + dict.length + 1;
   const padded = Math.ceil(unpadded / 64) * 64;

@@ -43,71 +43,92 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && u32(bytes, 0) === LOCAL;
 }
 
+/** Where the central directory lies, from the end records. */
+export interface ZipDirectory {
+  count: number;
+  offset: number;
+  size: number;
+}
+
+/** Bytes at the end of a file that hold the end records (with the longest comment). */
+export const ZIP_TAIL_BYTES = 22 + 0xffff + 20 + 56;
+
 /**
- * The zip central directory, validated against the buffer.
+ * Finds the end records in the last bytes of a file (`tail` starts at file offset `tailOffset`)
+ * and returns where the central directory is (zip64 end records included).
  *
  * @example
- * const names = readZipEntries(bytes).map((e) => e.name);
+ * const dir = locateZipDirectory(tail, fileSize - tail.length);
  */
-export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
-  const minEnd = Math.max(0, bytes.length - 22 - 0xffff);
+export function locateZipDirectory(tail: Uint8Array, tailOffset: number): ZipDirectory {
+  const minEnd = Math.max(0, tail.length - 22 - 0xffff);
   let eocd = -1;
-  for (let i = bytes.length - 22; i >= minEnd; i--) {
-    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && u32(bytes, i) === EOCD) {
+  for (let i = tail.length - 22; i >= minEnd; i--) {
+    if (tail[i] === 0x50 && tail[i + 1] === 0x4b && u32(tail, i) === EOCD) {
       eocd = i;
       break;
     }
   }
   if (eocd < 0)
     throw new DataverError('TRUNCATED', 'zip end-of-central-directory record not found (file truncated?)');
-  let count = u16(bytes, eocd + 10);
-  let cdSize = u32(bytes, eocd + 12);
-  let cdOffset = u32(bytes, eocd + 16);
-  if ((count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) && eocd >= 20) {
-    if (u32(bytes, eocd - 20) === ZIP64_LOCATOR) {
-      const z = u64(bytes, eocd - 12);
-      if (u32(bytes, z) !== ZIP64_EOCD)
+  let count = u16(tail, eocd + 10);
+  let size = u32(tail, eocd + 12);
+  let offset = u32(tail, eocd + 16);
+  if ((count === 0xffff || offset === 0xffffffff || size === 0xffffffff) && eocd >= 20) {
+    if (u32(tail, eocd - 20) === ZIP64_LOCATOR) {
+      const z = u64(tail, eocd - 12) - tailOffset;
+      if (z < 0 || u32(tail, z) !== ZIP64_EOCD)
         throw new DataverError('CORRUPT', 'zip64 end-of-central-directory record is damaged');
-      count = u64(bytes, z + 32);
-      cdSize = u64(bytes, z + 40);
-      cdOffset = u64(bytes, z + 48);
+      count = u64(tail, z + 32);
+      size = u64(tail, z + 40);
+      offset = u64(tail, z + 48);
     }
   }
-  if (cdOffset + cdSize > bytes.length)
+  if (offset + size > tailOffset + tail.length)
     throw new DataverError('TRUNCATED', 'zip central directory runs past the end of the file');
+  return { count, offset, size };
+}
+
+/**
+ * Parses `count` central directory records from the directory's own bytes.
+ *
+ * @example
+ * const entries = parseZipDirectory(bytes.subarray(dir.offset, dir.offset + dir.size), dir.count);
+ */
+export function parseZipDirectory(cd: Uint8Array, count: number): ZipEntry[] {
   const entries: ZipEntry[] = [];
-  let p = cdOffset;
+  let p = 0;
   for (let i = 0; i < count; i++) {
-    if (u32(bytes, p) !== CENTRAL)
+    if (u32(cd, p) !== CENTRAL)
       throw new DataverError('CORRUPT', `zip central directory entry ${i} is damaged`);
-    const method = u16(bytes, p + 10);
-    const crc32 = u32(bytes, p + 16);
-    let compressedSize = u32(bytes, p + 20);
-    let size = u32(bytes, p + 24);
-    const nameLen = u16(bytes, p + 28);
-    const extraLen = u16(bytes, p + 30);
-    const commentLen = u16(bytes, p + 32);
-    let localHeaderOffset = u32(bytes, p + 42);
-    if (p + 46 + nameLen + extraLen > bytes.length)
+    const method = u16(cd, p + 10);
+    const crc32 = u32(cd, p + 16);
+    let compressedSize = u32(cd, p + 20);
+    let size = u32(cd, p + 24);
+    const nameLen = u16(cd, p + 28);
+    const extraLen = u16(cd, p + 30);
+    const commentLen = u16(cd, p + 32);
+    let localHeaderOffset = u32(cd, p + 42);
+    if (p + 46 + nameLen + extraLen > cd.length)
       throw new DataverError('TRUNCATED', 'zip central directory is truncated');
-    const name = Buffer.from(bytes.buffer, bytes.byteOffset + p + 46, nameLen).toString('utf8');
+    const name = Buffer.from(cd.buffer, cd.byteOffset + p + 46, nameLen).toString('utf8');
     // zip64 extended information: present fields replace the 0xffffffff placeholders, in order.
     let e = p + 46 + nameLen;
     const extraEnd = e + extraLen;
     while (e + 4 <= extraEnd) {
-      const id = u16(bytes, e);
-      const len = u16(bytes, e + 2);
+      const id = u16(cd, e);
+      const len = u16(cd, e + 2);
       if (id === 0x0001) {
         let q = e + 4;
         if (size === 0xffffffff) {
-          size = u64(bytes, q);
+          size = u64(cd, q);
           q += 8;
         }
         if (compressedSize === 0xffffffff) {
-          compressedSize = u64(bytes, q);
+          compressedSize = u64(cd, q);
           q += 8;
         }
-        if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(bytes, q);
+        if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(cd, q);
       }
       e += 4 + len;
     }
@@ -118,30 +139,45 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
 }
 
 /**
- * The uncompressed bytes of one entry (a view for stored entries), CRC-checked unless `verify` is false.
+ * The zip central directory of a whole archive in memory, validated against the buffer.
  *
  * @example
- * const pkl = readZipEntry(bytes, entries.find((e) => e.name.endsWith('/data.pkl'))!);
+ * const names = readZipEntries(bytes).map((e) => e.name);
  */
-export function readZipEntry(
-  bytes: Uint8Array,
+export function readZipEntries(bytes: Uint8Array): ZipEntry[] {
+  const dir = locateZipDirectory(bytes, 0);
+  return parseZipDirectory(bytes.subarray(dir.offset, dir.offset + dir.size), dir.count);
+}
+
+/** Bytes of a local header before its name and extra field; read this many to find the data. */
+export const ZIP_LOCAL_HEADER_BYTES = 30;
+
+/**
+ * File offset of an entry's (possibly compressed) data, from the first 30 bytes of its local header.
+ *
+ * @example
+ * const start = zipDataOffset(bytes.subarray(entry.localHeaderOffset), entry);
+ */
+export function zipDataOffset(localHeader: Uint8Array, entry: ZipEntry): number {
+  if (u32(localHeader, 0) !== LOCAL)
+    throw new DataverError('CORRUPT', `zip local header of ${entry.name} is damaged`);
+  return entry.localHeaderOffset + 30 + u16(localHeader, 26) + u16(localHeader, 28);
+}
+
+/**
+ * An entry's uncompressed bytes from its raw (stored or deflated) data, CRC-checked unless
+ * `verify` is false; stored data comes back as the same view.
+ *
+ * @example
+ * const pkl = decodeZipEntry(raw, entry);
+ */
+export function decodeZipEntry(
+  raw: Uint8Array,
   entry: ZipEntry,
   verify = true,
   maxBytes = 2 ** 31 - 1,
 ): Uint8Array {
-  if (entry.size > maxBytes)
-    throw new DataverError(
-      'TOO_LARGE',
-      `zip entry ${entry.name} of ${entry.size} bytes exceeds the ${maxBytes}-byte limit`,
-    );
-  const o = entry.localHeaderOffset;
-  if (u32(bytes, o) !== LOCAL)
-    throw new DataverError('CORRUPT', `zip local header of ${entry.name} is damaged`);
-  const start = o + 30 + u16(bytes, o + 26) + u16(bytes, o + 28);
-  const end = start + entry.compressedSize;
-  if (end > bytes.length)
-    throw new DataverError('TRUNCATED', `zip entry ${entry.name} runs past the end of the file`);
-  const raw = bytes.subarray(start, end);
+  checkZipEntrySize(entry, maxBytes);
   let data: Uint8Array;
   if (entry.method === 0) {
     if (entry.size !== entry.compressedSize)
@@ -161,9 +197,54 @@ export function readZipEntry(
       `zip entry ${entry.name} uses compression method ${entry.method}`,
     );
   }
-  if (verify && crc32(data) !== entry.crc32)
-    throw new DataverError('CORRUPT', `zip entry ${entry.name} fails its CRC-32 check`);
+  if (verify) checkZipCrc(entry, crc32(data));
   return data;
+}
+
+/**
+ * Refuses an entry larger than `maxBytes` before anything is read or allocated.
+ *
+ * @example
+ * checkZipEntrySize(entry, 1 << 20); // throws TOO_LARGE for a bigger entry
+ */
+export function checkZipEntrySize(entry: ZipEntry, maxBytes: number): void {
+  if (entry.size > maxBytes)
+    throw new DataverError(
+      'TOO_LARGE',
+      `zip entry ${entry.name} of ${entry.size} bytes exceeds the ${maxBytes}-byte limit`,
+    );
+}
+
+/**
+ * Compares an entry's recorded CRC-32 with the one computed over its data.
+ *
+ * @example
+ * checkZipCrc(entry, crc32(data)); // throws CORRUPT on a mismatch
+ */
+export function checkZipCrc(entry: ZipEntry, actual: number): void {
+  if (actual !== entry.crc32)
+    throw new DataverError('CORRUPT', `zip entry ${entry.name} fails its CRC-32 check`);
+}
+
+/**
+ * The uncompressed bytes of one entry of an archive in memory (a view for stored entries),
+ * CRC-checked unless `verify` is false.
+ *
+ * @example
+ * const pkl = readZipEntry(bytes, entries.find((e) => e.name.endsWith('/data.pkl'))!);
+ */
+export function readZipEntry(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  verify = true,
+  maxBytes = 2 ** 31 - 1,
+): Uint8Array {
+  checkZipEntrySize(entry, maxBytes);
+  const start = zipDataOffset(bytes.subarray(entry.localHeaderOffset), entry);
+  const end = start + entry.compressedSize;
+  if (end > bytes.length)
+    throw new DataverError('TRUNCATED', `zip entry ${entry.name} runs past the end of the file`);
+  return decodeZipEntry(bytes.subarray(start, end), entry, verify, maxBytes);
 }
 
 let crcTable: Uint32Array | undefined;

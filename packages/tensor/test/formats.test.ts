@@ -1,11 +1,11 @@
-// Round trips and error cases of the tensor codecs (.pt, .npy, .safetensors) and the IDX reader.
+// Round trips and error cases of the tensor codecs (.pt, .npy, .safetensors).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DataverError, isDataverError } from '@dataver/foundation';
+import { crc32, readZipEntries } from '../src/container/zip';
 import {
   type DType,
-  parseIdx,
   parseNpy,
   parsePt,
   parseSafetensors,
@@ -17,7 +17,6 @@ import {
   type Tensor,
   writeTensor,
 } from '../src/index';
-import { readZipEntries } from '../src/tensor/zip';
 
 const samples: Tensor[] = [
   { dtype: 'uint8', shape: [2, 3], data: new Uint8Array([0, 1, 2, 3, 254, 255]) },
@@ -82,7 +81,7 @@ test('.pt: data records start on 64-byte boundaries and the archive is determini
 });
 
 test('.pt containers: dicts and lists flatten to named tensors', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-fmt-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensor-fmt-'));
   try {
     const f = path.join(dir, 'c.pt');
     await writeTensor(f, { w: samples[6]!, b: samples[7]! });
@@ -203,41 +202,9 @@ test('.pt: truncation, a flipped data byte (CRC) and non-torch zips are clear er
   expectTensorError(() => parsePt(Buffer.from('hello world')), 'CORRUPT', /not a PyTorch file/);
 });
 
-test('IDX: validates magic, rank, dimensions and exact length', () => {
-  const idx = (type: number, dims: number[], body: number[]): Buffer => {
-    const h = Buffer.alloc(4 + 4 * dims.length);
-    h[2] = type;
-    h[3] = dims.length;
-    for (const [i, d] of dims.entries()) h.writeUInt32BE(d, 4 + 4 * i);
-    return Buffer.concat([h, Buffer.from(body)]);
-  };
-  same(
-    { dtype: 'uint8', shape: [2, 1, 2], data: new Uint8Array([1, 2, 3, 4]) },
-    parseIdx(idx(8, [2, 1, 2], [1, 2, 3, 4])),
-  );
-  same(
-    { dtype: 'int16', shape: [2], data: new Int16Array([-2, 258]) },
-    parseIdx(idx(0x0b, [2], [0xff, 0xfe, 1, 2])),
-  );
-  expectTensorError(
-    () => parseIdx(idx(8, [2, 2], [1, 2, 3])),
-    'TRUNCATED',
-    /15 bytes, its header \[2,2\] implies 16/,
-  );
-  expectTensorError(() => parseIdx(idx(8, [1], [1, 2])), 'CORRUPT', /implies/);
-  expectTensorError(
-    () => parseIdx(idx(8, [1, 28, 27], []), { innerShape: [28, 28] }),
-    'CORRUPT',
-    /not \[N,28,28\]/,
-  );
-  expectTensorError(() => parseIdx(Buffer.from([1, 0, 8, 1])), 'CORRUPT', /magic/);
-  expectTensorError(() => parseIdx(idx(0x42, [1], [1])), 'CORRUPT', /type byte/);
-  expectTensorError(() => parseIdx(idx(8, [1], [1]), { rank: 3 }), 'CORRUPT', /rank/);
-});
-
 test('streaming writes are byte-identical to whole-tensor writes in every format', async () => {
-  const { writeTensorStreaming } = await import('../src/tensor/stream');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-stream-'));
+  const { writeTensorStreaming } = await import('../src/file/stream');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensor-stream-'));
   try {
     const tensors: Tensor[] = [
       { dtype: 'float32', shape: [1000, 3], data: Float32Array.from({ length: 3000 }, (_, i) => i / 7) },
@@ -269,8 +236,8 @@ test('streaming writes are byte-identical to whole-tensor writes in every format
 });
 
 test('.pt: zip64 end records and big-endian archives read back', async () => {
-  const { ptEntries, ptPickle } = await import('../src/tensor/pt');
-  const { writeZipChunks } = await import('../src/tensor/zip');
+  const { ptEntries, ptPickle } = await import('../src/format/pt');
+  const { writeZipChunks } = await import('../src/container/zip');
   const t: Tensor = { dtype: 'float32', shape: [3], data: new Float32Array([1.5, -2, 1e-3]) };
   const plain = Buffer.from(serializePt(t));
   // rewrite the end record as zip64: placeholders in the classic record, real values in the zip64 one
@@ -307,4 +274,9 @@ test('.pt: zip64 end records and big-endian archives read back', async () => {
     [be],
   ).map((e) => (e.name.endsWith('byteorder') ? { ...e, data: Buffer.from('big') } : e));
   same(t, parsePt(Buffer.concat(writeZipChunks(entries))) as Tensor);
+});
+
+test('crc32 is the zip CRC-32', () => {
+  expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+  expect(crc32(Buffer.from('6789'), crc32(Buffer.from('12345')))).toBe(0xcbf43926);
 });

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Tensor } from '../src/index';
 import { readTensorFile, writeTensor } from '../src/index';
-import type { Tensor } from '../src/tensor/types';
 import { requireTorch, runTorchHelper } from './helpers/torch';
 
 interface Described {
@@ -18,7 +18,7 @@ function values(t: Tensor): number[] {
 let dir: string;
 beforeAll(() => {
   requireTorch();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-interop-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensor-interop-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
