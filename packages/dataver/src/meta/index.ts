@@ -1,22 +1,16 @@
-// Tensor metadata for `dataver add`: built-in .npy/.safetensors readers plus readers that
-// plugins contribute (resolved from the repository, so dataver never depends on them).
+// Tensor metadata for `dataver add`: the built-in .pt/.npy/.safetensors readers plus readers
+// that plugins contribute (resolved from the repository, so dataver never depends on them).
 import * as path from 'node:path';
-import { npyMetaReader } from './npy.js';
-import { safetensorsMetaReader } from './safetensors.js';
+import { builtinMetaReaders } from './builtin.js';
 import type { MetaReader, TensorMeta } from './types.js';
 
-export { readNpyMeta } from './npy.js';
-export { readSafetensorsMeta } from './safetensors.js';
-export { round6, StatsAccumulator } from './stats.js';
+export { builtinMetaReaders } from './builtin.js';
 export type { MetaReader, TensorMeta, TensorSummary } from './types.js';
-
-/** The readers dataver ships with. */
-export const builtinMetaReaders: readonly MetaReader[] = [npyMetaReader, safetensorsMetaReader];
 
 export interface ReadTensorMetaOptions {
   /** Repository root: plugin names are resolved from here (its node_modules). */
   repoRoot: string;
-  /** Plugin module names from `.dataver/config.json`, e.g. `corrupt-mnist/dataver-plugin`. */
+  /** Plugin module names from `.dataver/config.json`, e.g. `some-package/dataver-plugin`. */
   plugins: string[];
   /** Told about files a reader failed on and plugins that failed to load; `add` goes on. */
   onWarning?: (message: string) => void;
@@ -42,7 +36,7 @@ function isMetaReader(value: unknown): value is MetaReader {
  * Throws with a clear message when it cannot be found or exports no valid readers.
  *
  * @example
- * const readers = loadMetaPlugin('corrupt-mnist/dataver-plugin', '/path/to/repo');
+ * const readers = loadMetaPlugin('some-package/dataver-plugin', '/path/to/repo');
  */
 export function loadMetaPlugin(name: string, repoRoot: string): MetaReader[] {
   const key = `${path.resolve(repoRoot)}\0${name}`;
@@ -104,7 +98,7 @@ export function findMetaReader(filePath: string, options: ReadTensorMetaOptions)
  * @example
  * const meta = await readTensorMeta('data/processed/train_images.pt', {
  *   repoRoot: process.cwd(),
- *   plugins: ['corrupt-mnist/dataver-plugin'],
+ *   plugins: [],
  *   onWarning: (m) => console.warn(m),
  * });
  */

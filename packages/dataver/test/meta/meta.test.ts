@@ -1,9 +1,12 @@
-// readTensorMeta: built-in .npy/.safetensors readers (streaming stats, endianness, chunk
-// boundaries), plugin loading from the repository, and warnings instead of crashes.
+// readTensorMeta: built-in .pt/.npy/.safetensors readers (streaming stats, endianness, chunk
+// boundaries, one rule for NaN/Inf), plugin loading from the repository, and warnings instead
+// of crashes.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clearMetaPluginCache, readTensorMeta, round6 } from '../../src/meta/index';
+import * as zlib from 'node:zlib';
+import { round6, serializeNpy, serializePt, serializeSafetensors, type Tensor } from '@dataver/tensor';
+import { clearMetaPluginCache, readTensorMeta } from '../../src/meta/index';
 
 let dir: string;
 beforeEach(() => {
@@ -200,10 +203,10 @@ describe('plugins', () => {
     installPlugin('no-readers', 'exports.other = 1;');
     installPlugin(
       'throws',
-      `exports.metaReaders = [{ name: 't', extensions: ['.pt'], read: async () => { throw new Error('boom'); } }];`,
+      `exports.metaReaders = [{ name: 't', extensions: ['.h5'], read: async () => { throw new Error('boom'); } }];`,
     );
     installPlugin('crashes-on-load', `throw new Error('cannot load');`);
-    const f = path.join(dir, 'x.pt');
+    const f = path.join(dir, 'x.h5');
     fs.writeFileSync(f, 'x');
     const warnings: string[] = [];
     const meta = await readTensorMeta(f, {
@@ -215,8 +218,141 @@ describe('plugins', () => {
     expect(warnings[0]).toMatch(/not-installed.*not found/);
     expect(warnings[1]).toMatch(/no-readers.*metaReaders/);
     expect(warnings[2]).toMatch(/cannot load/);
-    expect(warnings[3]).toMatch(/x\.pt.*boom/);
+    expect(warnings[3]).toMatch(/x\.h5.*boom/);
   });
+
+  test('a plugin naming a built-in extension is never asked: the built-in reader answers', async () => {
+    installPlugin(
+      'claims-pt',
+      `exports.metaReaders = [{ name: 'p', extensions: ['.pt'], read: async () => ({ format: 'fake', tensors: [] }) }];`,
+    );
+    const f = path.join(dir, 'x.pt');
+    fs.writeFileSync(f, serializePt({ dtype: 'uint8', shape: [2], data: new Uint8Array([1, 3]) }));
+    const meta = await readTensorMeta(f, { repoRoot: dir, plugins: ['claims-pt'] });
+    expect(meta).toEqual({
+      format: 'pt',
+      tensors: [{ dtype: 'uint8', shape: [2], mean: 2, std: 1, min: 1, max: 3 }],
+    });
+  });
+});
+
+describe('.pt (built in)', () => {
+  test('dtype, shape and statistics of a lone tensor and of a dict of tensors', async () => {
+    const f = path.join(dir, 'images.pt');
+    fs.writeFileSync(
+      f,
+      serializePt({
+        dtype: 'float32',
+        shape: [2, 1, 2, 2],
+        data: new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]),
+      }),
+    );
+    const t = path.join(dir, 'both.pth');
+    fs.writeFileSync(
+      t,
+      serializePt({
+        x: { dtype: 'uint8', shape: [3], data: new Uint8Array([1, 2, 3]) },
+        y: { dtype: 'int64', shape: [2], data: new BigInt64Array([4n, 6n]) },
+      }),
+    );
+    const warnings: string[] = [];
+    expect(await readTensorMeta(f, opts(warnings))).toEqual({
+      format: 'pt',
+      tensors: [{ dtype: 'float32', shape: [2, 1, 2, 2], mean: 3.5, std: 2.29129, min: 0, max: 7 }],
+    });
+    expect(await readTensorMeta(t, opts(warnings))).toEqual({
+      format: 'pt',
+      tensors: [
+        { name: 'x', dtype: 'uint8', shape: [3], mean: 2, std: 0.816497, min: 1, max: 3 },
+        { name: 'y', dtype: 'int64', shape: [2], mean: 5, std: 1, min: 4, max: 6 },
+      ],
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  test('a truncated or malicious .pt gives undefined and a warning naming the file, and runs nothing', async () => {
+    const cut = path.join(dir, 'cut.pt');
+    const bytes = serializePt({ dtype: 'uint8', shape: [100], data: new Uint8Array(100) });
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 30));
+    // a zip whose data.pkl calls os.system: refused by the unpickler's whitelist
+    const evil = path.join(dir, 'evil.pt');
+    const marker = path.join(dir, 'pwned');
+    const pkl = Buffer.from(`cos\nsystem\n(S'touch ${marker}'\ntR.`, 'latin1');
+    fs.writeFileSync(evil, zipWithPickle(pkl));
+    const warnings: string[] = [];
+    expect(await readTensorMeta(cut, opts(warnings))).toBeUndefined();
+    expect(await readTensorMeta(evil, opts(warnings))).toBeUndefined();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(cut);
+    expect(warnings[1]).toContain(evil);
+    expect(warnings[1]).toMatch(/os\.system.*refused/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+/** A minimal stored zip holding `archive/data.pkl` = `pkl` (CRC from node's zlib). */
+function zipWithPickle(pkl: Buffer): Buffer {
+  const name = Buffer.from('archive/data.pkl');
+  const crc = zlib.crc32(pkl) >>> 0;
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(pkl.length, 18);
+  local.writeUInt32LE(pkl.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(pkl.length, 20);
+  central.writeUInt32LE(pkl.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  const cdOffset = 30 + name.length + pkl.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + name.length, 12);
+  end.writeUInt32LE(cdOffset, 16);
+  return Buffer.concat([local, name, pkl, central, name, end]);
+}
+
+test('the same tensor gives the same meta in .pt, .npy and .safetensors, NaN and Infinity included', async () => {
+  const cases: Tensor[] = [
+    {
+      dtype: 'float32',
+      shape: [3, 4],
+      data: Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 100 + 7),
+    },
+    { dtype: 'float32', shape: [3], data: new Float32Array([1, Number.NaN, 2]) },
+    { dtype: 'float64', shape: [2], data: new Float64Array([Number.NEGATIVE_INFINITY, 0]) },
+    { dtype: 'int64', shape: [3], data: new BigInt64Array([-5n, 2n ** 40n, 9n]) },
+    { dtype: 'float16', shape: [2], data: new Float32Array([0.5, Number.POSITIVE_INFINITY]) },
+  ];
+  for (const [k, t] of cases.entries()) {
+    const files = {
+      pt: path.join(dir, `s${k}.pt`),
+      npy: path.join(dir, `s${k}.npy`),
+      safetensors: path.join(dir, `s${k}.safetensors`),
+    };
+    fs.writeFileSync(files.pt, serializePt(t));
+    fs.writeFileSync(files.npy, serializeNpy(t));
+    fs.writeFileSync(files.safetensors, serializeSafetensors(t));
+    const summaries = [];
+    for (const [format, f] of Object.entries(files)) {
+      const meta = await readTensorMeta(f, opts());
+      expect(meta?.format).toBe(format);
+      const { name: _name, ...summary } = meta?.tensors[0] ?? { dtype: 'missing', shape: [] };
+      summaries.push(summary);
+    }
+    expect(summaries[1]).toEqual(summaries[0]);
+    expect(summaries[2]).toEqual(summaries[0]);
+    // JSON (the lock) holds exactly what was computed: no null from a NaN
+    expect(JSON.parse(JSON.stringify(summaries[0]))).toEqual(summaries[0]);
+    if (k > 0 && k !== 3) expect(Object.keys(summaries[0] ?? {}).sort()).toEqual(['dtype', 'shape']);
+  }
 });
 
 test('mutated and random files never make readTensorMeta throw or hang', async () => {

@@ -17,7 +17,14 @@ import {
 } from '../container/zip.js';
 import { DEFAULT_MAX_BYTES, DTYPES } from '../dtype/dtype.js';
 import type { TensorFormat } from '../dtype/types.js';
-import { NPY_PREAMBLE_BYTES, npyHeaderSpan, npyLayout, parseNpy, parseNpyHeader } from '../format/npy.js';
+import {
+  checkNpyDataLength,
+  NPY_PREAMBLE_BYTES,
+  npyHeaderSpan,
+  npyLayout,
+  parseNpy,
+  parseNpyHeader,
+} from '../format/npy.js';
 import {
   checkTensorView,
   flattenTensors,
@@ -127,12 +134,7 @@ async function summarizeNpy(file: RandomAccess): Promise<TensorSummary> {
   const { dataOffset } = npyHeaderSpan(await file.read(0, Math.min(file.size, NPY_PREAMBLE_BYTES)));
   if (dataOffset > file.size) throw new DataverError('TRUNCATED', '.npy header is truncated');
   const h = npyLayout(parseNpyHeader(await file.read(0, dataOffset)));
-  if (file.size - h.dataOffset < h.nbytes) {
-    throw new DataverError(
-      'TRUNCATED',
-      `.npy data holds ${file.size - h.dataOffset} bytes, shape needs ${h.nbytes}`,
-    );
-  }
+  checkNpyDataLength(h, file.size);
   // column-major data is not in C order: summarize the transposed tensor instead
   if (h.fortranOrder && h.shape.length >= 2) return summarizeTensor(parseNpy(await file.all()));
   const acc = new StatsAccumulator(h.dtype, h.bigEndian);

@@ -113,6 +113,21 @@ export function npyLayout(h: NpyHeader): NpyLayout {
 }
 
 /**
+ * Checks that a file of `fileSize` bytes holds all the data its header declares.
+ *
+ * @example
+ * checkNpyDataLength(layout, (await fs.stat(p)).size); // throws TRUNCATED when the file is cut short
+ */
+export function checkNpyDataLength(h: NpyLayout, fileSize: number): void {
+  const holds = fileSize - h.dataOffset;
+  if (holds < h.nbytes)
+    throw new DataverError(
+      'TRUNCATED',
+      `.npy data is truncated: holds ${holds} bytes, shape needs ${h.nbytes}`,
+    );
+}
+
+/**
  * Parses a `.npy` file into a dense C-order tensor (Fortran-ordered arrays are transposed).
  *
  * @example
@@ -123,12 +138,7 @@ export function parseNpy(bytes: Uint8Array, options: ParseOptions = {}): Tensor 
   const { dtype, numel, nbytes } = h;
   if (nbytes > (options.maxBytes ?? DEFAULT_MAX_BYTES))
     throw new DataverError('TOO_LARGE', `.npy array of ${nbytes} bytes is too large`);
-  if (bytes.length - h.dataOffset < nbytes) {
-    throw new DataverError(
-      'TRUNCATED',
-      `.npy data holds ${bytes.length - h.dataOffset} bytes, shape needs ${nbytes}`,
-    );
-  }
+  checkNpyDataLength(h, bytes.length);
   const raw = bytes.subarray(h.dataOffset, h.dataOffset + nbytes);
   // a column-major array is stored transposed: gather it into C order
   const dense =
