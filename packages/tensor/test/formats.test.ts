@@ -5,7 +5,12 @@ import * as path from 'node:path';
 import { type DataverError, isDataverError } from '@dataver/foundation';
 import { crc32, readZipEntries } from '../src/container/zip';
 import {
+  bfloat16ToFloat,
+  DTYPES,
   type DType,
+  floatToBfloat16,
+  floatToHalf,
+  halfToFloat,
   parseNpy,
   parsePt,
   parseSafetensors,
@@ -28,6 +33,10 @@ const samples: Tensor[] = [
   { dtype: 'float32', shape: [1, 1, 2], data: new Float32Array([Math.fround(0.1), -3e38]) },
   { dtype: 'float64', shape: [2], data: new Float64Array([Math.E, -1e-300]) },
   { dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) },
+  { dtype: 'uint16', shape: [2], data: new Uint16Array([0, 65535]) },
+  { dtype: 'uint32', shape: [2], data: new Uint32Array([1, 2 ** 32 - 1]) },
+  { dtype: 'uint64', shape: [2], data: new BigUint64Array([0n, 2n ** 64n - 1n]) },
+  { dtype: 'bfloat16', shape: [3], data: new Float32Array([1, -2.5, 2 ** -126]) },
   { dtype: 'float32', shape: [], data: new Float32Array([42]) },
   { dtype: 'float32', shape: [0, 3], data: new Float32Array(0) },
 ];
@@ -53,9 +62,47 @@ function expectTensorError(fn: () => unknown, code: string, message?: RegExp): v
 }
 
 describe.each(samples.map((t) => [`${t.dtype} [${t.shape.join(',')}]`, t] as const))('%s', (_name, t) => {
-  test('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
-  test('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
+  const info = DTYPES[t.dtype];
+  // torch 1.x has no storage class for uint16/32/64, numpy no bfloat16: those writers refuse
+  (info.torchStorage ? test : test.skip)('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
+  (info.numpy ? test : test.skip)('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
   test('.safetensors round trip', () => same(t, parseSafetensors(serializeSafetensors(t))[0]!.tensor));
+});
+
+test('a dtype a format cannot hold is refused before anything is written', async () => {
+  const u16: Tensor = { dtype: 'uint16', shape: [1], data: new Uint16Array([1]) };
+  const bf16: Tensor = { dtype: 'bfloat16', shape: [1], data: new Float32Array([1]) };
+  expectTensorError(() => serializePt(u16), 'UNSUPPORTED_DTYPE', /torch has no storage class for uint16/);
+  expectTensorError(() => serializeNpy(bf16), 'UNSUPPORTED_DTYPE', /numpy has no dtype bfloat16/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensor-refuse-'));
+  try {
+    await expect(writeTensor(path.join(dir, 'x.pt'), u16)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_DTYPE',
+      file: path.join(dir, 'x.pt'),
+    });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('half and bfloat16 conversions: exact widening, round to nearest even, NaN and Infinity kept', () => {
+  expect(halfToFloat(0x3c00)).toBe(1);
+  expect(halfToFloat(0x0001)).toBe(2 ** -24);
+  expect(halfToFloat(0x7c00)).toBe(Number.POSITIVE_INFINITY);
+  expect(halfToFloat(0x7e00)).toBeNaN();
+  expect(floatToHalf(65504)).toBe(0x7bff);
+  expect(floatToHalf(65520)).toBe(0x7c00); // halfway to the next: rounds to even (Infinity)
+  expect(floatToHalf(1 + 2 ** -11)).toBe(0x3c00); // a tie rounds to the even mantissa
+  expect(bfloat16ToFloat(0x3f80)).toBe(1);
+  expect(bfloat16ToFloat(0xc020)).toBe(-2.5);
+  expect(floatToBfloat16(1)).toBe(0x3f80);
+  expect(floatToBfloat16(1 + 2 ** -8)).toBe(0x3f80); // tie → even
+  expect(floatToBfloat16(1 + 3 * 2 ** -8)).toBe(0x3f82); // tie → even (up)
+  expect(floatToBfloat16(1 + 2 ** -8 + 2 ** -20)).toBe(0x3f81); // above the tie
+  expect(floatToBfloat16(Number.NEGATIVE_INFINITY)).toBe(0xff80);
+  expect(Number.isNaN(bfloat16ToFloat(floatToBfloat16(Number.NaN)))).toBe(true);
+  expect(floatToBfloat16(3.4e38)).toBe(0x7f80); // past the largest bfloat16: Infinity
 });
 
 test('.pt: data records start on 64-byte boundaries and the archive is deterministic', () => {

@@ -43,6 +43,8 @@ elif mode == "save":
         "expanded": torch.tensor([1.0, 2.0]).expand(3, 2),
         "int32": torch.tensor([[1, -2], [3, 4]], dtype=torch.int32),
         "empty": torch.zeros(0, 28, 28),
+        "bfloat16": torch.tensor([[1.5, -2.25], [3.0e38, 0.0]], dtype=torch.bfloat16).t(),
+        "float16": torch.tensor([0.5, -65504.0, 1e-7], dtype=torch.float16),
     }
     expected = {}
     for name, t in cases.items():
