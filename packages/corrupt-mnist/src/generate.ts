@@ -136,8 +136,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       );
     }
   }
-  const trainAvail = trainImages.shape[0]!;
-  const testAvail = testImages.shape[0]!;
+  const [trainAvail = 0] = trainImages.shape;
+  const [testAvail = 0] = testImages.shape;
   if (trainCount > trainAvail || testCount > testAvail) {
     throw new DataverError(
       'USAGE',

@@ -28,9 +28,9 @@ export interface IdxExpectation {
 export function parseIdx(bytes: Uint8Array, expect: IdxExpectation = {}): Tensor {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0)
     throw new DataverError('CORRUPT', 'not an IDX file (bad magic)');
-  const type = IDX_TYPES[bytes[2]!];
-  if (!type) throw new DataverError('CORRUPT', `IDX type byte 0x${bytes[2]!.toString(16)} is unknown`);
-  const rank = bytes[3]!;
+  const [, , typeByte = 0, rank = 0] = bytes;
+  const type = IDX_TYPES[typeByte];
+  if (!type) throw new DataverError('CORRUPT', `IDX type byte 0x${typeByte.toString(16)} is unknown`);
   if (rank === 0 || (expect.rank !== undefined && rank !== expect.rank)) {
     throw new DataverError('CORRUPT', `IDX rank is ${rank}, expected ${expect.rank ?? 'at least 1'}`);
   }

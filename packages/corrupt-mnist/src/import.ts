@@ -23,12 +23,16 @@ export interface ImportResult {
 }
 
 function squeezeImages(t: Tensor, file: string): Tensor {
-  const s = t.shape;
-  if (s.length === 4 && s[1] === 1 && s[2] === 28 && s[3] === 28) return { ...t, shape: [s[0]!, 28, 28] };
-  if (s.length === 3 && s[1] === 28 && s[2] === 28) return t;
-  throw new DataverError('SHAPE_MISMATCH', `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`, {
-    file,
-  });
+  const [n = 0, ...inner] = t.shape;
+  if (inner.join(',') === '1,28,28') return { ...t, shape: [n, 28, 28] };
+  if (inner.join(',') === '28,28') return t;
+  throw new DataverError(
+    'SHAPE_MISMATCH',
+    `images must be [N,28,28] or [N,1,28,28], got [${t.shape.join(',')}]`,
+    {
+      file,
+    },
+  );
 }
 
 function asInt64Targets(t: Tensor, n: number, file: string): Tensor {
@@ -83,7 +87,7 @@ export async function importCourse(options: ImportOptions): Promise<ImportResult
         );
       }
       imageDtype = images.dtype;
-      const n = images.shape[0]!;
+      const [n = 0] = images.shape;
       const targets = asInt64Targets(await readTensor(tgtFile), n, tgtFile);
       await writeTensor(path.join(tmp, imgName), images);
       await writeTensor(path.join(tmp, tgtName), targets);

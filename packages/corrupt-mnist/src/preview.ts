@@ -69,15 +69,12 @@ export function renderGrid(
   options: { n?: number; zoom?: number; cols?: number } = {},
 ): Buffer {
   const shape = images.shape;
-  const dims =
-    shape.length === 4 && shape[1] === 1
-      ? [shape[0]!, shape[2]!, shape[3]!]
-      : shape.length === 3
-        ? shape
-        : undefined;
-  if (!dims)
+  // [N,1,H,W] or [N,H,W]: drop the channel
+  const [count = 0, ...inner] = shape;
+  const withChannel = inner.length === 3 && inner[0] === 1;
+  if (!withChannel && inner.length !== 2)
     throw new DataverError('SHAPE_MISMATCH', `images must be [N,H,W] or [N,1,H,W], got [${shape.join(',')}]`);
-  const [count, h, w] = dims as [number, number, number];
+  const [h = 0, w = 0] = withChannel ? inner.slice(1) : inner;
   const n = Math.min(options.n ?? 64, count);
   if (targets && targets.shape[0] !== count) {
     throw new DataverError('SHAPE_MISMATCH', `${count} images but ${targets.shape[0]} targets`);

@@ -44,14 +44,12 @@ interface Split {
 }
 
 function checkImages(t: Tensor, file: string): number {
-  const s = t.shape;
-  const ok =
-    (s.length === 3 && s[1] === SIDE && s[2] === SIDE) ||
-    (s.length === 4 && s[1] === 1 && s[2] === SIDE && s[3] === SIDE);
+  const [count = 0, ...inner] = t.shape;
+  const ok = [`${SIDE},${SIDE}`, `1,${SIDE},${SIDE}`].includes(inner.join(','));
   if (!ok)
     throw new DataverError(
       'SHAPE_MISMATCH',
-      `images must be [N,28,28] or [N,1,28,28], got [${s.join(',')}]`,
+      `images must be [N,28,28] or [N,1,28,28], got [${t.shape.join(',')}]`,
       {
         file,
       },
@@ -61,7 +59,7 @@ function checkImages(t: Tensor, file: string): number {
       file,
     });
   }
-  return s[0]!;
+  return count;
 }
 
 function checkTargets(t: Tensor, n: number, file: string): BigInt64Array {
@@ -342,14 +340,14 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     throw new DataverError('USAGE', `--format must be pt, npy or safetensors, got ${format}`);
   const shards = await findShards(options.in);
   // all shards are read at once: the reads overlap each other's parsing
-  const parts = await Promise.all(
-    [
-      ...Array.from({ length: shards }, (_, i) => [`train_images_${i}.pt`, `train_target_${i}.pt`]),
-      ['test_images.pt', 'test_target.pt'],
-    ].map(([images, targets]) => readPair(path.join(options.in, images!), path.join(options.in, targets!))),
-  );
-  const trainParts = parts.slice(0, shards);
-  const testPart = parts[shards]!;
+  const pair = (images: string, targets: string): Promise<Split> =>
+    readPair(path.join(options.in, images), path.join(options.in, targets));
+  const [trainParts, testPart] = await Promise.all([
+    Promise.all(
+      Array.from({ length: shards }, (_, i) => pair(`train_images_${i}.pt`, `train_target_${i}.pt`)),
+    ),
+    pair('test_images.pt', 'test_target.pt'),
+  ]);
   const all = [...trainParts, testPart];
   const dtypes = new Set(all.map((p) => p.images.dtype));
   if (dtypes.size !== 1) {
@@ -371,14 +369,13 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
   const testTargets = testPart.targets;
   const trainCount = trainTargets.length;
   const testCount = testTargets.length;
-  const ext = format;
-  const files = [
-    `train_images.${ext}`,
-    `train_target.${ext}`,
-    `test_images.${ext}`,
-    `test_target.${ext}`,
-    'stats.json',
-  ];
+  const names = {
+    trainImages: `train_images.${format}`,
+    trainTarget: `train_target.${format}`,
+    testImages: `test_images.${format}`,
+    testTarget: `test_target.${format}`,
+  };
+  const files = [...Object.values(names), 'stats.json'];
   const stats: ProcessStats = {
     normalization: n.normalization,
     scale: n.scale,
@@ -392,7 +389,7 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     // all files at once: the disk works on the big train file while the small ones are serialized
     await Promise.all([
       writeTensorStreaming(
-        path.join(tmp, files[0]!),
+        path.join(tmp, names.trainImages),
         { dtype: 'float32', shape: [trainCount, 1, SIDE, SIDE] },
         n.train,
         {
@@ -400,12 +397,12 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
         },
       ),
       writeTensor(
-        path.join(tmp, files[1]!),
+        path.join(tmp, names.trainTarget),
         { dtype: 'int64', shape: [trainCount], data: trainTargets },
         { sync },
       ),
       writeTensorStreaming(
-        path.join(tmp, files[2]!),
+        path.join(tmp, names.testImages),
         { dtype: 'float32', shape: [testCount, 1, SIDE, SIDE] },
         n.test,
         {
@@ -413,7 +410,7 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
         },
       ),
       writeTensor(
-        path.join(tmp, files[3]!),
+        path.join(tmp, names.testTarget),
         { dtype: 'int64', shape: [testCount], data: testTargets },
         { sync },
       ),

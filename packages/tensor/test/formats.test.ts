@@ -64,8 +64,8 @@ function expectTensorError(fn: () => unknown, code: string, message?: RegExp): v
 describe.each(samples.map((t) => [`${t.dtype} [${t.shape.join(',')}]`, t] as const))('%s', (_name, t) => {
   const info = DTYPES[t.dtype];
   // torch 1.x has no storage class for uint16/32/64, numpy no bfloat16: those writers refuse
-  (info.torchStorage ? test : test.skip)('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
-  (info.numpy ? test : test.skip)('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
+  if (info.torchStorage) test('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
+  if (info.numpy) test('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
   test('.safetensors round trip', () => same(t, parseSafetensors(serializeSafetensors(t))[0]!.tensor));
 });
 

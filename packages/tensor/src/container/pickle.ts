@@ -62,6 +62,7 @@ export function unpickleFrom(
   const need = (n: number): void => {
     if (pos + n > bytes.length) throw new DataverError('TRUNCATED', 'pickle ends early');
   };
+  // every read below checks its bounds first (`need`), so the element exists
   const u8 = (): number => {
     need(1);
     return bytes[pos++]!;
@@ -106,7 +107,8 @@ export function unpickleFrom(
     return s;
   };
   const pop = (): unknown => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]!)) {
+    const mark = marks.at(-1);
+    if (stack.length === 0 || (mark !== undefined && stack.length <= mark)) {
       throw new DataverError('CORRUPT', 'pickle pops from an empty stack');
     }
     return stack.pop();
@@ -122,9 +124,9 @@ export function unpickleFrom(
   };
   const signedLong = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-    if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
+    // little-endian two's complement: the last byte is the most significant
+    let v = b.reduceRight((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+    if ((b.at(-1) ?? 0) & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const resolveGlobal = (module: string, name: string): PyGlobal => {

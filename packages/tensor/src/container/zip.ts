@@ -18,6 +18,7 @@ const ZIP64_LOCATOR = 0x07064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
+// little-endian fields; each checks its bounds first, so the indexed bytes exist
 function u16(b: Uint8Array, o: number): number {
   if (o + 2 > b.length) throw new DataverError('TRUNCATED', 'zip structure runs past the end of the file');
   return b[o]! | (b[o + 1]! << 8);
@@ -323,26 +324,23 @@ export function zipLocalHeader(record: ZipRecord): Buffer {
 }
 
 /**
- * Offsets of each entry's local header and of the central directory, for entries of known sizes.
+ * Lays out entries of known sizes: each entry with the offset of its local header and of its
+ * data, and the offset of the central directory after them.
  *
  * @example
- * planZip([{ name: 'a', size: 10 }]).dataOffsets; // [64]
+ * planZip([{ name: 'a', size: 10 }]).entries[0]; // { name: 'a', size: 10, offset: 0, dataOffset: 64 }
  */
-export function planZip(entries: { name: string; size: number }[]): {
-  offsets: number[];
-  dataOffsets: number[];
-  centralOffset: number;
-} {
-  const offsets: number[] = [];
-  const dataOffsets: number[] = [];
+export function planZip<T extends { name: string; size: number }>(
+  entries: readonly T[],
+): { entries: (T & { offset: number; dataOffset: number })[]; centralOffset: number } {
   let offset = 0;
-  for (const e of entries) {
-    offsets.push(offset);
-    offset += localHeaderLength(e.name, offset);
-    dataOffsets.push(offset);
-    offset += e.size;
-  }
-  return { offsets, dataOffsets, centralOffset: offset };
+  const planned = entries.map((e) => {
+    const start = offset;
+    const dataOffset = start + localHeaderLength(e.name, start);
+    offset = dataOffset + e.size;
+    return { ...e, offset: start, dataOffset };
+  });
+  return { entries: planned, centralOffset: offset };
 }
 
 /**
@@ -392,15 +390,17 @@ export function zipCentralDirectory(records: ZipRecord[], centralOffset: number)
  * const chunks = writeZipChunks([{ name: 'archive/version', data: Buffer.from('3\\n') }]);
  */
 export function writeZipChunks(inputs: ZipInput[]): Uint8Array[] {
-  const plan = planZip(inputs.map((i) => ({ name: i.name, size: i.data.length })));
-  const chunks: Uint8Array[] = [];
-  const records: ZipRecord[] = inputs.map((input, k) => ({
-    name: input.name,
-    size: input.data.length,
-    crc: crc32(input.data),
-    offset: plan.offsets[k]!,
+  const plan = planZip(inputs.map((input) => ({ ...input, size: input.data.length })));
+  const stored = plan.entries.map(({ name, size, data, offset }) => ({
+    record: { name, size, crc: crc32(data), offset },
+    data,
   }));
-  for (const [k, r] of records.entries()) chunks.push(zipLocalHeader(r), inputs[k]!.data);
-  chunks.push(zipCentralDirectory(records, plan.centralOffset));
+  const chunks = stored.flatMap(({ record, data }) => [zipLocalHeader(record), data]);
+  chunks.push(
+    zipCentralDirectory(
+      stored.map((s) => s.record),
+      plan.centralOffset,
+    ),
+  );
   return chunks;
 }

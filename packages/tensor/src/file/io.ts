@@ -91,17 +91,18 @@ export async function readTensorFile(filePath: string, options: ParseOptions = {
  * const images = await readTensor('data/processed/train_images.pt'); // float32 [30000,1,28,28]
  */
 export async function readTensor(filePath: string, options: ParseOptions = {}): Promise<Tensor> {
-  const file = await readTensorFile(filePath, options);
-  if (file.tensors.length !== 1) {
+  const { tensors } = await readTensorFile(filePath, options);
+  const [only] = tensors;
+  if (!only || tensors.length !== 1) {
     throw new DataverError(
       'UNSUPPORTED_CONTENT',
-      file.tensors.length === 0
+      tensors.length === 0
         ? 'holds no tensor'
-        : `holds ${file.tensors.length} tensors, expected one (use readTensorFile)`,
+        : `holds ${tensors.length} tensors, expected one (use readTensorFile)`,
       { file: filePath },
     );
   }
-  return file.tensors[0]!.tensor;
+  return only.tensor;
 }
 
 export interface WriteTensorOptions {

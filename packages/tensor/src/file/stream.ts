@@ -50,36 +50,40 @@ export async function writeTensorStreaming(
   const nbytes = numel * es;
   let head: Uint8Array[];
   let tail: (crc: number) => Uint8Array[] = () => [];
-  let patch: ((crc: number) => { at: number; bytes: Uint8Array }) | undefined;
+  let patch: ((crc: number) => { at: number; bytes: Uint8Array }[]) | undefined;
   if (format === 'pt') {
+    // the records of a one-tensor archive; its storage's data is what `fill` streams
     const pickle = ptPickle(spec, () => {});
-    const entries = ptEntries('archive', pickle, [new Uint8Array(0)]);
-    const sizes = entries.map((e) => ({
+    const isData = (name: string): boolean => name.endsWith('/data/0');
+    const plan = planZip(
+      ptEntries('archive', pickle, [new Uint8Array(0)]).map((e) => ({
+        ...e,
+        size: isData(e.name) ? nbytes : e.data.length,
+      })),
+    );
+    const record = (e: (typeof plan.entries)[number], dataCrc: number): ZipRecord => ({
       name: e.name,
-      size: e.name.endsWith('/data/0') ? nbytes : e.data.length,
-    }));
-    const plan = planZip(sizes);
-    const records = (dataCrc: number): ZipRecord[] =>
-      entries.map((e, k) => ({
-        name: e.name,
-        size: sizes[k]!.size,
-        crc: k === 2 ? dataCrc : crc32(e.data),
-        offset: plan.offsets[k]!,
-      }));
-    const initial = records(0);
+      size: e.size,
+      crc: isData(e.name) ? dataCrc : crc32(e.data),
+      offset: e.offset,
+    });
+    const at = plan.entries.findIndex((e) => isData(e.name));
+    const before = plan.entries.slice(0, at);
+    const storage = plan.entries.slice(at, at + 1);
+    const after = plan.entries.slice(at + 1);
+    // the storage's CRC is known only at the end: its local header is written again then
     head = [
-      zipLocalHeader(initial[0]!),
-      entries[0]!.data,
-      zipLocalHeader(initial[1]!),
-      entries[1]!.data,
-      zipLocalHeader(initial[2]!),
+      ...before.flatMap((e) => [zipLocalHeader(record(e, 0)), e.data]),
+      ...storage.map((e) => zipLocalHeader(record(e, 0))),
     ];
     tail = (crc) => [
-      zipLocalHeader(initial[3]!),
-      entries[3]!.data,
-      zipCentralDirectory(records(crc), plan.centralOffset),
+      ...after.flatMap((e) => [zipLocalHeader(record(e, crc)), e.data]),
+      zipCentralDirectory(
+        plan.entries.map((e) => record(e, crc)),
+        plan.centralOffset,
+      ),
     ];
-    patch = (crc) => ({ at: plan.offsets[2]!, bytes: zipLocalHeader(records(crc)[2]!) });
+    patch = (crc) => storage.map((e) => ({ at: e.offset, bytes: zipLocalHeader(record(e, crc)) }));
   } else if (format === 'npy') {
     head = [npyHeaderBytes(spec)];
   } else {
@@ -101,24 +105,23 @@ export async function writeTensorStreaming(
       for (const b of head) await put(b);
       // two buffers: one is being written while the other is filled
       const chunk = Math.max(1, Math.min(options.chunkElements ?? 1 << 18, numel));
-      const buffers = [allocData(spec.dtype, chunk), allocData(spec.dtype, chunk)];
+      let filling = allocData(spec.dtype, chunk);
+      let writing = allocData(spec.dtype, chunk);
       let crc = 0;
       let inFlight: Promise<void> = Promise.resolve();
-      for (let start = 0, k = 0; start < numel; start += chunk, k ^= 1) {
+      for (let start = 0; start < numel; start += chunk) {
         const n = Math.min(chunk, numel - start);
-        const out = buffers[k]!.subarray(0, n) as TensorData;
+        const out = filling.subarray(0, n);
         fill(out, start);
         const bytes = new Uint8Array(out.buffer, out.byteOffset, n * es);
         if (patch) crc = crc32(bytes, crc);
         await inFlight;
         inFlight = put(bytes);
+        [filling, writing] = [writing, filling];
       }
       await inFlight;
       for (const b of tail(crc)) await put(b);
-      if (patch) {
-        const p = patch(crc);
-        await handle.write(p.bytes, 0, p.bytes.length, p.at);
-      }
+      for (const p of patch?.(crc) ?? []) await handle.write(p.bytes, 0, p.bytes.length, p.at);
     },
     { sync: options.sync ?? true },
   );

@@ -240,7 +240,7 @@ function isTensorRef(value: unknown): value is PtTensorRef {
 
 /** True when the bytes look like a legacy (pre-zip) torch.save stream. */
 function looksLikeLegacy(bytes: Uint8Array): boolean {
-  return bytes.length > 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
+  return bytes.length > 2 && bytes[0] === 0x80 && (bytes[1] ?? 0xff) <= 5;
 }
 
 /**
@@ -536,9 +536,10 @@ export function ptPickle<T extends TensorSpec>(
     const key = String(count++);
     const numel = numelOf(t.shape, what);
     const stride: number[] = [];
-    for (let i = t.shape.length - 1, s = 1; i >= 0; i--) {
-      stride[i] = s;
-      s *= t.shape[i]!;
+    let step = 1;
+    for (const d of [...t.shape].reverse()) {
+      stride.unshift(step);
+      step *= d;
     }
     w.global('torch._utils', '_rebuild_tensor_v2').mark();
     w.mark().str('storage').global('torch', storage).str(key).str('cpu').int(numel).tuple().persid();
