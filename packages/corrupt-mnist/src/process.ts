@@ -386,34 +386,23 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
   };
   const sync = options.sync ?? true;
   await writeAllOrNothing(options.out, async (tmp) => {
+    const writeSplit = (images: string, targets: string, fill: ChunkFiller, labels: BigInt64Array) => [
+      writeTensorStreaming(
+        path.join(tmp, images),
+        { dtype: 'float32', shape: [labels.length, 1, SIDE, SIDE] },
+        fill,
+        { sync },
+      ),
+      writeTensor(
+        path.join(tmp, targets),
+        { dtype: 'int64', shape: [labels.length], data: labels },
+        { sync },
+      ),
+    ];
     // all files at once: the disk works on the big train file while the small ones are serialized
     await Promise.all([
-      writeTensorStreaming(
-        path.join(tmp, names.trainImages),
-        { dtype: 'float32', shape: [trainCount, 1, SIDE, SIDE] },
-        n.train,
-        {
-          sync,
-        },
-      ),
-      writeTensor(
-        path.join(tmp, names.trainTarget),
-        { dtype: 'int64', shape: [trainCount], data: trainTargets },
-        { sync },
-      ),
-      writeTensorStreaming(
-        path.join(tmp, names.testImages),
-        { dtype: 'float32', shape: [testCount, 1, SIDE, SIDE] },
-        n.test,
-        {
-          sync,
-        },
-      ),
-      writeTensor(
-        path.join(tmp, names.testTarget),
-        { dtype: 'int64', shape: [testCount], data: testTargets },
-        { sync },
-      ),
+      ...writeSplit(names.trainImages, names.trainTarget, n.train, trainTargets),
+      ...writeSplit(names.testImages, names.testTarget, n.test, testTargets),
       writeFileAtomic(path.join(tmp, 'stats.json'), [Buffer.from(`${JSON.stringify(stats, null, 2)}\n`)], {
         sync,
       }),

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { readTensor, serializePt, writeTensor } from '@dataver/tensor';
 import { PNG } from 'pngjs';
 // the PyTorch helpers live with the tensor formats' interop tests
-import { requireTorch, runPython } from '../../tensor/test/helpers/torch';
+import { requireTorch, runPython, saveMaliciousPt } from '../../tensor/test/helpers/torch';
 import { cli, hashDir } from './helpers/cli';
 
 let tmp: string;
@@ -260,14 +260,7 @@ test('inspect refuses a torch.save file carrying an os.system payload (exit 3) a
   requireTorch();
   const file = path.join(tmp, 'evil.pt');
   const marker = path.join(tmp, 'pwned');
-  runPython(
-    `import os, sys, torch
-class Evil:
-    def __reduce__(self):
-        return (os.system, ('touch ' + sys.argv[2],))
-torch.save({'x': torch.zeros(2), 'evil': Evil()}, sys.argv[1])`,
-    [file, marker],
-  );
+  saveMaliciousPt(file, marker);
   expectFailure(['inspect', file], 3, /^error: .*evil\.pt: pickle refers to (posix|os)\.system/);
   expect(fs.existsSync(marker)).toBe(false);
 });

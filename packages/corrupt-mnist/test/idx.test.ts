@@ -1,30 +1,11 @@
 // The MNIST IDX reader: exact layouts, and every malformed header is a clear DataverError.
-import { type DataverError, isDataverError } from '@dataver/foundation';
-import type { Tensor } from '@dataver/tensor';
+import { isDataverError } from '@dataver/foundation';
 import * as fc from 'fast-check';
+// shared with the tensor format tests
+import { expectSameTensor, expectTensorError } from '../../tensor/test/helpers/expect';
 import { parseIdx } from '../src/index';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
-
-function same(a: Tensor, b: Tensor): void {
-  expect(b.dtype).toBe(a.dtype);
-  expect(b.shape).toEqual(a.shape);
-  expect(Array.from(b.data as ArrayLike<number | bigint>)).toEqual(
-    Array.from(a.data as ArrayLike<number | bigint>),
-  );
-}
-
-function expectTensorError(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(isDataverError(error)).toBe(true);
-    expect((error as DataverError).code).toBe(code);
-    if (message) expect((error as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a DataverError');
-}
 
 test('IDX: validates magic, rank, dimensions and exact length', () => {
   const idx = (type: number, dims: number[], body: number[]): Buffer => {
@@ -34,11 +15,11 @@ test('IDX: validates magic, rank, dimensions and exact length', () => {
     for (const [i, d] of dims.entries()) h.writeUInt32BE(d, 4 + 4 * i);
     return Buffer.concat([h, Buffer.from(body)]);
   };
-  same(
+  expectSameTensor(
     { dtype: 'uint8', shape: [2, 1, 2], data: new Uint8Array([1, 2, 3, 4]) },
     parseIdx(idx(8, [2, 1, 2], [1, 2, 3, 4])),
   );
-  same(
+  expectSameTensor(
     { dtype: 'int16', shape: [2], data: new Int16Array([-2, 258]) },
     parseIdx(idx(0x0b, [2], [0xff, 0xfe, 1, 2])),
   );

@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DataverError, isDataverError } from '@dataver/foundation';
 import { crc32, readZipEntries } from '../src/container/zip';
 import {
   bfloat16ToFloat,
@@ -22,6 +21,7 @@ import {
   type Tensor,
   writeTensor,
 } from '../src/index';
+import { expectSameTensor, expectTensorError } from './helpers/expect';
 
 const samples: Tensor[] = [
   { dtype: 'uint8', shape: [2, 3], data: new Uint8Array([0, 1, 2, 3, 254, 255]) },
@@ -41,32 +41,13 @@ const samples: Tensor[] = [
   { dtype: 'float32', shape: [0, 3], data: new Float32Array(0) },
 ];
 
-function same(a: Tensor, b: Tensor): void {
-  expect(b.dtype).toBe(a.dtype);
-  expect(b.shape).toEqual(a.shape);
-  expect(Array.from(b.data as ArrayLike<number | bigint>)).toEqual(
-    Array.from(a.data as ArrayLike<number | bigint>),
-  );
-}
-
-function expectTensorError(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(isDataverError(error)).toBe(true);
-    expect((error as DataverError).code).toBe(code);
-    if (message) expect((error as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a DataverError');
-}
-
 describe.each(samples.map((t) => [`${t.dtype} [${t.shape.join(',')}]`, t] as const))('%s', (_name, t) => {
   const info = DTYPES[t.dtype];
   // torch 1.x has no storage class for uint16/32/64, numpy no bfloat16: those writers refuse
-  if (info.torchStorage) test('.pt round trip', () => same(t, parsePt(serializePt(t)) as Tensor));
-  if (info.numpy) test('.npy round trip', () => same(t, parseNpy(serializeNpy(t))));
-  test('.safetensors round trip', () => same(t, parseSafetensors(serializeSafetensors(t))[0]!.tensor));
+  if (info.torchStorage) test('.pt round trip', () => expectSameTensor(t, parsePt(serializePt(t)) as Tensor));
+  if (info.numpy) test('.npy round trip', () => expectSameTensor(t, parseNpy(serializeNpy(t))));
+  test('.safetensors round trip', () =>
+    expectSameTensor(t, parseSafetensors(serializeSafetensors(t))[0]!.tensor));
 });
 
 test('a dtype a format cannot hold is refused before anything is written', async () => {
@@ -184,10 +165,10 @@ test('.npy: fortran order, big-endian and v2 headers; unsupported dtypes are cle
     header("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }"),
     Buffer.from(new Int32Array([1, 4, 2, 5, 3, 6]).buffer),
   ]);
-  same({ dtype: 'int32', shape: [2, 3], data: new Int32Array([1, 2, 3, 4, 5, 6]) }, parseNpy(f));
+  expectSameTensor({ dtype: 'int32', shape: [2, 3], data: new Int32Array([1, 2, 3, 4, 5, 6]) }, parseNpy(f));
   const be = Buffer.alloc(8);
   be.writeDoubleBE(1.5);
-  same(
+  expectSameTensor(
     { dtype: 'float64', shape: [1], data: new Float64Array([1.5]) },
     parseNpy(Buffer.concat([header("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", 2), be])),
   );
@@ -310,7 +291,7 @@ test('.pt: zip64 end records and big-endian archives read back', async () => {
   end.writeUInt16LE(0xffff, 10);
   end.writeUInt32LE(0xffffffff, 12);
   end.writeUInt32LE(0xffffffff, 16);
-  same(t, parsePt(Buffer.concat([plain.subarray(0, eocd), z64, locator, end])) as Tensor);
+  expectSameTensor(t, parsePt(Buffer.concat([plain.subarray(0, eocd), z64, locator, end])) as Tensor);
 
   // a big-endian machine's archive: byteorder 'big' and byte-swapped storage
   const be = Buffer.alloc(12);
@@ -320,7 +301,7 @@ test('.pt: zip64 end records and big-endian archives read back', async () => {
     ptPickle(t, () => {}),
     [be],
   ).map((e) => (e.name.endsWith('byteorder') ? { ...e, data: Buffer.from('big') } : e));
-  same(t, parsePt(Buffer.concat(writeZipChunks(entries))) as Tensor);
+  expectSameTensor(t, parsePt(Buffer.concat(writeZipChunks(entries))) as Tensor);
 });
 
 test('crc32 is the zip CRC-32', () => {

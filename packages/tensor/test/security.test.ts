@@ -7,7 +7,7 @@ import { isDataverError } from '@dataver/foundation';
 import { unpickle } from '../src/container/pickle';
 import { readZipEntries, readZipEntry, writeZipChunks } from '../src/container/zip';
 import { parsePt, readTensor, serializePt, summarizeFile } from '../src/index';
-import { requireTorch, runPython } from './helpers/torch';
+import { requireTorch, saveMaliciousPt } from './helpers/torch';
 
 let dir: string;
 beforeAll(() => {
@@ -86,14 +86,7 @@ test('a real torch.save file carrying an os.system payload is refused by readTen
   requireTorch();
   const file = path.join(dir, 'evil.pt');
   const marker = path.join(dir, 'pwned');
-  runPython(
-    `import os, sys, torch
-class Evil:
-    def __reduce__(self):
-        return (os.system, ('touch ' + sys.argv[2],))
-torch.save({'x': torch.zeros(2), 'evil': Evil()}, sys.argv[1])`,
-    [file, marker],
-  );
+  saveMaliciousPt(file, marker);
   const refusal =
     /evil\.pt: pickle refers to (posix|os)\.system, which is not on the tensor whitelist; refused/;
   await expect(readTensor(file)).rejects.toThrow(refusal);

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { round6, serializeNpy, serializePt, serializeSafetensors, type Tensor } from '@dataver/tensor';
 import { clearMetaPluginCache, readTensorMeta } from '../../src/meta/index';
 
@@ -274,11 +273,10 @@ describe('.pt (built in)', () => {
     const cut = path.join(dir, 'cut.pt');
     const bytes = serializePt({ dtype: 'uint8', shape: [100], data: new Uint8Array(100) });
     fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 30));
-    // a zip whose data.pkl calls os.system: refused by the unpickler's whitelist
+    // a legacy-format .pt whose first pickle calls os.system: refused by the unpickler's whitelist
     const evil = path.join(dir, 'evil.pt');
     const marker = path.join(dir, 'pwned');
-    const pkl = Buffer.from(`cos\nsystem\n(S'touch ${marker}'\ntR.`, 'latin1');
-    fs.writeFileSync(evil, zipWithPickle(pkl));
+    fs.writeFileSync(evil, Buffer.from(`\x80\x02cos\nsystem\n(S'touch ${marker}'\ntR.`, 'latin1'));
     const warnings: string[] = [];
     expect(await readTensorMeta(cut, opts(warnings))).toBeUndefined();
     expect(await readTensorMeta(evil, opts(warnings))).toBeUndefined();
@@ -289,35 +287,6 @@ describe('.pt (built in)', () => {
     expect(fs.existsSync(marker)).toBe(false);
   });
 });
-
-/** A minimal stored zip holding `archive/data.pkl` = `pkl` (CRC from node's zlib). */
-function zipWithPickle(pkl: Buffer): Buffer {
-  const name = Buffer.from('archive/data.pkl');
-  const crc = zlib.crc32(pkl) >>> 0;
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(pkl.length, 18);
-  local.writeUInt32LE(pkl.length, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(pkl.length, 20);
-  central.writeUInt32LE(pkl.length, 24);
-  central.writeUInt16LE(name.length, 28);
-  const cdOffset = 30 + name.length + pkl.length;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + name.length, 12);
-  end.writeUInt32LE(cdOffset, 16);
-  return Buffer.concat([local, name, pkl, central, name, end]);
-}
 
 test('the same tensor gives the same meta in .pt, .npy and .safetensors, NaN and Infinity included', async () => {
   const cases: Tensor[] = [

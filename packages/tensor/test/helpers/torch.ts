@@ -28,3 +28,18 @@ export function runPython(code: string, args: string[] = []): string {
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return r.stdout;
 }
+
+/**
+ * Writes with torch.save a dict whose pickle calls os.system('touch <marker>') when loaded by
+ * an unrestricted unpickler: the file must be refused and the marker must never appear.
+ */
+export function saveMaliciousPt(file: string, marker: string): void {
+  runPython(
+    `import os, sys, torch
+class Evil:
+    def __reduce__(self):
+        return (os.system, ('touch ' + sys.argv[2],))
+torch.save({'x': torch.zeros(2), 'evil': Evil()}, sys.argv[1])`,
+    [file, marker],
+  );
+}
