@@ -1,6 +1,7 @@
 // The training configuration: `configs/train.yaml` validated with zod into a typed value, with CLI flags
 // layered on top. Errors name the key, what was found and what is allowed.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { DataverError } from '@dataver/foundation';
 import { z } from 'zod';
@@ -160,6 +161,20 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
     );
   }
   return parseTrainConfig(raw, file);
+}
+
+/**
+ * Identifies what a configuration trains: a hash of everything but `epochs` and `output`, which may
+ * change on `--resume` without changing the run (a checkpoint of another hash cannot be resumed).
+ *
+ * @example
+ * ```ts
+ * configHash(parseTrainConfig({ epochs: 1 })) === configHash(parseTrainConfig({ epochs: 9 })); // true
+ * ```
+ */
+export function configHash(config: TrainConfig): string {
+  const { epochs: _e, output: _o, ...rest } = config;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
 /** CLI flags that override the file. */

@@ -64,12 +64,10 @@ export interface EvaluationReport {
  * ```
  */
 export function perClassReport(confusion: number[][]): ClassReport[] {
-  const k = confusion.length;
   return confusion.map((row, c) => {
-    const tp = row[c]!;
+    const tp = row[c] ?? 0;
     const support = row.reduce((a, b) => a + b, 0);
-    let predicted = 0;
-    for (let r = 0; r < k; r++) predicted += confusion[r]![c]!;
+    const predicted = confusion.reduce((sum, r) => sum + (r[c] ?? 0), 0);
     const precision = predicted ? tp / predicted : 0;
     const recall = support ? tp / support : 0;
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
@@ -114,20 +112,17 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
   const r = infer(model, ds.images, ds.count, ds.labels);
   const k = manifest.classes;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  for (let i = 0; i < ds.count; i++) confusion[ds.labels[i]!]![r.predictions[i]!]!++;
-  const perClass = perClassReport(confusion);
-  // Worst: wrong predictions, most confident first (then lowest probability of the true class).
   const wrong: EvaluationReport['worst'] = [];
-  for (let i = 0; i < ds.count; i++) {
-    if (r.predictions[i] !== ds.labels[i]) {
-      wrong.push({
-        index: i,
-        label: ds.labels[i]!,
-        predicted: r.predictions[i]!,
-        confidence: r.probabilities[i * k + r.predictions[i]!]!,
-      });
+  for (const [i, label] of ds.labels.entries()) {
+    const predicted = r.predictions[i] ?? -1;
+    const row = confusion[label];
+    if (row && predicted >= 0) row[predicted] = (row[predicted] ?? 0) + 1;
+    // Worst: wrong predictions, most confident first (then lowest probability of the true class).
+    if (predicted !== label) {
+      wrong.push({ index: i, label, predicted, confidence: r.probabilities[i * k + predicted] ?? 0 });
     }
   }
+  const perClass = perClassReport(confusion);
   wrong.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
   const worst = wrong.slice(0, opts.worst ?? 32);
   const report: EvaluationReport = {

@@ -53,8 +53,9 @@ export function predictNormalized(
       .map((p, c) => ({ class: c, probability: p }))
       .sort((a, b) => b.probability - a.probability || a.class - b.class)
       .slice(0, topK);
-    const confidence = probs[predictions[i]!]!;
-    out.push({ prediction: predictions[i]!, confidence, top, lowConfidence: confidence < threshold });
+    const prediction = predictions[i] ?? 0;
+    const confidence = probs[prediction] ?? 0;
+    out.push({ prediction, confidence, top, lowConfidence: confidence < threshold });
   }
   return out;
 }
@@ -77,10 +78,10 @@ export async function predictFiles(
   const { model, manifest } = loadModel(opts.modelDir);
   const images = new Float32Array(inks.length * PIXELS);
   for (const [i, ink] of inks.entries()) images.set(normalizeInk(ink, manifest.normalization), i * PIXELS);
-  const predictions = predictNormalized(model, images, inks.length, opts).map((p, i) => ({
-    file: path.relative(process.cwd(), opts.files[i]!) || opts.files[i]!,
-    ...p,
-  }));
+  const predictions = predictNormalized(model, images, inks.length, opts).map((p, i) => {
+    const file = opts.files[i] ?? '';
+    return { file: path.relative(process.cwd(), file) || file, ...p };
+  });
   model.dispose();
   return { manifest, predictions };
 }

@@ -35,7 +35,7 @@ export function bnLeakyPool(
       .runKernel(
         FUSED_BN_ACT_POOL,
         { x, bias, gamma, beta, mean: movingMean, variance: movingVariance },
-        attrs as unknown as tf.NamedAttrMap,
+        attrs,
       ) as tf.Tensor[];
     return { output: output as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }

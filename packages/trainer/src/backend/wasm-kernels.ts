@@ -3,7 +3,21 @@
 // max-pool kernel with its own gradient, which removes the Tile-heavy stock batch-norm gradient.
 // Loops are plain, branch-free JS over views of the wasm heap; heavy products go to XNNPACK through
 // the backend's own Conv2D and BatchMatMul kernels.
+import { types } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import {
+  booleanAttr,
+  input,
+  numberAttr,
+  numberOrPair,
+  optionalString,
+  type Padding,
+  padding,
+  type RoundingMode,
+  roundingMode,
+  type Shape4,
+  shape4,
+} from './kernel-args.js';
 
 type DataId = object;
 type TensorInfo = tf.TensorInfo;
@@ -21,8 +35,11 @@ export const FUSED_BN_ACT_POOL = 'DataverBnLeakyPool';
 /** Name of its gradient kernel. */
 export const FUSED_BN_ACT_POOL_GRAD = 'DataverBnLeakyPoolGrad';
 
-/** Attributes of the fused kernel. */
-export interface FusedBnActPoolAttrs {
+/**
+ * Attributes of the fused kernel. A type alias, not an interface, so that it is a `tf.NamedAttrMap`
+ * as it is (aliases get an implicit index signature).
+ */
+export type FusedBnActPoolAttrs = {
   /** Batch statistics (true) or the given moving statistics (false). */
   training: boolean;
   epsilon: number;
@@ -30,26 +47,61 @@ export interface FusedBnActPoolAttrs {
   alpha: number;
   /** 2: 2×2 max-pool with stride 2 (floor), 1: no pooling. */
   pool: 1 | 2;
+};
+
+function fusedAttrs(attrs: tf.NamedAttrMap | undefined): FusedBnActPoolAttrs {
+  const pool = numberAttr(attrs?.pool, 'pool');
+  if (pool !== 1 && pool !== 2) throw new Error(`kernel argument pool is ${pool}, not 1 or 2`);
+  return {
+    training: booleanAttr(attrs?.training, 'training'),
+    epsilon: numberAttr(attrs?.epsilon, 'epsilon'),
+    alpha: numberAttr(attrs?.alpha, 'alpha'),
+    pool,
+  };
+}
+
+/** The wasm backend behind a kernel call's untyped `backend` argument. */
+function wasmBackend(backend: object): WasmBackendLike {
+  const isWasm =
+    'dataIdMap' in backend &&
+    'makeOutput' in backend &&
+    typeof backend.makeOutput === 'function' &&
+    'typedArrayFromHeap' in backend &&
+    typeof backend.typedArrayFromHeap === 'function' &&
+    'disposeData' in backend &&
+    typeof backend.disposeData === 'function';
+  if (!isWasm) throw new Error('these kernels run on the wasm backend only');
+  // Checked above: the members these kernels call are there.
+  return backend as WasmBackendLike;
 }
 
 function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
+  const view = backend.typedArrayFromHeap(t);
+  if (!types.isFloat32Array(view)) throw new Error(`expected a float32 tensor, got ${t.dtype}`);
+  return view;
+}
+
+function i32(backend: WasmBackendLike, t: TensorInfo): Int32Array {
+  const view = backend.typedArrayFromHeap(t);
+  if (!types.isInt32Array(view)) throw new Error(`expected an int32 tensor, got ${t.dtype}`);
+  return view;
 }
 
 function callKernel(
   name: string,
   backend: WasmBackendLike,
-  inputs: Record<string, TensorInfo>,
-  attrs: object,
-) {
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+): TensorInfo {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
-  return kernel.kernelFunc({
-    inputs,
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: attrs as tf.NamedAttrMap,
-  }) as TensorInfo;
+  const out = kernel.kernelFunc({ inputs, backend, attrs });
+  if (Array.isArray(out)) throw new Error(`wasm kernel ${name} returned ${out.length} tensors, not one`);
+  return out;
 }
+
+/** The arguments tfjs passes every kernel function. */
+type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 interface ConvShape {
   batch: number;
@@ -72,19 +124,19 @@ interface ConvShape {
 }
 
 function convShape(
-  xShape: number[],
-  filterShape: number[],
+  xShape: Shape4,
+  filterShape: Shape4,
   strides: number | [number, number],
-  pad: unknown,
-  dimRoundingMode: unknown,
+  pad: Padding,
+  dimRoundingMode: RoundingMode | undefined,
 ): ConvShape {
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+    xShape,
+    filterShape,
     strides,
     1,
-    pad as 'same',
-    dimRoundingMode as 'floor' | undefined,
+    pad,
+    dimRoundingMode,
     false,
     'channelsLast',
   );
@@ -143,7 +195,7 @@ export function im2colTransposed(x: Float32Array, s: ConvShape, out: Float32Arra
             const stride = strideW * inC;
             let src = ((n * inH + ih) * inW + owStart * strideW + kw - padLeft) * inC + ci;
             for (let ow = owStart; ow < owEnd; ow++) {
-              out[o++] = x[src];
+              out[o++] = x[src]!;
               src += stride;
             }
             for (let ow = owEnd; ow < outW; ow++) out[o++] = 0;
@@ -154,26 +206,24 @@ export function im2colTransposed(x: Float32Array, s: ConvShape, out: Float32Arra
   }
 }
 
-function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}) {
-  const backend = args.backend as WasmBackendLike;
-  const x = args.inputs.x as TensorInfo;
-  const dy = args.inputs.dy as TensorInfo;
-  const attrs = args.attrs as unknown as {
-    strides: [number, number];
-    pad: unknown;
-    dimRoundingMode: unknown;
-    filterShape: [number, number, number, number];
-    dataFormat?: string;
-  };
-  if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
-  const s = convShape(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const x = input(args.inputs, 'x');
+  const dy = input(args.inputs, 'dy');
+  const { attrs } = args;
+  if (optionalString(attrs?.dataFormat, 'dataFormat') === 'NCHW')
+    throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const filterShape = shape4(attrs?.filterShape, 'filterShape');
+  const s = convShape(
+    shape4(x.shape, 'x.shape'),
+    filterShape,
+    numberOrPair(attrs?.strides, 'strides'),
+    padding(attrs?.pad, 'pad'),
+    roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
+  );
   // One input channel: the gather is cheap and the padded grid would only add matmul work.
   if (s.strideH === 1 && s.strideW === 1 && s.inC > 1)
-    return backpropFilterPadded(backend, x, dy, s, attrs.filterShape);
+    return backpropFilterPadded(backend, x, dy, s, filterShape);
   const k = s.kH * s.kW * s.inC;
   const m = s.batch * s.outH * s.outW;
   const colT = backend.makeOutput([1, k, m], 'float32');
@@ -187,7 +237,7 @@ function conv2DBackpropFilter(args: {
     { transposeA: false, transposeB: false },
   );
   backend.disposeData(colT.dataId);
-  return { dataId: dw.dataId, shape: [...attrs.filterShape], dtype: 'float32' as const };
+  return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' as const };
 }
 
 let planeScratch = new Float32Array(0);
@@ -258,24 +308,21 @@ function backpropFilterPadded(
   return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' as const };
 }
 
-function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}) {
-  const backend = args.backend as WasmBackendLike;
-  const dy = args.inputs.dy as TensorInfo;
-  const filter = args.inputs.filter as TensorInfo;
-  const attrs = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: unknown;
-    dimRoundingMode: unknown;
-    inputShape: [number, number, number, number];
-    dataFormat?: string;
-  };
-  const s = convShape(attrs.inputShape, filter.shape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
-  if (s.strideH !== 1 || s.strideW !== 1 || attrs.dataFormat === 'NCHW') {
-    return stockConv2DBackpropInput!(args as never);
+function conv2DBackpropInput(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = wasmBackend(args.backend);
+  const dy = input(args.inputs, 'dy');
+  const filter = input(args.inputs, 'filter');
+  const { attrs } = args;
+  const s = convShape(
+    shape4(attrs?.inputShape, 'inputShape'),
+    shape4(filter.shape, 'filter.shape'),
+    numberOrPair(attrs?.strides, 'strides'),
+    padding(attrs?.pad, 'pad'),
+    roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
+  );
+  if (s.strideH !== 1 || s.strideW !== 1 || optionalString(attrs?.dataFormat, 'dataFormat') === 'NCHW') {
+    if (!stockConv2DBackpropInput) throw new Error('the stock wasm Conv2DBackpropInput is missing');
+    return stockConv2DBackpropInput(args);
   }
   // dx = conv(dy, W flipped in space with in/out channels swapped), padded by K-1-pad on each side.
   const { kH, kW, inC, outC } = s;
@@ -287,11 +334,11 @@ function conv2DBackpropInput(args: {
       const src = ((kH - 1 - kh) * kW + (kW - 1 - kw)) * inC * outC;
       const dst = (kh * kW + kw) * outC * inC;
       for (let ci = 0; ci < inC; ci++) {
-        for (let co = 0; co < outC; co++) wf[dst + co * inC + ci] = w[src + ci * outC + co];
+        for (let co = 0; co < outC; co++) wf[dst + co * inC + ci] = w[src + ci * outC + co]!;
       }
     }
   }
-  const pad = [
+  const pad: tf.backend_util.ExplicitPadding = [
     [0, 0],
     [kH - 1 - s.padTop, kH - 1 - s.padBottom],
     [kW - 1 - s.padLeft, kW - 1 - s.padRight],
@@ -301,35 +348,30 @@ function conv2DBackpropInput(args: {
     'Conv2D',
     backend,
     { x: dy, filter: flipped },
-    { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+    { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] },
   );
   backend.disposeData(flipped.dataId);
   return dx;
 }
 
-function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function maxPoolGrad(args: KernelArgs): TensorInfo {
   // The stock wasm kernel starts its running max at the smallest positive float instead of -Infinity,
   // so windows of negative values send their gradient to the wrong place.
-  const backend = args.backend as WasmBackendLike;
-  const dy = args.inputs.dy as TensorInfo;
-  const input = args.inputs.input as TensorInfo;
-  const attrs = args.attrs as unknown as {
-    filterSize: [number, number] | number;
-    strides: [number, number] | number;
-    pad: unknown;
-    dimRoundingMode: unknown;
-  };
+  const backend = wasmBackend(args.backend);
+  const dy = input(args.inputs, 'dy');
+  const source = input(args.inputs, 'input');
+  const { attrs } = args;
   const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
+    shape4(source.shape, 'input.shape'),
+    numberOrPair(attrs?.filterSize, 'filterSize'),
+    numberOrPair(attrs?.strides, 'strides'),
     1,
-    attrs.pad as 'valid',
-    attrs.dimRoundingMode as 'floor' | undefined,
+    padding(attrs?.pad, 'pad'),
+    roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
   );
-  const dx = backend.makeOutput([...input.shape], 'float32');
+  const dx = backend.makeOutput([...source.shape], 'float32');
   const out = f32(backend, dx);
-  const x = f32(backend, input);
+  const x = f32(backend, source);
   const g = f32(backend, dy);
   out.fill(0);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
@@ -350,13 +392,14 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
               const iw = ow * strideWidth - left + fw;
               if (iw < 0 || iw >= inWidth) continue;
               const idx = ((n * inHeight + ih) * inWidth + iw) * inChannels + c;
-              if (x[idx] > best || bestIndex < 0) {
-                best = x[idx];
+              const v = x[idx]!;
+              if (v > best || bestIndex < 0) {
+                best = v;
                 bestIndex = idx;
               }
             }
           }
-          if (bestIndex >= 0) out[bestIndex] += g[gi];
+          if (bestIndex >= 0) out[bestIndex]! += g[gi]!;
           gi++;
         }
       }
@@ -424,7 +467,7 @@ export function fusedBnActPoolForward(
   const scale = new Float32Array(c);
   const shift = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
-    scale[ch] = gamma[ch] / Math.sqrt(variance[ch] + attrs.epsilon);
+    scale[ch] = gamma[ch]! / Math.sqrt(variance[ch]! + attrs.epsilon);
     shift[ch] = beta[ch]! + (bias[ch]! - mean[ch]!) * scale[ch]!;
   }
   // LeakyReLU as a·y + b·|y| with a = (1+α)/2, b = (1-α)/2: no data-dependent branch.
@@ -434,7 +477,7 @@ export function fusedBnActPoolForward(
     let i = 0;
     for (let p = 0; p < positions; p++) {
       for (let ch = 0; ch < c; ch++) {
-        const y = x[i] * scale[ch] + shift[ch];
+        const y = x[i]! * scale[ch]! + shift[ch]!;
         out[i] = a * y + b * Math.abs(y);
         argmax[i] = i;
         i++;
@@ -461,9 +504,9 @@ export function fusedBnActPoolForward(
           const y1 = x[i0 + c]! * sc;
           const y2 = x[i0 + rs]! * sc;
           const y3 = x[i0 + rs + c]! * sc;
-          const i01 = i0 + (((y1 > y0) as unknown as number) | 0) * c;
-          const i23 = i0 + rs + (((y3 > y2) as unknown as number) | 0) * c;
-          const t = ((x[i23]! * sc > x[i01]! * sc) as unknown as number) | 0;
+          const i01 = i0 + +(y1 > y0) * c;
+          const i23 = i0 + rs + +(y3 > y2) * c;
+          const t = +(x[i23]! * sc > x[i01]! * sc);
           const im = i01 + t * (i23 - i01);
           const y = x[im]! * sc + shift[ch]!;
           out[o] = a * y + b * Math.abs(y);
@@ -506,8 +549,8 @@ export function fusedBnActPoolBackward(
   const scale = new Float32Array(c);
   const shift = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
-    invStd[ch] = 1 / Math.sqrt(variance[ch] + attrs.epsilon);
-    scale[ch] = gamma[ch] * invStd[ch];
+    invStd[ch] = 1 / Math.sqrt(variance[ch]! + attrs.epsilon);
+    scale[ch] = gamma[ch]! * invStd[ch]!;
     shift[ch] = beta[ch]! + (bias[ch]! - mean[ch]!) * scale[ch]!;
   }
   const sumDy = new Float64Array(c);
@@ -523,7 +566,7 @@ export function fusedBnActPoolBackward(
       for (let ch = 0; ch < c; ch++) {
         const xv = x[o]!;
         const y = xv * scale[ch]! + shift[ch]!;
-        const d = dOut[o]! * (slopeNeg + slopeGap * (((y > 0) as unknown as number) | 0));
+        const d = dOut[o]! * (slopeNeg + slopeGap * +(y > 0));
         dx[o] = d;
         sumDy[ch]! += d;
         sumDyX[ch]! += d * xv;
@@ -538,7 +581,7 @@ export function fusedBnActPoolBackward(
         const idx = argmax[o]!;
         const xv = x[idx]!;
         const y = xv * scale[ch]! + shift[ch]!;
-        const d = dOut[o]! * (slopeNeg + slopeGap * (((y > 0) as unknown as number) | 0));
+        const d = dOut[o]! * (slopeNeg + slopeGap * +(y > 0));
         // Pooling windows do not overlap, so each input receives at most one gradient.
         dx[idx] = d;
         sumDy[ch]! += d;
@@ -559,11 +602,11 @@ export function fusedBnActPoolBackward(
     // With batch statistics the bias cancels exactly (its gradient is 0, not rounding noise that Adam
     // would amplify); with moving statistics it shifts the output like beta.
     dBias[ch] = attrs.training ? 0 : scale[ch]! * sumDy[ch]!;
-    dBeta[ch] = sumDy[ch];
-    A[ch] = scale[ch];
+    dBeta[ch] = sumDy[ch]!;
+    A[ch] = scale[ch]!;
     if (attrs.training) {
       // dx = γ·σ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), expanded into A·dy + B·x + D per channel.
-      const k = (scale[ch] * invStd[ch] * sdxh) / positions;
+      const k = (scale[ch]! * invStd[ch]! * sdxh) / positions;
       B[ch] = -k;
       D[ch] = (-scale[ch]! * sumDy[ch]!) / positions + k * meanX;
     }
@@ -584,59 +627,58 @@ function fusedShapes(shape: number[], pool: number): number[] {
   return pool === 2 ? [n, Math.floor(h / 2), Math.floor(w / 2), c] : [n, h, w, c];
 }
 
-function fusedWasmForward(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}) {
-  const backend = args.backend as WasmBackendLike;
-  const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
-  const { x, bias, gamma, beta, mean, variance } = args.inputs as Record<string, TensorInfo>;
-  const c = x.shape[3]!;
+function fusedWasmForward(args: KernelArgs): TensorInfo[] {
+  const backend = wasmBackend(args.backend);
+  const attrs = fusedAttrs(args.attrs);
+  const x = input(args.inputs, 'x');
+  const c = shape4(x.shape, 'x.shape')[3];
   const outShape = fusedShapes(x.shape, attrs.pool);
   const out = backend.makeOutput(outShape, 'float32');
   const meanOut = backend.makeOutput([c], 'float32');
   const varOut = backend.makeOutput([c], 'float32');
   const argmax = backend.makeOutput(outShape, 'int32');
+  const stats = attrs.training
+    ? null
+    : {
+        mean: f32(backend, input(args.inputs, 'mean')),
+        variance: f32(backend, input(args.inputs, 'variance')),
+      };
   fusedBnActPoolForward(
     f32(backend, x),
     x.shape,
-    f32(backend, bias),
-    f32(backend, gamma),
-    f32(backend, beta),
-    attrs.training ? null : { mean: f32(backend, mean), variance: f32(backend, variance) },
+    f32(backend, input(args.inputs, 'bias')),
+    f32(backend, input(args.inputs, 'gamma')),
+    f32(backend, input(args.inputs, 'beta')),
+    stats,
     attrs,
     f32(backend, out),
     f32(backend, meanOut),
     f32(backend, varOut),
-    backend.typedArrayFromHeap(argmax) as Int32Array,
+    i32(backend, argmax),
   );
   return [out, meanOut, varOut, argmax];
 }
 
-function fusedWasmBackward(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}) {
-  const backend = args.backend as WasmBackendLike;
-  const attrs = args.attrs as unknown as FusedBnActPoolAttrs;
-  const { x, bias, gamma, beta, mean, variance, argmax, dy } = args.inputs as Record<string, TensorInfo>;
-  const c = x.shape[3]!;
+function fusedWasmBackward(args: KernelArgs): TensorInfo[] {
+  const backend = wasmBackend(args.backend);
+  const attrs = fusedAttrs(args.attrs);
+  const x = input(args.inputs, 'x');
+  const c = shape4(x.shape, 'x.shape')[3];
   const dx = backend.makeOutput([...x.shape], 'float32');
   const dGamma = backend.makeOutput([c], 'float32');
   const dBeta = backend.makeOutput([c], 'float32');
   const dBias = backend.makeOutput([c], 'float32');
+  const view = (name: string) => f32(backend, input(args.inputs, name));
   fusedBnActPoolBackward(
-    f32(backend, x),
+    view('x'),
     x.shape,
-    f32(backend, bias),
-    f32(backend, gamma),
-    f32(backend, beta),
-    f32(backend, mean),
-    f32(backend, variance),
-    backend.typedArrayFromHeap(argmax) as Int32Array,
-    f32(backend, dy),
+    view('bias'),
+    view('gamma'),
+    view('beta'),
+    view('mean'),
+    view('variance'),
+    i32(backend, input(args.inputs, 'argmax')),
+    view('dy'),
     attrs,
     f32(backend, dx),
     f32(backend, dGamma),
@@ -669,29 +711,29 @@ export function registerWasmKernels(): void {
   tf.registerKernel({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropInput as tf.KernelFunc,
+    kernelFunc: conv2DBackpropInput,
   });
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropFilter as tf.KernelFunc,
+    kernelFunc: conv2DBackpropFilter,
   });
   if (tf.getKernel('MaxPoolGrad', 'wasm')) tf.unregisterKernel('MaxPoolGrad', 'wasm');
   tf.registerKernel({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',
-    kernelFunc: maxPoolGrad as tf.KernelFunc,
+    kernelFunc: maxPoolGrad,
   });
   tf.registerKernel({
     kernelName: FUSED_BN_ACT_POOL,
     backendName: 'wasm',
-    kernelFunc: fusedWasmForward as unknown as tf.KernelFunc,
+    kernelFunc: fusedWasmForward,
   });
   tf.registerKernel({
     kernelName: FUSED_BN_ACT_POOL_GRAD,
     backendName: 'wasm',
-    kernelFunc: fusedWasmBackward as unknown as tf.KernelFunc,
+    kernelFunc: fusedWasmBackward,
   });
   tf.registerGradient({
     kernelName: FUSED_BN_ACT_POOL,
@@ -713,7 +755,7 @@ export function registerWasmKernels(): void {
           argmax: argmax!,
           dy,
         },
-        attrs as unknown as tf.NamedAttrMap,
+        attrs,
       ) as tf.Tensor[];
       return {
         x: () => dx!,

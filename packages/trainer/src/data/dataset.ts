@@ -58,7 +58,7 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
       `${names.images} has shape [${shape.join(',')}], expected [N,1,28,28]`,
     );
   }
-  const count = shape[0]!;
+  const [count = 0] = shape;
   if (count === 0) throw new DataverError('DATA_INVALID', `${names.images} is empty (0 images)`);
   if (targets.shape.length !== 1 || targets.shape[0] !== count) {
     throw new DataverError(

@@ -1,92 +1,136 @@
-// The one place where the trainer talks to dataver's library API: is the data we are about to train on
-// the data that `data.lock.json` records, and where do we get the data of another commit. The functions
-// are looked up at run time so that the trainer still builds and runs against a dataver without them.
-import { DataverError } from '@dataver/foundation';
+// Where the training data comes from and what dataver says about it: the workspace data checked against
+// data.lock.json (clean, dirty, or outside any repository), or the data of another git revision
+// materialized outside the workspace. Everything goes through dataver's library API.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DataverError, type Logger } from '@dataver/foundation';
+import { checkDataLineage, type LockedOutput, lineageAtRevision, materializeRevision } from 'dataver';
 
-/** What dataver knows about a set of data paths. */
-export interface DataLineage {
-  /** Root of the dataver repository, or null when the data is not inside one. */
+/** Lineage as recorded in metadata.json (commit and repoRoot go to logs/run.json instead). */
+export interface LineageRecord {
+  status: 'clean' | 'dirty' | 'unknown' | 'revision';
   repoRoot: string | null;
-  /** Locked outputs covering the paths, with their hashes. */
-  outputs: Array<{ path: string; hash: string }>;
-  /** Paths whose files differ from the lock (or are untracked), with the state dataver reports. */
+  outputs: LockedOutput[];
   dirty: Array<{ path: string; state: string }>;
+  allowDirty: boolean;
+  rev: string | null;
+  commit: string | null;
 }
 
-interface DataverLineageApi {
-  checkDataLineage(options: { cwd: string; paths: string[] }): Promise<DataLineage>;
-  materializeRevision(options: {
-    cwd: string;
-    rev: string;
-    paths: string[];
-    dest: string;
-  }): Promise<string[]>;
+/** The data folder to read and its lineage. */
+export interface DataSource {
+  /** Folder holding the processed files (inside a temporary copy for a revision). */
+  dataDir: string;
+  /** Folder that the data files are named relative to in metadata. */
+  filesRoot: string;
+  lineage: LineageRecord;
+  /** Removes a temporary copy (a no-op for workspace data). */
+  cleanup(): void;
 }
 
-async function dataverApi(): Promise<Partial<DataverLineageApi>> {
-  try {
-    return (await import('dataver')) as unknown as Partial<DataverLineageApi>;
-  } catch (error) {
-    throw new DataverError(
-      'LINEAGE_UNAVAILABLE',
-      `the dataver library could not be loaded: ${(error as Error).message}`,
-      {
-        cause: error,
-        hint: 'build it with `npx tsc -b packages/dataver`',
-      },
-    );
-  }
-}
-
-/**
- * Asks dataver whether the data paths match the lock.
- *
- * @example
- * ```ts
- * const { repoRoot, dirty } = await checkDataLineage({ cwd: process.cwd(), paths: ['data/processed'] });
- * ```
- */
-export async function checkDataLineage(options: { cwd: string; paths: string[] }): Promise<DataLineage> {
-  const api = await dataverApi();
-  if (typeof api.checkDataLineage !== 'function') {
-    throw new DataverError('LINEAGE_UNAVAILABLE', 'this dataver build has no checkDataLineage()', {
-      hint: 'update and rebuild the dataver package, or pass --no-lineage',
-    });
-  }
-  return api.checkDataLineage(options);
-}
-
-/**
- * Writes the data of git revision `rev` for the tracked `paths` under `dest`, leaving the workspace alone.
- *
- * @example
- * ```ts
- * await materializeRevision({ cwd: '.', rev: 'HEAD~1', paths: ['data/processed'], dest: '/tmp/rev' });
- * ```
- */
-export async function materializeRevision(options: {
+/** Options of {@link resolveDataSource}. */
+export interface DataSourceOptions {
+  /** Folder that `dataDir` is relative to. */
   cwd: string;
-  rev: string;
-  paths: string[];
-  dest: string;
-}): Promise<string[]> {
-  const api = await dataverApi();
-  if (typeof api.materializeRevision !== 'function') {
-    throw new DataverError(
-      'LINEAGE_UNAVAILABLE',
-      'this dataver build has no materializeRevision(), so --rev cannot work',
-      {
-        hint: 'update and rebuild the dataver package',
-      },
-    );
+  /** The data folder as configured (relative to `cwd` or absolute). */
+  dataDir: string;
+  /** Train on the data of this git revision instead of the workspace. */
+  rev?: string;
+  /** Accept workspace data that differs from the lock, or lies outside any repository's lock. */
+  allowDirty?: boolean;
+  log: Logger;
+}
+
+/**
+ * Finds the data to train on and its lineage. Workspace data that differs from data.lock.json is refused
+ * (DATA_DIRTY, exit 3) unless `allowDirty`; with `rev`, that revision's data is materialized into a
+ * temporary folder (call `cleanup` once it is read). dataver's own errors keep their code and exit code.
+ *
+ * @example
+ * ```ts
+ * const source = await resolveDataSource({ cwd: '.', dataDir: 'data/processed', log: stderrLogger() });
+ * try { await loadProcessed(source.dataDir); } finally { source.cleanup(); }
+ * ```
+ */
+export async function resolveDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const { cwd, log } = options;
+  const dataDir = path.resolve(cwd, options.dataDir);
+  if (options.rev !== undefined) return revisionSource({ ...options, rev: options.rev }, dataDir);
+  const lineage = await checkDataLineage({ cwd, paths: [dataDir] });
+  const workspace = { dataDir, filesRoot: cwd, cleanup: () => {} };
+  const base = {
+    repoRoot: lineage.repoRoot,
+    outputs: lineage.outputs,
+    dirty: lineage.dirty,
+    allowDirty: options.allowDirty === true,
+    rev: null,
+  };
+  if (lineage.repoRoot === null) {
+    log.warn(`${options.dataDir} is not inside a dataver repository: its lineage is unknown`);
+    return { ...workspace, lineage: { ...base, status: 'unknown', commit: null } };
   }
+  if (lineage.dirty.length > 0) {
+    const what = lineage.dirty.map((d) => `${d.path} (${d.state})`).join(', ');
+    if (!options.allowDirty) {
+      throw new DataverError('DATA_DIRTY', `data differs from data.lock.json: ${what}`, {
+        hint: 'restore it with `dataver checkout`, record it with `dataver add`, or pass --allow-dirty',
+      });
+    }
+    log.warn(`training on data that differs from data.lock.json (--allow-dirty): ${what}`);
+    return { ...workspace, lineage: { ...base, status: 'dirty', commit: lineage.commit } };
+  }
+  return { ...workspace, lineage: { ...base, status: 'clean', commit: lineage.commit } };
+}
+
+async function revisionSource(
+  options: DataSourceOptions & { rev: string },
+  dataDir: string,
+): Promise<DataSource> {
+  const { cwd, rev, log } = options;
+  const revision = await lineageAtRevision({ cwd, rev, paths: [dataDir] }).catch(
+    inContext(`--rev needs data inside a dataver repository (${dataDir})`, 'NOT_A_REPO'),
+  );
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-rev-'));
+  const cleanup = () => fs.rmSync(dest, { recursive: true, force: true });
   try {
-    return await api.materializeRevision(options);
+    await materializeRevision({ cwd, rev, paths: [dataDir], dest }).catch(
+      inContext(`data of revision ${rev}`),
+    );
   } catch (error) {
-    const e = error as Error & { exitCode?: number; hint?: string };
-    throw new DataverError('DATA_MISSING', `data of revision ${options.rev}: ${e.message}`, {
-      cause: error,
-      hint: e.hint,
-    });
+    cleanup();
+    throw error;
   }
+  log.info(`training on the data of revision ${rev} (materialized in ${dest})`);
+  return {
+    dataDir: path.join(dest, path.relative(revision.repoRoot, dataDir)),
+    filesRoot: dest,
+    cleanup,
+    lineage: {
+      status: 'revision',
+      repoRoot: revision.repoRoot,
+      outputs: revision.outputs,
+      dirty: [],
+      allowDirty: false,
+      rev,
+      commit: revision.commit,
+    },
+  };
+}
+
+/**
+ * A `.catch` handler that puts `context` in front of a DataverError's message (of any code, or only of
+ * `onlyCode`) and keeps everything else: code, exit code, hint, data, cause chain. Other errors are bugs
+ * and pass unchanged.
+ */
+function inContext(context: string, onlyCode?: DataverError['code']): (error: unknown) => never {
+  return (error: unknown) => {
+    if (!(error instanceof DataverError) || (onlyCode !== undefined && error.code !== onlyCode)) throw error;
+    throw new DataverError(error.code, `${context}: ${error.message}`, {
+      hint: error.hint,
+      data: error.data,
+      exitCode: error.exitCode,
+      cause: error,
+    });
+  };
 }

@@ -87,13 +87,14 @@ function resolveOptions(options: ModelOptions): Required<ModelOptions> {
 
 function createSmall(opts: Required<ModelOptions>): Model {
   const store = new ParameterStore(new Rng(opts.seed));
-  const widths = [12, 16, 20];
+  const widths = [12, 16, 20] as const;
+  const inputs = [1, 12, 16] as const;
   const blocks = widths.map((w, i) => ({
-    conv: convParams(store, `conv${i + 1}`, 3, i === 0 ? 1 : widths[i - 1]!, w),
+    conv: convParams(store, `conv${i + 1}`, 3, inputs[i] ?? 1, w),
     bn: batchNormParams(store, `bn${i + 1}`, w),
   }));
   // 28 → 14 → 7 → 3 after three floor-pools.
-  const flat = 3 * 3 * widths[2]!;
+  const flat = 3 * 3 * widths[2];
   const fc1 = denseParams(store, 'fc1', flat, 32);
   const fc2 = denseParams(store, 'fc2', 32, opts.numClasses);
   return {

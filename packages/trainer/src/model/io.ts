@@ -9,6 +9,7 @@ import { DataverError, writeFileAtomicSync } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../data/dataset.js';
 import type { OptimizerState } from '../optim.js';
+import type { EpochMetrics } from '../train/metrics.js';
 import { createModel, MODEL_NAMES, type Model, type ModelName, type ModelOptions } from './index.js';
 
 /** Identifies our model directories and their layout version. */
@@ -42,8 +43,11 @@ function packWeights(model: Model): { manifest: ModelManifest['weights']; bytes:
     offset += v.variable.size;
   }
   const all = new Float32Array(offset);
-  for (const [i, v] of model.variables.entries())
-    all.set(v.variable.dataSync() as Float32Array, manifest[i]!.offset);
+  let at = 0;
+  for (const v of model.variables) {
+    all.set(v.variable.dataSync(), at);
+    at += v.variable.size;
+  }
   return { manifest, bytes: new Uint8Array(all.buffer) };
 }
 
@@ -174,7 +178,7 @@ export interface TrainingState {
   bestMetric: number | null;
   bestEpoch: number | null;
   epochsWithoutImprovement: number;
-  history: Array<Record<string, number>>;
+  history: EpochMetrics[];
   configHash: string;
   normalization: Normalization;
   architecture: { name: ModelName; options: Required<ModelOptions> };

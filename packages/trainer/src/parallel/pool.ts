@@ -10,7 +10,7 @@ import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendPreference } from '../backend/select.js';
 import type { Model } from '../model/index.js';
-import type { StepReply, StepRequest } from './protocol.js';
+import { isWorkerMessage, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
 
 function workerScript(): string {
   const here = path.join(__dirname, 'worker.js');
@@ -44,15 +44,17 @@ export class WorkerPool {
    */
   static async start(model: Model, count: number, backend: BackendPreference): Promise<WorkerPool> {
     const script = workerScript();
-    const workers = Array.from(
-      { length: count },
-      () => new Worker(script, { workerData: { model: model.name, options: model.options, backend } }),
-    );
+    const init: WorkerInit = { model: model.name, options: model.options, backend };
+    const workers = Array.from({ length: count }, () => new Worker(script, { workerData: init }));
     await Promise.all(
       workers.map(
         (w) =>
           new Promise<void>((resolve, reject) => {
-            w.once('message', () => resolve());
+            w.once('message', (m: unknown) =>
+              isWorkerMessage(m) && m.kind === 'ready'
+                ? resolve()
+                : reject(new Error('a training worker sent something else than ready')),
+            );
             w.once('error', reject);
           }),
       ),
@@ -79,7 +81,7 @@ export class WorkerPool {
     const weights = new Float32Array(total);
     let o = 0;
     for (const v of vars) {
-      weights.set(v.variable.dataSync() as Float32Array, o);
+      weights.set(v.variable.dataSync(), o);
       o += v.variable.size;
     }
     const k = this.workers.length;
@@ -87,7 +89,7 @@ export class WorkerPool {
     let start = 0;
     const replies = await Promise.all(
       this.workers.map((w, i) => {
-        const n = sizes[i]!;
+        const n = sizes[i] ?? 0;
         const req: StepRequest = {
           weights,
           images: images.slice(start * 784, (start + n) * 784),
@@ -100,11 +102,12 @@ export class WorkerPool {
         return new Promise<StepReply>((resolve, reject) => {
           const onError = (e: Error) => reject(e);
           w.once('error', onError);
-          w.once('message', (m: StepReply) => {
+          w.once('message', (m: unknown) => {
             w.off('error', onError);
-            resolve(m);
+            if (isWorkerMessage(m) && m.kind === 'step') resolve(m);
+            else reject(new Error('a training worker answered a step with something else'));
           });
-          w.postMessage(req, [req.images.buffer as ArrayBuffer, req.labels.buffer as ArrayBuffer]);
+          w.postMessage(req, [req.images.buffer, req.labels.buffer]);
         });
       }),
     );
@@ -112,13 +115,13 @@ export class WorkerPool {
     const state = new Float32Array(stateSize);
     let loss = 0;
     let correct = 0;
-    replies.forEach((r, i) => {
-      const wgt = sizes[i]! / count;
+    for (const [i, r] of replies.entries()) {
+      const wgt = (sizes[i] ?? 0) / count;
       for (let j = 0; j < gradSize; j++) grads[j]! += wgt * r.grads[j]!;
       for (let j = 0; j < stateSize; j++) state[j]! += r.state[j]! / k;
       loss += wgt * r.loss;
       correct += r.correct;
-    });
+    }
     const named: Record<string, tf.Tensor> = {};
     let g = 0;
     let s = 0;

@@ -74,11 +74,12 @@ export function lineChart(
   c.line(left, bottom, right, bottom, [0, 0, 0]);
   c.text((left + right - Canvas.textWidth(xLabel)) / 2, height - 14, xLabel, [0, 0, 0]);
   series.forEach((s, k) => {
-    const color = PALETTE[k % PALETTE.length]!;
-    for (let i = 1; i < s.values.length; i++) {
-      c.line(px(i - 1), py(s.values[i - 1]!), px(i), py(s.values[i]!), color, 2);
+    const color = PALETTE[k % PALETTE.length] ?? [0, 0, 0];
+    for (const [i, v] of s.values.entries()) {
+      const previous = s.values[i - 1];
+      if (previous !== undefined) c.line(px(i - 1), py(previous), px(i), py(v), color, 2);
     }
-    for (let i = 0; i < s.values.length; i++) c.rect(px(i) - 2, py(s.values[i]!) - 2, 5, 5, color);
+    for (const [i, v] of s.values.entries()) c.rect(px(i) - 2, py(v) - 2, 5, 5, color);
     const lx = right - 150;
     const ly = top + 6 + k * 14;
     c.rect(lx, ly + 2, 14, 3, color);
@@ -108,12 +109,12 @@ export function confusionMatrixPng(matrix: number[][], title = 'Confusion matrix
       r.reduce((a, b) => a + b, 0),
     ),
   );
-  for (let i = 0; i < k; i++) {
+  for (const [i, row] of matrix.entries()) {
     c.text(left - 14, top + i * cell + cell / 2 - 3, String(i));
     c.text(left + i * cell + cell / 2 - 3, top - 12, String(i));
-    for (let j = 0; j < k; j++) {
-      const v = matrix[i]![j]!;
-      const f = v / rowMax[i]!;
+    const total = rowMax[i] ?? 1;
+    for (const [j, v] of row.entries()) {
+      const f = v / total;
       const color: Rgb =
         i === j
           ? [255 - 200 * f, 255 - 120 * f, 255 - 200 * f]

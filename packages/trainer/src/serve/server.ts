@@ -104,15 +104,16 @@ export async function createServer(
       );
     }
     // All classes ranked once: the first three are the answer's top-k, all of them feed the page's bars.
-    const all = predictNormalized(model, normalizeInk(ink, manifest.normalization), 1, {
+    const [all] = predictNormalized(model, normalizeInk(ink, manifest.normalization), 1, {
       topK: manifest.classes,
       threshold,
-    })[0]!;
+    });
+    if (!all) throw new Error('no prediction for one image');
     const probabilities = new Array<number>(manifest.classes).fill(0);
     for (const t of all.top) probabilities[t.class] = t.probability;
     const p = { ...all, top: all.top.slice(0, 3) };
     return { ...p, probabilities, threshold };
   });
   app.addHook('onClose', async () => model.dispose());
-  return { app: app as unknown as FastifyInstance, backend };
+  return { app, backend };
 }

@@ -1,0 +1,328 @@
+// The epoch loop of a training run: seeded shuffles and augmentation, batches on the main thread or
+// split over data-parallel workers, the optimizer and its schedule, validation, early stopping, and
+// best/last checkpoints from which `--resume` continues exactly where the run stopped.
+import * as path from 'node:path';
+import { DataverError, type Logger, Rng } from '@dataver/foundation';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../backend/select.js';
+import { infer } from '../batch.js';
+import { configHash, learningRateAt, type TrainConfig } from '../config.js';
+import { augmentBatch } from '../data/augment.js';
+import { type Dataset, type Normalization, PIXELS } from '../data/dataset.js';
+import { createModel, type Model } from '../model/index.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
+import { Optimizer } from '../optim.js';
+import { WorkerPool } from '../parallel/pool.js';
+import type { EpochMetrics } from './metrics.js';
+import { type ProgressBar, progressBar } from './progress-bar.js';
+import { gradientStep } from './step.js';
+
+/** Where checkpoints live below a run's logs folder. */
+export function checkpointsDir(logsDir: string): string {
+  return path.join(logsDir, 'checkpoints');
+}
+
+/**
+ * Reads the last checkpoint of a run for `--resume` and checks that it was trained with this
+ * configuration (only `epochs` and `output` may differ); CONFIG_INVALID (exit 2) if not.
+ *
+ * @example
+ * ```ts
+ * const resume = readResumePoint('models/latest/logs', config);
+ * console.log(resume.state.epoch); // epochs done so far
+ * ```
+ */
+export function readResumePoint(logsDir: string, config: TrainConfig): Checkpoint {
+  const checkpoint = loadCheckpoint(path.join(checkpointsDir(logsDir), 'last.ckpt'));
+  if (checkpoint.state.configHash !== configHash(config)) {
+    throw new DataverError(
+      'CONFIG_INVALID',
+      'the checkpoint was trained with another configuration (only epochs may change on --resume)',
+    );
+  }
+  return checkpoint;
+}
+
+/** Where the loop reports each finished epoch (metrics.jsonl, TensorBoard). */
+export interface EpochSink {
+  epoch(metrics: EpochMetrics): void;
+}
+
+/** Inputs of {@link trainEpochs}. */
+export interface EpochLoopOptions {
+  config: TrainConfig;
+  /** Trained in place; holds the best epoch's weights on return. */
+  model: Model;
+  train: Dataset;
+  validation: Dataset | null;
+  normalization: Normalization;
+  /** Backend the data-parallel workers start. */
+  backend: BackendName;
+  /** The run's logs folder (checkpoints go to its `checkpoints/`). */
+  logsDir: string;
+  /** The checkpoint to continue from ({@link readResumePoint}), or null for a fresh run. */
+  resume: Checkpoint | null;
+  sink: EpochSink;
+  log: Logger;
+  /** Show a progress bar on stderr. */
+  progress?: boolean;
+  onEpoch?: (metrics: EpochMetrics) => void;
+}
+
+/** What the loop did. */
+export interface EpochLoopResult {
+  /** Every epoch's metrics, including those of the run that was resumed. */
+  history: EpochMetrics[];
+  bestEpoch: number | null;
+  /** The monitored value of the best epoch (validation loss, else train loss). */
+  bestMetric: number | null;
+  stoppedEarly: boolean;
+  /** Images trained on and seconds spent by this process (not the resumed part). */
+  trainImages: number;
+  trainSeconds: number;
+  /** Worker threads used (1: the main thread). */
+  workers: number;
+}
+
+/** Mutable progress of the loop: what a checkpoint stores. */
+interface LoopState {
+  rng: Rng;
+  history: EpochMetrics[];
+  startEpoch: number;
+  step: number;
+  bestMetric: number | null;
+  bestEpoch: number | null;
+  epochsWithoutImprovement: number;
+}
+
+function initialState(config: TrainConfig, resume: Checkpoint | null): LoopState {
+  if (!resume) {
+    return {
+      rng: new Rng(config.seed),
+      history: [],
+      startEpoch: 0,
+      step: 0,
+      bestMetric: null,
+      bestEpoch: null,
+      epochsWithoutImprovement: 0,
+    };
+  }
+  const s = resume.state;
+  return {
+    rng: Rng.fromState(s.rng),
+    history: s.history,
+    startEpoch: s.epoch,
+    step: s.step,
+    bestMetric: s.bestMetric,
+    bestEpoch: s.bestEpoch,
+    epochsWithoutImprovement: s.epochsWithoutImprovement,
+  };
+}
+
+function snapshotWeights(model: Model): Float32Array[] {
+  return model.variables.map((v) => Float32Array.from(v.variable.dataSync()));
+}
+
+function restoreWeights(model: Model, weights: Float32Array[]): void {
+  for (const [i, v] of model.variables.entries()) {
+    const w = weights[i];
+    if (!w) throw new Error(`no saved weights for variable ${v.name}`);
+    v.variable.assign(tf.tensor(w, v.variable.shape, 'float32'));
+  }
+}
+
+function nonFiniteLoss(loss: number, step: number): DataverError {
+  return new DataverError('DATA_INVALID', `loss became ${loss} at step ${step}: lower the learning rate`);
+}
+
+/** Loss and accuracy on a labelled set, in inference mode. */
+function evaluateOn(model: Model, ds: Dataset): { loss: number; accuracy: number } {
+  const r = infer(model, ds.images, ds.count, ds.labels);
+  return { loss: r.loss ?? Number.NaN, accuracy: r.accuracy ?? Number.NaN };
+}
+
+/**
+ * Runs the epochs of a run (from the resume point, if any), writing `last.ckpt` after every epoch and
+ * `best.ckpt` after every improvement, and stops early after `earlyStopping.patience` epochs without
+ * one. On return the model holds the weights of the best epoch. Same seed, data, worker count and
+ * backend give bit-identical weights, resumed or not.
+ *
+ * @example
+ * ```ts
+ * const result = await trainEpochs({ config, model, train, validation, normalization, backend: 'wasm',
+ *   logsDir: 'models/latest/logs', resume: null, sink: { epoch: () => {} }, log: silentLogger });
+ * console.log(result.bestEpoch, result.history.length);
+ * ```
+ */
+export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopResult> {
+  const { config, model, train: trainSet, validation, normalization, resume, log } = options;
+  const ckptDir = checkpointsDir(options.logsDir);
+  const optimizer = new Optimizer({
+    name: config.optimizer,
+    learningRate: config.learningRate,
+    weightDecay: config.weightDecay,
+  });
+  const st = initialState(config, resume);
+  if (resume) {
+    resume.restoreWeights(model);
+    optimizer.setState(resume.optimizer);
+    log.info(`resuming after epoch ${st.startEpoch} (step ${st.step})`);
+  }
+  let patienceLeft = config.earlyStopping.patience - st.epochsWithoutImprovement;
+  // Best weights so far, kept in memory; on resume, read back from best.ckpt.
+  let bestWeights: Float32Array[] | null = null;
+  if (resume && st.bestEpoch !== null) {
+    const best = loadCheckpoint(path.join(ckptDir, 'best.ckpt'));
+    const probe = createModel(config.model, { seed: config.seed });
+    best.restoreWeights(probe);
+    bestWeights = snapshotWeights(probe);
+    probe.dispose();
+  }
+
+  const bs = config.batchSize;
+  const stepsPerEpoch = Math.floor(trainSet.count / bs) || 1;
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const background = (0 - normalization.mean) / normalization.std;
+  const trainables = model.variables.filter((v) => v.trainable);
+  const trainVars = trainables.map((v) => v.variable);
+  const batchImages = new Float32Array(bs * PIXELS);
+  const batchLabels = new Int32Array(bs);
+  let stoppedEarly = false;
+  let trainImages = 0;
+  let trainSeconds = 0;
+
+  const bar = options.progress ? await progressBar() : null;
+  const workers = Math.min(config.workers, Math.floor(bs / 2)) || 1;
+  const pool = workers > 1 ? await WorkerPool.start(model, workers, options.backend) : null;
+  if (pool)
+    log.info(`data-parallel over ${pool.size} worker threads (batch ${bs} split into ${pool.size} slices)`);
+  try {
+    for (let epoch = st.startEpoch; epoch < config.epochs; epoch++) {
+      const order = st.rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
+      const t0 = performance.now();
+      const totals = { lossSum: 0, correct: 0, seen: 0 };
+      bar?.start(stepsPerEpoch, 0, {
+        epoch: epoch + 1,
+        epochs: config.epochs,
+        loss: '-',
+        acc: '-',
+        ips: '-',
+      });
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const n = Math.min(bs, trainSet.count - b * bs);
+        for (const [i, j] of order.subarray(b * bs, b * bs + n).entries()) {
+          batchImages.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
+          batchLabels[i] = trainSet.labels[j]!;
+        }
+        if (config.augmentation.enabled)
+          augmentBatch(batchImages, n, config.augmentation, st.rng, background);
+        optimizer.learningRate = learningRateAt(config, st.step, totalSteps, stepsPerEpoch);
+        const r =
+          pool && n >= pool.size
+            ? await pool.step(batchImages, batchLabels, n, st.rng)
+            : gradientStep(
+                model,
+                batchImages.subarray(0, n * PIXELS),
+                batchLabels.subarray(0, n),
+                st.rng,
+                trainVars,
+              );
+        if (!Number.isFinite(r.loss)) {
+          tf.dispose(r.grads);
+          throw nonFiniteLoss(r.loss, st.step);
+        }
+        optimizer.apply(trainables, r.grads);
+        tf.dispose(r.grads);
+        totals.correct += r.correct;
+        totals.lossSum += r.loss * n;
+        totals.seen += n;
+        st.step++;
+        if (bar && (b % 10 === 0 || b === stepsPerEpoch - 1)) showProgress(bar, b + 1, totals, t0);
+      }
+      bar?.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      const { lossSum, correct, seen } = totals;
+      trainImages += seen;
+      trainSeconds += seconds;
+      const val = validation ? evaluateOn(model, validation) : null;
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        step: st.step,
+        train_loss: lossSum / seen,
+        train_accuracy: correct / seen,
+        val_loss: val?.loss ?? null,
+        val_accuracy: val?.accuracy ?? null,
+        learning_rate: optimizer.learningRate,
+        images_per_second: seen / seconds,
+        seconds,
+      };
+      st.history.push(metrics);
+      options.sink.epoch(metrics);
+      log.info(
+        `epoch ${epoch + 1}/${config.epochs}: loss ${metrics.train_loss.toFixed(4)} acc ${(100 * metrics.train_accuracy).toFixed(2)}%` +
+          (val ? `, val loss ${val.loss.toFixed(4)} acc ${(100 * val.accuracy).toFixed(2)}%` : '') +
+          `, ${metrics.images_per_second.toFixed(0)} images/s, ${seconds.toFixed(1)} s`,
+      );
+      options.onEpoch?.(metrics);
+
+      // Best by validation loss (train loss without a validation set); ties keep the earlier epoch.
+      const monitored = val ? val.loss : metrics.train_loss;
+      const improved = st.bestMetric === null || monitored < st.bestMetric - config.earlyStopping.minDelta;
+      if (improved) {
+        st.bestMetric = monitored;
+        st.bestEpoch = epoch + 1;
+        bestWeights = snapshotWeights(model);
+        st.epochsWithoutImprovement = 0;
+        patienceLeft = config.earlyStopping.patience;
+      } else {
+        st.epochsWithoutImprovement++;
+        patienceLeft--;
+      }
+      const state: TrainingState = {
+        epoch: epoch + 1,
+        step: st.step,
+        rng: st.rng.state(),
+        bestMetric: st.bestMetric,
+        bestEpoch: st.bestEpoch,
+        epochsWithoutImprovement: st.epochsWithoutImprovement,
+        history: st.history,
+        configHash: configHash(config),
+        normalization,
+        architecture: { name: model.name, options: model.options },
+      };
+      saveCheckpoint(path.join(ckptDir, 'last.ckpt'), model, optimizer.getState(), state);
+      if (improved) saveCheckpoint(path.join(ckptDir, 'best.ckpt'), model, optimizer.getState(), state);
+      if (config.earlyStopping.patience > 0 && patienceLeft <= 0 && epoch + 1 < config.epochs) {
+        log.info(`early stopping: no improvement for ${config.earlyStopping.patience} epoch(s)`);
+        stoppedEarly = true;
+        break;
+      }
+    }
+  } finally {
+    await pool?.close();
+  }
+  if (bestWeights) restoreWeights(model, bestWeights);
+  return {
+    history: st.history,
+    bestEpoch: st.bestEpoch,
+    bestMetric: st.bestMetric,
+    stoppedEarly,
+    trainImages,
+    trainSeconds,
+    workers: pool?.size ?? 1,
+  };
+}
+
+function showProgress(
+  bar: ProgressBar,
+  value: number,
+  totals: { lossSum: number; correct: number; seen: number },
+  t0: number,
+): void {
+  const secs = (performance.now() - t0) / 1000;
+  bar.update(value, {
+    loss: (totals.lossSum / totals.seen).toFixed(4),
+    acc: ((100 * totals.correct) / totals.seen).toFixed(2),
+    ips: (totals.seen / secs).toFixed(0),
+  });
+}
