@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { deriveSeed, Rng } = require('@dataver/foundation');
 const cm = require('../dist/index.js');
 
 async function main() {
@@ -37,11 +38,7 @@ async function main() {
     // rows of 8: clean row, then its corrupted row
     const row = Math.floor(i / 8) * 16 + (i % 8);
     pairs.set(src, row * 784);
-    cm.corruptDigit(
-      src,
-      pairs.subarray((row + 8) * 784, (row + 9) * 784),
-      new cm.Rng(cm.deriveSeed(0, 2, i + 1)),
-    );
+    cm.corruptDigit(src, pairs.subarray((row + 8) * 784, (row + 9) * 784), new Rng(deriveSeed(0, 2, i + 1)));
     labels[row] = BigInt(y.data[i]);
     labels[row + 8] = BigInt(y.data[i]);
   }
