@@ -6,15 +6,15 @@ import { type Logger, silentLogger } from '@dataver/foundation';
 import { type BackendChoice, type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
 import type { TrainConfig } from './config.js';
+import type { EpochMetrics } from './model/history.js';
 import { countParams, createModel } from './model/index.js';
 import { RunLog, writeRunArtifacts } from './train/artifacts.js';
 import { loadTrainingData } from './train/data.js';
 import { readResumePoint, trainEpochs } from './train/epochs.js';
-import type { EpochMetrics } from './train/metrics.js';
 
 export type { LineageRecord } from './data/lineage.js';
-export { METADATA_VERSION } from './train/artifacts.js';
-export type { EpochMetrics, RunSummary } from './train/metrics.js';
+export type { EpochMetrics } from './model/history.js';
+export { METADATA_VERSION, type RunSummary } from './train/artifacts.js';
 
 /** Options of {@link train} beyond the configuration. */
 export interface TrainOptions {

@@ -1,10 +1,10 @@
-// In-memory data sets of 28×28 grey digits built from tensors (read through corrupt-mnist's tensor I/O),
+// In-memory data sets of 28×28 grey digits built from tensors (read through @dataver/tensor),
 // validated and normalized once, then batched by the training and evaluation loops.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataverError } from '@dataver/foundation';
-import type { Tensor } from 'corrupt-mnist';
+import { readTensor, type Tensor } from '@dataver/tensor';
 
 /** Side of the square images. */
 export const SIDE = 28;
@@ -106,7 +106,7 @@ export function datasetFromTensors(images: Tensor, targets: Tensor, options: Fro
   return { images: out, labels, count };
 }
 
-/** Reads one tensor file through corrupt-mnist, mapping its errors to data errors (exit 3).
+/** Reads one tensor file, mapping its errors to data errors (exit 3).
  *
  * @example
  * ```ts
@@ -119,11 +119,13 @@ export async function readTensorChecked(file: string): Promise<Tensor> {
       hint: 'run `dataver pull` (or `npm start`) to get the data of this commit',
     });
   }
-  const { readTensor } = await import('corrupt-mnist');
   try {
     return await readTensor(file);
   } catch (error) {
-    throw new DataverError('DATA_INVALID', `${file}: ${(error as Error).message}`, { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    // The reader names the file itself when it knows it.
+    const named = error instanceof DataverError && error.file !== undefined;
+    throw new DataverError('DATA_INVALID', named ? message : `${file}: ${message}`, { cause: error });
   }
 }
 

@@ -9,7 +9,7 @@ import { DataverError, writeFileAtomicSync } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../data/dataset.js';
 import type { OptimizerState } from '../optim.js';
-import type { EpochMetrics } from '../train/metrics.js';
+import type { EpochMetrics } from './history.js';
 import { createModel, MODEL_NAMES, type Model, type ModelName, type ModelOptions } from './index.js';
 
 /** Identifies our model directories and their layout version. */

@@ -7,7 +7,7 @@ import { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select.js';
 import { createModel } from '../model/index.js';
-import { gradientStep } from '../train/step.js';
+import { gradientStep } from '../model/step.js';
 import {
   isStepRequest,
   isWorkerInit,

@@ -8,16 +8,29 @@ import { writeFileAtomicSync } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../backend/select.js';
 import { configHash, type TrainConfig } from '../config.js';
+import type { EpochMetrics } from '../model/history.js';
 import { countParams, type Model } from '../model/index.js';
 import { saveModel } from '../model/io.js';
 import { lineChart, type Series } from '../report/plots.js';
 import { EventWriter } from '../report/tensorboard.js';
 import type { TrainingData } from './data.js';
 import type { EpochSink } from './epochs.js';
-import type { EpochMetrics, RunSummary } from './metrics.js';
 
 /** Version written into metadata; bump with incompatible metadata changes. */
 export const METADATA_VERSION = 1;
+
+/** The summary of a run as written to metrics.json (reproducible: no timings). */
+export interface RunSummary {
+  test_accuracy: number | null;
+  test_loss: number | null;
+  best_epoch: number | null;
+  best_val_loss: number | null;
+  val_accuracy: number | null;
+  train_loss: number | null;
+  train_accuracy: number | null;
+  epochs_run: number;
+  stopped_early: boolean;
+}
 
 /** The per-epoch logs of a run: metrics.jsonl and TensorBoard scalars. */
 export class RunLog implements EpochSink {

@@ -9,13 +9,13 @@ import { infer } from '../batch.js';
 import { configHash, learningRateAt, type TrainConfig } from '../config.js';
 import { augmentBatch } from '../data/augment.js';
 import { type Dataset, type Normalization, PIXELS } from '../data/dataset.js';
+import type { EpochMetrics } from '../model/history.js';
 import { createModel, type Model } from '../model/index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
+import { gradientStep } from '../model/step.js';
 import { Optimizer } from '../optim.js';
 import { WorkerPool } from '../parallel/pool.js';
-import type { EpochMetrics } from './metrics.js';
 import { type ProgressBar, progressBar } from './progress-bar.js';
-import { gradientStep } from './step.js';
 
 /** Where checkpoints live below a run's logs folder. */
 export function checkpointsDir(logsDir: string): string {

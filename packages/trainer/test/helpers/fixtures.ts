@@ -1,9 +1,9 @@
-// Shared fixtures: processed-layout data folders made from real MNIST digits (written with corrupt-mnist's
-// tensor writer, read back through the product path), and a small trained model reused across test files.
+// Shared fixtures: processed-layout data folders made from real MNIST digits (written with @dataver/tensor's
+// writer, read back through the product path), and a small trained model reused across test files.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeTensor } from 'corrupt-mnist';
+import { writeTensor } from '@dataver/tensor';
 import { PNG } from 'pngjs';
 import { loadMnist, MNIST_MEAN, MNIST_STD } from './mnist';
 

@@ -3,7 +3,7 @@
 import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { SIDE } from '../data/dataset.js';
-import type { Model } from '../model/index.js';
+import type { Model } from './index.js';
 
 /** What one gradient step computed; the caller disposes `grads`. */
 export interface StepResult {
