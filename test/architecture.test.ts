@@ -25,7 +25,7 @@ const PACKAGES: Record<string, { name: string; mayImport: string[] }> = {
  */
 const LAYERS: Record<string, Record<string, number>> = {
   foundation: { index: 9, cli: 2, fs: 1, errors: 0, random: 0 },
-  tensor: { index: 9 },
+  tensor: { index: 9, file: 4, stats: 3, format: 2, container: 1, dtype: 0 },
   dataver: {
     index: 9,
     cli: 8,
