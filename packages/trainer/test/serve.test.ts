@@ -102,6 +102,7 @@ test(
     });
     try {
       const page = await browser.newPage();
+      page.setDefaultTimeout(START);
       await page.goto(`${base}/`);
       await page.waitForFunction(() => document.getElementById('model')?.textContent?.includes('parameters'));
       const box = (await page.locator('#pad').boundingBox())!;

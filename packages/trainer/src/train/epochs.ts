@@ -17,7 +17,14 @@ import { Optimizer } from '../optim.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { type ProgressBar, progressBar } from './progress-bar.js';
 
-/** Where checkpoints live below a run's logs folder. */
+/**
+ * Where checkpoints (`last.ckpt`, `best.ckpt`) live below a run's logs folder.
+ *
+ * @example
+ * ```ts
+ * checkpointsDir('models/latest/logs'); // 'models/latest/logs/checkpoints'
+ * ```
+ */
 export function checkpointsDir(logsDir: string): string {
   return path.join(logsDir, 'checkpoints');
 }
@@ -181,12 +188,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
 
   const bs = config.batchSize;
   const stepsPerEpoch = Math.floor(trainSet.count / bs) || 1;
-  const totalSteps = stepsPerEpoch * config.epochs;
-  const background = (0 - normalization.mean) / normalization.std;
   const trainables = model.variables.filter((v) => v.trainable);
-  const trainVars = trainables.map((v) => v.variable);
-  const batchImages = new Float32Array(bs * PIXELS);
-  const batchLabels = new Int32Array(bs);
   let stoppedEarly = false;
   let trainImages = 0;
   let trainSeconds = 0;
@@ -196,11 +198,25 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
   const pool = workers > 1 ? await WorkerPool.start(model, workers, options.backend) : null;
   if (pool)
     log.info(`data-parallel over ${pool.size} worker threads (batch ${bs} split into ${pool.size} slices)`);
+  const batches: BatchContext = {
+    config,
+    model,
+    optimizer,
+    trainables,
+    trainVars: trainables.map((v) => v.variable),
+    train: trainSet,
+    pool,
+    bar,
+    state: st,
+    stepsPerEpoch,
+    totalSteps: stepsPerEpoch * config.epochs,
+    background: (0 - normalization.mean) / normalization.std,
+    images: new Float32Array(bs * PIXELS),
+    labels: new Int32Array(bs),
+  };
   try {
     for (let epoch = st.startEpoch; epoch < config.epochs; epoch++) {
-      const order = st.rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
       const t0 = performance.now();
-      const totals = { lossSum: 0, correct: 0, seen: 0 };
       bar?.start(stepsPerEpoch, 0, {
         epoch: epoch + 1,
         epochs: config.epochs,
@@ -208,37 +224,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
         acc: '-',
         ips: '-',
       });
-      for (let b = 0; b < stepsPerEpoch; b++) {
-        const n = Math.min(bs, trainSet.count - b * bs);
-        for (const [i, j] of order.subarray(b * bs, b * bs + n).entries()) {
-          batchImages.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
-          batchLabels[i] = trainSet.labels[j]!;
-        }
-        if (config.augmentation.enabled)
-          augmentBatch(batchImages, n, config.augmentation, st.rng, background);
-        optimizer.learningRate = learningRateAt(config, st.step, totalSteps, stepsPerEpoch);
-        const r =
-          pool && n >= pool.size
-            ? await pool.step(batchImages, batchLabels, n, st.rng)
-            : gradientStep(
-                model,
-                batchImages.subarray(0, n * PIXELS),
-                batchLabels.subarray(0, n),
-                st.rng,
-                trainVars,
-              );
-        if (!Number.isFinite(r.loss)) {
-          tf.dispose(r.grads);
-          throw nonFiniteLoss(r.loss, st.step);
-        }
-        optimizer.apply(trainables, r.grads);
-        tf.dispose(r.grads);
-        totals.correct += r.correct;
-        totals.lossSum += r.loss * n;
-        totals.seen += n;
-        st.step++;
-        if (bar && (b % 10 === 0 || b === stepsPerEpoch - 1)) showProgress(bar, b + 1, totals, t0);
-      }
+      const totals = await runBatches(batches, t0);
       bar?.stop();
       const seconds = (performance.now() - t0) / 1000;
       const { lossSum, correct, seen } = totals;
@@ -313,12 +299,75 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
   };
 }
 
-function showProgress(
-  bar: ProgressBar,
-  value: number,
-  totals: { lossSum: number; correct: number; seen: number },
-  t0: number,
-): void {
+/** What one epoch's batches need; `state` and the optimizer advance as they run. */
+interface BatchContext {
+  config: TrainConfig;
+  model: Model;
+  optimizer: Optimizer;
+  trainables: Model['variables'];
+  trainVars: tf.Variable[];
+  train: Dataset;
+  pool: WorkerPool | null;
+  bar: ProgressBar | null;
+  state: LoopState;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  /** The normalized value of a blank pixel, which augmentation fills in. */
+  background: number;
+  /** Reused batch buffers. */
+  images: Float32Array;
+  labels: Int32Array;
+}
+
+interface EpochTotals {
+  lossSum: number;
+  correct: number;
+  seen: number;
+}
+
+/**
+ * One epoch's batches: a seeded shuffle, then per batch augmentation, the scheduled learning rate,
+ * a gradient step (on the workers when the batch can be split) and the optimizer update.
+ */
+async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
+  const { config, train: trainSet, pool, bar, state: st, images, labels } = ctx;
+  const bs = config.batchSize;
+  const order = st.rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
+  const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0 };
+  for (let b = 0; b < ctx.stepsPerEpoch; b++) {
+    const n = Math.min(bs, trainSet.count - b * bs);
+    for (const [i, j] of order.subarray(b * bs, b * bs + n).entries()) {
+      images.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
+      labels[i] = trainSet.labels[j]!;
+    }
+    if (config.augmentation.enabled) augmentBatch(images, n, config.augmentation, st.rng, ctx.background);
+    ctx.optimizer.learningRate = learningRateAt(config, st.step, ctx.totalSteps, ctx.stepsPerEpoch);
+    const r =
+      pool && n >= pool.size
+        ? await pool.step(images, labels, n, st.rng)
+        : gradientStep(
+            ctx.model,
+            images.subarray(0, n * PIXELS),
+            labels.subarray(0, n),
+            st.rng,
+            ctx.trainVars,
+          );
+    if (!Number.isFinite(r.loss)) {
+      tf.dispose(r.grads);
+      throw nonFiniteLoss(r.loss, st.step);
+    }
+    ctx.optimizer.apply(ctx.trainables, r.grads);
+    tf.dispose(r.grads);
+    totals.correct += r.correct;
+    totals.lossSum += r.loss * n;
+    totals.seen += n;
+    st.step++;
+    if (bar && (b % 10 === 0 || b === ctx.stepsPerEpoch - 1)) showProgress(bar, b + 1, totals, t0);
+  }
+  return totals;
+}
+
+function showProgress(bar: ProgressBar, value: number, totals: EpochTotals, t0: number): void {
   const secs = (performance.now() - t0) / 1000;
   bar.update(value, {
     loss: (totals.lossSum / totals.seen).toFixed(4),
