@@ -3,17 +3,24 @@
 import * as fs from 'node:fs';
 import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
+import { gitTrackedPaths } from '../git/tracked-paths.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
-import type { ManifestEntry } from '../odb/manifest.js';
 import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
-import { gitTrackedPaths, ignoreOutputs } from './gitignore.js';
+import { ignoreOutputs } from './gitignore.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { listingDigest, StatCache } from './stat-cache.js';
 import { collectTensorMeta } from './tensor-meta.js';
-import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+import {
+  hashOf,
+  manifestEntries,
+  resolveHashes,
+  statFile,
+  type WorkspaceFile,
+  walkDirectory,
+} from './workspace.js';
 
 export interface AddedOutput {
   path: string;
@@ -50,7 +57,7 @@ export async function addPaths(
 ): Promise<AddedOutput[]> {
   const lock = options.lock ?? (await readLock(repo.root));
   checkOverlaps(lock, repoPaths);
-  const inGit = gitTrackedPaths(repo.root, repoPaths);
+  const inGit = await gitTrackedPaths(repo.root, repoPaths);
   if (inGit.length > 0) {
     throw new DataverError(
       'USAGE',
@@ -79,10 +86,10 @@ export async function addPaths(
     const previous = lock.outputs[plan.path];
     let entry: OutputEntry;
     if (plan.kind === 'file') {
-      const f = plan.files[0];
-      entry = { hash: f.hash!, size: f.size, kind: 'file' };
+      const [f] = plan.files;
+      entry = { hash: hashOf(f), size: f.size, kind: 'file' };
     } else {
-      const manifest: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }));
+      const manifest = manifestEntries(plan.files);
       const { hash } = manifestObject(manifest);
       await repo.cache.putManifest(manifest);
       statCache.recordDir(plan.path, listingDigest(plan.files), hash);
@@ -122,11 +129,9 @@ export async function addPaths(
   return results;
 }
 
-interface OutputPlan {
-  path: string;
-  kind: 'file' | 'dir';
-  files: WorkspaceFile[];
-}
+type OutputPlan =
+  | { path: string; kind: 'file'; files: [WorkspaceFile] }
+  | { path: string; kind: 'dir'; files: WorkspaceFile[] };
 
 function planOutput(repo: Repo, repoPath: string): OutputPlan {
   let st: fs.Stats;
@@ -146,7 +151,13 @@ function planOutput(repo: Repo, repoPath: string): OutputPlan {
       hint: 'dataver tracks regular files and directories',
     });
   }
-  return { path: repoPath, kind: 'file', files: [statFile(repo, repoPath)!] };
+  const file = statFile(repo, repoPath);
+  if (!file) {
+    throw new DataverError('PATH_NOT_FOUND', `${repoPath} vanished while it was being added`, {
+      hint: 'run the command again once nothing else moves it',
+    });
+  }
+  return { path: repoPath, kind: 'file', files: [file] };
 }
 
 /** An output may not contain or lie inside another output, nor be given twice. */

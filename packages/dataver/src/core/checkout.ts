@@ -14,7 +14,7 @@ import type { Lock, OutputEntry } from '../lock/schema.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { selectOutputs } from './status.js';
-import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+import { hashOf, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
 export interface CheckoutOptions {
   force?: boolean;
@@ -77,7 +77,7 @@ export async function checkout(
     const wantedHash = new Map(wanted.map((w) => [w.repoPath, w.hash]));
     // dataver's own content: what it last wrote here, or what is wanted anyway; both recoverable.
     const replaceable = (f: WorkspaceFile) =>
-      repo.cache.has(f.hash!) && (previous.get(f.path) === f.hash || wantedHash.get(f.path) === f.hash);
+      repo.cache.has(hashOf(f)) && (previous.get(f.path) === f.hash || wantedHash.get(f.path) === f.hash);
 
     const byPath = new Map(current.map((f) => [f.path, f]));
     for (const w of wanted.filter((x) => inScope(x.repoPath))) {
@@ -232,10 +232,10 @@ export async function relinkWorkspace(
   statCache: StatCache,
   files: WorkspaceFile[],
 ): Promise<void> {
-  const relink = files.filter((f) => needsRelink(repo, f, f.hash!));
+  const relink = files.filter((f) => needsRelink(repo, f, hashOf(f)));
   await repo.cache.materializeMany(
-    relink.map((f) => ({ hash: f.hash!, dest: f.abs })),
+    relink.map((f) => ({ hash: hashOf(f), dest: f.abs })),
     repo.config.cache.link,
   );
-  for (const f of relink) statCache.record(f.path, fs.statSync(f.abs), f.hash!);
+  for (const f of relink) statCache.record(f.path, fs.statSync(f.abs), hashOf(f));
 }

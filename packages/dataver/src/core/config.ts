@@ -5,6 +5,8 @@ import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { z } from 'zod';
 import { sortKeys } from '../lock/lock-file.js';
 import { readTextOrUndefined } from '../util/fs.js';
+import { present } from '../util/invariants.js';
+import { firstIssue } from '../util/parse-errors.js';
 
 export const LINK_MODES = ['copy', 'reflink', 'hardlink', 'symlink'] as const;
 export type LinkMode = (typeof LINK_MODES)[number];
@@ -65,7 +67,7 @@ export async function readConfig(root: string): Promise<Config> {
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = firstIssue(result.error);
     throw new DataverError(
       'CONFIG_INVALID',
       `${CONFIG_FILE}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
@@ -84,7 +86,9 @@ export async function writeConfig(root: string, config: Config): Promise<void> {
 /** Maps a dotted user key (`cache.link`, `remote.origin.url`, `core.remote`) to a path in the config object. */
 export function configKeyPath(key: string): string[] {
   const parts = key.split('.');
-  if (parts[0] === 'remote' && parts.length === 3) return ['remotes', parts[1], parts[2]];
+  const [section, name, field] = parts;
+  if (section === 'remote' && name !== undefined && field !== undefined && parts.length === 3)
+    return ['remotes', name, field];
   if ((parts[0] === 'core' || parts[0] === 'cache') && parts.length === 2) return parts;
   if (key === 'plugins') return parts;
   throw new DataverError('USAGE', `unknown config key '${key}'`, {
@@ -105,6 +109,7 @@ export function getConfigValue(config: Config, key: string): unknown {
 /** Returns a new config with a dotted key set (value parsed as JSON when it looks like a number/array/bool). */
 export function setConfigValue(config: Config, key: string, rawValue: string | undefined): Config {
   const keys = configKeyPath(key);
+  const last = present(keys.at(-1), 'the last part of a config key');
   const copy = structuredClone(config) as Record<string, unknown>;
   let node = copy;
   for (const part of keys.slice(0, -1)) {
@@ -118,14 +123,17 @@ export function setConfigValue(config: Config, key: string, rawValue: string | u
     }
     node = node[part] as Record<string, unknown>;
   }
-  const last = keys[keys.length - 1];
   if (rawValue === undefined) delete node[last];
   else node[last] = parseConfigValue(key, last, rawValue);
   const result = configSchema.safeParse(copy);
   if (!result.success) {
-    throw new DataverError('CONFIG_INVALID', `invalid value for ${key}: ${result.error.issues[0].message}`, {
-      hint: key === 'cache.link' ? `allowed: ${LINK_MODES.join(', ')}` : 'see `dataver config --help`',
-    });
+    throw new DataverError(
+      'CONFIG_INVALID',
+      `invalid value for ${key}: ${firstIssue(result.error).message}`,
+      {
+        hint: key === 'cache.link' ? `allowed: ${LINK_MODES.join(', ')}` : 'see `dataver config --help`',
+      },
+    );
   }
   return result.data;
 }

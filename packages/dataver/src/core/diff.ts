@@ -4,17 +4,16 @@
 import { isDataverError } from '@dataver/foundation';
 import type { Lock, OutputEntry, TensorMetaValue } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
+import { present } from '../util/invariants.js';
 import type { Repo } from './repo.js';
 
 export type ChangeState = 'added' | 'modified' | 'deleted';
 
-export interface FileDiff {
-  /** Path inside the output directory. */
-  path: string;
-  state: ChangeState;
-  sizeBefore?: number;
-  sizeAfter?: number;
-}
+/** One changed file of a directory output (`path` is inside the directory). */
+export type FileDiff =
+  | { path: string; state: 'added'; sizeAfter: number }
+  | { path: string; state: 'deleted'; sizeBefore: number }
+  | { path: string; state: 'modified'; sizeBefore: number; sizeAfter: number };
 
 /** One changed property of one tensor: `mean 0.1307 → 0`. */
 export interface TensorFieldChange {
@@ -83,7 +82,7 @@ export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResul
     sizeAfter += after?.size ?? 0;
     if (before && after && before.hash === after.hash && before.kind === after.kind) continue;
     const state: ChangeState = !before ? 'added' : !after ? 'deleted' : 'modified';
-    const kind = (after ?? before)!.kind;
+    const kind = present(after ?? before, `the entry of ${p}`).kind; // p is a key of a or b
     const diff: OutputDiff = {
       path: p,
       kind,
@@ -140,16 +139,17 @@ export function diffManifestEntries(before: ManifestEntry[], after: ManifestEntr
   const out: FileDiff[] = [];
   let i = 0;
   let j = 0;
-  while (i < before.length || j < after.length) {
+  for (;;) {
     const x = before[i];
     const y = after[j];
-    if (y === undefined || (x !== undefined && x.path < y.path)) {
+    if (x === undefined && y === undefined) break;
+    if (x !== undefined && (y === undefined || x.path < y.path)) {
       out.push({ path: x.path, state: 'deleted', sizeBefore: x.size });
       i++;
-    } else if (x === undefined || y.path < x.path) {
+    } else if (y !== undefined && (x === undefined || y.path < x.path)) {
       out.push({ path: y.path, state: 'added', sizeAfter: y.size });
       j++;
-    } else {
+    } else if (x !== undefined && y !== undefined) {
       if (x.hash !== y.hash)
         out.push({ path: x.path, state: 'modified', sizeBefore: x.size, sizeAfter: y.size });
       i++;
@@ -189,9 +189,10 @@ export function diffMeta(before: OutputEntry | undefined, after: OutputEntry | u
     const t2 = m2[file]?.tensors ?? [];
     const count = Math.max(t1.length, t2.length);
     for (let i = 0; i < count; i++) {
-      const x = (t2[i]?.name !== undefined ? t1.find((t) => t.name === t2[i].name) : undefined) ?? t1[i];
+      const named = t2[i]?.name;
+      const x = (named !== undefined ? t1.find((t) => t.name === named) : undefined) ?? t1[i];
       const y = t2[i] ?? (x?.name !== undefined ? t2.find((t) => t.name === x.name) : undefined);
-      const shown = y ?? x!;
+      const shown = present(y ?? x, `tensor ${i} of ${file}`); // i < the longer list's length
       const changes: TensorFieldChange[] = [];
       if (!x || !y) {
         changes.push({

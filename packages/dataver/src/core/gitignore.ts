@@ -1,6 +1,5 @@
 // Keeps tracked data out of git: each tracked output gets a `/path` line in
 // the repository's root .gitignore (added once, removed by `dataver remove`).
-import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@dataver/foundation';
@@ -46,26 +45,5 @@ export async function isInGitRepo(dir: string): Promise<boolean> {
       if (parent === current) return false;
       current = parent;
     }
-  }
-}
-
-/**
- * The given repository paths (or files below them) that git already tracks; empty outside git.
- * Data tracked by both git and dataver would be committed twice and fight on checkout.
- */
-export function gitTrackedPaths(root: string, repoPaths: string[]): string[] {
-  if (repoPaths.length === 0) return [];
-  try {
-    const out = execFileSync(
-      'git',
-      ['-C', root, 'ls-files', '-z', '--', ...repoPaths.map((p) => `:(literal)${p}`)],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-        maxBuffer: 64 << 20,
-      },
-    ).toString('utf8');
-    return out.split('\0').filter(Boolean);
-  } catch {
-    return []; // not a git repository, or git missing
   }
 }

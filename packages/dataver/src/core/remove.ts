@@ -7,7 +7,7 @@ import { readLock, writeLock } from '../lock/lock-file.js';
 import { unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
-import { resolveHashes, statFile, walkDirectory } from './workspace.js';
+import { hashOf, resolveHashes, statFile, walkDirectory } from './workspace.js';
 
 /**
  * Removes outputs from the lock and from .gitignore.
@@ -54,9 +54,9 @@ async function unlinkFromCache(repo: Repo, repoPaths: string[]): Promise<void> {
       ? walkDirectory(repo, p)
       : [statFile(repo, p)].filter((f) => f !== undefined);
     await resolveHashes(repo, statCache, files);
-    const cached = files.filter((f) => repo.cache.has(f.hash!));
+    const cached = files.filter((f) => repo.cache.has(hashOf(f)));
     await repo.cache.materializeMany(
-      cached.map((f) => ({ hash: f.hash!, dest: f.abs })),
+      cached.map((f) => ({ hash: hashOf(f), dest: f.abs })),
       'copy',
     );
   }

@@ -20,7 +20,7 @@ export class Repo {
   ) {
     this.dataverDir = path.join(root, CONFIG_DIR);
     this.tmpDir = path.join(this.dataverDir, 'tmp');
-    this.stateDir = path.join(this.dataverDir, 'state');
+    this.stateDir = stateDirOf(root);
     this.cache = new ObjectCache(path.join(this.dataverDir, 'cache'), this.tmpDir);
   }
 
@@ -148,6 +148,17 @@ export class Repo {
       );
     }
   }
+}
+
+/**
+ * `.dataver/state/` of a repository root: what dataver remembers between commands (stat cache,
+ * copies of remote index segments); ignored by git and safe to delete.
+ *
+ * @example
+ * stateDirOf('/repo'); // '/repo/.dataver/state'
+ */
+export function stateDirOf(root: string): string {
+  return path.join(root, CONFIG_DIR, 'state');
 }
 
 async function findRoot(start: string): Promise<string | undefined> {

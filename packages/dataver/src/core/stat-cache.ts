@@ -52,7 +52,7 @@ export class StatCache {
       this.entries = new Map();
       const parsed = readJson(this.file) as { version?: number; entries?: Record<string, Entry> } | undefined;
       if (parsed?.version === VERSION && parsed.entries) {
-        for (const key of Object.keys(parsed.entries)) this.entries.set(key, parsed.entries[key]);
+        for (const [key, entry] of Object.entries(parsed.entries)) this.entries.set(key, entry);
       }
     }
     return this.entries;

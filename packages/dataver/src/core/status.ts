@@ -8,7 +8,7 @@ import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
 import { CompleteMarks } from './complete-marks.js';
 import type { Repo } from './repo.js';
 import { listingDigest, StatCache } from './stat-cache.js';
-import { resolveHashes, statFile, walkDirectory } from './workspace.js';
+import { manifestEntries, resolveHashes, statFile, walkDirectory } from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
 
@@ -140,7 +140,7 @@ async function dirStatus(
     return result;
   }
   await resolveHashes(repo, statCache, files);
-  const current = files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }));
+  const current = manifestEntries(files);
   result.actualHash = manifestObject(current).hash;
   statCache.recordDir(path, digest, result.actualHash);
   if (result.actualHash === entry.hash) return result;

@@ -28,9 +28,10 @@ export async function collectTensorMeta(
   onWarning?: (message: string) => void,
 ): Promise<OutputEntry['meta'] | undefined> {
   const tensors = files.filter((f) => isTensorFile(f.path));
-  if (tensors.length === 0 || tensors.length > MAX_META_FILES) return undefined;
+  const [first] = tensors;
+  if (first === undefined || tensors.length > MAX_META_FILES) return undefined;
   const options = { repoRoot: repo.root, plugins: repo.config.plugins, onWarning };
-  if (kind === 'file') return (await readTensorMeta(tensors[0].abs, options)) ?? undefined;
+  if (kind === 'file') return (await readTensorMeta(first.abs, options)) ?? undefined;
   const out: Record<string, TensorMeta> = {};
   for (const f of tensors) {
     const meta = await readTensorMeta(f.abs, options);

@@ -1,15 +1,12 @@
 // push / fetch / pull / status --remote / verify --remote: one code path that
 // moves the objects a lock needs between the cache and a remote object store.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
-import type { RemoteConfig, RemoteObjectStore, TransferProgress } from '../odb/remote.js';
-import { openRemote, testRemote } from '../odb/remote.js';
+import type { TransferProgress } from '../odb/remote.js';
 import { type CheckoutResult, checkout } from './checkout.js';
 import { neededObjects } from './objects.js';
+import { openConfiguredRemote } from './remotes.js';
 import type { Repo } from './repo.js';
 
 export interface TransferOptions {
@@ -18,44 +15,6 @@ export interface TransferOptions {
   progress?: Progress;
   /** Filled with the hashes of objects fetched and verified by this call. */
   verified?: Set<string>;
-}
-
-/** Resolves a remote name (or the default) to its settings. */
-export function remoteSettings(repo: Repo, name?: string): { name: string; config: RemoteConfig } {
-  const chosen = name ?? repo.config.core.remote;
-  if (!chosen) {
-    throw new DataverError('REMOTE_UNKNOWN', 'no remote given and no default remote configured', {
-      hint: 'add one: dataver remote add origin <gs://bucket/prefix | folder> --default',
-    });
-  }
-  const config = repo.config.remotes[chosen];
-  if (!config) {
-    throw new DataverError('REMOTE_UNKNOWN', `no remote named '${chosen}'`, {
-      hint: `known remotes: ${Object.keys(repo.config.remotes).join(', ') || 'none'} (see \`dataver remote add\`)`,
-    });
-  }
-  return { name: chosen, config };
-}
-
-/** Opens the object store of a configured remote (`mustExist`: a folder remote must already exist). */
-export function openConfiguredRemote(
-  repo: Repo,
-  name?: string,
-  jobs?: number,
-  mustExist = false,
-): { name: string; store: RemoteObjectStore } {
-  const { name: chosen, config } = remoteSettings(repo, name);
-  const folder = localFolderOf(repo, config.url);
-  if (mustExist && folder && !existsSync(folder)) {
-    throw new DataverError('REMOTE_NOT_FOUND', `remote ${chosen}: folder ${folder} does not exist`, {
-      hint: `check the path with \`dataver remote list\` (fix it with \`dataver config set remote.${chosen}.url PATH\`)`,
-    });
-  }
-  const store = openRemote(chosen, jobs ? { ...config, jobs } : config, {
-    repoRoot: repo.root,
-    env: process.env,
-  });
-  return { name: chosen, store };
 }
 
 export interface PushSummary {
@@ -84,17 +43,18 @@ export async function push(
     ...missingManifests.map((m) => ({ hash: m.hash, path: m.path })),
     ...objects.filter((o) => !repo.cache.has(o.hash)),
   ];
-  if (notCached.length > 0) {
+  const [example] = notCached;
+  if (example !== undefined) {
     throw new DataverError(
       'OBJECT_MISSING',
-      `cannot push: ${notCached.length} object(s) are not in the local cache (e.g. ${notCached[0].path})`,
+      `cannot push: ${notCached.length} object(s) are not in the local cache (e.g. ${example.path})`,
       {
         hint: 'run `dataver pull` or `dataver add` for those outputs first',
         data: { missing: notCached.map((o) => o.hash) },
       },
     );
   }
-  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs);
+  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
   try {
     const result = await store.push(
       objects.map((o) => ({ hash: o.hash, size: o.size })),
@@ -129,9 +89,9 @@ export async function fetchObjects(
   repoPaths?: string[],
   options: TransferOptions = {},
 ): Promise<FetchSummary> {
-  const { name, store } = openConfiguredRemote(repo, options.remote, options.jobs, true);
+  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs, mustExist: true });
   await repo.cache.ensureDirs();
-  const tmpDir = path.join(repo.tmpDir, 'fetch');
+  const tmpDir = repo.cache.downloadDir;
   const verified = options.verified ?? new Set<string>();
   let fetched = 0;
   let bytes = 0;
@@ -168,7 +128,7 @@ export async function fetchObjects(
       if (result.corrupt.length > 0) {
         throw new DataverError(
           'OBJECT_CORRUPT',
-          `${result.corrupt.length} object(s) on remote ${name} are corrupt (their bytes do not match their hash): ${describe(result.corrupt, wanted)}`,
+          `${result.corrupt.length} object(s) on remote ${name} are corrupt (their bytes do not match their hash): ${describeObjects(result.corrupt, wanted)}`,
           {
             hint: 'they were not written to the cache; push intact copies from a clone that has them',
             data: { corrupt: result.corrupt },
@@ -190,12 +150,12 @@ function missingError(
 ): DataverError {
   return new DataverError(
     'OBJECT_MISSING',
-    `${missing.length} object(s) are missing from remote ${remote}: ${describe(missing, known)}`,
+    `${missing.length} object(s) are missing from remote ${remote}: ${describeObjects(missing, known)}`,
     { hint: 'push them from a clone that has them (`dataver push`)', data: { missing } },
   );
 }
 
-function describe(hashes: string[], known: Array<{ hash: string; path: string }>): string {
+function describeObjects(hashes: string[], known: Array<{ hash: string; path: string }>): string {
   const byHash = new Map(known.map((k) => [k.hash, k.path]));
   const shown = hashes.slice(0, 3).map((h) => `${byHash.get(h) ?? '?'} (${h.slice(0, 12)})`);
   return shown.join(', ') + (hashes.length > 3 ? `, … (${hashes.length - 3} more)` : '');
@@ -226,7 +186,7 @@ export async function remoteStatus(
   remoteName?: string,
 ): Promise<{ name: string; missing: number; missingHashes: string[] }> {
   const { objects } = await neededObjects(repo, lock, repoPaths);
-  const { name, store } = openConfiguredRemote(repo, remoteName, undefined, true);
+  const { name, store } = openConfiguredRemote(repo, remoteName, { mustExist: true });
   try {
     const has = await store.has(objects.map((o) => o.hash));
     const missingHashes = objects.filter((o) => !has.has(o.hash)).map((o) => o.hash);
@@ -238,19 +198,13 @@ export async function remoteStatus(
 
 /** Re-hashes the objects of a remote. */
 export async function verifyRemote(repo: Repo, remoteName: string, progress?: Progress) {
-  const { store } = openConfiguredRemote(repo, remoteName, undefined, true);
+  const { store } = openConfiguredRemote(repo, remoteName, { mustExist: true });
   try {
     return await store.verify({ onProgress: progressReporter(progress, 'verifying') });
   } finally {
     progress?.stop();
     await store.close();
   }
-}
-
-/** Reachability, auth and write check of a remote. */
-export async function testConfiguredRemote(repo: Repo, name?: string): Promise<Record<string, unknown>> {
-  const { name: chosen, config } = remoteSettings(repo, name);
-  return { remote: chosen, ...(await testRemote(chosen, config, { repoRoot: repo.root, env: process.env })) };
 }
 
 /**
@@ -265,11 +219,4 @@ function progressReporter(progress: Progress | undefined, label: string): (p: Tr
     progress.tick(Math.max(0, p.objects - (last?.objects ?? 0)), Math.max(0, p.bytes - (last?.bytes ?? 0)));
     last = p;
   };
-}
-
-/** The folder of a local remote (a path relative to the repository root, or file://), else undefined. */
-function localFolderOf(repo: Repo, url: string): string | undefined {
-  if (url.startsWith('file://')) return fileURLToPath(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return undefined;
-  return path.resolve(repo.root, url);
 }

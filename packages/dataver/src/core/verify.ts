@@ -3,6 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Progress } from '@dataver/foundation';
 import { hashFiles, isFailure } from '../hash/pool.js';
+import { zip } from '../util/invariants.js';
 import { CompleteMarks } from './complete-marks.js';
 import type { Repo } from './repo.js';
 
@@ -31,10 +32,9 @@ export async function verifyCache(
     { onFile: (_i, bytes) => options.progress?.tick(1, bytes) },
   );
   options.progress?.stop();
-  const corrupt = objects.filter((o, i) => {
-    const r = results[i];
-    return isFailure(r) || r.hash !== o.hash;
-  });
+  const corrupt = zip(objects, results)
+    .filter(([o, r]) => isFailure(r) || r.hash !== o.hash)
+    .map(([o]) => o);
   if (options.fix && corrupt.length > 0) await CompleteMarks.clear(repo);
   if (options.fix) for (const o of corrupt) await fsp.rm(repo.cache.objectPath(o.hash), { force: true });
   return {

@@ -6,6 +6,8 @@ import { DataverError, isTempName } from '@dataver/foundation';
 import type { PoolOptions } from '../hash/pool.js';
 import { hashFiles, isFailure } from '../hash/pool.js';
 import { isSafeRelativePath } from '../lock/paths.js';
+import type { ManifestEntry } from '../odb/manifest.js';
+import { present, zip } from '../util/invariants.js';
 import type { Repo } from './repo.js';
 import type { StatCache } from './stat-cache.js';
 
@@ -60,8 +62,7 @@ export function walkDirectory(
     });
   }
   const stack: string[] = [''];
-  while (stack.length > 0) {
-    const relDir = stack.pop()!;
+  for (let relDir = stack.pop(); relDir !== undefined; relDir = stack.pop()) {
     const absDir = relDir === '' ? rootAbs : path.join(rootAbs, relDir);
     let entries: fs.Dirent[];
     try {
@@ -122,9 +123,31 @@ export function walkDirectory(
 export function statFile(repo: Repo, repoPath: string): WorkspaceFile | undefined {
   const abs = repo.abs(repoPath);
   const link = fs.lstatSync(abs, { throwIfNoEntry: false });
-  const st = link?.isSymbolicLink() ? fs.statSync(abs, { throwIfNoEntry: false }) : link;
+  if (!link) return undefined;
+  const st = link.isSymbolicLink() ? fs.statSync(abs, { throwIfNoEntry: false }) : link;
   if (!st?.isFile()) return undefined;
-  return describe(repoPath, path.posix.basename(repoPath), abs, st, link!.isSymbolicLink());
+  return describe(repoPath, path.posix.basename(repoPath), abs, st, link.isSymbolicLink());
+}
+
+/**
+ * The hash `resolveHashes` filled in; calling it before is an internal error.
+ *
+ * @example
+ * await resolveHashes(repo, statCache, files);
+ * const hashes = files.map(hashOf);
+ */
+export function hashOf(file: WorkspaceFile): string {
+  return present(file.hash, `the hash of ${file.path} (resolveHashes not called?)`);
+}
+
+/**
+ * A directory's manifest entries from its files, whose hashes are resolved.
+ *
+ * @example
+ * const { hash } = manifestObject(manifestEntries(files));
+ */
+export function manifestEntries(files: readonly WorkspaceFile[]): ManifestEntry[] {
+  return files.map((f) => ({ path: f.rel, hash: hashOf(f), size: f.size }));
 }
 
 /**
@@ -147,24 +170,22 @@ export async function resolveHashes(
   const jobs = todo.map((f) => ({ path: f.abs, size: f.size }));
   let ingested = 0;
   if (options.ingest) {
-    const results = await repo.cache.ingest(jobs, options);
-    results.forEach((r, i) => {
-      todo[i].hash = r.hash;
-      todo[i].added = r.added;
+    for (const [f, r] of zip(todo, await repo.cache.ingest(jobs, options))) {
+      f.hash = r.hash;
+      f.added = r.added;
       if (r.added) ingested++;
-      statCache.record(todo[i].path, todo[i], r.hash);
-    });
+      statCache.record(f.path, f, r.hash);
+    }
   } else {
-    const results = await hashFiles(jobs, options);
-    results.forEach((r, i) => {
+    for (const [f, r] of zip(todo, await hashFiles(jobs, options))) {
       if (isFailure(r)) {
-        throw new DataverError('PATH_NOT_FOUND', `cannot read ${todo[i].path}: ${r.error}`, {
+        throw new DataverError('PATH_NOT_FOUND', `cannot read ${f.path}: ${r.error}`, {
           hint: 'the file changed or vanished while it was being read; run the command again',
         });
       }
-      todo[i].hash = r.hash;
-      statCache.record(todo[i].path, todo[i], r.hash);
-    });
+      f.hash = r.hash;
+      statCache.record(f.path, f, r.hash);
+    }
   }
   return { hashed: todo.length, ingested };
 }

@@ -5,7 +5,7 @@
 import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { DataverError, errnoCode } from '@dataver/foundation';
+import { DataverError, errnoCode, isProcessAlive } from '@dataver/foundation';
 import type { Repo } from './repo.js';
 
 interface LockInfo {
@@ -13,15 +13,6 @@ interface LockInfo {
   host: string;
   command: string;
   started: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
 }
 
 /**
@@ -76,7 +67,7 @@ async function acquire(file: string, info: LockInfo): Promise<void> {
       if (attempt >= 4 && !readHolder(file)) await takeOver(file, undefined);
       continue;
     }
-    if (holder.host === info.host && !isAlive(holder.pid)) {
+    if (holder.host === info.host && !isProcessAlive(holder.pid)) {
       await takeOver(file, holder);
       continue;
     }

@@ -3,6 +3,7 @@
 // other side's version; only an entry both sides changed differently conflicts.
 import { serializeLock, sortKeys } from '../lock/lock-file.js';
 import type { Lock } from '../lock/schema.js';
+import { present } from '../util/invariants.js';
 
 export interface LockConflict {
   section: 'outputs' | 'stages';
@@ -89,7 +90,7 @@ export function renderConflicts(merge: LockMerge): string {
       continue;
     }
     const [, indent, key, index, comma] = m;
-    const c = merge.conflicts[Number(index)];
+    const c = present(merge.conflicts[Number(index)], `conflict ${index}`);
     const side = (value: unknown) =>
       value === undefined
         ? `${indent}// ${key} deleted on this side`

@@ -26,17 +26,18 @@ export async function hashFile(filePath: string): Promise<HashResult> {
   const handle = await fsp.open(filePath, 'r');
   try {
     const hasher = createHash('sha256');
-    const buffers = [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
+    let filling = Buffer.allocUnsafe(BLOCK);
+    let spare = Buffer.allocUnsafe(BLOCK);
     let size = 0;
-    let current = 0;
-    let pending = handle.read(buffers[current], 0, BLOCK, null);
+    let pending = handle.read(filling, 0, BLOCK, null);
     for (;;) {
       const { bytesRead } = await pending;
       if (bytesRead === 0) break;
-      const block = buffers[current];
-      current ^= 1;
+      const block = filling;
+      filling = spare;
+      spare = block;
       // Start the next read before hashing this block, into the other buffer.
-      pending = handle.read(buffers[current], 0, BLOCK, null);
+      pending = handle.read(filling, 0, BLOCK, null);
       hasher.update(bytesRead === BLOCK ? block : block.subarray(0, bytesRead));
       size += bytesRead;
     }

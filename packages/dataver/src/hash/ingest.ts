@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { tmpNameFor } from '@dataver/foundation';
 import type { HashResult } from './file.js';
 
 /** Where an object with this hash lives under a content-addressed root. */
@@ -17,8 +17,6 @@ export interface IngestResult extends HashResult {
   added: boolean;
 }
 
-let tmpCounter = 0;
-
 /**
  * Copies `source` into `root` under its SHA-256, read-only, atomically (tmp + rename).
  * Synchronous on purpose: it runs in worker threads, where blocking I/O is cheapest.
@@ -27,7 +25,9 @@ let tmpCounter = 0;
  * const { hash, added } = ingestFileSync('data/a.bin', '.dataver/cache/sha256');
  */
 export function ingestFileSync(source: string, root: string, scratch: Buffer): IngestResult {
-  const tmp = path.join(root, `.ingest.${process.pid}.${threadId}.${tmpCounter++}.tmp`);
+  // The name is not known before the bytes are hashed: the temporary file sits in the root, in
+  // foundation's temp-name shape, so crash clean-up (ObjectCache.removeLeftovers) recognises it.
+  const tmp = tmpNameFor(path.join(root, 'ingest'));
   const input = fs.openSync(source, 'r');
   let output: number | undefined;
   try {

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { readTextOrUndefined } from '../util/fs.js';
+import { firstIssue } from '../util/parse-errors.js';
 import { emptyLock, type Lock, lockSchema } from './schema.js';
 
 export const LOCK_FILE = 'data.lock.json';
@@ -54,7 +55,7 @@ export function parseLock(text: string, source = LOCK_FILE): Lock {
   }
   const result = lockSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = firstIssue(result.error);
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     // For a bad record key (an output path), zod nests the key's own issue.
     const nested = (issue as { issues?: Array<{ message: string }> }).issues?.[0]?.message;

@@ -29,7 +29,8 @@ export function isSafeRelativePath(p: string): boolean {
 
 /** A safe path that also does not name a reserved top-level entry (for outputs in a lock). */
 export function isTrackablePath(p: string): boolean {
-  return isSafeRelativePath(p) && !RESERVED_TOP_LEVEL.has(p.split('/')[0]);
+  const [top = ''] = p.split('/');
+  return isSafeRelativePath(p) && !RESERVED_TOP_LEVEL.has(top);
 }
 
 /** True when `inner` equals `outer` or lies inside it (both repository-relative). */
@@ -40,8 +41,10 @@ export function isSameOrInside(inner: string, outer: string): boolean {
 /** The first pair of paths where one equals or contains the other, if any. */
 export function findOverlap(paths: string[]): [string, string] | undefined {
   const sorted = [...paths].sort();
-  for (let i = 1; i < sorted.length; i++) {
-    if (isSameOrInside(sorted[i], sorted[i - 1])) return [sorted[i - 1], sorted[i]];
+  // Sorted, a path that lies inside another comes right after it (or after another path inside it).
+  for (const [i, p] of sorted.entries()) {
+    const previous = sorted[i - 1];
+    if (previous !== undefined && isSameOrInside(p, previous)) return [previous, p];
   }
   return undefined;
 }

@@ -1,21 +1,24 @@
 // The local cache: a content-addressed object store at .dataver/cache/sha256/ab/cdef….
-// Objects are immutable and read-only; workspace files are materialized from them.
+// Objects are immutable and read-only; workspace files are materialized from them. It works on
+// the file system directly, not through the Storage interface (storage/types.ts says why).
 
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DataverError, errnoCode, rethrowFsError, syncFileSystem, tmpNameFor } from '@dataver/foundation';
+import {
+  DataverError,
+  errnoCode,
+  isStaleTemp,
+  isTempName,
+  rethrowFsError,
+  syncFileSystem,
+  tmpNameFor,
+} from '@dataver/foundation';
 import { hashFile, sha256 } from '../hash/file.js';
 import type { IngestResult } from '../hash/ingest.js';
 import { objectPathIn } from '../hash/ingest.js';
-import {
-  type FileFailure,
-  type FileJob,
-  ingestFiles,
-  isFailure,
-  type PoolOptions,
-  placeFiles,
-} from '../hash/pool.js';
+import { type FileJob, ingestFiles, isFailure, type PoolOptions, placeFiles } from '../hash/pool.js';
+import { zip } from '../util/invariants.js';
 import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js';
 
 export type { LinkMode } from '../hash/place.js';
@@ -25,12 +28,15 @@ import type { LinkMode } from '../hash/place.js';
 export class ObjectCache {
   /** Directory holding `ab/cdef…` object files. */
   readonly objectsDir: string;
+  /** Where downloads wait, until verified, to be accepted into the cache (`acceptVerified`). */
+  readonly downloadDir: string;
 
   constructor(
     readonly root: string,
     readonly tmpDir: string,
   ) {
     this.objectsDir = path.join(root, 'sha256');
+    this.downloadDir = path.join(tmpDir, 'fetch');
   }
 
   /** Path of an object (whether or not it exists). */
@@ -70,22 +76,23 @@ export class ObjectCache {
   async ingest(files: FileJob[], options: PoolOptions = {}): Promise<IngestResult[]> {
     await this.ensureDirs();
     const results = await ingestFiles(files, this.objectsDir, options);
-    const failures = results
-      .map((r, i) => ({ r, i }))
-      .filter((x): x is { r: FileFailure; i: number } => isFailure(x.r));
-    if (failures.length > 0) {
-      const { r, i } = failures[0];
+    const ingested: IngestResult[] = [];
+    for (const [file, r] of zip(files, results)) {
+      if (!isFailure(r)) {
+        ingested.push(r);
+        continue;
+      }
       if (r.code === 'ENOSPC' || r.code === 'EACCES' || r.code === 'EROFS' || r.code === 'EPERM') {
-        rethrowFsError(r.code === 'ENOSPC' ? this.root : files[i].path)(
+        rethrowFsError(r.code === 'ENOSPC' ? this.root : file.path)(
           Object.assign(new Error(r.error), { code: r.code }),
         );
       }
-      throw new DataverError('PATH_NOT_FOUND', `cannot read ${files[i].path}: ${r.error}`, {
+      throw new DataverError('PATH_NOT_FOUND', `cannot read ${file.path}: ${r.error}`, {
         hint: 'the file changed or vanished while it was being added; run the command again',
       });
     }
-    if (results.some((r) => (r as IngestResult).added)) await syncFileSystem(this.objectsDir);
-    return results as IngestResult[];
+    if (ingested.some((r) => r.added)) await syncFileSystem(this.objectsDir);
+    return ingested;
   }
 
   /** Stores bytes (a manifest) as an object; returns its hash. */
@@ -170,14 +177,10 @@ export class ObjectCache {
       mode,
       { onFile: (i) => onFile?.(i) },
     );
-    results.forEach((r, i) => {
+    for (const [item, r] of zip(items, results)) {
       if (isFailure(r))
-        this.rethrowPlaceError(
-          items[i].hash,
-          items[i].dest,
-          Object.assign(new Error(r.error), { code: r.code }),
-        );
-    });
+        this.rethrowPlaceError(item.hash, item.dest, Object.assign(new Error(r.error), { code: r.code }));
+    }
   }
 
   private rethrowPlaceError(hash: string, dest: string, error: unknown): never {
@@ -234,11 +237,17 @@ export class ObjectCache {
 
   /**
    * Deletes temporary files that an interrupted write left behind (`kill -9` during add or
-   * fetch). Call only while holding the repository write lock.
+   * fetch): foundation's temp names whose process is gone, and the `*.tmp` / `fetch-*` names of
+   * older versions. Call only while holding the repository write lock.
    */
   async removeLeftovers(): Promise<number> {
     let removed = 0;
-    for (const dir of [this.objectsDir, this.tmpDir]) {
+    // Ingest writes beside the object folders, putBuffer inside them (`ab/`), fetch in downloadDir.
+    const prefixes = await fsp.readdir(this.objectsDir).catch(() => [] as string[]);
+    const objectDirs = prefixes
+      .filter((p) => /^[0-9a-f]{2}$/.test(p))
+      .map((p) => path.join(this.objectsDir, p));
+    for (const dir of [this.objectsDir, ...objectDirs, this.tmpDir, this.downloadDir]) {
       let names: string[];
       try {
         names = await fsp.readdir(dir);
@@ -246,7 +255,11 @@ export class ObjectCache {
         continue;
       }
       for (const name of names) {
-        if (name.endsWith('.tmp') || (dir === this.tmpDir && name === 'fetch')) {
+        const leftover = isTempName(name)
+          ? isStaleTemp(name)
+          : name.endsWith('.tmp') ||
+            ((dir === this.tmpDir || dir === this.downloadDir) && name.startsWith('fetch-'));
+        if (leftover) {
           await fsp.rm(path.join(dir, name), { recursive: true, force: true });
           removed++;
         }

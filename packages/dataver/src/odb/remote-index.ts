@@ -111,13 +111,17 @@ export async function mapLimit<T, R>(
   stop: StopFlag = { stopped: false },
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
+  const queue = items.entries(); // shared by the workers: each takes the next item
+  let started = 0;
   let firstError: { error: unknown } | undefined;
   const worker = async () => {
-    while (!stop.stopped && next < items.length) {
-      const i = next++;
+    while (!stop.stopped) {
+      const step = queue.next();
+      if (step.done) return;
+      started++;
+      const [i, item] = step.value;
       try {
-        results[i] = await fn(items[i], i);
+        results[i] = await fn(item, i);
       } catch (error) {
         stop.stopped = true;
         firstError ??= { error };
@@ -126,7 +130,7 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   if (firstError) throw firstError.error;
-  if (stop.stopped && next < items.length) throw new Error('stopped: another transfer failed');
+  if (stop.stopped && started < items.length) throw new Error('stopped: another transfer failed');
   return results;
 }
 
@@ -318,15 +322,18 @@ export class RemoteIndex {
   /** Lists the index prefix and reads the segments not read before; the union replaces the view. */
   async load(): Promise<IndexLoadReport> {
     for (let attempt = 0; ; attempt++) {
-      const keys: string[] = [];
+      /** Segment key → the hash its name claims for its bytes. */
+      const named = new Map<string, string>();
       for await (const entry of this.storage.list(INDEX_PREFIX)) {
-        if (SEGMENT_RE.test(entry.key)) keys.push(entry.key);
+        const nameHash = SEGMENT_RE.exec(entry.key)?.[1];
+        if (nameHash !== undefined) named.set(entry.key, nameHash);
       }
-      const fresh = keys.filter((k) => !this.segments.has(k) && !this.damaged.includes(k));
+      const keys = [...named.keys()];
+      const fresh = [...named].filter(([k]) => !this.segments.has(k) && !this.damaged.includes(k));
       let vanished = false;
       const damaged: string[] = [];
-      await mapLimit(fresh, this.jobs, async (key) => {
-        const cached = await this.readCached(key, SEGMENT_RE.exec(key)![1]);
+      await mapLimit(fresh, this.jobs, async ([key, nameHash]) => {
+        const cached = await this.readCached(key, nameHash);
         if (cached) {
           this.segments.set(key, cached);
           return;
@@ -342,7 +349,7 @@ export class RemoteIndex {
           }
           throw error;
         }
-        const segment = decodeSegment(bytes, SEGMENT_RE.exec(key)![1]);
+        const segment = decodeSegment(bytes, nameHash);
         if (segment === undefined) damaged.push(key);
         else {
           this.segments.set(key, segment);
@@ -447,8 +454,8 @@ export class RemoteIndex {
     }
     const tars: { pack: string; size: number }[] = [];
     for await (const entry of this.storage.list(PACKS_PREFIX)) {
-      const m = PACK_RE.exec(entry.key);
-      if (m) tars.push({ pack: m[1], size: entry.size });
+      const pack = PACK_RE.exec(entry.key)?.[1];
+      if (pack !== undefined) tars.push({ pack, size: entry.size });
     }
     const packs = (
       await mapLimit(tars, this.jobs, async ({ pack, size }) => {

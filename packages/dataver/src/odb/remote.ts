@@ -3,15 +3,15 @@
 // and in parallel; an index of immutable segments says what the remote holds,
 // so push/fetch/status need no LIST of the objects. Every downloaded object is
 // hashed before it is handed over; missing and corrupt objects are reported.
-import { createHash, randomBytes } from 'node:crypto';
+// Which Storage a configured remote is, is remote construction's job (core/remotes.ts).
+import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { DataverError, errnoCode, isDataverError } from '@dataver/foundation';
-import { LocalStorage } from '../storage/local.js';
+import { DataverError, errnoCode, isDataverError, tmpNameFor } from '@dataver/foundation';
 import type { Storage } from '../storage/types.js';
+import { ChunkReader } from '../util/chunk-reader.js';
 import { PackBuilder, packedSize } from './pack.js';
 import {
   type IndexExclusions,
@@ -24,15 +24,6 @@ import {
   type SegmentPack,
   type StopFlag,
 } from './remote-index.js';
-
-export interface RemoteConfig {
-  url: string;
-  endpoint?: string;
-  projectId?: string;
-  credentials?: string;
-  jobs?: number;
-  packThreshold?: number;
-}
 
 export interface TransferObject {
   /** Lowercase hex sha256 of the bytes. */
@@ -76,7 +67,7 @@ export interface RemoteObjectStoreOptions {
   jobs?: number;
   /** Largest pack in bytes (default 32 MiB). */
   maxPackSize?: number;
-  /** Local folder for copies of index segments already read (optional; `openRemote` uses `.dataver/state/remote-index/<name>`). */
+  /** Local folder for copies of index segments already read (optional; remote construction, core/remotes.ts, gives each remote one in the state folder). */
   indexCacheDir?: string;
 }
 
@@ -100,50 +91,6 @@ const DELIVERIES_PER_RUN = 16;
 const SYNC_WRITE_MAX = 64 * 1024;
 
 type Outcome = 'ok' | 'corrupt' | 'missing';
-
-/** Reads exact byte counts from a stream of chunks (for slicing objects out of a pack range). */
-class ChunkReader {
-  private chunks: Buffer[] = [];
-  private head = 0;
-  private have = 0;
-  private ended = false;
-
-  constructor(private readonly source: AsyncIterator<Buffer>) {}
-
-  private async fill(n: number): Promise<void> {
-    while (this.have < n && !this.ended) {
-      const r = await this.source.next();
-      if (r.done) this.ended = true;
-      else {
-        this.chunks.push(r.value);
-        this.have += r.value.length;
-      }
-    }
-  }
-
-  /** The next `n` bytes, or fewer if the stream ends first. */
-  async take(n: number): Promise<Buffer> {
-    await this.fill(n);
-    const parts: Buffer[] = [];
-    let need = Math.min(n, this.have);
-    this.have -= need;
-    while (need > 0) {
-      const first = this.chunks[0];
-      const avail = first.length - this.head;
-      if (avail <= need) {
-        parts.push(this.head === 0 ? first : first.subarray(this.head));
-        this.chunks.shift();
-        this.head = 0;
-        need -= avail;
-      } else {
-        parts.push(first.subarray(this.head, this.head + need));
-        this.head += need;
-        need = 0;
-      }
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  }
-}
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -215,7 +162,7 @@ export class RemoteObjectStore {
     await this.loadIndex();
     const unique = uniqueObjects(objects);
     let missing = unique.filter((o) => this.index.lookup(o.hash) === undefined);
-    if (await this.indexLooksStale(unique.filter((o) => this.index.lookup(o.hash) !== undefined))) {
+    if (await this.indexLooksStale(unique)) {
       await this.index.rebuild();
       missing = unique.filter((o) => this.index.lookup(o.hash) === undefined);
     }
@@ -336,11 +283,12 @@ export class RemoteObjectStore {
    * Checks, cheaply, that what the index claims for these objects is really
    * stored: every pack they live in, and the loose objects when there are few.
    */
-  private async indexLooksStale(present: TransferObject[]): Promise<boolean> {
+  private async indexLooksStale(objects: TransferObject[]): Promise<boolean> {
     const packs = new Map<string, number>();
     const loose: { hash: string; size: number }[] = [];
-    for (const o of present) {
-      const loc = this.index.lookup(o.hash)!;
+    for (const o of objects) {
+      const loc = this.index.lookup(o.hash);
+      if (loc === undefined) continue; // not claimed: nothing to check
       if (loc.kind === 'pack') packs.set(loc.pack, this.index.packs().get(loc.pack) ?? -1);
       else loose.push({ hash: o.hash, size: loc.size });
     }
@@ -670,8 +618,10 @@ async function together(start: (stop: StopFlag) => Promise<unknown>[]): Promise<
   const stop: StopFlag = { stopped: false };
   const outcomes = await Promise.allSettled(start(stop));
   const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-  const real = failures.find((f) => !(f.reason instanceof Error && f.reason.message.startsWith('stopped:')));
-  if (real ?? failures[0]) throw (real ?? failures[0]).reason;
+  const first =
+    failures.find((f) => !(f.reason instanceof Error && f.reason.message.startsWith('stopped:'))) ??
+    failures[0];
+  if (first) throw first.reason;
 }
 
 interface PackRun {
@@ -705,8 +655,9 @@ function planRuns(
   return runs;
 }
 
+/** A temporary file in `tmpDir` for a download, in foundation's temp-name shape (crash clean-up knows it). */
 function tmpPath(tmpDir: string, hash: string): string {
-  return path.join(tmpDir, `fetch-${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+  return tmpNameFor(path.join(tmpDir, hash));
 }
 
 function missingSource(hash: string, file: string, error: unknown): DataverError {
@@ -735,102 +686,4 @@ async function readSource(hash: string, file: string): Promise<Buffer> {
     });
   }
   return data;
-}
-
-/**
- * Opens the remote a config names: `gs://bucket/prefix` → GCS; a local path
- * (relative to the repository root) or `file://` URL → a folder.
- *
- * @example
- * const remote = openRemote('origin', { url: 'gs://my-bucket/data' }, { repoRoot, env: process.env });
- */
-export function openRemote(
-  name: string,
-  config: RemoteConfig,
-  ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
-): RemoteObjectStore {
-  const options = {
-    packThreshold: config.packThreshold,
-    jobs: config.jobs,
-    // Ignored by git (.dataver/state/) and safe to delete: only a cache of immutable segments.
-    indexCacheDir: path.join(ctx.repoRoot, '.dataver', 'state', 'remote-index', encodeURIComponent(name)),
-  };
-  const url = config.url;
-  if (url.startsWith('gs://')) {
-    // Loaded only for GCS remotes: the client library is large and slow to import.
-    const { GcsStorage } = require('../storage/gcs.js') as typeof import('../storage/gcs.js');
-    const storage = new GcsStorage({ ...config, url, env: ctx.env, baseDir: ctx.repoRoot, remoteName: name });
-    return new RemoteObjectStore(storage, { ...options, jobs: config.jobs ?? 16 });
-  }
-  if (url.startsWith('file://')) return new RemoteObjectStore(new LocalStorage(fileURLToPath(url)), options);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new DataverError('CONFIG_INVALID', `remote ${name}: unsupported URL ${url}`, {
-      hint: 'use gs://bucket/prefix or a local folder path',
-    });
-  }
-  return new RemoteObjectStore(new LocalStorage(path.resolve(ctx.repoRoot, url)), options);
-}
-
-/** What `dataver remote test` reports (never a secret). */
-export interface RemoteTestReport {
-  url: string;
-  kind: 'gcs' | 'local';
-  /** Where the credentials came from: `remote config (key file)`, `DATAVER_GCS_CREDENTIALS`, `GOOGLE_APPLICATION_CREDENTIALS`, `application default credentials`, `none (emulator)`, `file system`. */
-  credentialSource: string;
-  endpoint?: string;
-  reachable: boolean;
-  authenticated: boolean;
-  writable: boolean;
-  /** Objects the remote index lists. */
-  indexedObjects: number;
-  elapsedMs: number;
-}
-
-/**
- * Checks that a remote is reachable, that the credentials work and that they
- * may write (a probe object is put, read back and deleted). Failures throw a
- * REMOTE_* DataverError with a hint.
- *
- * @example
- * const report = await testRemote('origin', { url: 'gs://bucket/data' }, { repoRoot, env: process.env });
- * console.log(report.credentialSource);
- */
-export async function testRemote(
-  name: string,
-  config: RemoteConfig,
-  ctx: { repoRoot: string; env: NodeJS.ProcessEnv },
-): Promise<RemoteTestReport> {
-  const started = Date.now();
-  const store = openRemote(name, config, ctx);
-  try {
-    const probe = `probes/probe-${randomBytes(8).toString('hex')}`;
-    const payload = randomBytes(64);
-    const storage = store.storage as Storage & {
-      credentialSource?: () => Promise<string>;
-      endpoint?: string;
-    };
-    const credentialSource = storage.credentialSource ? await storage.credentialSource() : 'file system';
-    await storage.put(probe, payload, { size: payload.length });
-    const back = await storage.getBuffer(probe);
-    await storage.delete(probe);
-    if (!back.equals(payload)) {
-      throw new DataverError('REMOTE_ERROR', `remote ${name}: a probe object came back different`, {
-        hint: 'the remote storage is not returning what was written; check the endpoint',
-      });
-    }
-    await store.index.load();
-    return {
-      url: store.url,
-      kind: config.url.startsWith('gs://') ? 'gcs' : 'local',
-      credentialSource,
-      endpoint: storage.endpoint,
-      reachable: true,
-      authenticated: true,
-      writable: true,
-      indexedObjects: store.index.size,
-      elapsedMs: Date.now() - started,
-    };
-  } finally {
-    await store.close();
-  }
 }

@@ -6,6 +6,8 @@ import { type Document, isMap, LineCounter, type Node, parseDocument } from 'yam
 import { z } from 'zod';
 import { isSafeRelativePath } from '../lock/paths.js';
 import { readTextOrUndefined } from '../util/fs.js';
+import { present } from '../util/invariants.js';
+import { firstIssue, firstYamlError } from '../util/parse-errors.js';
 
 export const PIPELINE_FILE = 'dataver.yaml';
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
@@ -133,11 +135,10 @@ function positionOf(
 export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const error = doc.errors[0];
-    const pos = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
-    const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw errorAt(file, pos, `invalid YAML: ${message}`);
+  const syntax = firstYamlError(doc, lines);
+  if (syntax) {
+    const message = syntax.message.replace(/ at line \d+, column \d+:?$/, '');
+    throw errorAt(file, syntax, `invalid YAML: ${message}`);
   }
   let raw: unknown;
   try {
@@ -148,14 +149,15 @@ export function parsePipeline(text: string, file = PIPELINE_FILE): Pipeline {
   }
   const result = pipelineSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = firstIssue(result.error);
     let keyPath = issue.path;
     let message = issue.message;
     let atKey = false;
     if (issue.code === 'unrecognized_keys') {
-      keyPath = [...issue.path, issue.keys[0]];
+      const key = present(issue.keys[0], 'the unrecognized key');
+      keyPath = [...issue.path, key];
       atKey = true;
-      message = `unknown key '${issue.keys[0]}'${issue.path.length === 2 ? ' (a stage has cmd, deps, params, outs, metrics, always_changed, desc)' : ''}`;
+      message = `unknown key '${key}'${issue.path.length === 2 ? ' (a stage has cmd, deps, params, outs, metrics, always_changed, desc)' : ''}`;
     } else if (issue.code === 'invalid_key') {
       message = 'stage names use letters, digits, _ . - (and start with a letter, digit or _)';
       atKey = true;
@@ -225,8 +227,8 @@ function unique(values: string[]): string[] {
 
 function splitParam(entry: string, defaultFile: string): [string, string] {
   // `file.yaml:key` names another file; a plain key reads the default params file.
-  const m = /^(.+\.ya?ml):(.+)$/.exec(entry);
-  return m ? [m[1], m[2]] : [defaultFile, entry];
+  const [, file, key] = /^(.+\.ya?ml):(.+)$/.exec(entry) ?? [];
+  return file !== undefined && key !== undefined ? [file, key] : [defaultFile, entry];
 }
 
 /**

@@ -4,6 +4,7 @@
 // names the stages involved.
 import { DataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
+import { present } from '../util/invariants.js';
 import type { Pipeline, Stage } from './config.js';
 
 export interface StageGraph {
@@ -47,11 +48,12 @@ export function buildGraph(pipeline: Pipeline): StageGraph {
     }
   }
   const outs = [...producers.keys()].sort();
-  for (let i = 0; i < outs.length; i++) {
-    for (let j = i + 1; j < outs.length && outs[j].startsWith(outs[i]); j++) {
-      if (isSameOrInside(outs[j], outs[i])) {
+  for (const [i, outer] of outs.entries()) {
+    // Sorted: the paths inside `outer` follow it, among those that start with it.
+    for (let j = i + 1, inner = outs[j]; inner?.startsWith(outer); inner = outs[++j]) {
+      if (isSameOrInside(inner, outer)) {
         throw invalid(
-          `output ${outs[j]} (stage '${producers.get(outs[j])}') is inside output ${outs[i]} (stage '${producers.get(outs[i])}')`,
+          `output ${inner} (stage '${producers.get(inner)}') is inside output ${outer} (stage '${producers.get(outer)}')`,
           'outputs may not nest: make the inner path a separate directory, or drop it from the outer stage',
         );
       }
@@ -73,8 +75,8 @@ export function buildGraph(pipeline: Pipeline): StageGraph {
             'a stage cannot read what it writes: split it into two stages',
           );
         }
-        upstream.get(stage.name)!.add(producer);
-        downstream.get(producer)!.add(stage.name);
+        edgesOf(upstream, stage.name).add(producer);
+        edgesOf(downstream, producer).add(stage.name);
       }
     }
   }
@@ -83,6 +85,26 @@ export function buildGraph(pipeline: Pipeline): StageGraph {
     upstream,
   );
   return { stages, upstream, downstream, order, producers };
+}
+
+/**
+ * The neighbours of a stage in an edge map of the graph (which has an entry for every stage).
+ *
+ * @example
+ * for (const up of edgesOf(graph.upstream, 'train')) console.log(up); // 'process'
+ */
+export function edgesOf(edges: ReadonlyMap<string, Set<string>>, name: string): Set<string> {
+  return present(edges.get(name), `the edges of stage '${name}'`);
+}
+
+/**
+ * The stage of a name the graph itself gave (its order, its edges, a selection of it).
+ *
+ * @example
+ * for (const name of graph.order) run(stageOf(graph, name));
+ */
+export function stageOf(graph: StageGraph, name: string): Stage {
+  return present(graph.stages.get(name), `stage '${name}'`);
 }
 
 /**
@@ -104,7 +126,7 @@ function topologicalOrder(names: string[], upstream: Map<string, Set<string>>): 
   const order: string[] = [];
   const done = new Set<string>();
   while (order.length < names.length) {
-    const next = names.find((n) => !done.has(n) && [...upstream.get(n)!].every((u) => done.has(u)));
+    const next = names.find((n) => !done.has(n) && [...edgesOf(upstream, n)].every((u) => done.has(u)));
     if (next === undefined) {
       const cycle = findCycle(
         names.filter((n) => !done.has(n)),
@@ -126,14 +148,17 @@ function findCycle(remaining: string[], upstream: Map<string, Set<string>>): str
   // Every remaining stage has an unfinished upstream: walking upstream must revisit one.
   const path: string[] = [];
   const seenAt = new Map<string, number>();
-  let current = remaining[0];
+  let current = present(remaining[0], 'a stage of the cycle');
   while (!seenAt.has(current)) {
     seenAt.set(current, path.length);
     path.push(current);
-    current = [...upstream.get(current)!].find((u) => left.has(u))!;
+    current = present(
+      [...edgesOf(upstream, current)].find((u) => left.has(u)),
+      `an unfinished upstream of stage '${current}'`,
+    );
   }
   // Show it in dependency order: upstream first.
-  return [...path.slice(seenAt.get(current)!), current].reverse();
+  return [...path.slice(present(seenAt.get(current), 'where the cycle starts')), current].reverse();
 }
 
 /**
@@ -160,11 +185,10 @@ export function selectStages(
   const edges = options.downstream ? graph.downstream : graph.upstream;
   const chosen = new Set<string>();
   const stack = [...targets];
-  while (stack.length > 0) {
-    const name = stack.pop()!;
+  for (let name = stack.pop(); name !== undefined; name = stack.pop()) {
     if (chosen.has(name)) continue;
     chosen.add(name);
-    stack.push(...edges.get(name)!);
+    stack.push(...edgesOf(edges, name));
   }
   return graph.order.filter((n) => chosen.has(n));
 }

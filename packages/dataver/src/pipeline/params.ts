@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
 import { LineCounter, parseDocument } from 'yaml';
 import { readTextOrUndefined } from '../util/fs.js';
+import { firstYamlError } from '../util/parse-errors.js';
 import type { ParamRef } from './config.js';
 
 /** Parsed params files by repository path (undefined: the file does not exist). */
@@ -19,13 +20,15 @@ export type ParamsFiles = Map<string, unknown>;
 export function parseParamsText(text: string, file: string): unknown {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const error = doc.errors[0];
-    const pos = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
+  const syntax = firstYamlError(doc, lines);
+  if (syntax) {
     throw new DataverError(
       'PIPELINE_INVALID',
-      `${file}:${pos.line}:${pos.col}: invalid YAML: ${error.message.split('\n')[0]}`,
-      { hint: `fix ${file}`, data: { file, line: pos.line, column: pos.col } },
+      `${file}:${syntax.line}:${syntax.col}: invalid YAML: ${syntax.message}`,
+      {
+        hint: `fix ${file}`,
+        data: { file, line: syntax.line, column: syntax.col },
+      },
     );
   }
   return doc.toJS() ?? {};

@@ -14,14 +14,16 @@ import { checkout } from '../core/checkout.js';
 import { ignoreOutputs } from '../core/gitignore.js';
 import { neededObjects } from '../core/objects.js';
 import { ensureInternalDirs, type Repo } from '../core/repo.js';
+import { readRunRecord, writeRunRecord } from '../core/run-cache.js';
 import { StatCache } from '../core/stat-cache.js';
+import { hashOf, manifestEntries } from '../core/workspace.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
+import { present, zip } from '../util/invariants.js';
 import { PIPELINE_FILE, type Pipeline, readPipeline, type Stage } from './config.js';
-import { buildGraph, type StageGraph, selectStages } from './graph.js';
+import { buildGraph, edgesOf, type StageGraph, selectStages, stageOf } from './graph.js';
 import { loadParamsFiles, type ParamsFiles, resolveParams } from './params.js';
-import { readRunRecord, writeRunRecord } from './run-cache.js';
 import { checkStage, inputsUnchanged, PathHasher, type StageCheck, type StaleReason } from './state.js';
 
 export interface ReproOptions {
@@ -142,10 +144,10 @@ export async function reproduce(
   };
 
   for (const name of selected) {
-    const stage = graph.stages.get(name)!;
+    const stage = stageOf(graph, name);
     const check = await checkStage(stage, lock.stages[name], hasher, paramsFiles);
     const reasons = [...check.reasons];
-    for (const up of graph.upstream.get(name)!)
+    for (const up of edgesOf(graph.upstream, name))
       if (wouldRun.has(up)) reasons.push({ kind: 'upstream', stage: up });
     if (reasons.length === 0 && !options.force) {
       report({ stage: name, action: 'up-to-date', reasons });
@@ -202,7 +204,7 @@ async function recordStage(
   const metrics: Record<string, string> = {};
   for (const m of stage.metrics) metrics[m] = await fsp.readFile(repo.abs(m), 'utf8');
   const outs: Record<string, OutputEntry> = {};
-  for (const o of stage.outs) outs[o] = lock.outputs[o];
+  for (const o of stage.outs) outs[o] = present(lock.outputs[o], `the lock entry of ${o}, just added`);
   await writeRunRecord(repo, key, { version: 1, stage: stage.name, cmd: stage.cmd, outs, metrics });
 }
 
@@ -271,21 +273,21 @@ async function saveOutputs(
   const saved: Record<string, OutputEntry> = {};
   const files = [...hashes.values()].flatMap((h) => h?.files ?? []);
   await hasher.resolveFiles(files);
-  const unsaved = files.filter((f) => !repo.cache.has(f.hash!));
+  const unsaved = files.filter((f) => !repo.cache.has(hashOf(f)));
   if (unsaved.length > 0) {
     const results = await repo.cache.ingest(unsaved.map((f) => ({ path: f.abs, size: f.size })));
-    results.forEach((r, i) => {
-      if (r.hash !== unsaved[i].hash) {
-        throw new DataverError('STAGE_FAILED', `${unsaved[i].path} changed while dataver was saving it`, {
+    for (const [f, r] of zip(unsaved, results)) {
+      if (r.hash !== f.hash) {
+        throw new DataverError('STAGE_FAILED', `${f.path} changed while dataver was saving it`, {
           hint: 'make sure nothing else writes the stage outputs, then run `dataver repro` again',
         });
       }
-    });
+    }
   }
   for (const [out, h] of hashes) {
     if (!h) continue;
     if (h.kind === 'dir') {
-      await repo.cache.putManifest(h.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size })));
+      await repo.cache.putManifest(manifestEntries(h.files));
       saved[out] = { kind: 'dir', hash: h.hash, size: h.size, files: h.files.length };
     } else saved[out] = { kind: 'file', hash: h.hash, size: h.size };
   }

@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Repo } from '../core/repo.js';
 import { listingDigest, type StatCache } from '../core/stat-cache.js';
-import { resolveHashes, statFile, type WorkspaceFile, walkDirectory } from '../core/workspace.js';
+import {
+  hashOf,
+  manifestEntries,
+  resolveHashes,
+  statFile,
+  type WorkspaceFile,
+  walkDirectory,
+} from '../core/workspace.js';
 import type { StageState } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
 import type { Stage } from './config.js';
@@ -78,7 +85,10 @@ export class PathHasher {
   /** Hashes several paths with one parallel batch for what the stat cache cannot vouch for. */
   async hashAll(repoPaths: string[]): Promise<Map<string, PathHash | undefined>> {
     const todo = repoPaths.filter((p) => !this.memo.has(p));
-    const plans: Array<{ path: string; kind: 'file' | 'dir'; files: WorkspaceFile[]; digest?: string }> = [];
+    const plans: Array<
+      | { path: string; kind: 'file'; files: [WorkspaceFile]; digest?: undefined }
+      | { path: string; kind: 'dir'; files: WorkspaceFile[]; digest: string }
+    > = [];
     for (const p of new Set(todo)) {
       let st: fs.Stats;
       try {
@@ -105,9 +115,7 @@ export class PathHasher {
     for (const plan of plans) {
       const size = plan.files.reduce((n, f) => n + f.size, 0);
       const hash =
-        plan.kind === 'file'
-          ? plan.files[0].hash!
-          : manifestObject(plan.files.map((f) => ({ path: f.rel, hash: f.hash!, size: f.size }))).hash;
+        plan.kind === 'file' ? hashOf(plan.files[0]) : manifestObject(manifestEntries(plan.files)).hash;
       if (plan.digest) this.statCache.recordDir(plan.path, plan.digest, hash);
       this.memo.set(plan.path, { kind: plan.kind, hash, size, files: plan.files });
     }

@@ -4,7 +4,7 @@ import type { Repo } from '../core/repo.js';
 import { StatCache } from '../core/stat-cache.js';
 import type { Lock } from '../lock/schema.js';
 import { readPipeline } from './config.js';
-import { buildGraph } from './graph.js';
+import { buildGraph, stageOf } from './graph.js';
 import { loadParamsFiles } from './params.js';
 import { checkStage, describeReasons, PathHasher, type StaleReason } from './state.js';
 
@@ -35,7 +35,7 @@ export async function computePipelineStatus(repo: Repo, lock: Lock): Promise<Sta
   const hasher = new PathHasher(repo, statCache);
   const out: StageStatus[] = [];
   for (const name of graph.order) {
-    const check = await checkStage(graph.stages.get(name)!, lock.stages[name], hasher, paramsFiles);
+    const check = await checkStage(stageOf(graph, name), lock.stages[name], hasher, paramsFiles);
     out.push({
       stage: name,
       stale: check.stale,

@@ -24,27 +24,9 @@ export async function openSource(root: string, rev?: string): Promise<Source> {
   if (rev === undefined) {
     return { label: 'workspace', read: (f) => readTextOrUndefined(path.join(root, f)) };
   }
-  const { readFileAtRevision } = await import('../git/revisions.js');
-  await checkRevision(root, rev);
-  return { label: rev, read: (f) => readFileAtRevision(root, rev, f) };
-}
-
-/**
- * Fails with a clear usage error unless `rev` names a commit (`git rev-parse --quiet`
- * answers an unknown name with empty output, not an error).
- *
- * @example
- * await checkRevision(repo.root, 'main~2');
- */
-export async function checkRevision(root: string, rev: string): Promise<string> {
-  const { resolveRevision } = await import('../git/revisions.js');
-  const id = await resolveRevision(root, rev);
-  if (!/^[0-9a-f]{40,64}$/.test(id)) {
-    throw new DataverError('USAGE', `unknown git revision '${rev}'`, {
-      hint: 'give a commit, branch or tag of this repository (see `git log`)',
-    });
-  }
-  return id;
+  const { readFileAtRevision, resolveRevision } = await import('../git/revisions.js');
+  const commit = await resolveRevision(root, rev); // an unknown revision fails here, once
+  return { label: rev, read: (f) => readFileAtRevision(root, commit, f) };
 }
 
 /** file → flat key → value. */

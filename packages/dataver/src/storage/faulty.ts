@@ -2,8 +2,15 @@
 // network does (an error status, a connection reset mid-stream, a stall, an
 // upload whose response is lost), so tests can prove retries and resumption.
 import { Readable } from 'node:stream';
-import { DataverError } from '@dataver/foundation';
-import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
+import { DataverError, Rng } from '@dataver/foundation';
+import type {
+  GetOptions,
+  PutOptions,
+  PutSource,
+  Storage,
+  StorageDescription,
+  StorageEntry,
+} from './types.js';
 
 /** The kinds of fault: see {@link FaultyStorageOptions.kinds}. */
 export type FaultKind = 'transient' | 'reset' | 'stall' | 'lost-response';
@@ -23,18 +30,6 @@ export interface FaultyStorageOptions {
   seed?: number;
   /** How long a stalled call waits before failing with ETIMEDOUT (default 50 ms). */
   stallMs?: number;
-}
-
-/** mulberry32: tiny, seedable, good enough to pick faults. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function injected(kind: string, operation: string, key: string): DataverError {
@@ -65,7 +60,7 @@ export class FaultyStorage implements Storage {
   };
   private readonly rate: number;
   private readonly kinds: FaultKind[];
-  private readonly random: () => number;
+  private readonly random: Rng;
   private readonly stallMs: number;
 
   constructor(
@@ -75,7 +70,7 @@ export class FaultyStorage implements Storage {
     this.url = inner.url;
     this.rate = options.rate ?? 0.05;
     this.kinds = options.kinds ?? ['transient', 'reset', 'stall', 'lost-response'];
-    this.random = seededRandom(options.seed ?? 1);
+    this.random = new Rng(options.seed ?? 1);
     this.stallMs = options.stallMs ?? 50;
   }
 
@@ -86,11 +81,10 @@ export class FaultyStorage implements Storage {
 
   /** Draws a fault (or none) among the kinds that make sense for this call. */
   private draw(applicable: FaultKind[]): FaultKind | undefined {
-    if (this.random() >= this.rate) return undefined;
+    if (!this.random.chance(this.rate)) return undefined;
     const kinds = this.kinds.filter((k) => applicable.includes(k));
-    if (kinds.length === 0) return undefined;
-    const kind = kinds[Math.floor(this.random() * kinds.length)];
-    this.injectedCounts[kind]++;
+    const kind = kinds[this.random.int(kinds.length)];
+    if (kind !== undefined) this.injectedCounts[kind]++;
     return kind;
   }
 
@@ -123,7 +117,7 @@ export class FaultyStorage implements Storage {
   private breakStream(source: Readable, fault: FaultKind): Readable {
     let passed = 0;
     let broken = false;
-    const limit = Math.floor(this.random() * 64 * 1024);
+    const limit = this.random.int(64 * 1024);
     const out = new Readable({
       read() {
         source.resume();
@@ -179,7 +173,7 @@ export class FaultyStorage implements Storage {
     const fault = this.draw(['transient', 'reset']);
     if (fault === 'transient') throw injected(fault, 'list', prefix);
     let n = 0;
-    const breakAt = fault === 'reset' ? Math.floor(this.random() * 50) : -1;
+    const breakAt = fault === 'reset' ? this.random.int(50) : -1;
     for await (const entry of this.inner.list(prefix)) {
       if (n++ === breakAt) throw resetError(`list ${prefix}`);
       yield entry;
@@ -191,6 +185,11 @@ export class FaultyStorage implements Storage {
     if (fault === 'transient') return this.failBefore(fault, 'delete', key);
     await this.inner.delete(key);
     if (fault === 'lost-response') throw injected(fault, 'delete', key);
+  }
+
+  /** What the wrapped Storage is (faults change how it answers, not what it is). */
+  describe(): Promise<StorageDescription> {
+    return this.inner.describe();
   }
 
   async close(): Promise<void> {

@@ -1,22 +1,25 @@
-// Google Cloud Storage as a Storage: `gs://bucket/prefix` through
-// @google-cloud/storage. Credentials are resolved in a documented order, every
-// call is retried on transient failures, and no secret (key, token, assertion)
-// can reach a message: errors are rebuilt from scrubbed summaries, never passed on raw.
+// Google Cloud Storage as a Storage: `gs://bucket/prefix` through @google-cloud/storage.
+// Credentials are resolved in a documented order, and no secret (key, token, assertion) can
+// reach a message: errors are rebuilt from scrubbed summaries, never passed on raw. Each call is
+// tried once; what is GCS-specific about failing stays here (which statuses are transient, auth
+// and permission hints, a stalled resumable upload failed so it can be restarted) and reaches the
+// one retry layer (storage/retry.ts, put around every remote) through `data.transient`.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DataverError, errnoCode, isDataverError } from '@dataver/foundation';
-import {
-  httpStatusOf,
-  isTransientError,
-  type RetryOptions,
-  resumableRead,
-  withRetry,
-  withTimeout,
-} from './retry.js';
-import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
+import { firstLine } from '../util/text.js';
+import { httpStatusOf, isTransientError, timeoutError } from './retry.js';
+import type {
+  GetOptions,
+  PutOptions,
+  PutSource,
+  Storage,
+  StorageDescription,
+  StorageEntry,
+} from './types.js';
 
 export interface GcsStorageOptions {
   /** `gs://bucket` or `gs://bucket/prefix`. */
@@ -34,7 +37,11 @@ export interface GcsStorageOptions {
   remoteName?: string;
   /** Objects at least this big are uploaded resumably (default 8 MiB). */
   resumableThreshold?: number;
-  retry?: RetryOptions;
+  /**
+   * A resumable upload whose bytes stop flowing for this long is failed as transient, so the
+   * retry layer starts it again (default 30 000 ms).
+   */
+  uploadStallTimeoutMs?: number;
 }
 
 /** Where the credentials of a GCS remote come from (safe to print). */
@@ -78,13 +85,13 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * parseGsUrl('gs://my-bucket/data/v1'); // { bucket: 'my-bucket', prefix: 'data/v1' }
  */
 export function parseGsUrl(url: string): { bucket: string; prefix: string } {
-  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!m || !BUCKET_RE.test(m[1])) {
+  const [, bucket, rest = ''] = /^gs:\/\/([^/]+)\/?(.*)$/.exec(url) ?? [];
+  if (bucket === undefined || !BUCKET_RE.test(bucket)) {
     throw new DataverError('CONFIG_INVALID', `not a valid GCS URL: ${url}`, {
       hint: 'use gs://<bucket>/<optional/prefix> (bucket names are lowercase letters, digits, -, _ and .)',
     });
   }
-  return { bucket: m[1], prefix: m[2].replace(/^\/+|\/+$/g, '') };
+  return { bucket, prefix: rest.replace(/^\/+|\/+$/g, '') };
 }
 
 /** Replaces secrets and anything that looks like one with `[redacted]`. */
@@ -105,8 +112,7 @@ function scrub(text: string, secrets: readonly string[]): string {
 /** A short, single-line, scrubbed description of a client error. */
 function summarize(error: unknown, secrets: readonly string[]): string {
   const raw = error instanceof Error ? error.message : String(error);
-  const firstLine = raw.split('\n')[0].slice(0, 300);
-  return scrub(firstLine, secrets);
+  return scrub(firstLine(raw).slice(0, 300), secrets);
 }
 
 /** Loads a module that @google-cloud/storage depends on, from where that package resolves it. */
@@ -153,8 +159,8 @@ export class GcsStorage implements Storage {
   readonly endpoint?: string;
   private readonly options: GcsStorageOptions;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly retry: RetryOptions;
   private readonly resumableThreshold: number;
+  private readonly uploadStallMs: number;
   /** Strings that must never appear in output (key material, the env secret, tokens seen). */
   private readonly secrets: string[] = [];
   private client?: GcsClient;
@@ -172,15 +178,21 @@ export class GcsStorage implements Storage {
     this.endpoint = endpoint
       ? (/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`).replace(/\/+$/, '')
       : undefined;
-    this.retry = options.retry ?? {};
     this.resumableThreshold = options.resumableThreshold ?? DEFAULT_RESUMABLE_THRESHOLD;
+    this.uploadStallMs = options.uploadStallTimeoutMs ?? 30_000;
     const envSecret = this.env.DATAVER_GCS_CREDENTIALS;
     if (envSecret) this.secrets.push(envSecret.trim());
   }
 
-  /** Which credential source this remote uses (resolves it; never returns the secret). */
-  async credentialSource(): Promise<CredentialSource> {
-    return (await this.resolveCredentials()).source;
+  /** The bucket and prefix, the endpoint, and which credential source is used (resolves it; never the secret). */
+  async describe(): Promise<StorageDescription> {
+    const { source } = await this.resolveCredentials();
+    return {
+      kind: 'gcs',
+      location: this.url,
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+      credentialSource: source,
+    };
   }
 
   private objectName(key: string): string {
@@ -288,7 +300,7 @@ export class GcsStorage implements Storage {
     );
     const clientOptions: Record<string, unknown> = {
       projectId: this.options.projectId ?? creds.key?.project_id ?? (this.endpoint ? 'demo-test' : undefined),
-      // dataver retries itself (backoff with jitter, resumable downloads); no double retries.
+      // The retry layer (storage/retry.ts) retries, with backoff and resumed downloads: not the client too.
       retryOptions: { autoRetry: false, maxRetries: 0 },
     };
     if (this.endpoint) {
@@ -420,33 +432,27 @@ export class GcsStorage implements Storage {
     );
   }
 
-  /** Runs one client call with retries; errors come out mapped. */
-  private call<T>(
+  /** Runs one client call; errors come out mapped. */
+  private async call<T>(
     operation: string,
     key: string | undefined,
     fn: (bucket: GcsBucket) => Promise<T>,
   ): Promise<T> {
-    const timeout = this.retry.callTimeoutMs ?? 120_000;
-    return withRetry(
-      async () => {
-        const bucket = await this.bucket();
-        try {
-          return await withTimeout(fn(bucket), timeout, operation);
-        } catch (error) {
-          throw this.mapError(error, operation, key);
-        }
-      },
-      this.retry,
-      operation,
-    );
+    const bucket = await this.bucket();
+    try {
+      return await fn(bucket);
+    } catch (error) {
+      throw this.mapError(error, operation, key);
+    }
   }
 
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<void> {
     const name = this.objectName(key);
     const metadata = { contentType: 'application/octet-stream', cacheControl: 'no-cache' };
-    let size = Buffer.isBuffer(source) ? source.length : options.size;
-    if (!Buffer.isBuffer(source) && size === undefined) size = (await fs.stat(source.filePath)).size;
-    if (Buffer.isBuffer(source) || size! < this.resumableThreshold) {
+    const size = Buffer.isBuffer(source)
+      ? source.length
+      : (options.size ?? (await fs.stat(source.filePath)).size);
+    if (Buffer.isBuffer(source) || size < this.resumableThreshold) {
       const data = Buffer.isBuffer(source) ? source : await fs.readFile(source.filePath);
       // The server checks the MD5 we send, so a body damaged on the way is refused, not stored.
       const md5Hash = createHash('md5').update(data).digest('base64');
@@ -457,57 +463,45 @@ export class GcsStorage implements Storage {
       options.onProgress?.(data.length);
       return;
     }
-    const filePath = source.filePath;
     // Large file: one resumable upload, streamed (a single PUT, which the emulator also takes).
-    // A failed attempt restarts from the first byte.
-    await withRetry(
-      async () => {
-        const bucket = await this.bucket();
-        let sent = 0;
-        // An upload whose bytes stop flowing (the server stopped reading) is a
-        // dead connection: fail it so it is retried. Once every byte is sent,
-        // the wait for the server to finish is not a stall.
-        const stallMs = this.retry.stallTimeoutMs ?? 30_000;
-        let stallTimer: NodeJS.Timeout | undefined;
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, callback) {
-            sent += chunk.length;
-            options.onProgress?.(sent);
-            clearTimeout(stallTimer);
-            if (sent < size!) {
-              stallTimer = setTimeout(() => {
-                counter.destroy(
-                  Object.assign(new Error(`upload stalled for ${stallMs} ms`), { code: 'ETIMEDOUT' }),
-                );
-              }, stallMs);
-            }
-            callback(null, chunk);
-          },
-        });
-        try {
-          await pipeline(
-            createReadStream(filePath, { highWaterMark: 1024 * 1024 }),
-            counter,
-            bucket.file(name).createWriteStream({ resumable: true, validation: false, metadata }),
+    // A failed attempt is started again from the first byte by the retry layer.
+    const bucket = await this.bucket();
+    let sent = 0;
+    // An upload whose bytes stop flowing (the server stopped reading) is a dead connection: fail
+    // it, transient, so it is retried. Once every byte is sent, the wait for the server to finish
+    // is not a stall.
+    const stallMs = this.uploadStallMs;
+    let stallTimer: NodeJS.Timeout | undefined;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        sent += chunk.length;
+        options.onProgress?.(sent);
+        clearTimeout(stallTimer);
+        if (sent < size) {
+          stallTimer = setTimeout(
+            () => counter.destroy(timeoutError(`upload of ${name} stalled`, stallMs)),
+            stallMs,
           );
-        } catch (error) {
-          if (errnoCode(error) === 'ENOENT' && !httpStatusOf(error)) throw error;
-          throw this.mapError(error, 'upload', key);
-        } finally {
-          clearTimeout(stallTimer);
         }
+        callback(null, chunk);
       },
-      this.retry,
-      'upload',
-    );
-  }
-
-  async get(key: string, options: GetOptions = {}): Promise<Readable> {
-    return resumableRead((range) => this.openRead(key, range), options, this.retry);
+    });
+    try {
+      await pipeline(
+        createReadStream(source.filePath, { highWaterMark: 1024 * 1024 }),
+        counter,
+        bucket.file(name).createWriteStream({ resumable: true, validation: false, metadata }),
+      );
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' && !httpStatusOf(error)) throw error;
+      throw this.mapError(error, 'upload', key);
+    } finally {
+      clearTimeout(stallTimer);
+    }
   }
 
   /** Opens one download; resolves once the response status is known (so a missing object rejects here). */
-  private async openRead(key: string, range: GetOptions): Promise<Readable> {
+  async get(key: string, range: GetOptions = {}): Promise<Readable> {
     const bucket = await this.bucket();
     const start = range.start ?? 0;
     const source = bucket.file(this.objectName(key)).createReadStream({

@@ -1,15 +1,31 @@
-// A Storage over a plain folder: the local cache and local-folder remotes use it.
-// Writes are atomic (temporary file in the same directory, fsync, rename) so a
-// crash or a concurrent writer never leaves a partial object under its key.
-import { randomBytes } from 'node:crypto';
+// A Storage over a plain folder: what a local-folder remote lives on. Writes are atomic
+// (temporary file in the same directory, fsync, rename) so a crash or a concurrent writer never
+// leaves a partial object under its key.
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { DataverError, errnoCode, rethrowFsError } from '@dataver/foundation';
-import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
+import { DataverError, errnoCode, isTempName, rethrowFsError, tmpNameFor } from '@dataver/foundation';
+import { zip } from '../util/invariants.js';
+import type {
+  GetOptions,
+  PutOptions,
+  PutSource,
+  Storage,
+  StorageDescription,
+  StorageEntry,
+} from './types.js';
 
-/** Temporary files start with this, so `list` can skip writes in flight and crash leftovers. */
-export const LOCAL_TMP_PREFIX = '.dataver-tmp-';
+/**
+ * The prefix of the temporary files that earlier versions wrote (today's are foundation's
+ * `tmpNameFor` names): still hidden from `list` and refused as keys, so remotes written by an
+ * older dataver list cleanly.
+ */
+export const LEGACY_TMP_PREFIX = '.dataver-tmp-';
+
+/** A name that is a write in flight or a crash leftover, never a key. */
+function isTemporary(name: string): boolean {
+  return isTempName(name) || name.startsWith(LEGACY_TMP_PREFIX);
+}
 
 export interface LocalStorageOptions {
   /**
@@ -35,7 +51,7 @@ function assertValidKey(key: string): void {
     key.endsWith('/') ||
     key.includes('\\') ||
     key.includes('\0') ||
-    key.split('/').some((s) => s === '' || s === '.' || s === '..' || s.startsWith(LOCAL_TMP_PREFIX))
+    key.split('/').some((s) => s === '' || s === '.' || s === '..' || isTemporary(s))
   ) {
     throw new TypeError(`invalid storage key: ${JSON.stringify(key)}`);
   }
@@ -71,7 +87,7 @@ export class LocalStorage implements Storage {
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<void> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    const tmp = path.join(dir, `${LOCAL_TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = tmpNameFor(target);
     const fail = rethrowFsError(target);
     await fs.mkdir(dir, { recursive: true }).catch(fail);
     try {
@@ -161,7 +177,7 @@ export class LocalStorage implements Storage {
     const files: string[] = [];
     const dirs: string[] = [];
     for (const entry of entries) {
-      if (entry.name.startsWith(LOCAL_TMP_PREFIX)) continue;
+      if (isTemporary(entry.name)) continue;
       const key = keyPrefix + entry.name;
       if (entry.isDirectory()) {
         // Descend only where some key below could still match the filter.
@@ -181,9 +197,7 @@ export class LocalStorage implements Storage {
           ),
         ),
       );
-      for (let j = 0; j < batch.length; j++) {
-        if (sizes[j] >= 0) yield { key: keyPrefix + batch[j], size: sizes[j] };
-      }
+      for (const [name, size] of zip(batch, sizes)) if (size >= 0) yield { key: keyPrefix + name, size };
     }
     for (const name of dirs) {
       yield* this.walk(path.join(dir, name), `${keyPrefix}${name}/`, filter);
@@ -199,6 +213,10 @@ export class LocalStorage implements Storage {
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       rethrowFsError(file)(error);
     }
+  }
+
+  async describe(): Promise<StorageDescription> {
+    return { kind: 'local', location: this.root, credentialSource: 'file system' };
   }
 
   async close(): Promise<void> {}

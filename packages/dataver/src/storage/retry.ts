@@ -1,10 +1,20 @@
-// Retries of transient storage failures: exponential backoff with full jitter,
-// a bounded number of attempts, stalled streams detected by an idle timeout and
-// resumed where they stopped. Permanent failures (auth, permission, a missing
-// bucket) are never retried: they fail at once with their hint.
-import { PassThrough, type Readable } from 'node:stream';
-import { errnoCode, isDataverError } from '@dataver/foundation';
-import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from './types.js';
+// The one retry layer of dataver's storage: remote construction (core/remotes.ts) wraps every
+// remote's Storage in RetryingStorage, and no Storage retries on its own. Transient failures are
+// retried with exponential backoff and full jitter, a bounded number of attempts; stalled streams
+// are detected by an idle timeout and resumed where they stopped; calls that hang are abandoned
+// after a timeout. What is transient, each Storage says through its errors (`data.transient`, see
+// storage/types.ts); permanent failures (auth, permission, a missing bucket) fail at once with
+// their hint.
+import { Readable } from 'node:stream';
+import { DataverError, errnoCode, isDataverError } from '@dataver/foundation';
+import type {
+  GetOptions,
+  PutOptions,
+  PutSource,
+  Storage,
+  StorageDescription,
+  StorageEntry,
+} from './types.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 5). */
@@ -91,7 +101,9 @@ export function backoffDelay(attempt: number, options: RetryOptions = {}): numbe
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+// Not unref'd: a backoff that is all the process waits for must keep it alive, or a command would
+// exit (with status 0) in the middle of its retries.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `fn` until it succeeds, a permanent error occurs, or the retries run out.
@@ -119,19 +131,31 @@ export async function withRetry<T>(
 }
 
 /**
- * Rejects with a transient timeout error (ETIMEDOUT) when `promise` takes longer than `ms`.
+ * The error of a call or stream that stopped answering: REMOTE_UNREACHABLE, transient (so it is
+ * retried), with an ETIMEDOUT cause; what the user sees once the retries are spent.
  *
  * @example
- * const meta = await withTimeout(file.getMetadata(), 30_000, 'stat');
+ * stream.destroy(timeoutError('download of gs://b/k stalled', 30_000));
+ */
+export function timeoutError(what: string, ms: number): DataverError {
+  return new DataverError('REMOTE_UNREACHABLE', `${what}: no answer for ${ms} ms`, {
+    hint: 'the remote stopped answering; check the network (or the endpoint) and run the command again',
+    cause: Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' }),
+    data: { transient: true, timeoutMs: ms },
+  });
+}
+
+/**
+ * Rejects with a transient timeout error (see timeoutError) when `promise` takes longer than `ms`.
+ *
+ * @example
+ * const meta = await withTimeout(storage.stat(key), 30_000, `stat of ${key}`);
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   if (!Number.isFinite(ms) || ms <= 0) return promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })),
-      ms,
-    );
+    timer = setTimeout(() => reject(timeoutError(what, ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -149,52 +173,73 @@ export function resumableRead(
   range: GetOptions,
   options: RetryOptions = {},
   isTransient: (error: unknown) => boolean = isTransientError,
+  what = 'download',
 ): Promise<Readable> {
   const retries = options.retries ?? 5;
   const stallMs = options.stallTimeoutMs ?? 30_000;
   const start = range.start ?? 0;
   let delivered = 0;
   let failures = 0;
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   let current: Readable | undefined;
-  let stallTimer: NodeJS.Timeout | undefined;
   let finished = false;
+  /** Paused because `out` is full: idle time does not count as a stall. */
+  let waiting = false;
+  // A plain Readable that is pushed to (cheaper per chunk than piping through a PassThrough); when
+  // its buffer is full the source pauses, and `read` resumes it.
+  const out = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (!waiting) return;
+      waiting = false;
+      sawData();
+      current?.resume();
+    },
+  });
 
-  const armStall = (source: Readable) => {
+  // The stall watch: one timer, re-armed only when it fires, so a chunk costs a clock read rather
+  // than a clearTimeout + setTimeout pair. Idle time counts only while the consumer asks for data.
+  let stallTimer: NodeJS.Timeout | undefined;
+  let lastData = 0;
+  const checkStall = () => {
+    stallTimer = undefined;
+    if (waiting || finished || current === undefined) return;
+    const idle = Date.now() - lastData;
+    if (idle >= stallMs) current.destroy(timeoutError(`${what} stalled`, stallMs));
+    else stallTimer = setTimeout(checkStall, stallMs - idle);
+  };
+  const sawData = () => {
+    lastData = Date.now();
+    stallTimer ??= setTimeout(checkStall, stallMs);
+  };
+  const stopStallWatch = () => {
     clearTimeout(stallTimer);
-    // Only count idle time while the consumer is actually asking for data.
-    stallTimer = setTimeout(() => {
-      source.destroy(Object.assign(new Error(`download stalled for ${stallMs} ms`), { code: 'ETIMEDOUT' }));
-    }, stallMs);
+    stallTimer = undefined;
   };
 
   const attach = (source: Readable) => {
     current = source;
-    armStall(source);
+    waiting = false;
+    sawData();
     source.on('data', (chunk: Buffer) => {
       delivered += chunk.length;
-      armStall(source);
-      if (!out.write(chunk)) {
+      sawData();
+      if (!out.push(chunk)) {
         source.pause();
-        clearTimeout(stallTimer);
-        out.once('drain', () => {
-          armStall(source);
-          source.resume();
-        });
+        waiting = true;
       }
     });
     source.once('end', () => {
-      clearTimeout(stallTimer);
+      stopStallWatch();
       finished = true;
-      out.end();
+      out.push(null);
     });
     source.once('error', (error) => {
-      clearTimeout(stallTimer);
+      stopStallWatch();
       if (finished || out.destroyed) return;
       if (range.end !== undefined && start + delivered > range.end) {
         // Every byte asked for arrived before the connection dropped.
         finished = true;
-        out.end();
+        out.push(null);
         return;
       }
       if (failures >= retries || !isTransient(error)) {
@@ -210,7 +255,7 @@ export function resumableRead(
     });
   };
   out.on('close', () => {
-    clearTimeout(stallTimer);
+    stopStallWatch();
     if (!finished) current?.destroy();
   });
 
@@ -225,7 +270,7 @@ export function resumableRead(
  * downloads; downloads resume at the byte where they stopped).
  *
  * @example
- * const storage = new RetryingStorage(new FaultyStorage(new LocalStorage(dir), { rate: 0.05 }));
+ * const storage = new RetryingStorage(new GcsStorage({ url: 'gs://bucket/data' }), { retries: 5 });
  */
 export class RetryingStorage implements Storage {
   readonly url: string;
@@ -237,53 +282,80 @@ export class RetryingStorage implements Storage {
     this.url = inner.url;
   }
 
-  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     const timeout = this.options.callTimeoutMs ?? 120_000;
-    return withRetry(() => withTimeout(fn(), timeout, operation), this.options, operation);
+    return withRetry(
+      () => withTimeout(fn(), timeout, `${operation} of ${this.url}/${key}`),
+      this.options,
+      operation,
+    );
   }
 
   put(key: string, source: PutSource, options?: PutOptions): Promise<void> {
-    // Large uploads may legitimately take long: only small ones get the call timeout.
+    // Large uploads may legitimately take long: only small ones get the call timeout (a large
+    // one that stops moving is the Storage's to notice, e.g. GcsStorage's upload stall timeout).
     const small = Buffer.isBuffer(source) || (options?.size ?? Number.POSITIVE_INFINITY) < 8 * 1024 * 1024;
-    if (small) return this.call('upload', () => this.inner.put(key, source, options));
+    if (small) return this.call('upload', key, () => this.inner.put(key, source, options));
     return withRetry(() => this.inner.put(key, source, options), this.options, 'upload');
   }
 
   get(key: string, options: GetOptions = {}): Promise<Readable> {
-    return resumableRead((range) => this.inner.get(key, range), options, this.options);
+    return resumableRead(
+      (range) => this.inner.get(key, range),
+      options,
+      this.options,
+      isTransientError,
+      `download of ${this.url}/${key}`,
+    );
   }
 
   getBuffer(key: string): Promise<Buffer> {
-    return this.call('download', () => this.inner.getBuffer(key));
+    return this.call('download', key, () => this.inner.getBuffer(key));
   }
 
   stat(key: string): Promise<StorageEntry | undefined> {
-    return this.call('stat', () => this.inner.stat(key));
+    return this.call('stat', key, () => this.inner.stat(key));
   }
 
   async *list(prefix: string): AsyncIterable<StorageEntry> {
-    // A listing that breaks is restarted; keys already yielded are not repeated.
+    // A listing that breaks (or whose next page does not come within the call timeout) is
+    // restarted; keys already yielded are not repeated.
     const seen = new Set<string>();
     const retries = this.options.retries ?? 5;
+    const timeout = this.options.callTimeoutMs ?? 120_000;
     for (let attempt = 0; ; attempt++) {
+      const entries = this.inner.list(prefix)[Symbol.asyncIterator]();
+      let done = false;
       try {
-        for await (const entry of this.inner.list(prefix)) {
-          if (seen.has(entry.key)) continue;
-          seen.add(entry.key);
-          yield entry;
+        for (;;) {
+          const step = await withTimeout(entries.next(), timeout, `list of ${this.url}/${prefix}`);
+          if (step.done) {
+            done = true;
+            return;
+          }
+          if (seen.has(step.value.key)) continue;
+          seen.add(step.value.key);
+          yield step.value;
         }
-        return;
       } catch (error) {
         if (attempt >= retries || !isTransientError(error)) throw error;
         const delayMs = backoffDelay(attempt, this.options);
         this.options.onRetry?.({ error, attempt: attempt + 1, delayMs, operation: 'list' });
         await sleep(delayMs);
+      } finally {
+        // Broken, timed out or left early by the caller: let the listing clean up, without waiting.
+        if (!done) entries.return?.().catch(() => undefined);
       }
     }
   }
 
   delete(key: string): Promise<void> {
-    return this.call('delete', () => this.inner.delete(key));
+    return this.call('delete', key, () => this.inner.delete(key));
+  }
+
+  /** What the wrapped Storage is: retries change how it is reached, not what it is. */
+  describe(): Promise<StorageDescription> {
+    return this.inner.describe();
   }
 
   async close(): Promise<void> {

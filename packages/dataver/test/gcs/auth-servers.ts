@@ -3,7 +3,7 @@
 // client presents a real signed jwt-bearer assertion and then uses the token.
 import { createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, forwardRequest, listen } from '../helpers/http-proxy';
 
 export interface ServiceAccount {
   /** The key JSON text, as a CI secret would hold it. */
@@ -47,14 +47,6 @@ export interface TokenServer {
   /** Registers the public key that signs a service account's assertions. */
   trust(account: ServiceAccount): void;
   close(): Promise<void>;
-}
-
-function listen(server: http.Server): Promise<string> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    );
-  });
 }
 
 /**
@@ -109,7 +101,7 @@ export async function startTokenServer(): Promise<TokenServer> {
     issued,
     assertions,
     trust: (account) => trusted.set(account.email, createPublicKey(account.privateKeyPem)),
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () => closeServer(server),
   };
 }
 
@@ -164,28 +156,7 @@ export async function startAuthProxy(
         return;
       }
     }
-    const forward = http.request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: upstream.host },
-      },
-      (up) => {
-        // The emulator writes its own address into resumable upload URLs: point them back at the proxy.
-        const headers = { ...up.headers };
-        if (typeof headers.location === 'string')
-          headers.location = headers.location.replace(upstream.host, `127.0.0.1:${port}`);
-        res.writeHead(up.statusCode ?? 502, headers);
-        up.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forward);
+    forwardRequest(req, res, upstream, port);
   });
   const endpoint = await listen(server);
   const port = Number(new URL(endpoint).port);
@@ -193,10 +164,6 @@ export async function startAuthProxy(
     endpoint,
     bearers,
     readOnly,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server),
   };
 }

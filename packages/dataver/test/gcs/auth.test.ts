@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DataverError, isDataverError } from '@dataver/foundation';
-import { openRemote, testRemote } from '../../src/odb/remote';
+import { testRemote } from '../../src/core/remote-diagnostics';
+import { openRemote } from '../../src/core/remotes';
 import { GcsStorage } from '../../src/storage/gcs';
 import { useGcsEmulator } from '../helpers/gcs-emulator';
 import {
@@ -37,8 +38,6 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-const fastRetry = { baseDelayMs: 1, retries: 2 };
-
 /** Every piece of text an error exposes: message, hint, data, cause, stack. */
 function everything(error: unknown): string {
   const e = error as DataverError;
@@ -64,11 +63,10 @@ describe('GCS service-account key flow (token server + authenticating proxy)', (
       url: 'gs://auth-bucket/env',
       endpoint: proxy.endpoint,
       env: { DATAVER_GCS_CREDENTIALS: account.json },
-      retry: fastRetry,
     });
     await storage.put('hello', Buffer.from('world'));
     expect((await storage.getBuffer('hello')).toString()).toBe('world');
-    expect(await storage.credentialSource()).toBe('DATAVER_GCS_CREDENTIALS');
+    expect((await storage.describe()).credentialSource).toBe('DATAVER_GCS_CREDENTIALS');
     const assertion = tokens.assertions.at(-1)!;
     expect(assertion).toMatchObject({ iss: account.email, alg: 'RS256', verified: true });
     expect(assertion.scope).toContain('devstorage');
@@ -89,19 +87,17 @@ describe('GCS service-account key flow (token server + authenticating proxy)', (
       credentials: 'key.json',
       baseDir: tmp,
       env: { DATAVER_GCS_CREDENTIALS: other.json, GOOGLE_APPLICATION_CREDENTIALS: otherFile },
-      retry: fastRetry,
     });
     await viaConfig.put('x', Buffer.from('1'));
-    expect(await viaConfig.credentialSource()).toBe('remote config (credentials key file)');
+    expect((await viaConfig.describe()).credentialSource).toBe('remote config (credentials key file)');
 
     const viaGac = new GcsStorage({
       url: 'gs://auth-bucket/gac',
       endpoint: proxy.endpoint,
       env: { GOOGLE_APPLICATION_CREDENTIALS: keyFile },
-      retry: fastRetry,
     });
     await viaGac.put('x', Buffer.from('1'));
-    expect(await viaGac.credentialSource()).toBe('GOOGLE_APPLICATION_CREDENTIALS');
+    expect((await viaGac.describe()).credentialSource).toBe('GOOGLE_APPLICATION_CREDENTIALS');
   });
 
   test('a key the token server does not trust → REMOTE_AUTH with a one-line hint, no secret', async () => {
@@ -110,7 +106,6 @@ describe('GCS service-account key flow (token server + authenticating proxy)', (
       url: 'gs://auth-bucket/wrong',
       endpoint: proxy.endpoint,
       env: { DATAVER_GCS_CREDENTIALS: stranger.json },
-      retry: fastRetry,
     });
     const error = await storage.put('x', Buffer.from('1')).catch((e: unknown) => e);
     expect(isDataverError(error, 'REMOTE_AUTH')).toBe(true);
@@ -127,7 +122,6 @@ describe('GCS service-account key flow (token server + authenticating proxy)', (
       url: 'gs://auth-bucket/none',
       endpoint: proxy.endpoint,
       env: {},
-      retry: fastRetry,
     });
     const error = await storage.stat('x').catch((e: unknown) => e);
     expect(isDataverError(error, 'REMOTE_AUTH')).toBe(true);
@@ -158,7 +152,6 @@ describe('GCS service-account key flow (token server + authenticating proxy)', (
       url: 'gs://auth-bucket/ro',
       endpoint: proxy.endpoint,
       env: { DATAVER_GCS_CREDENTIALS: account.json },
-      retry: fastRetry,
     });
     await storage.stat('x'); // obtains a token
     const token = tokens.issued.at(-1)!;

@@ -26,7 +26,6 @@ function gcs(prefix: string): GcsStorage {
     url: `gs://dataver-store/${prefix}`,
     endpoint: emulator().endpoint,
     env: {},
-    retry: { baseDelayMs: 5 },
   });
 }
 

@@ -1,5 +1,7 @@
-// The GitHub Actions workflows parse, have the steps DESIGN.md describes, and
-// handle the GCS key only through the environment of the steps that need it.
+// The GitHub Actions workflows (.github/workflows/) parse and have their steps: ci.yml lints,
+// builds and tests without secrets; data.yml restores .dataver/cache keyed on data.lock.json,
+// pulls, checks that the pipeline reproduces and writes a job summary, and hands the GCS key
+// (see docs/gcs.md, "GitHub Actions") only to the environment of the steps that need it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';

@@ -5,7 +5,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TransferObject } from '../../src/odb/remote';
-import type { GetOptions, PutOptions, PutSource, Storage, StorageEntry } from '../../src/storage/types';
+import type {
+  GetOptions,
+  PutOptions,
+  PutSource,
+  Storage,
+  StorageDescription,
+  StorageEntry,
+} from '../../src/storage/types';
 
 export interface FakeCache {
   dir: string;
@@ -81,6 +88,9 @@ export class CountingStorage implements Storage {
   delete(key: string): Promise<void> {
     this.counts.delete++;
     return this.inner.delete(key);
+  }
+  describe(): Promise<StorageDescription> {
+    return this.inner.describe();
   }
 }
 

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataverError, isDataverError } from '@dataver/foundation';
-import { openRemote, RemoteObjectStore } from '../../src/odb/remote';
+import { openRemote } from '../../src/core/remotes';
+import { RemoteObjectStore } from '../../src/odb/remote';
 import { looseKey, packKey, segmentKey } from '../../src/odb/remote-index';
 import { FaultyStorage } from '../../src/storage/faulty';
 import { LocalStorage } from '../../src/storage/local';
@@ -377,6 +378,15 @@ describe('RemoteObjectStore over a folder', () => {
     expect(() => openRemote('origin', { url: 's3://b/p' }, { repoRoot: root, env: {} })).toThrow(
       /unsupported/,
     );
+    // Every remote is reached through the one retry layer.
+    expect(store.storage).toBeInstanceOf(RetryingStorage);
+    const gcs = openRemote('origin', { url: 'gs://bucket/p' }, { repoRoot: root, env: {} });
+    expect(gcs.storage).toBeInstanceOf(RetryingStorage);
+    expect(await gcs.storage.describe()).toEqual({
+      kind: 'gcs',
+      location: 'gs://bucket/p',
+      credentialSource: 'application default credentials',
+    });
   });
 
   test('a missing pack makes its objects missing, other packs still deliver', async () => {

@@ -1,17 +1,19 @@
 // The Storage contract (see src/storage/types.ts) as one jest suite that every
-// implementation runs: local folder, fault-injecting wrapper, GCS on the emulator.
+// implementation runs: local folder, fault-injecting and retry wrappers, GCS on the emulator.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type DataverError, type ErrorCode, isDataverError } from '@dataver/foundation';
-import type { Storage, StorageEntry } from '../../src/storage/types';
+import type { Storage, StorageDescription, StorageEntry } from '../../src/storage/types';
 
 export interface StorageFixture {
   storage: Storage;
   /** Frees what the fixture made (temp folders, bucket prefixes); `storage.close` is called before it. */
   dispose?: () => Promise<void>;
+  /** What `describe()` must say of this storage (beyond what every storage must say). */
+  description?: Partial<StorageDescription>;
 }
 
 export interface ContractOptions {
@@ -81,6 +83,17 @@ export function describeStorageContract(
       expect(await readAll(await storage.get('a/b/c.txt'))).toEqual(data);
       expect(await storage.stat('a/b/c.txt')).toEqual({ key: 'a/b/c.txt', size: data.length });
       expect(typeof storage.url).toBe('string');
+    });
+
+    test('describe says what the storage is, where, and whose credentials; never a secret', async () => {
+      const description = await storage.describe();
+      expect(['gcs', 'local']).toContain(description.kind);
+      expect(description.location).toBe(storage.url);
+      expect(typeof description.credentialSource).toBe('string');
+      expect(description.credentialSource).not.toBe('');
+      if (fixture.description) expect(description).toMatchObject(fixture.description);
+      const text = JSON.stringify(description);
+      expect(text).not.toMatch(/PRIVATE KEY|private_key|Bearer|ya29\./);
     });
 
     test('put of an existing key replaces it', async () => {

@@ -18,7 +18,11 @@ describeStorageContract(
       seed: 42,
       stallMs: 5,
     });
-    return { storage: new RetryingStorage(faulty, fastRetry), dispose };
+    return {
+      storage: new RetryingStorage(faulty, fastRetry),
+      dispose,
+      description: { kind: 'local', location: dir, credentialSource: 'file system' },
+    };
   },
   { largeSize: 3 * 1024 * 1024 },
 );

@@ -1,20 +1,43 @@
-// GcsStorage against the emulator: the shared Storage contract, and the same
-// contract with injected faults behind the retry layer.
+// GcsStorage against the emulator: the shared Storage contract, for the bare Storage and for
+// the stack remote construction opens (GcsStorage inside the retry layer).
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { openRemoteStorage } from '../../src/core/remotes';
 import { GcsStorage, parseGsUrl } from '../../src/storage/gcs';
 import { useGcsEmulator } from '../helpers/gcs-emulator';
 import { describeStorageContract } from './contract';
 
 const emulator = useGcsEmulator();
 
-describeStorageContract('GcsStorage (emulator)', async () => ({
-  storage: new GcsStorage({
-    url: `gs://dataver-test/contract-${randomBytes(4).toString('hex')}`,
-    endpoint: emulator().endpoint,
-    env: {},
-    retry: { baseDelayMs: 5 },
-  }),
-}));
+describeStorageContract('GcsStorage (emulator)', async () => {
+  const url = `gs://dataver-test/contract-${randomBytes(4).toString('hex')}`;
+  return {
+    storage: new GcsStorage({ url, endpoint: emulator().endpoint, env: {} }),
+    description: {
+      kind: 'gcs',
+      location: url,
+      endpoint: emulator().endpoint,
+      credentialSource: 'none (emulator)',
+    },
+  };
+});
+
+describeStorageContract('a gs:// remote as remote construction opens it (emulator)', async () => {
+  const url = `gs://dataver-test/remote-${randomBytes(4).toString('hex')}`;
+  return {
+    storage: openRemoteStorage(
+      'origin',
+      { url, endpoint: emulator().endpoint },
+      { repoRoot: os.tmpdir(), env: {}, retry: { baseDelayMs: 5 } },
+    ),
+    description: {
+      kind: 'gcs',
+      location: url,
+      endpoint: emulator().endpoint,
+      credentialSource: 'none (emulator)',
+    },
+  };
+});
 
 describe('parseGsUrl', () => {
   test('splits bucket and prefix', () => {

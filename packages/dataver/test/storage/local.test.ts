@@ -2,13 +2,17 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isDataverError } from '@dataver/foundation';
-import { LOCAL_TMP_PREFIX, LocalStorage } from '../../src/storage/local';
+import { isDataverError, tmpNameFor } from '@dataver/foundation';
+import { LEGACY_TMP_PREFIX, LocalStorage } from '../../src/storage/local';
 import { describeStorageContract, makeTempDir } from './contract';
 
 describeStorageContract('LocalStorage', async () => {
   const { dir, dispose } = await makeTempDir();
-  return { storage: new LocalStorage(dir), dispose };
+  return {
+    storage: new LocalStorage(dir),
+    dispose,
+    description: { kind: 'local', location: dir, credentialSource: 'file system' },
+  };
 });
 
 describe('LocalStorage', () => {
@@ -17,7 +21,8 @@ describe('LocalStorage', () => {
     try {
       const storage = new LocalStorage(dir);
       await storage.put('a/b', Buffer.from('x'));
-      await fs.writeFile(path.join(dir, 'a', `${LOCAL_TMP_PREFIX}123-abc`), 'partial');
+      await fs.writeFile(path.join(dir, 'a', `${LEGACY_TMP_PREFIX}123-abc`), 'partial'); // an older version's
+      await fs.writeFile(tmpNameFor(path.join(dir, 'a', 'c')), 'partial');
       const keys: string[] = [];
       for await (const e of storage.list('')) keys.push(e.key);
       expect(keys).toEqual(['a/b']);

@@ -7,6 +7,8 @@ import { type DiffResult, describeTensorChanges, diffLocks, type OutputDiff } fr
 import { Repo } from '../../core/repo.js';
 import { readLock } from '../../lock/lock-file.js';
 import { emptyLock, type Lock } from '../../lock/schema.js';
+import { zip } from '../../util/invariants.js';
+import { textTable } from './values-table.js';
 
 /** Files listed per directory in the text and Markdown views (JSON has them all). */
 const FILES_SHOWN = 10;
@@ -22,16 +24,18 @@ export async function run(
   options: { md?: boolean },
 ): Promise<number> {
   const repo = await Repo.find(process.cwd());
-  const { readLockAtRevision } = await import('../../git/revisions.js');
-  const { checkRevision } = await import('../../pipeline/values.js');
+  const { readLockAtRevision, resolveRevision } = await import('../../git/revisions.js');
   let from = revA ?? 'HEAD';
-  const load = async (rev: string | undefined): Promise<Lock> => {
-    if (rev === undefined) return readLock(repo.root);
-    await checkRevision(repo.root, rev);
-    return readLockAtRevision(repo.root, rev);
-  };
+  // An unknown revision is a usage error (readLockAtRevision resolves it first).
+  const load = (rev: string | undefined): Promise<Lock> =>
+    rev === undefined ? readLock(repo.root) : readLockAtRevision(repo.root, rev);
   // In a repository without commits yet, the default base is simply "nothing".
-  const noCommits = revA === undefined && !(await hasCommit(repo.root));
+  const noCommits =
+    revA === undefined &&
+    !(await resolveRevision(repo.root, 'HEAD').then(
+      () => true,
+      () => false,
+    ));
   if (noCommits) from = '(no commits)';
   const [a, b] = await Promise.all([noCommits ? emptyLock() : load(from), load(revB)]);
   const result = await diffLocks(repo, a, b);
@@ -52,16 +56,6 @@ export async function run(
     options.md ? renderMarkdown(from, to, result, workspace) : renderText(from, to, result, workspace),
   );
   return 0;
-}
-
-async function hasCommit(root: string): Promise<boolean> {
-  const { checkRevision } = await import('../../pipeline/values.js');
-  try {
-    await checkRevision(root, 'HEAD');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function signed(n: number): string {
@@ -92,17 +86,10 @@ function totalsLine(result: DiffResult): string {
   return `${changed} output(s) changed: ${t.added} added, ${t.modified} modified, ${t.deleted} deleted · ${formatBytes(t.sizeBefore)} → ${formatBytes(t.sizeAfter)} (${signed(t.sizeAfter - t.sizeBefore)})`;
 }
 
-/** Pads columns to their widest cell. */
+/** Pads columns to their widest cell, indented. */
 function table(rows: string[][], indent = '  '): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows.map(
-    (r) =>
-      indent +
-      r
-        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(widths[c] - [...cell].length)))
-        .join('  ')
-        .trimEnd(),
-  );
+  const [first = [], ...rest] = rows;
+  return textTable(first, rest).map((line) => indent + line);
 }
 
 function renderText(from: string, to: string, result: DiffResult, workspace: WorkspaceFlag[]): string[] {
@@ -120,17 +107,17 @@ function renderText(from: string, to: string, result: DiffResult, workspace: Wor
         detail(o),
       ]);
     }
-    const rendered = table(rows);
-    lines.push(rendered[0]);
-    result.outputs.forEach((o, i) => {
-      lines.push(rendered[i + 1]);
+    const [heading, ...outputLines] = table(rows);
+    lines.push(heading ?? '');
+    for (const [o, line] of zip(result.outputs, outputLines)) {
+      lines.push(line);
       const shown = o.files.slice(0, FILES_SHOWN);
       const fileRows = shown.map((f) => [
         f.state,
         f.path,
         f.state === 'modified'
-          ? `${formatBytes(f.sizeBefore!)} → ${formatBytes(f.sizeAfter!)}`
-          : formatBytes((f.sizeAfter ?? f.sizeBefore)!),
+          ? `${formatBytes(f.sizeBefore)} → ${formatBytes(f.sizeAfter)}`
+          : formatBytes(f.state === 'added' ? f.sizeAfter : f.sizeBefore),
       ]);
       if (fileRows.length > 0) lines.push(...table(fileRows, '      '));
       if (o.files.length > shown.length)
@@ -140,7 +127,7 @@ function renderText(from: string, to: string, result: DiffResult, workspace: Wor
         return [where ? `${where}:` : '', t.summary, describeTensorChanges(t.changes)];
       });
       if (tensorRows.length > 0) lines.push(...table(tensorRows, '      '));
-    });
+    }
   }
   if (workspace.length > 0) {
     lines.push(

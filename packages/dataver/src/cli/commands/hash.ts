@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import type { Output } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import { hashFiles, isFailure } from '../../hash/pool.js';
+import { zip } from '../../util/invariants.js';
 
 export async function run(output: Output, [files]: [string[]]): Promise<number> {
   const jobs = files.map((f) => {
@@ -17,11 +18,10 @@ export async function run(output: Output, [files]: [string[]]): Promise<number> 
     }
     return { path: f, size };
   });
-  const results = await hashFiles(jobs);
-  const rows = results.map((r, i) => {
+  const rows = zip(files, await hashFiles(jobs)).map(([file, r]) => {
     if (isFailure(r))
-      throw new DataverError('PATH_NOT_FOUND', `${files[i]}: ${r.error}`, { hint: 'check the path' });
-    return { file: files[i], hash: r.hash, size: r.size };
+      throw new DataverError('PATH_NOT_FOUND', `${file}: ${r.error}`, { hint: 'check the path' });
+    return { file, hash: r.hash, size: r.size };
   });
   // sha256sum escapes names with backslashes or newlines by prefixing the line with '\'.
   output.result(rows, () =>

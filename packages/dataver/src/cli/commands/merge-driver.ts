@@ -19,7 +19,10 @@ async function readSide(file: string, label: string): Promise<Lock> {
   return text.trim() === '' ? emptyLock() : parseLock(text, `data.lock.json (${label})`);
 }
 
-export async function run(output: Output, [base, ours, theirs, shown]: string[]): Promise<number> {
+export async function run(
+  output: Output,
+  [base, ours, theirs, shown]: [string, string, string, string | undefined],
+): Promise<number> {
   const { mergeLocks, renderConflicts, describeConflict } = await import('../../git/merge-lock.js');
   const name = shown ?? 'data.lock.json';
   const merge = mergeLocks(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Output } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import { readConfig, writeConfig } from '../../core/config.js';
+import { locateRemote } from '../../core/remotes.js';
 import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 
@@ -15,15 +16,16 @@ export async function add(
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
     throw new DataverError('USAGE', `invalid remote name '${name}'`, { hint: 'use letters, digits, _ . -' });
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(gs|file):\/\//.test(url)) {
+  const location = locateRemote(url, process.cwd());
+  if (location.kind === 'unsupported') {
     throw new DataverError('USAGE', `unsupported remote URL '${url}'`, {
       hint: 'use gs://bucket/prefix, file:///path, or a folder path',
     });
   }
   const repo = await Repo.find(process.cwd());
   // A folder given relative to where the user stands is stored relative to the repository root.
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !path.isAbsolute(url)) {
-    url = path.relative(repo.root, path.resolve(process.cwd(), url)) || '.';
+  if (location.kind === 'local' && !url.startsWith('file://') && !path.isAbsolute(url)) {
+    url = path.relative(repo.root, location.folder) || '.';
   }
   await withWriteLock(repo, 'remote', async () => {
     const config = await readConfig(repo.root);
@@ -72,7 +74,7 @@ export async function remove(output: Output, [name]: [string]): Promise<number> 
 }
 
 export async function test(output: Output, [name]: [string | undefined]): Promise<number> {
-  const { testConfiguredRemote } = await import('../../core/transfer.js');
+  const { testConfiguredRemote } = await import('../../core/remote-diagnostics.js');
   const repo = await Repo.find(process.cwd());
   const report = await testConfiguredRemote(repo, name);
   output.result(report, () => Object.entries(report).map(([k, v]) => `${k.padEnd(12)} ${String(v)}`));

@@ -39,7 +39,7 @@ export function textTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((_, c) => Math.max(...all.map((r) => [...(r[c] ?? '')].length)));
   return all.map((r) =>
     r
-      .map((v, c) => (c === r.length - 1 ? v : v + ' '.repeat(widths[c] - [...v].length)))
+      .map((v, c) => (c === r.length - 1 ? v : v + ' '.repeat(Math.max(0, (widths[c] ?? 0) - [...v].length))))
       .join('  ')
       .trimEnd(),
   );

@@ -2,15 +2,16 @@
 // hashes, params), the outputs it produced. A stage whose inputs match a
 // recorded state gets its outputs back from the object cache instead of
 // running. Records live in .dataver/cache/runs/ab/cdef….json, beside the
-// objects they point at, and gc keeps the objects of every record.
+// objects they point at, and gc keeps the objects of every record: that is why
+// the run cache sits in core/ (gc's layer) while repro (pipeline/) reads and writes it.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, writeFileAtomic } from '@dataver/foundation';
 import { z } from 'zod';
-import type { Repo } from '../core/repo.js';
 import { isSafeRelativePath } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { outputEntrySchema } from '../lock/schema.js';
+import type { Repo } from './repo.js';
 
 const recordSchema = z.object({
   version: z.literal(1),

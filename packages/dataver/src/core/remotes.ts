@@ -1,0 +1,151 @@
+// Remote construction: a remote's name and settings (.dataver/config.json) → the Storage it
+// lives on, always inside the one retry layer (storage/retry.ts), the object store's options,
+// and its state folder (.dataver/state/remote-index/<name>, copies of index segments).
+// `gs://bucket/prefix` is a GCS bucket; a path (relative to the repository root) or a
+// `file://` URL is a folder.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DataverError } from '@dataver/foundation';
+import { DEFAULT_JOBS, RemoteObjectStore, type RemoteObjectStoreOptions } from '../odb/remote.js';
+import { LocalStorage } from '../storage/local.js';
+import { RetryingStorage, type RetryOptions } from '../storage/retry.js';
+import type { Storage } from '../storage/types.js';
+import type { RemoteSettings } from './config.js';
+import { type Repo, stateDirOf } from './repo.js';
+
+/** Parallel transfers of a GCS remote unless its settings say otherwise (requests, not disks, are what it waits on). */
+const GCS_DEFAULT_JOBS = 16;
+
+/** What a remote URL names. */
+export type RemoteLocation =
+  | { kind: 'gcs'; url: string }
+  | { kind: 'local'; folder: string }
+  | { kind: 'unsupported'; url: string };
+
+/**
+ * What a remote URL names: a GCS bucket, a folder (a path is resolved against `baseDir`), or a
+ * scheme dataver does not support.
+ *
+ * @example
+ * locateRemote('gs://bucket/data', root); // { kind: 'gcs', url: 'gs://bucket/data' }
+ * locateRemote('../store', '/repo'); // { kind: 'local', folder: '/store' }
+ */
+export function locateRemote(url: string, baseDir: string): RemoteLocation {
+  if (url.startsWith('gs://')) return { kind: 'gcs', url };
+  if (url.startsWith('file://')) {
+    try {
+      return { kind: 'local', folder: fileURLToPath(url) };
+    } catch {
+      return { kind: 'unsupported', url }; // file://other-host/…: not a folder of this machine
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return { kind: 'unsupported', url };
+  return { kind: 'local', folder: path.resolve(baseDir, url) };
+}
+
+/** Where a remote is opened from. */
+export interface RemoteContext {
+  /** The repository root: local paths and credential files resolve against it, the state folder is in it. */
+  repoRoot: string;
+  /** Environment for credentials and the emulator (`DATAVER_GCS_CREDENTIALS`, `STORAGE_EMULATOR_HOST`, …). */
+  env: NodeJS.ProcessEnv;
+  /** Retry policy of the retry layer (default: storage/retry.ts's defaults). */
+  retry?: RetryOptions;
+}
+
+/**
+ * The Storage a remote lives on, wrapped in the retry layer.
+ *
+ * @example
+ * const storage = openRemoteStorage('origin', { url: 'gs://bucket/data' }, { repoRoot, env: process.env });
+ */
+export function openRemoteStorage(name: string, config: RemoteSettings, ctx: RemoteContext): Storage {
+  const location = locateRemote(config.url, ctx.repoRoot);
+  if (location.kind === 'unsupported') {
+    throw new DataverError('CONFIG_INVALID', `remote ${name}: unsupported URL ${config.url}`, {
+      hint: 'use gs://bucket/prefix or a local folder path',
+    });
+  }
+  let storage: Storage;
+  if (location.kind === 'local') storage = new LocalStorage(location.folder);
+  else {
+    // Loaded only for GCS remotes: the client library is large and slow to import.
+    const { GcsStorage } = require('../storage/gcs.js') as typeof import('../storage/gcs.js');
+    storage = new GcsStorage({
+      url: location.url,
+      endpoint: config.endpoint,
+      projectId: config.projectId,
+      credentials: config.credentials,
+      env: ctx.env,
+      baseDir: ctx.repoRoot,
+      remoteName: name,
+    });
+  }
+  return new RetryingStorage(storage, ctx.retry);
+}
+
+/**
+ * Opens the object store of a remote: its Storage (see openRemoteStorage), its transfer settings
+ * and its index cache in the state folder.
+ *
+ * @example
+ * const remote = openRemote('origin', { url: 'gs://my-bucket/data' }, { repoRoot, env: process.env });
+ */
+export function openRemote(name: string, config: RemoteSettings, ctx: RemoteContext): RemoteObjectStore {
+  const storage = openRemoteStorage(name, config, ctx);
+  const gcs = locateRemote(config.url, ctx.repoRoot).kind === 'gcs';
+  const options: RemoteObjectStoreOptions = {
+    packThreshold: config.packThreshold,
+    jobs: config.jobs ?? (gcs ? GCS_DEFAULT_JOBS : DEFAULT_JOBS),
+    // Ignored by git (.dataver/state/) and safe to delete: only a cache of immutable segments.
+    indexCacheDir: path.join(stateDirOf(ctx.repoRoot), 'remote-index', encodeURIComponent(name)),
+  };
+  return new RemoteObjectStore(storage, options);
+}
+
+/**
+ * A remote name (or the default remote) and its settings.
+ *
+ * @example
+ * const { name, config } = remoteSettings(repo); // the default remote
+ */
+export function remoteSettings(repo: Repo, name?: string): { name: string; config: RemoteSettings } {
+  const chosen = name ?? repo.config.core.remote;
+  if (!chosen) {
+    throw new DataverError('REMOTE_UNKNOWN', 'no remote given and no default remote configured', {
+      hint: 'add one: dataver remote add origin <gs://bucket/prefix | folder> --default',
+    });
+  }
+  const config = repo.config.remotes[chosen];
+  if (!config) {
+    throw new DataverError('REMOTE_UNKNOWN', `no remote named '${chosen}'`, {
+      hint: `known remotes: ${Object.keys(repo.config.remotes).join(', ') || 'none'} (see \`dataver remote add\`)`,
+    });
+  }
+  return { name: chosen, config };
+}
+
+/**
+ * Opens the object store of a configured remote; `jobs` overrides its parallelism, and with
+ * `mustExist` a folder remote must already exist (reading from a mistyped path is an error, not
+ * an empty remote).
+ *
+ * @example
+ * const { name, store } = openConfiguredRemote(repo, 'origin', { mustExist: true });
+ */
+export function openConfiguredRemote(
+  repo: Repo,
+  name?: string,
+  options: { jobs?: number; mustExist?: boolean } = {},
+): { name: string; store: RemoteObjectStore } {
+  const { name: chosen, config } = remoteSettings(repo, name);
+  const location = locateRemote(config.url, repo.root);
+  if (options.mustExist && location.kind === 'local' && !existsSync(location.folder)) {
+    throw new DataverError('REMOTE_NOT_FOUND', `remote ${chosen}: folder ${location.folder} does not exist`, {
+      hint: `check the path with \`dataver remote list\` (fix it with \`dataver config set remote.${chosen}.url PATH\`)`,
+    });
+  }
+  const settings = options.jobs ? { ...config, jobs: options.jobs } : config;
+  return { name: chosen, store: openRemote(chosen, settings, { repoRoot: repo.root, env: process.env }) };
+}
