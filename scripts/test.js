@@ -23,7 +23,7 @@ const jestReport = path.join(scratch, 'jest.json');
 
 const steps = [
   { name: 'setup', command: 'bash', args: ['scripts/setup-tools.sh'] },
-  { name: 'build', command: bin('tsc'), args: ['-b'] },
+  { name: 'build', command: 'npm', args: ['run', '--silent', 'build'] },
   { name: 'lint', command: bin('biome'), args: ['check', '.'] },
   {
     name: 'jest',

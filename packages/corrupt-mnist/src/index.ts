@@ -1,8 +1,6 @@
 // Public API of corrupt-mnist: the IDX reader and the generate / process / import / preview
 // steps of the Corrupt MNIST data set (tensor formats live in @dataver/tensor).
 
-// transitional: the trainer imports these from @dataver/tensor once it is switched over
-export { readTensor, type Tensor, writeTensor } from '@dataver/tensor';
 export { defaultMnistDir, type GenerateOptions, type GenerateResult, generate } from './generate.js';
 export { type IdxExpectation, parseIdx, readIdx } from './idx.js';
 export { type ImportOptions, type ImportResult, importCourse } from './import.js';

@@ -34,7 +34,7 @@ export const configSchema = z
       .strict()
       .default({ link: 'reflink' }),
     remotes: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), remoteSchema).default({}),
-    /** Modules that contribute tensor metadata readers (e.g. `corrupt-mnist/dataver-plugin`). */
+    /** Modules that contribute tensor metadata readers (e.g. `some-package/dataver-plugin`). */
     plugins: z.array(z.string()).default([]),
   })
   .strict();
@@ -156,7 +156,7 @@ function parseConfigValue(key: string, last: string, raw: string): unknown {
       return JSON.parse(raw);
     } catch {
       throw new DataverError('CONFIG_INVALID', `invalid value for plugins: ${raw} is not a JSON list`, {
-        hint: `e.g. dataver config set plugins '["corrupt-mnist/dataver-plugin"]'`,
+        hint: `e.g. dataver config set plugins '["some-package/dataver-plugin"]'`,
       });
     }
   }
