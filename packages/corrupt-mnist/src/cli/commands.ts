@@ -2,7 +2,7 @@
 // JSON with --json). Loaded only when a command runs, so `--help` stays fast.
 import type { CommandAction } from '@dataver/foundation';
 import { summarizeFile } from '@dataver/tensor';
-import { generate as generateData } from '../generate.js';
+import { generate as generateData, type RawDtype, type RecipeName } from '../generate.js';
 import { importCourse } from '../import.js';
 import { preview as writePreview } from '../preview.js';
 import { processRaw } from '../process.js';
@@ -18,14 +18,20 @@ export const generate: CommandAction = async (output, _args, o) => {
     train: o['train'] as number,
     test: o['test'] as number,
     shardSize: o['shardSize'] as number,
+    testShardSize: o['testShardSize'] as number | undefined,
+    recipe: o['recipe'] as RecipeName,
+    dtype: o['dtype'] as RawDtype | undefined,
     mnistDir: o['mnistDir'] as string | undefined,
   });
   const s = seconds(t0);
-  output.result(
-    { ...r, seconds: s },
-    () =>
-      `wrote ${r.files.length} files to ${r.out}: ${r.train} train + ${r.test} test digits (seed ${r.seed}) in ${s.toFixed(2)} s`,
-  );
+  const angles = (shards: Array<{ angle?: number }>): string =>
+    shards.map((x) => (x.angle === undefined ? '' : `${x.angle.toFixed(1)}°`)).join(' ');
+  output.result({ ...r, seconds: s }, () => [
+    `wrote ${r.files.length} files to ${r.out}: ${r.train} train + ${r.test} test digits, recipe ${r.recipe}, ${r.dtype} (seed ${r.seed}) in ${s.toFixed(2)} s`,
+    ...(r.recipe === 'course'
+      ? [`angles: train ${angles(r.manifest.train)}; test ${angles(r.manifest.test)}`]
+      : []),
+  ]);
 };
 
 /** `corrupt-mnist process` */

