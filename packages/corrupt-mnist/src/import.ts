@@ -6,6 +6,7 @@ import type { Tensor } from '@dataver/tensor';
 import { readTensor, writeTensor } from '@dataver/tensor';
 import { removeStaleShards } from './fs-util.js';
 import { findShards } from './process.js';
+import { checkRawSet, type RawPart } from './raw-set.js';
 
 export interface ImportOptions {
   /** Folder with the course's `train_images_{i}.pt`, `train_target_{i}.pt`, `test_images.pt`, `test_target.pt`. */
@@ -67,6 +68,7 @@ export async function importCourse(options: ImportOptions): Promise<ImportResult
   let train = 0;
   let test = 0;
   let imageDtype = '';
+  const parts: RawPart[] = [];
   await writeAllOrNothing(options.out, async (tmp) => {
     for (const [imgName, tgtName] of pairs) {
       const imgFile = path.join(options.from, imgName);
@@ -77,17 +79,10 @@ export async function importCourse(options: ImportOptions): Promise<ImportResult
           file: imgFile,
         });
       }
-      if (imageDtype && imageDtype !== images.dtype) {
-        throw new DataverError(
-          'CORRUPT',
-          `images are ${images.dtype} here but ${imageDtype} in other files`,
-          {
-            file: imgFile,
-          },
-        );
-      }
       imageDtype = images.dtype;
       const [n = 0] = images.shape;
+      parts.push({ file: imgFile, images, count: n });
+      if (imgName === 'test_images.pt') checkRawSet(parts.slice(0, -1), { file: imgFile, images, count: n });
       const targets = asInt64Targets(await readTensor(tgtFile), n, tgtFile);
       await writeTensor(path.join(tmp, imgName), images);
       await writeTensor(path.join(tmp, tgtName), targets);

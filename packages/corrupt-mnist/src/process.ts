@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { DataverError, writeAllOrNothing, writeFileAtomic } from '@dataver/foundation';
 import type { Tensor, TensorFormat } from '@dataver/tensor';
 import { type ChunkFiller, readTensor, writeTensor, writeTensorStreaming } from '@dataver/tensor';
+import { checkRawSet } from './raw-set.js';
 
 export interface ProcessOptions {
   /** Raw folder with `train_images_{i}.pt`, `train_target_{i}.pt`, `test_images.pt`, `test_target.pt`. */
@@ -27,7 +28,7 @@ export interface SplitStats {
 export interface ProcessStats {
   /** Mean and (population) std of the train pixels after scaling to [0,1]: the normalization constants. */
   normalization: { mean: number; std: number };
-  /** How raw values were scaled to [0,1]: 1/255 for uint8 or 0–255 floats, 1 for floats already in [0,1]. */
+  /** How raw values were scaled to [0,1]: 1/255 for uint8, 1 for floats (which must lie in [0,1]). */
   scale: number;
   /** Statistics of the written tensors (train: mean 0, std 1). */
   train: SplitStats;
@@ -302,10 +303,8 @@ function normalizeFloats(
   train: Float32Array[] | Float64Array[],
   test: Float32Array[] | Float64Array[],
 ): Normalized {
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const p of train) for (let i = 0; i < p.length; i++) if (p[i]! > hi) hi = p[i]!;
-  // floats in 0–255 (some exports) are scaled like bytes; floats already in [0,1] are kept
-  const scale = hi > 1 ? 1 / 255 : 1;
+  // checkRawSet made sure that floats lie in [0, 1] already
+  const scale = 1;
   const normalization = floatMoments(train, scale);
   const { mean, std } = normalization;
   const write = (parts: Float32Array[] | Float64Array[]): Float32Array => {
@@ -348,18 +347,20 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     ),
     pair('test_images.pt', 'test_target.pt'),
   ]);
-  const all = [...trainParts, testPart];
-  const dtypes = new Set(all.map((p) => p.images.dtype));
-  if (dtypes.size !== 1) {
-    throw new DataverError('CORRUPT', `raw images mix dtypes (${[...dtypes].join(', ')}); expected one`, {
-      file: options.in,
-    });
-  }
+  checkRawSet(
+    trainParts.map((p, i) => ({
+      ...p,
+      count: p.targets.length,
+      file: path.join(options.in, `train_images_${i}.pt`),
+    })),
+    { ...testPart, count: testPart.targets.length, file: path.join(options.in, 'test_images.pt') },
+  );
   const trainImages = trainParts.map((p) => p.images.data);
   const testImages = [testPart.images.data];
-  const n = dtypes.has('uint8')
-    ? normalizeBytes(trainImages as Uint8Array[], testImages as Uint8Array[])
-    : normalizeFloats(trainImages as Float32Array[], testImages as Float32Array[]);
+  const n =
+    testPart.images.dtype === 'uint8'
+      ? normalizeBytes(trainImages as Uint8Array[], testImages as Uint8Array[])
+      : normalizeFloats(trainImages as Float32Array[], testImages as Float32Array[]);
   if (!(n.normalization.std > 0)) {
     throw new DataverError('CORRUPT', 'train images are constant (std 0); cannot normalize', {
       file: options.in,

@@ -69,7 +69,7 @@ test('usage errors exit 2', () => {
   expectFailure(
     ['generate', '--out', path.join(tmp, 'x'), '--train', '70000'],
     2,
-    /--train must be an integer in 1\.\.60000/,
+    /--train must be an integer in 0\.\.60000/,
   );
   expectFailure(['process', '--format', 'csv'], 2, /Allowed choices are pt, npy, safetensors/);
   expectFailure(['frobnicate'], 2, /unknown command/);
@@ -144,6 +144,7 @@ test('generate into a folder of an earlier, larger run removes its extra shards'
     0,
   );
   expect(fs.readdirSync(d).sort()).toEqual([
+    'manifest.json',
     'test_images.pt',
     'test_target.pt',
     'train_images_0.pt',

@@ -11,27 +11,28 @@ import { cli, hashDir } from './helpers/cli';
 // Committed digests of `generate --seed 0` (defaults: 30 000 train, 5 000 test) and of `process`.
 // A change here changes the data set: bump it on purpose, with a note in docs/corrupt-mnist.md.
 const RAW_SEED0: Record<string, string> = {
-  'test_images.pt': '7a567e7038bc702107b02c6bd5bd8cbcebc5136c7992cbe832fae8e3d9946918',
-  'test_target.pt': '7465bf1f7425d31c47fed5fab1d68f579c88c1750fb93846981ef72fae24f5aa',
-  'train_images_0.pt': '1dfd5a9c3a76a58e2f96f972c150a71b637a0a780e325edc48224c4ada9d18c3',
-  'train_images_1.pt': 'c5f56235bd17a7a80643bbae41e046a426bb5390fc1b61784b70a97d5a035658',
-  'train_images_2.pt': 'db5ca5fbeca2413899796455842d8831efdad7af396bd0a7afecf752f305cbdc',
-  'train_images_3.pt': 'a76ef42711ab49c994535ea2e205255bf75d8fb4d62cea6f6563ec6ebb4d46ae',
-  'train_images_4.pt': 'ed2f4302cba4dde927c6ab03062fc74665045f027ff94d3e1a15e2a2f2a7012f',
-  'train_images_5.pt': '5dc32cef47f13d4f924fcaba9320f9c8287b5df7dac3acfa03d76e1f3564a7d1',
-  'train_target_0.pt': 'fdc5dae7385f9e24b74d35d9516a764f2efa77cedfe23c2efde83e061c5d20dc',
-  'train_target_1.pt': 'e2442d14562335f129505e23ff1c46cad06f934fe8a0cb89368029e2c480e37e',
-  'train_target_2.pt': '8fa70cf2e364070f64a25a46e669e45987f13909a612c080e20bfd9849f7d18b',
-  'train_target_3.pt': '541ece1494d9417cc1cc2dff33e0aac4332fbabaa0bf72430853fe750d6a7791',
-  'train_target_4.pt': '94f1be1d96412d80ca2016761acdcd0e9ea69908f5f538bc8d03b29a5cd73980',
-  'train_target_5.pt': '0490fd4d1fbf241206e802d6caa3b771a58a48494ac1122eb5b3d4a6c03c02ba',
+  'manifest.json': '989064b14866546c5d497122e1f06f3e09438067292f04855a486d19b8962444',
+  'test_images.pt': 'c8910618cd91679de099757e9fca47d902ba261ece24e53815e66179fb4abb5a',
+  'test_target.pt': '55249055fd0101e4aca4a0dbe65442c43e79eb260babb58f04150e265d09cf30',
+  'train_images_0.pt': 'af77b47e322202f570c7ad7efb7ea835c27d66d0c0f21937cbe280a5b9c4fe29',
+  'train_images_1.pt': 'ecace88fc71a0d58a162f077ec4b155b6b801bc98f1a461c7e96b94a4d569acf',
+  'train_images_2.pt': 'e5baca88ed631e678c717e95990a63b0609196ebb9843664e1f357edefae858d',
+  'train_images_3.pt': '32e81777098865d889aca0dda60b8d4e25e7475aa53ebb746d6142b975dce39d',
+  'train_images_4.pt': '72c97aa54167382de8736f0e4615528c12e7f638525a82c2f61399941842f470',
+  'train_images_5.pt': '7aadbe26bd77bf7481fddf0401745b43ba353b30cfb826502e2cf565ab00b7fd',
+  'train_target_0.pt': '61f5c4e913917a4654b0a93c4baed747b40b293336030f71113c422cb32deb4b',
+  'train_target_1.pt': 'bc4191fa52dd8c8d4d4952332d8a206c08cf90d3c215444de0b373e380fdd42b',
+  'train_target_2.pt': '1770015407daf9852316be4d9053dd80ca4f634cd6c939f4ba4419aef6b6bdc1',
+  'train_target_3.pt': '2e7a4b5a5eadfe970c019a3a8734b26c049031999c47501b1e7925c4735f0d33',
+  'train_target_4.pt': '88c6a286d5ba4eb838538b48e0a461c2411243aaee5cf975eb9f4c953059ac1a',
+  'train_target_5.pt': '7c8977f910077ebe9ef0113d260b757b1db9c310594dace3c123c5e8ec1e8db4',
 };
 const PROCESSED_SEED0: Record<string, string> = {
-  'stats.json': 'f602318af628c61672ab132799d28c87a1fb210a997f4dc9874ed2539f53007d',
-  'test_images.pt': '4a0fb43de41da7aa8e706b4618464aeaa5d46b5607db8fa6541d1318a6ad9313',
-  'test_target.pt': '7465bf1f7425d31c47fed5fab1d68f579c88c1750fb93846981ef72fae24f5aa',
-  'train_images.pt': '352389c3856cd5e8c93b3e0c6f726740792471e0c4419745a676d20b96cd24d6',
-  'train_target.pt': '3185545194ecbe69e309590593132ed4da2233e004d985560aa93e7bfa0f870b',
+  'stats.json': 'd91b332f42de429c06c3a12c6a3bd7f035a3c27881a3c1af0d2d7628704071a8',
+  'test_images.pt': '37c76589333ef6f56f083a2faee10dc96b32f188aee801e226d00c76b6aec3c0',
+  'test_target.pt': '55249055fd0101e4aca4a0dbe65442c43e79eb260babb58f04150e265d09cf30',
+  'train_images.pt': '6fee858a8aedacf016055cb8c90ec67a27dde101ab10a3d35c2d2e2e5955c244',
+  'train_target.pt': '5f56dd261c02940b0d9ab4b4e00a4fac6f61e8ba4627ea1f4a0953268f32b840',
 };
 
 let tmp: string;
@@ -83,6 +84,7 @@ test('generate: another seed gives other data; a small run shards by --shard-siz
     'train_target_2.pt',
     'test_images.pt',
     'test_target.pt',
+    'manifest.json',
   ]);
   expect(hashDir(other)['train_images_0.pt']).not.toBe(RAW_SEED0['train_images_0.pt']);
 });
@@ -158,4 +160,28 @@ test('process --format npy and safetensors write the same values', async () => {
     ).toBe(true);
     expect(y.dtype).toBe('int64');
   }
+});
+
+test('the mixed recipe is pinned too (uint8, one stream per digit)', () => {
+  const mixed = path.join(tmp, 'mixed');
+  const r = cli([
+    'generate',
+    '--out',
+    mixed,
+    '--recipe',
+    'mixed',
+    '--train',
+    '1000',
+    '--test',
+    '200',
+    '--seed',
+    '3',
+  ]);
+  expect(r.status).toBe(0);
+  const h = hashDir(mixed);
+  expect([h['train_images_0.pt'], h['test_images.pt'], h['manifest.json']]).toEqual([
+    '8b75ff31e647ba77c057fc8a9d55bb564fa39e8660cabf581840166230a0286b',
+    '276f72803ddcd4814d43bb6502b35ed7353705ff91a35985a3bfbf9889322b58',
+    '2845824a14af5718a2ea2a12deb2bbfb7d8403462e2aa0d6975d290ed5ff5355',
+  ]);
 });
