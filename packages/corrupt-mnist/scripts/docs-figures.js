@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Regenerates the figures of docs/corrupt-mnist.md from the built package:
-//   docs/images/corrupt-mnist-samples.png  64 training digits of `generate --seed 0`, with labels
-//   docs/images/corrupt-mnist-pairs.png    16 clean test digits (top rows) and the same digits corrupted
+//   docs/images/corrupt-mnist-samples.png  the course recipe: 8 digits of each of the 6 training shards of
+//                                          `generate --seed 0` (one row per shard, one angle per row), labels
+//   docs/images/corrupt-mnist-pairs.png    the mixed recipe: 16 clean test digits (rows 1 and 3) and the
+//                                          same digits corrupted (rows 2 and 4)
 // Usage: node packages/corrupt-mnist/scripts/docs-figures.js
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { deriveSeed, Rng } = require('@dataver/foundation');
+const { readTensor } = require('@dataver/tensor');
 const cm = require('../dist/index.js');
 
 async function main() {
@@ -16,14 +19,22 @@ async function main() {
   fs.mkdirSync(images, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-docs-'));
   try {
-    await cm.generate({ out: tmp, seed: 0, train: 5000, test: 100 });
-    await cm.preview({
-      images: path.join(tmp, 'train_images_0.pt'),
-      targets: path.join(tmp, 'train_target_0.pt'),
-      out: path.join(images, 'corrupt-mnist-samples.png'),
-      n: 64,
-      zoom: 2,
-    });
+    const { manifest } = await cm.generate({ out: tmp, seed: 0, dtype: 'uint8' });
+    const rows = new Uint8Array(48 * 784);
+    const rowLabels = new BigInt64Array(48);
+    for (const [s, shard] of manifest.train.entries()) {
+      const x = await readTensor(path.join(tmp, shard.file));
+      const y = await readTensor(path.join(tmp, shard.file.replace('images', 'target')));
+      rows.set(x.data.subarray(0, 8 * 784), s * 8 * 784);
+      rowLabels.set(y.data.subarray(0, 8), s * 8);
+    }
+    const grid = cm.renderGrid(
+      { dtype: 'uint8', shape: [48, 28, 28], data: rows },
+      { dtype: 'int64', shape: [48], data: rowLabels },
+      { n: 48, zoom: 2, cols: 8 },
+    );
+    fs.writeFileSync(path.join(images, 'corrupt-mnist-samples.png'), grid);
+    console.log(`course shard angles: ${manifest.train.map((s) => s.angle.toFixed(1)).join(', ')}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,7 +1,17 @@
 // Public API of corrupt-mnist: the IDX reader and the generate / process / import / preview
 // steps of the Corrupt MNIST data set (tensor formats live in @dataver/tensor).
 
-export { defaultMnistDir, type GenerateOptions, type GenerateResult, generate } from './generate.js';
+export {
+  defaultMnistDir,
+  type GenerateManifest,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  type RawDtype,
+  RECIPES,
+  type RecipeName,
+  type ShardRecord,
+} from './generate.js';
 export { type IdxExpectation, parseIdx, readIdx } from './idx.js';
 export { type ImportOptions, type ImportResult, importCourse } from './import.js';
 export { type PreviewOptions, preview, renderGrid } from './preview.js';
@@ -12,4 +22,12 @@ export {
   processRaw,
   type SplitStats,
 } from './process.js';
-export { type CorruptionLog, corruptDigit, RECIPE } from './recipe/corrupt.js';
+export {
+  applyCorruption,
+  CORRUPTIONS,
+  type CorruptionKind,
+  type CorruptionLog,
+  corruptDigit,
+  RECIPE,
+} from './recipe/corrupt.js';
+export { COURSE_RECIPE, courseAngle, rotateNearest, toUnitFloat } from './recipe/course.js';

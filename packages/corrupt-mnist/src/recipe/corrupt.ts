@@ -205,3 +205,87 @@ export function corruptDigit(src: Uint8Array, out: Uint8Array, rng: Rng): Corrup
   }
   return log;
 }
+
+/** The mixed recipe's corruptions one at a time, for robustness reports (`trainer evaluate --sweep`). */
+export const CORRUPTIONS = [
+  'noise',
+  'impulse',
+  'blur',
+  'occlusion',
+  'contrast',
+  'stroke-thin',
+  'stroke-bold',
+] as const;
+export type CorruptionKind = (typeof CORRUPTIONS)[number];
+
+/** 3×3 grey-level erosion (`Math.min`) or dilation (`Math.max`) with a plus-shaped element. */
+function morph3(img: Uint8Array, pick: (a: number, b: number) => number): void {
+  const src = img.slice();
+  const at = (x: number, y: number, fallback: number): number =>
+    x < 0 || y < 0 || x >= SIDE || y >= SIDE ? fallback : (src[y * SIDE + x] ?? 0);
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      const c = at(x, y, 0);
+      img[y * SIDE + x] = pick(
+        pick(pick(c, at(x - 1, y, c)), pick(at(x + 1, y, c), at(x, y - 1, c))),
+        at(x, y + 1, c),
+      );
+    }
+  }
+}
+
+/**
+ * Applies ONE corruption of the mixed recipe to a 28×28 uint8 digit, at the strength the recipe
+ * draws it (noise σ 8–25, impulse density 1–3 %, one or two blurs, a 3–5 px box, contrast gain
+ * 0.7–0.95 with an offset up to 30), or a one-pixel thinner or bolder pen (`stroke-thin`,
+ * `stroke-bold`), drawing its parameters from `rng`.
+ *
+ * @example
+ * const out = new Uint8Array(784);
+ * applyCorruption('blur', digit, out, new Rng(deriveSeed(0, 5, i)));
+ */
+export function applyCorruption(kind: CorruptionKind, src: Uint8Array, out: Uint8Array, rng: Rng): void {
+  const r = RECIPE;
+  out.set(src);
+  switch (kind) {
+    case 'noise': {
+      const sigma = rng.uniform(r.gaussianNoise.minSigma, r.gaussianNoise.maxSigma);
+      for (let i = 0; i < N; i++) out[i] = clampByte((out[i] ?? 0) + sigma * rng.normal());
+      return;
+    }
+    case 'impulse': {
+      const density = rng.uniform(r.impulseNoise.minDensity, r.impulseNoise.maxDensity);
+      for (let i = 0; i < N; i++) {
+        const u = rng.float();
+        if (u < density) out[i] = u < density / 2 ? 0 : 255;
+      }
+      return;
+    }
+    case 'blur': {
+      const tmp = new Uint16Array(N);
+      blur3(out, tmp);
+      if (rng.chance(r.blur.twiceP)) blur3(out, tmp);
+      return;
+    }
+    case 'occlusion': {
+      const w = r.occlude.minSide + rng.int(r.occlude.maxSide - r.occlude.minSide + 1);
+      const h = r.occlude.minSide + rng.int(r.occlude.maxSide - r.occlude.minSide + 1);
+      const ox = 4 + rng.int(SIDE - 8 - w + 1);
+      const oy = 4 + rng.int(SIDE - 8 - h + 1);
+      for (let y = oy; y < oy + h; y++) out.fill(0, y * SIDE + ox, y * SIDE + ox + w);
+      return;
+    }
+    case 'contrast': {
+      const gain = rng.uniform(r.contrast.minGain, r.contrast.maxGain);
+      const offset = rng.uniform(0, r.contrast.maxOffset);
+      for (let i = 0; i < N; i++) out[i] = clampByte((out[i] ?? 0) * gain + offset);
+      return;
+    }
+    case 'stroke-thin':
+      morph3(out, Math.min);
+      return;
+    case 'stroke-bold':
+      morph3(out, Math.max);
+      return;
+  }
+}
