@@ -99,15 +99,77 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('HTTP API (POST /predict, GET /health, GET /model) and a drawing page')
-    .requiredOption('--model <dir>', 'model directory')
-    .option('--port <n>', 'port (0 = any free port)', int, 8080)
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--threshold <p>', 'low-confidence threshold', num, 0.7)
+    .description(
+      'HTTP API (POST /predict, /predict-drawing, /predict-batch; GET /health, /ready, /model-info, /metrics, /docs, /redoc) and a drawing page',
+    )
+    .addOption(new Option('--model <dir>', 'model directory').env('TRAINER_MODEL').makeOptionMandatory())
+    .addOption(
+      new Option('--report <dir>', 'evaluation report folder whose accuracy and sweep /model-info shows').env(
+        'TRAINER_REPORT',
+      ),
+    )
+    .addOption(new Option('--port <n>', 'port (0 = any free port)').env('PORT').argParser(int).default(8080))
+    .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default('127.0.0.1'))
+    .addOption(
+      new Option('--threshold <p>', 'low-confidence threshold')
+        .env('TRAINER_THRESHOLD')
+        .argParser(num)
+        .default(0.7),
+    )
     .addOption(
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
-    .addHelpText('after', exampleText('trainer serve --model models/latest --port 8080'))
+    .addOption(
+      new Option('--workers <n>', 'model worker threads (default: one per spare core)')
+        .env('TRAINER_WORKERS')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--decode-workers <n>', 'threads that decode large images (default 1)')
+        .env('TRAINER_DECODE_WORKERS')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--max-batch <n>', 'most images in one model call (default 64)')
+        .env('TRAINER_MAX_BATCH')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--max-body-bytes <n>', 'largest request body (default 16 MiB)')
+        .env('TRAINER_MAX_BODY_BYTES')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--max-pixels <n>', 'largest width × height of an image (default 4096 × 4096)')
+        .env('TRAINER_MAX_PIXELS')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--max-dimension <n>', 'largest width or height of an image (default 8192)')
+        .env('TRAINER_MAX_DIMENSION')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--max-batch-items <n>', 'most images in one /predict-batch request (default 64)')
+        .env('TRAINER_MAX_BATCH_ITEMS')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--decode-timeout <ms>', 'longest decode of one image (default 5000)')
+        .env('TRAINER_DECODE_TIMEOUT_MS')
+        .argParser(int),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'request log level (JSON lines on stdout; default info)')
+        .env('LOG_LEVEL')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .addOption(
+      new Option('--shutdown-timeout <ms>', 'on SIGTERM, longest wait for requests in flight (default 10000)')
+        .env('TRAINER_SHUTDOWN_TIMEOUT_MS')
+        .argParser(int),
+    )
+    .addHelpText('after', exampleText('trainer serve --model models/latest --host 0.0.0.0 --port 8000'))
     .action(run(() => import('./commands/serve.js')));
 
   program

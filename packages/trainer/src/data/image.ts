@@ -1,10 +1,19 @@
 // Turns an arbitrary PNG or JPEG (any size, colour or background) into an MNIST-like 28×28 digit: grey,
 // ink bright on dark (inverted when the background is light), cropped, scaled to fit 20×20 and centred
-// by centre of mass, as the original MNIST digits were prepared.
+// by centre of mass, as the original MNIST digits were prepared. Size limits apply before decoding.
 
 import * as fs from 'node:fs';
 import { DataverError } from '@dataver/foundation';
+import jpeg from 'jpeg-js';
 import { type Normalization, PIXELS, SIDE } from './dataset.js';
+import {
+  checkImageLimits,
+  DEFAULT_IMAGE_LIMITS,
+  type ImageLimits,
+  imageError,
+  probeImage,
+} from './image-probe.js';
+import { decodePng } from './png.js';
 
 /** Decoded RGBA pixels. */
 export interface RgbaImage {
@@ -13,39 +22,102 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
+/** Luma composited over white paper, 0–255, one value per pixel. */
+export interface GreyImage {
+  width: number;
+  height: number;
+  grey: Float32Array;
+}
+
+/** Calls `onRow` with each RGBA row of a probed, size-checked image. */
+function decodeRows(
+  bytes: Uint8Array,
+  name: string,
+  limits: ImageLimits,
+  onStart: (width: number, height: number) => void,
+  onRow: (rgba: Uint8Array, y: number) => void,
+): void {
+  const header = probeImage(bytes, name);
+  checkImageLimits(header, limits, name);
+  onStart(header.width, header.height);
+  if (header.format === 'png') {
+    decodePng(bytes, name, onRow);
+    return;
+  }
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: limits.maxPixels / 1e6,
+      maxMemoryUsageInMB: Math.ceil((limits.maxPixels * 12) / 2 ** 20) + 64,
+    });
+  } catch (error) {
+    throw imageError('corrupt', `${name}: cannot decode JPEG (${(error as Error).message})`, error);
+  }
+  if (img.width !== header.width || img.height !== header.height)
+    throw imageError('corrupt', `${name}: JPEG frame size differs from its header`);
+  const stride = img.width * 4;
+  for (let y = 0; y < img.height; y++) onRow(img.data.subarray(y * stride, (y + 1) * stride), y);
+}
+
 /**
- * Decodes PNG or JPEG bytes (recognized by their signature, not the file name).
+ * Decodes PNG or JPEG bytes (recognized by their signature, not the file name) to RGBA, after
+ * checking the declared size against `limits`.
  *
  * @example
  * ```ts
  * const img = await decodeImage(fs.readFileSync('digit.png'), 'digit.png');
  * ```
  */
-export async function decodeImage(bytes: Uint8Array, name = 'image'): Promise<RgbaImage> {
-  const isPng =
-    bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-  try {
-    if (isPng) {
-      const { PNG } = await import('pngjs');
-      const png = PNG.sync.read(Buffer.from(bytes));
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
-    }
-    if (isJpeg) {
-      const jpeg = await import('jpeg-js');
-      const img = jpeg.decode(Buffer.from(bytes), {
-        useTArray: true,
-        formatAsRGBA: true,
-        maxMemoryUsageInMB: 256,
-      });
-      return { width: img.width, height: img.height, data: img.data };
-    }
-  } catch (error) {
-    throw new DataverError('IMAGE_INVALID', `${name}: cannot decode image (${(error as Error).message})`, {
-      cause: error,
-    });
+export async function decodeImage(
+  bytes: Uint8Array,
+  name = 'image',
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): Promise<RgbaImage> {
+  let image: RgbaImage = { width: 0, height: 0, data: new Uint8Array(0) };
+  decodeRows(
+    bytes,
+    name,
+    limits,
+    (width, height) => {
+      image = { width, height, data: new Uint8Array(width * height * 4) };
+    },
+    (rgba, y) => image.data.set(rgba, y * image.width * 4),
+  );
+  return image;
+}
+
+/** Luma of one RGBA pixel over white paper: transparent regions count as background. */
+function greyRow(rgba: Uint8Array, out: Float32Array, at: number, width: number): void {
+  for (let x = 0; x < width; x++) {
+    const a = rgba[x * 4 + 3]! / 255;
+    const l = 0.299 * rgba[x * 4]! + 0.587 * rgba[x * 4 + 1]! + 0.114 * rgba[x * 4 + 2]!;
+    out[at + x] = l * a + 255 * (1 - a);
   }
-  throw new DataverError('IMAGE_INVALID', `${name} is not a PNG or JPEG image`);
+}
+
+/**
+ * Decodes PNG or JPEG bytes straight to grey (no RGBA copy of the whole image), after checking
+ * the declared size against `limits`.
+ *
+ * @example
+ * ```ts
+ * const { width, height, grey } = decodeGrey(bytes, 'upload', DEFAULT_IMAGE_LIMITS);
+ * ```
+ */
+export function decodeGrey(bytes: Uint8Array, name: string, limits: ImageLimits): GreyImage {
+  let image: GreyImage = { width: 0, height: 0, grey: new Float32Array(0) };
+  decodeRows(
+    bytes,
+    name,
+    limits,
+    (width, height) => {
+      image = { width, height, grey: new Float32Array(width * height) };
+    },
+    (rgba, y) => greyRow(rgba, image.grey, y * image.width, image.width),
+  );
+  return image;
 }
 
 /**
@@ -57,8 +129,20 @@ export async function decodeImage(bytes: Uint8Array, name = 'image'): Promise<Rg
  * ```
  */
 export async function readImage(file: string): Promise<RgbaImage> {
+  return decodeImage(readImageFile(file), file);
+}
+
+/**
+ * The bytes of an image file, or a DATA_MISSING error naming it.
+ *
+ * @example
+ * ```ts
+ * const ink = imageToInk(readImageFile('digit.png'), 'digit.png');
+ * ```
+ */
+export function readImageFile(file: string): Buffer {
   if (!fs.existsSync(file)) throw new DataverError('DATA_MISSING', `${file} not found`);
-  return decodeImage(fs.readFileSync(file), file);
+  return fs.readFileSync(file);
 }
 
 /**
@@ -70,39 +154,80 @@ export async function readImage(file: string): Promise<RgbaImage> {
  * ```
  */
 export function toMnist(img: RgbaImage, name = 'image'): Float32Array {
-  const { width: w, height: h, data } = img;
-  if (w === 0 || h === 0) throw new DataverError('IMAGE_INVALID', `${name} is empty`);
-  // Luma over a white backdrop, so transparent regions count as background paper.
-  const grey = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) {
-    const a = data[i * 4 + 3]! / 255;
-    const l = 0.299 * data[i * 4]! + 0.587 * data[i * 4 + 1]! + 0.114 * data[i * 4 + 2]!;
-    grey[i] = l * a + 255 * (1 - a);
+  const grey = new Float32Array(img.width * img.height);
+  for (let y = 0; y < img.height; y++)
+    greyRow(img.data.subarray(y * img.width * 4), grey, y * img.width, img.width);
+  return greyToMnist({ width: img.width, height: img.height, grey }, name);
+}
+
+/**
+ * The whole preprocessing of one image file's bytes: probe, limits, decode, MNIST layout.
+ *
+ * @example
+ * ```ts
+ * const ink = imageToInk(fs.readFileSync('seven.png'), 'seven.png');
+ * ```
+ */
+export function imageToInk(
+  bytes: Uint8Array,
+  name = 'image',
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): Float32Array {
+  return greyToMnist(decodeGrey(bytes, name, limits), name);
+}
+
+/** Median of the border pixels: the paper's shade. */
+function borderMedian(grey: Float32Array, w: number, h: number): number {
+  const border = new Float32Array(2 * w + 2 * h);
+  let n = 0;
+  for (let x = 0; x < w; x++) {
+    border[n++] = grey[x]!;
+    border[n++] = grey[(h - 1) * w + x]!;
   }
-  // Background = median of the border: light paper → invert so that ink is bright.
-  const border: number[] = [];
-  for (let x = 0; x < w; x++) border.push(grey[x]!, grey[(h - 1) * w + x]!);
-  for (let y = 0; y < h; y++) border.push(grey[y * w]!, grey[y * w + w - 1]!);
-  border.sort((a, b) => a - b);
-  const bg = border[border.length >> 1]!;
+  for (let y = 0; y < h; y++) {
+    border[n++] = grey[y * w]!;
+    border[n++] = grey[y * w + w - 1]!;
+  }
+  border.sort();
+  return border[border.length >> 1]!;
+}
+
+/**
+ * Converts a grey image to MNIST layout: 784 ink intensities in [0,1] (1 = ink).
+ *
+ * @example
+ * ```ts
+ * const ink = greyToMnist(decodeGrey(bytes, 'upload', DEFAULT_IMAGE_LIMITS), 'upload');
+ * ```
+ */
+export function greyToMnist(img: GreyImage, name = 'image'): Float32Array {
+  const { width: w, height: h, grey } = img;
+  if (w === 0 || h === 0) throw imageError('corrupt', `${name} is empty`);
+  // Light paper → invert so that ink is bright.
+  const bg = borderMedian(grey, w, h);
   const invert = bg > 127;
-  const ink = new Float32Array(w * h);
-  let max = 0;
+  // The brightest ink is the darkest (or lightest) pixel against the paper, rounded like a stored value.
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < w * h; i++) {
-    const v = invert ? bg - grey[i]! : grey[i]! - bg;
-    ink[i] = Math.max(v, 0);
-    if (ink[i]! > max) max = ink[i]!;
+    const g = grey[i]!;
+    if (g < lo) lo = g;
+    if (g > hi) hi = g;
   }
-  if (max < 16) throw new DataverError('IMAGE_INVALID', `${name} holds no digit (blank image)`);
-  for (let i = 0; i < w * h; i++) ink[i] = Math.min(1, ink[i]! / max);
-  // Bounding box of clear ink.
+  const max = Math.fround(Math.max(invert ? bg - lo : hi - bg, 0));
+  if (max < 16) throw imageError('blank', `${name} holds no digit (blank image)`);
+  // Ink scaled to [0,1] and the bounding box of clear ink, in one pass.
+  const ink = new Float32Array(w * h);
   let x0 = w;
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      if (ink[y * w + x]! > 0.2) {
+      const g = grey[y * w + x]!;
+      const v = Math.fround(Math.min(1, Math.fround(Math.max(invert ? bg - g : g - bg, 0)) / max));
+      ink[y * w + x] = v;
+      if (v > 0.2) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
         if (y < y0) y0 = y;
@@ -131,7 +256,11 @@ export function toMnist(img: RgbaImage, name = 'image'): Float32Array {
       small[ty * tw + tx] = acc / (ss * ss);
     }
   }
-  // Centre of mass to the middle of the 28×28 frame.
+  return centreByMass(small, tw, th);
+}
+
+/** Places a small image into the 28×28 frame with its centre of mass in the middle. */
+function centreByMass(small: Float32Array, tw: number, th: number): Float32Array {
   let mass = 0;
   let cx = 0;
   let cy = 0;
@@ -161,11 +290,16 @@ function bilinear(img: Float32Array, w: number, h: number, x: number, y: number)
   const yi = Math.floor(y);
   const fx = x - xi;
   const fy = y - yi;
-  const at = (xx: number, yy: number) => (xx < 0 || yy < 0 || xx >= w || yy >= h ? 0 : img[yy * w + xx]!);
-  return (
-    (at(xi, yi) * (1 - fx) + at(xi + 1, yi) * fx) * (1 - fy) +
-    (at(xi, yi + 1) * (1 - fx) + at(xi + 1, yi + 1) * fx) * fy
-  );
+  // Outside the image counts as 0 (no ink).
+  const inX0 = xi >= 0 && xi < w;
+  const inX1 = xi + 1 >= 0 && xi + 1 < w;
+  const row0 = yi >= 0 && yi < h ? yi * w : -1;
+  const row1 = yi + 1 >= 0 && yi + 1 < h ? (yi + 1) * w : -1;
+  const a = row0 >= 0 && inX0 ? img[row0 + xi]! : 0;
+  const b = row0 >= 0 && inX1 ? img[row0 + xi + 1]! : 0;
+  const c = row1 >= 0 && inX0 ? img[row1 + xi]! : 0;
+  const d = row1 >= 0 && inX1 ? img[row1 + xi + 1]! : 0;
+  return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
 }
 
 /**

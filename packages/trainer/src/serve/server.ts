@@ -1,119 +1,222 @@
-// `trainer serve`: a Fastify app over a loaded model. POST /predict takes an image (PNG/JPEG body, or
-// JSON with a base64 `image` or a 28×28 `pixels` array), GET /health and GET /model report state, and
-// GET / serves the drawing page.
-import { DataverError } from '@dataver/foundation';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { type BackendChoice, type BackendPreference, initBackend } from '../backend/select.js';
-import { PIXELS, SIDE } from '../data/dataset.js';
-import { decodeImage, normalizeInk, toMnist } from '../data/image.js';
-import { countParams } from '../model/index.js';
-import { loadModel } from '../model/io.js';
-import { predictNormalized } from '../predict.js';
+// `trainer serve`: the Fastify app of the digit service. It listens at once (liveness), loads the model
+// in worker threads (readiness once warmed up), validates every request against the route schemas,
+// refuses oversized or hostile input with a 4xx `{error, message}`, logs one structured line per request,
+// exports Prometheus metrics and drains requests in flight on shutdown.
+import { DataverError, ERROR_CODES, type ErrorCode } from '@dataver/foundation';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { readManifest } from '../model/io.js';
+import { DecodePool } from './decode-pool.js';
+import { registerDocs, registerOpenApi } from './docs.js';
+import { ApiError, toApiError } from './http-errors.js';
+import { InferencePool } from './inference-pool.js';
+import { ServeMetrics } from './metrics.js';
+import { readModelInfo } from './model-info.js';
+import { parseMultipart } from './multipart.js';
+import { defaultServeOptions, type ServeLimits, type ServeOptions } from './options.js';
 import { DRAWING_PAGE } from './page.js';
+import { registerPredictRoutes } from './predict-routes.js';
+import { Predictor } from './predictor.js';
+import { routeSchemas } from './schemas.js';
 
-/** Options of {@link createServer}. */
-export interface ServeOptions {
+/** What {@link createServer} takes: the model directory, and any setting to change from its default. */
+export type CreateServerOptions = Partial<Omit<ServeOptions, 'limits'>> & {
   modelDir: string;
-  threshold?: number;
-  backend?: BackendPreference;
-  /** Fastify request logging [false]. */
-  logger?: boolean;
+  limits?: Partial<ServeLimits>;
+};
+
+/** A created server. */
+export interface DigitServer {
+  app: FastifyInstance;
+  /** Resolves once the model workers are up and warmed; rejects when they cannot start. */
+  ready: Promise<void>;
+  /** Stops taking requests, answers those in flight, stops the workers. */
+  shutdown(): Promise<void>;
 }
 
-function pixelsToInk(pixels: unknown): Float32Array {
-  const flat = Array.isArray(pixels) && Array.isArray(pixels[0]) ? (pixels as unknown[][]).flat() : pixels;
-  const ok =
-    Array.isArray(pixels) &&
-    Array.isArray(flat) &&
-    flat.length === PIXELS &&
-    (!Array.isArray(pixels[0]) ||
-      (pixels.length === SIDE &&
-        (pixels as unknown[][]).every((r) => Array.isArray(r) && r.length === SIDE))) &&
-    flat.every((v) => typeof v === 'number' && Number.isFinite(v));
-  if (!ok)
-    throw new DataverError(
-      'IMAGE_INVALID',
-      '`pixels` must be a 28×28 array (or 784 numbers) of finite numbers',
-    );
-  const values = flat as number[];
-  const max = Math.max(...values);
-  const scale = max > 1.5 ? 1 / 255 : 1;
-  return Float32Array.from(values, (v) => Math.min(1, Math.max(0, v * scale)));
+function isErrorCode(code: string): code is ErrorCode {
+  return code in ERROR_CODES;
 }
 
 /**
- * Builds the Fastify app with the model loaded (call `listen` on it).
+ * Builds the app; call `app.listen` on it, and await `ready` for the model.
  *
  * @example
  * ```ts
- * const { app } = await createServer({ modelDir: 'models/latest' });
- * await app.listen({ port: 8080 });
+ * const server = await createServer({ modelDir: 'models/latest' });
+ * await server.app.listen({ port: 8000, host: '0.0.0.0' });
+ * await server.ready;
  * ```
  */
-export async function createServer(
-  opts: ServeOptions,
-): Promise<{ app: FastifyInstance; backend: BackendChoice }> {
-  const backend = await initBackend(opts.backend);
-  const { model, manifest } = loadModel(opts.modelDir);
-  const threshold = opts.threshold ?? 0.7;
-  const params = countParams(model);
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 10 * 1024 * 1024 });
-  app.addContentTypeParser(
-    ['image/png', 'image/jpeg', 'application/octet-stream'],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  );
-  app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
-    const status = error instanceof DataverError ? 400 : (error.statusCode ?? 500);
-    void reply.status(status).send({ error: error.message });
+export async function createServer(options: CreateServerOptions): Promise<DigitServer> {
+  const defaults = defaultServeOptions();
+  const opts: ServeOptions = { ...defaults, ...options, limits: { ...defaults.limits, ...options.limits } };
+  const { limits } = opts;
+  // Problems with the model folder stop the command before it listens.
+  const manifest = readManifest(opts.modelDir);
+  const info = readModelInfo(opts.modelDir, manifest, {
+    threshold: opts.threshold,
+    reportDir: opts.reportDir,
   });
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DRAWING_PAGE));
-  app.get('/health', async () => ({
-    status: 'ok',
-    model: manifest.architecture.name,
-    backend: backend.name,
-  }));
-  app.get('/model', async () => ({
-    architecture: manifest.architecture.name,
-    parameters: params.trainable,
-    classes: manifest.classes,
-    normalization: manifest.normalization,
-    backend: backend.name,
-    threshold,
-  }));
-  app.post('/predict', async (req) => {
-    let ink: Float32Array;
-    const body = req.body as unknown;
-    if (Buffer.isBuffer(body)) {
-      ink = toMnist(await decodeImage(body, 'request body'), 'request body');
-    } else if (
-      body &&
-      typeof body === 'object' &&
-      'image' in body &&
-      typeof (body as { image: unknown }).image === 'string'
-    ) {
-      const s = (body as { image: string }).image;
-      const b64 = s.startsWith('data:') ? s.slice(s.indexOf(',') + 1) : s;
-      ink = toMnist(await decodeImage(Buffer.from(b64, 'base64'), 'image'), 'image');
-    } else if (body && typeof body === 'object' && 'pixels' in body) {
-      ink = pixelsToInk((body as { pixels: unknown }).pixels);
-    } else {
-      throw new DataverError(
-        'IMAGE_INVALID',
-        'send a PNG/JPEG body, or JSON with `image` (base64) or `pixels` (28×28)',
-      );
+  const schemas = routeSchemas({ classes: manifest.classes, maxBatchItems: limits.maxBatchItems });
+  const model = { name: manifest.architecture.name, weights_sha256: manifest.weightsSha256 };
+
+  let inference: InferencePool | null = null;
+  const decodePool = new DecodePool({
+    size: opts.decodeWorkers,
+    limits,
+    timeoutMs: limits.decodeTimeoutMs,
+    maxQueue: Math.max(16, Math.ceil(limits.maxQueue / 16)),
+  });
+  const metrics = new ServeMetrics(() => (inference?.queued ?? 0) + decodePool.queued);
+  let predictor: Predictor | null = null;
+  let draining = false;
+
+  const app = Fastify({
+    logger: { level: opts.logLevel },
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: limits.maxBodyBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // `format: binary` marks uploads in the schemas; the multipart parser hands them over as strings.
+    ajv: { customOptions: { formats: { binary: true } } },
+  });
+
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      done(null, parseMultipart(body as Buffer, req.headers['content-type'] ?? '', limits.maxBatchItems + 8));
+    } catch (error) {
+      done(error as Error);
     }
-    // All classes ranked once: the first three are the answer's top-k, all of them feed the page's bars.
-    const [all] = predictNormalized(model, normalizeInk(ink, manifest.normalization), 1, {
-      topK: manifest.classes,
-      threshold,
-    });
-    if (!all) throw new Error('no prediction for one image');
-    const probabilities = new Array<number>(manifest.classes).fill(0);
-    for (const t of all.top) probabilities[t.class] = t.probability;
-    const p = { ...all, top: all.top.slice(0, 3) };
-    return { ...p, probabilities, threshold };
   });
-  app.addHook('onClose', async () => model.dispose());
-  return { app, backend };
+  for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream'])
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (_req, reply) => {
+    metrics.started();
+    reply.raw.once('close', () => {
+      const route = reply.request.routeOptions.url ?? 'unmatched';
+      metrics.request(route, reply.request.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const line = {
+      method: req.method,
+      url: req.url,
+      route,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    // Probes and scrapes come every few seconds: keep them out of the info log.
+    if (route === '/health' || route === '/ready' || route === '/metrics') req.log.debug(line, 'request');
+    else req.log.info(line, 'request');
+  });
+  app.setErrorHandler((error, req, reply) => {
+    const answer = toApiError(error);
+    if (answer.error === 'internal_error') req.log.error({ err: error }, 'request failed');
+    void reply.status(answer.status).send({ error: answer.error, message: answer.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  await registerOpenApi(app, require('../../package.json').version as string);
+  app.addSchema(schemas.error);
+  const service = { tags: ['service'] };
+
+  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(DRAWING_PAGE),
+  );
+  app.get(
+    '/health',
+    { schema: { ...service, summary: 'Liveness: the process answers', response: { 200: schemas.health } } },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/ready',
+    {
+      schema: {
+        ...service,
+        summary: 'Readiness: the model is loaded and warmed up (503 before, and while shutting down)',
+        response: { 200: schemas.ready, ...schemas.errors },
+      },
+    },
+    async () => {
+      if (draining) throw new ApiError(503, 'not_ready', 'the server is shutting down');
+      if (!predictor) throw new ApiError(503, 'not_ready', 'the model is loading');
+      return { status: 'ready' as const, model: model.name, backend: info.backend };
+    },
+  );
+  for (const url of ['/model-info', '/model'])
+    app.get(
+      url,
+      {
+        schema: {
+          ...service,
+          summary: url === '/model' ? 'The same as /model-info (kept for older clients)' : 'The served model',
+          description:
+            'Architecture, parameters, accuracy (and the rotation sweep of the evaluation report, when given), normalization, training-data lineage, backend, creation time.',
+          response: { 200: schemas.modelInfo, ...schemas.errors },
+        },
+      },
+      async () => info,
+    );
+  app.get(
+    '/metrics',
+    { schema: { ...service, summary: 'Prometheus metrics (text format)' } },
+    async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()),
+  );
+  registerPredictRoutes(app, {
+    schemas,
+    limits,
+    threshold: opts.threshold,
+    model,
+    metrics,
+    predictor: () => {
+      if (!predictor) throw new ApiError(503, 'not_ready', 'the model is loading; retry in a moment');
+      return predictor;
+    },
+  });
+  await registerDocs(app);
+
+  const ready = InferencePool.start({
+    modelDir: opts.modelDir,
+    backend: opts.backend,
+    workers: Math.max(1, opts.workers),
+    maxBatch: opts.maxBatch,
+    maxQueue: limits.maxQueue,
+    limits,
+    classes: manifest.classes,
+    onBatch: (size) => metrics.batch(size),
+    onWorkerExit: (message) => app.log.error(message),
+  }).then(
+    (pool) => {
+      inference = pool;
+      info.backend = pool.backend.name;
+      info.backend_reason = pool.backend.reason;
+      metrics.model(model.name, model.weights_sha256, pool.backend.name);
+      predictor = new Predictor(pool, decodePool, limits, opts.fastLanePixels);
+    },
+    (error: Error & { code?: unknown }) => {
+      const code =
+        typeof error.code === 'string' && isErrorCode(error.code) ? error.code : 'MODEL_INCOMPATIBLE';
+      throw new DataverError(code, `cannot load the model: ${error.message}`);
+    },
+  );
+  // Whoever awaits `ready` sees the failure; the app itself must not crash on an unobserved rejection.
+  ready.catch(() => {});
+
+  return {
+    app,
+    ready,
+    async shutdown() {
+      draining = true;
+      await app.close();
+      await Promise.all([inference?.close(), decodePool.close()]);
+    },
+  };
 }
