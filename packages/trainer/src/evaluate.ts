@@ -14,6 +14,7 @@ import {
 } from './data/dataset.js';
 import { loadModel, readManifest } from './model/io.js';
 import { confusionMatrixPng, imageGridPng } from './report/plots.js';
+import { robustnessSweep, type SweepOptions, type SweepReport, sweepMarkdown } from './sweep.js';
 
 /** Where the evaluation data comes from. */
 export interface EvaluateOptions {
@@ -28,6 +29,8 @@ export interface EvaluateOptions {
   reportDir?: string;
   /** How many worst-classified samples to show [32]. */
   worst?: number;
+  /** Also measure robustness: the MNIST test digits under every course rotation and each corruption. */
+  sweep?: boolean | SweepOptions;
   backend?: BackendPreference;
 }
 
@@ -52,6 +55,8 @@ export interface EvaluationReport {
   perClass: ClassReport[];
   confusionMatrix: number[][];
   worst: Array<{ index: number; label: number; predicted: number; confidence: number }>;
+  /** The robustness sweep, when asked for. */
+  sweep?: SweepReport;
   files?: Record<string, string>;
 }
 
@@ -137,6 +142,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     confusionMatrix: confusion,
     worst,
   };
+  if (opts.sweep) {
+    report.sweep = await robustnessSweep(
+      model,
+      manifest.normalization,
+      opts.sweep === true ? {} : opts.sweep,
+    );
+  }
   if (opts.reportDir) {
     const dir = opts.reportDir;
     const files = {
@@ -145,6 +157,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       worstPng: path.join(dir, 'worst.png'),
       report: path.join(dir, 'report.json'),
       metrics: path.join(dir, 'metrics.json'),
+      ...(report.sweep
+        ? { sweepJson: path.join(dir, 'sweep.json'), sweepMarkdown: path.join(dir, 'sweep.md') }
+        : {}),
     };
     writeFileAtomicSync(files.confusionPng, confusionMatrixPng(confusion), { mkdir: true });
     writeFileAtomicSync(
@@ -162,14 +177,35 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       imageGridPng(tiles, manifest.normalization, 8, 'Worst classified: true>predicted'),
       { mkdir: true },
     );
+    if (report.sweep && files.sweepJson && files.sweepMarkdown) {
+      writeFileAtomicSync(files.sweepJson, `${JSON.stringify(report.sweep, null, 2)}\n`, { mkdir: true });
+      writeFileAtomicSync(files.sweepMarkdown, sweepMarkdown(report.sweep), { mkdir: true });
+    }
     report.files = files;
     writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`, { mkdir: true });
-    writeFileAtomicSync(
-      files.metrics,
-      `${JSON.stringify({ accuracy: report.accuracy, loss: report.loss, macro_f1: report.macroF1, count: report.count }, null, 2)}\n`,
-      { mkdir: true },
-    );
+    writeFileAtomicSync(files.metrics, `${JSON.stringify(metricsOf(report), null, 2)}\n`, { mkdir: true });
   }
   model.dispose();
   return report;
+}
+
+/** The numbers `dataver metrics diff` compares across commits (fractions, 6 significant digits). */
+function metricsOf(report: EvaluationReport): Record<string, number> {
+  const r6 = (v: number): number => Number(v.toPrecision(6));
+  const sweep = report.sweep;
+  return {
+    accuracy: report.accuracy,
+    loss: report.loss,
+    macro_f1: report.macroF1,
+    count: report.count,
+    ...(sweep
+      ? {
+          clean_mnist: r6(sweep.clean),
+          rotation_mean: r6(sweep.summary.rotationMean),
+          rotation_worst: r6(sweep.summary.rotationWorst),
+          rotation_mean_60: r6(sweep.summary.rotationMeanAll),
+          corruption_worst: r6(sweep.summary.corruptionWorst),
+        }
+      : {}),
+  };
 }
