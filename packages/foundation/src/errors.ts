@@ -23,7 +23,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** What each exit code means, in one line (for help texts and generated docs). */
 export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
   0: 'success',
-  1: 'differences found (with `--exit-code`), or a conflicted data.lock.json',
+  1: 'differences or problems found (`--exit-code`, `doctor`), or a conflicted data.lock.json',
   2: 'usage or configuration error',
   3: 'data missing or corrupt',
   4: 'remote, network or authentication error',
@@ -43,6 +43,8 @@ const code = (exit: ExitCode, summary: string): CodeInfo => ({ exit, summary });
  * tools, so that the same failure exits the same way wherever it surfaces.
  */
 export const ERROR_CODES = {
+  // differences found (1)
+  LOCK_CONFLICT: code(ExitCode.differences, 'data.lock.json holds an unresolved merge conflict'),
   // usage and configuration (2)
   USAGE: code(ExitCode.usage, 'a command was called wrongly'),
   CONFIG_INVALID: code(ExitCode.usage, 'a configuration file or value is invalid'),

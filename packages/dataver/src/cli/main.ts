@@ -1,7 +1,7 @@
 // The dataver command line. Commands are declared here and implemented in
 // ./commands/*, loaded only when run (the harness of @dataver/foundation), so
 // `dataver --help` starts fast.
-import { createProgram, lazyAction, runProgram, withExample } from '@dataver/foundation';
+import { createProgram, lazyAction, parseInteger, runProgram, withExample } from '@dataver/foundation';
 import { type Command, Option } from 'commander';
 
 /** A lazily loaded command of ./commands/<moduleName>.js. */
@@ -14,6 +14,11 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 const json = () => new Option('--json', 'print the result as JSON');
+const gitAdd = () =>
+  new Option(
+    '--git-add',
+    'stage .dataver/config.json in git (it must be committed for clones to know the remotes)',
+  );
 
 /** Builds the program (exported for tests and for generating docs/cli.md). */
 export function buildProgram(): Command {
@@ -29,7 +34,11 @@ export function buildProgram(): Command {
     program
       .command('init')
       .description('create .dataver/ and data.lock.json in the current folder')
-      .option('--git-hooks', 'also set up the data.lock.json merge driver in this git repository')
+      .option(
+        '--git-hooks',
+        'set up the data.lock.json merge driver (done by default in a git repository; in a clone, run this)',
+      )
+      .option('--no-git-hooks', 'do not register the merge driver')
       .addOption(json())
       .action(lazy('init')),
     'dataver init',
@@ -59,6 +68,10 @@ export function buildProgram(): Command {
       .argument('[paths...]', 'limit to these outputs')
       .option('--exit-code', 'exit with 1 when anything differs')
       .option('-r, --remote [name]', 'also show which objects the remote lacks')
+      .option(
+        '--porcelain',
+        'stable one-line-per-difference output for scripts: M modified, A new, D deleted, ! not in cache, C cache damaged, L lock wrong, R not on remote, S stale stage',
+      )
       .addOption(json())
       .action(lazy('status')),
     'dataver status --exit-code data/processed',
@@ -84,6 +97,86 @@ export function buildProgram(): Command {
     'dataver hash data/big.bin | sha256sum --check',
   );
 
+  withExample(
+    program
+      .command('commit')
+      .description(
+        'record the outputs as they are now, without running anything: stages (their deps, params and outs) or tracked paths',
+      )
+      .argument('[targets...]', 'stage names or tracked outputs (default: every stage and output)')
+      .addOption(json())
+      .action(lazy('commit')),
+    'dataver commit train',
+  );
+  withExample(
+    program
+      .command('move')
+      .description('rename or move a tracked output: its files, its lock entry and its .gitignore line')
+      .argument('<src>', 'a tracked output')
+      .argument('<dst>', 'the new path (an existing folder: move into it)')
+      .addOption(json())
+      .action(lazy('move')),
+    'dataver move data/raw data/source',
+  );
+  withExample(
+    program
+      .command('ls')
+      .description('list tracked data: of this repository, or of another git repository (a data registry)')
+      .argument('[url]', 'a git repository URL or folder (default: this repository)')
+      .argument('[path]', 'only what lies at or below this path')
+      .option(
+        '--rev <revision>',
+        'a commit, branch or tag (default: HEAD for another repository, the workspace here)',
+      )
+      .option('-R, --recursive', 'also list the files inside tracked directories')
+      .addOption(json())
+      .action(lazy('registry', 'list')),
+    'dataver ls https://github.com/acme/datasets data --rev v2',
+  );
+  withExample(
+    program
+      .command('get')
+      .description(
+        'download data tracked in another git repository (a data registry) into a plain folder, untracked',
+      )
+      .argument('<url>', 'the git repository (URL or folder)')
+      .argument('<path>', 'a tracked path there')
+      .option('-o, --out <path>', 'where to write it (default: the last part of <path>)')
+      .option('--rev <revision>', 'a commit, branch or tag of that repository (default: HEAD)')
+      .option('-f, --force', 'replace what is at --out')
+      .option('-j, --jobs <n>', 'parallel transfers', parseInteger)
+      .addOption(json())
+      .action(lazy('registry', 'get')),
+    'dataver get https://github.com/acme/datasets mnist/raw -o data/raw',
+  );
+  withExample(
+    program
+      .command('import')
+      .description(
+        'get data from another git repository and track it here, recording where it came from (see `update`)',
+      )
+      .argument('<url>', 'the git repository (URL or folder)')
+      .argument('<path>', 'a tracked path there')
+      .option('-o, --out <path>', 'where to put it in this repository (default: the last part of <path>)')
+      .option('--rev <revision>', 'a commit, branch or tag to follow (default: the default branch)')
+      .option('-f, --force', 'replace what is at --out')
+      .option('-j, --jobs <n>', 'parallel transfers', parseInteger)
+      .addOption(json())
+      .action(lazy('registry', 'importData')),
+    'dataver import https://github.com/acme/datasets mnist/raw -o data/raw --rev v2',
+  );
+  withExample(
+    program
+      .command('update')
+      .description('bring imported outputs to the latest commit of the revision they follow')
+      .argument('[paths...]', 'imported outputs (default: all)')
+      .option('--rev <revision>', 'follow another revision from now on')
+      .option('-j, --jobs <n>', 'parallel transfers', parseInteger)
+      .addOption(json())
+      .action(lazy('registry', 'update')),
+    'dataver update data/raw',
+  );
+
   const remote = program
     .command('remote')
     .description('manage remotes (gs://bucket/prefix or a local folder)');
@@ -94,8 +187,44 @@ export function buildProgram(): Command {
       .argument('<name>', 'remote name, e.g. origin')
       .argument('<url>', 'gs://bucket/prefix, or a folder path')
       .option('-d, --default', 'make it the default remote')
+      .addOption(gitAdd())
       .action(lazy('remote', 'add')),
-    'dataver remote add origin gs://my-bucket/datasets --default',
+    'dataver remote add origin gs://my-bucket/datasets --default --git-add',
+  );
+  withExample(
+    remote
+      .command('modify')
+      .description(
+        'change an option of a remote (url, endpoint, projectId, credentials, jobs, packThreshold)',
+      )
+      .argument('<name>', 'remote name')
+      .argument('<option>', 'url, endpoint, projectId, credentials, jobs or packThreshold')
+      .argument('[value]', 'the new value')
+      .option('-u, --unset', 'remove the option')
+      .addOption(gitAdd())
+      .action(lazy('remote', 'modify')),
+    'dataver remote modify origin endpoint http://127.0.0.1:9199',
+  );
+  withExample(
+    remote
+      .command('rename')
+      .description('rename a remote (the default follows)')
+      .argument('<old>')
+      .argument('<new>')
+      .addOption(gitAdd())
+      .action(lazy('remote', 'rename')),
+    'dataver remote rename origin storage',
+  );
+  withExample(
+    remote
+      .command('default')
+      .description('print the default remote, or make a remote the default')
+      .argument('[name]', 'the remote that push, fetch and pull use without -r')
+      .option('-u, --unset', 'have no default remote')
+      .addOption(gitAdd())
+      .addOption(json())
+      .action(lazy('remote', 'setDefault')),
+    'dataver remote default backup',
   );
   withExample(
     remote.command('list').description('list remotes').addOption(json()).action(lazy('remote', 'list')),
@@ -106,6 +235,7 @@ export function buildProgram(): Command {
       .command('remove')
       .description('remove a remote')
       .argument('<name>')
+      .addOption(gitAdd())
       .action(lazy('remote', 'remove')),
     'dataver remote remove old',
   );
@@ -162,6 +292,9 @@ export function buildProgram(): Command {
       .option('-r, --remote <name>', 'remote to use (default: core.remote)')
       .option('-j, --jobs <n>', 'parallel transfers', (v) => Number.parseInt(v, 10))
       .addOption(json());
+    if (name === 'push') {
+      cmd.option('--repair', 'first read and hash the remote copies, and send missing or corrupt ones again');
+    }
     if (name === 'pull') {
       cmd.option('-f, --force', 'overwrite unsaved changes in the workspace');
       cmd.option('--rev <revision>', 'pull the data of another git revision (without switching branches)');
@@ -188,12 +321,23 @@ export function buildProgram(): Command {
   withExample(
     program
       .command('verify')
-      .description('re-hash cache (or remote) objects and report corrupt ones (exit 3)')
-      .option('-r, --remote <name>', 'verify the objects of a remote instead of the cache')
+      .description(
+        're-hash the objects of the cache, or what a remote really stores, and report missing or corrupt ones (exit 3)',
+      )
+      .option(
+        '-r, --remote [name]',
+        'verify a remote (default: the default remote): list it, read and hash its objects, check that it has what the workspace needs',
+      )
+      .option(
+        '--sample <n>',
+        'with --remote: hash only n objects (those the workspace needs first)',
+        parseInteger,
+      )
+      .option('-j, --jobs <n>', 'parallel reads from the remote', parseInteger)
       .option('--fix', 'delete corrupt cache objects so that `dataver pull` fetches them again')
       .addOption(json())
       .action(lazy('verify')),
-    'dataver verify --fix && dataver pull',
+    'dataver verify -r origin --sample 1000',
   );
 
   // Pipelines: dataver.yaml stages, repro, params, metrics, diff across commits.
@@ -232,7 +376,10 @@ export function buildProgram(): Command {
         'added / modified / deleted outputs and files between two commits, or a commit and the workspace',
       )
       .argument('[revA]', 'the older revision (default: HEAD)')
-      .argument('[revB]', 'the newer revision (default: the workspace)')
+      .argument(
+        '[revB]',
+        'the newer revision (default: the workspace: the files on disk, hashed, whether added or not)',
+      )
       .option('--md', 'print a Markdown table')
       .addOption(json())
       .action(lazy('diff')),
@@ -272,6 +419,37 @@ export function buildProgram(): Command {
       .addOption(json())
       .action(lazy('metrics', 'diff')),
     'dataver metrics diff main',
+  );
+  withExample(
+    program
+      .command('dag')
+      .description('show the stages of dataver.yaml and what depends on what (text or Mermaid)')
+      .argument('[target]', 'only this stage and what it depends on')
+      .option('--mermaid', 'print a Mermaid flowchart')
+      .option('--md', 'print the Mermaid flowchart in a Markdown code block (GitHub renders it)')
+      .option('--outs', 'show the outputs and dependencies as nodes, not the stages')
+      .addOption(json())
+      .action(lazy('dag')),
+    'dataver dag --md >> "$GITHUB_STEP_SUMMARY"',
+  );
+  withExample(
+    program
+      .command('doctor')
+      .description(
+        'find what is misconfigured: uncommitted remotes, the merge driver, unreachable remotes, cache permissions, leftovers',
+      )
+      .option('--no-remote', 'do not contact the default remote')
+      .addOption(json())
+      .action(lazy('doctor')),
+    'dataver doctor',
+  );
+  withExample(
+    program
+      .command('version')
+      .description('print the versions of dataver, node and git, and what this machine and repository use')
+      .addOption(json())
+      .action(lazy('version')),
+    'dataver version --json',
   );
   program
     .command('merge-driver', { hidden: true })

@@ -11,7 +11,7 @@ import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
 import { ignoreOutputs } from './gitignore.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
-import { listingDigest, StatCache } from './stat-cache.js';
+import { describeListing, StatCache } from './stat-cache.js';
 import { collectTensorMeta } from './tensor-meta.js';
 import {
   hashOf,
@@ -92,7 +92,7 @@ export async function addPaths(
       const manifest = manifestEntries(plan.files);
       const { hash } = manifestObject(manifest);
       await repo.cache.putManifest(manifest);
-      statCache.recordDir(plan.path, listingDigest(plan.files), hash);
+      statCache.recordDir(plan.path, describeListing(plan.files), hash);
       entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
     }
     if (options.stage) entry.stage = options.stage;

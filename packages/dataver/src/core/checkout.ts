@@ -13,7 +13,7 @@ import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
-import { selectOutputs } from './status.js';
+import { lockProblems, selectOutputs, totalsOf } from './status.js';
 import { hashOf, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
 export interface CheckoutOptions {
@@ -25,6 +25,8 @@ export interface CheckoutOptions {
    * object cannot be vouched for.
    */
   verified?: ReadonlySet<string>;
+  /** Told about lock entries whose size or file count contradict their objects (the objects win). */
+  onWarning?: (message: string) => void;
 }
 
 export interface CheckoutResult {
@@ -38,6 +40,8 @@ export interface CheckoutResult {
 interface Write {
   repoPath: string;
   hash: string;
+  /** Bytes, as the manifest lists them (0 for a file output: its size comes from the cache). */
+  size: number;
 }
 
 /**
@@ -71,6 +75,17 @@ export async function checkout(
       missing.add(entry.hash);
       continue;
     }
+    // The hash names the content; a size or file count that disagrees is the lock's mistake.
+    const actual =
+      entry.kind === 'dir'
+        ? totalsOf(wanted.map((w) => ({ path: w.repoPath, hash: w.hash, size: w.size })))
+        : repo.cache.has(entry.hash)
+          ? { size: fs.statSync(repo.cache.objectPath(entry.hash)).size }
+          : undefined;
+    for (const problem of actual ? lockProblems(entry, actual) : [])
+      options.onWarning?.(
+        `data.lock.json: ${outPath}: ${problem}; checking out what its hash names (rewrite the entry with \`dataver commit ${outPath}\`)`,
+      );
     const previous = await previousFiles(repo, statCache, outPath);
     const current = currentFiles(repo, outPath, deletes).filter((f) => inScope(f.path));
     await resolveHashes(repo, statCache, current);
@@ -163,10 +178,10 @@ export async function checkout(
 
 /** The files an output should have; undefined when its manifest is not in the cache. */
 async function wantedFiles(repo: Repo, outPath: string, entry: OutputEntry): Promise<Write[] | undefined> {
-  if (entry.kind === 'file') return [{ repoPath: outPath, hash: entry.hash }];
+  if (entry.kind === 'file') return [{ repoPath: outPath, hash: entry.hash, size: 0 }];
   try {
     const manifest = await repo.cache.readManifest(entry.hash);
-    return manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash }));
+    return manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash, size: e.size }));
   } catch (error) {
     if (isDataverError(error, 'OBJECT_MISSING')) return undefined;
     throw error;

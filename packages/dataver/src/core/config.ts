@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { sortKeys } from '../lock/lock-file.js';
 import { readTextOrUndefined } from '../util/fs.js';
 import { present } from '../util/invariants.js';
+import { firstDuplicateKey } from '../util/json-keys.js';
 import { firstIssue } from '../util/parse-errors.js';
 
 export const LINK_MODES = ['copy', 'reflink', 'hardlink', 'symlink'] as const;
@@ -62,6 +63,16 @@ export async function readConfig(root: string): Promise<Config> {
       `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`,
       {
         hint: `fix it by hand or restore it with \`git checkout -- ${CONFIG_FILE}\``,
+      },
+    );
+  }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate) {
+    throw new DataverError(
+      'CONFIG_INVALID',
+      `${CONFIG_FILE}: duplicated key ${JSON.stringify(duplicate.join('.'))}`,
+      {
+        hint: `keep one of the two (a bad merge?), or restore it with \`git checkout -- ${CONFIG_FILE}\``,
       },
     );
   }

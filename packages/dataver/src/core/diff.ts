@@ -1,11 +1,15 @@
 // `dataver diff`: what changed between two locks: outputs added, modified or
 // deleted, the files inside directories (from their manifests in the cache),
 // sizes, and the tensor metadata (dtype, shape, statistics) the lock records.
+import { statSync } from 'node:fs';
 import { isDataverError } from '@dataver/foundation';
 import type { Lock, OutputEntry, TensorMetaValue } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
 import { present } from '../util/invariants.js';
 import type { Repo } from './repo.js';
+import { computeStatus } from './status.js';
+import { collectTensorMeta } from './tensor-meta.js';
+import { manifestEntries, type WorkspaceFile } from './workspace.js';
 
 export type ChangeState = 'added' | 'modified' | 'deleted';
 
@@ -60,6 +64,13 @@ export interface DiffResult {
   };
   /** Directory manifests that the cache lacks (fetch them for file-level detail). */
   missingManifests: string[];
+  /** Outputs whose lock entry states a size the objects contradict (totals use the objects' size). */
+  lockProblems: Array<{ path: string; stated: number; actual: number }>;
+}
+
+export interface DiffOptions {
+  /** Manifests that are not in the cache, by hash (the workspace's own directories). */
+  manifests?: ReadonlyMap<string, ManifestEntry[]>;
 }
 
 /**
@@ -69,17 +80,42 @@ export interface DiffResult {
  * const result = await diffLocks(repo, await readLockAtRevision(root, 'HEAD~1'), await readLock(root));
  * for (const o of result.outputs) console.log(o.state, o.path);
  */
-export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResult> {
+export async function diffLocks(
+  repo: Repo,
+  a: Lock,
+  b: Lock,
+  options: DiffOptions = {},
+): Promise<DiffResult> {
   const paths = [...new Set([...Object.keys(a.outputs), ...Object.keys(b.outputs)])].sort();
   const outputs: OutputDiff[] = [];
   const missingManifests: string[] = [];
+  const lockProblems: DiffResult['lockProblems'] = [];
+  const reported = new Set<string>();
   let sizeBefore = 0;
   let sizeAfter = 0;
+  // The size a version really has (its manifest's or object's), whatever its lock entry states.
+  const sizeOf = async (p: string, entry: OutputEntry | undefined): Promise<number> => {
+    if (!entry) return 0;
+    let actual: number | undefined;
+    const known = options.manifests?.get(entry.hash);
+    if (known) actual = known.reduce((n, e) => n + e.size, 0);
+    else if (repo.cache.has(entry.hash)) {
+      actual =
+        entry.kind === 'dir'
+          ? (await repo.cache.readManifest(entry.hash)).reduce((n, e) => n + e.size, 0)
+          : statSync(repo.cache.objectPath(entry.hash)).size;
+    }
+    if (actual === undefined || actual === entry.size) return entry.size;
+    const key = `${p}\0${entry.hash}`;
+    if (!reported.has(key)) lockProblems.push({ path: p, stated: entry.size, actual });
+    reported.add(key);
+    return actual;
+  };
   for (const p of paths) {
     const before = a.outputs[p];
     const after = b.outputs[p];
-    sizeBefore += before?.size ?? 0;
-    sizeAfter += after?.size ?? 0;
+    sizeBefore += await sizeOf(p, before);
+    sizeAfter += await sizeOf(p, after);
     if (before && after && before.hash === after.hash && before.kind === after.kind) continue;
     const state: ChangeState = !before ? 'added' : !after ? 'deleted' : 'modified';
     const kind = present(after ?? before, `the entry of ${p}`).kind; // p is a key of a or b
@@ -99,6 +135,8 @@ export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResul
     if (kind === 'dir') {
       const load = async (entry: OutputEntry | undefined): Promise<ManifestEntry[] | undefined> => {
         if (entry?.kind !== 'dir') return [];
+        const known = options.manifests?.get(entry.hash);
+        if (known) return known;
         try {
           return await repo.cache.readManifest(entry.hash);
         } catch (error) {
@@ -126,6 +164,7 @@ export async function diffLocks(repo: Repo, a: Lock, b: Lock): Promise<DiffResul
       sizeAfter,
     },
     missingManifests,
+    lockProblems,
   };
 }
 
@@ -250,4 +289,54 @@ export function describeTensorChanges(changes: TensorFieldChange[]): string {
     return [side === 'after' ? 'new' : 'removed', ...stats].join('  ');
   }
   return changes.map((c) => `${c.field} ${formatStat(c.before)} → ${formatStat(c.after)}`).join('  ');
+}
+
+/** The workspace as a lock: what `diff` compares when no newer revision is given. */
+export interface WorkspaceVersion {
+  lock: Lock;
+  /** Manifests of the workspace's changed directories (not in the cache until `add`). */
+  manifests: Map<string, ManifestEntry[]>;
+  /** Outputs whose files differ from data.lock.json. */
+  changed: Array<{ path: string; workspace: 'modified' | 'deleted' }>;
+}
+
+/**
+ * The lock as the workspace files are now: outputs whose files changed get their current hash,
+ * size and tensor metadata (as `dataver add` would record them), deleted ones are left out.
+ *
+ * @example
+ * const { lock, manifests } = await workspaceVersion(repo, await readLock(repo.root));
+ * await diffLocks(repo, head, lock, { manifests });
+ */
+export async function workspaceVersion(
+  repo: Repo,
+  lock: Lock,
+  onWarning?: (message: string) => void,
+): Promise<WorkspaceVersion> {
+  const files = new Map<string, WorkspaceFile[]>();
+  const statuses = await computeStatus(repo, lock, undefined, { workspaceFiles: files, onWarning });
+  const outputs: Lock['outputs'] = { ...lock.outputs };
+  const manifests = new Map<string, ManifestEntry[]>();
+  const changed: WorkspaceVersion['changed'] = [];
+  for (const s of statuses) {
+    if (s.workspace === 'unchanged') continue;
+    changed.push({ path: s.path, workspace: s.workspace });
+    const entry = present(lock.outputs[s.path], `the entry of ${s.path}`);
+    const current = files.get(s.path);
+    if (s.workspace === 'deleted' || !current || s.actualHash === undefined) {
+      delete outputs[s.path];
+      continue;
+    }
+    const size = current.reduce((n, f) => n + f.size, 0);
+    const next: OutputEntry = { kind: entry.kind, hash: s.actualHash, size };
+    if (entry.kind === 'dir') {
+      manifests.set(s.actualHash, manifestEntries(current));
+      next.files = current.length;
+    }
+    if (entry.stage) next.stage = entry.stage;
+    const meta = await collectTensorMeta(repo, entry.kind, current, onWarning);
+    if (meta) next.meta = meta;
+    outputs[s.path] = next;
+  }
+  return { lock: { ...lock, outputs }, manifests, changed };
 }

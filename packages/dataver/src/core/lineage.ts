@@ -11,7 +11,7 @@ import type { Lock } from '../lock/schema.js';
 import { neededObjects } from './objects.js';
 import { Repo } from './repo.js';
 import { computeStatus, selectOutputs } from './status.js';
-import { fetchObjects } from './transfer.js';
+import { fetchObjects, transferProblemsError } from './transfer.js';
 
 /** A locked output and the hash the lock records for it. */
 export interface LockedOutput {
@@ -183,5 +183,6 @@ export async function ensureObjects(repo: Repo, lock: Lock, repoPaths?: string[]
       hint: 'configure a remote (`dataver remote add origin URL --default`) so they can be fetched',
     });
   }
-  await fetchObjects(repo, lock, repoPaths);
+  const problems = transferProblemsError(await fetchObjects(repo, lock, repoPaths));
+  if (problems) throw problems;
 }

@@ -11,6 +11,8 @@ export interface NeededObject {
   size: number;
   /** The output path (and file inside a directory) it belongs to, for messages. */
   path: string;
+  /** Every workspace path whose content it is (files with equal bytes share one object). */
+  paths: string[];
 }
 
 export interface NeededObjects {
@@ -28,18 +30,20 @@ export interface NeededObjects {
 export async function neededObjects(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<NeededObjects> {
   const seen = new Map<string, NeededObject>();
   const missingManifests: Array<{ hash: string; path: string }> = [];
+  const need = (hash: string, size: number, path: string) => {
+    const known = seen.get(hash);
+    if (known) known.paths.push(path);
+    else seen.set(hash, { hash, size, path, paths: [path] });
+  };
   for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
     if (entry.kind === 'file') {
-      if (!seen.has(entry.hash)) seen.set(entry.hash, { hash: entry.hash, size: entry.size, path: outPath });
+      need(entry.hash, entry.size, outPath);
       continue;
     }
     try {
       const manifest = await repo.cache.readManifest(entry.hash);
-      const size = statSync(repo.cache.objectPath(entry.hash)).size;
-      if (!seen.has(entry.hash)) seen.set(entry.hash, { hash: entry.hash, size, path: outPath });
-      for (const e of manifest) {
-        if (!seen.has(e.hash)) seen.set(e.hash, { hash: e.hash, size: e.size, path: `${outPath}/${e.path}` });
-      }
+      need(entry.hash, statSync(repo.cache.objectPath(entry.hash)).size, outPath);
+      for (const e of manifest) need(e.hash, e.size, `${outPath}/${e.path}`);
     } catch (error) {
       if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
       missingManifests.push({ hash: entry.hash, path: outPath });

@@ -68,8 +68,15 @@ export function openRemoteStorage(name: string, config: RemoteSettings, ctx: Rem
     });
   }
   let storage: Storage;
-  if (location.kind === 'local') storage = new LocalStorage(location.folder);
-  else {
+  if (location.kind === 'local') {
+    // A typo or an unmounted share must not "succeed" by writing to a new folder of the local disk.
+    if (!existsSync(location.folder)) {
+      throw new DataverError('REMOTE_NOT_FOUND', `remote ${name}: folder ${location.folder} does not exist`, {
+        hint: `create it if it is a new remote (mkdir -p ${location.folder}), or fix the path: dataver remote modify ${name} url PATH`,
+      });
+    }
+    storage = new LocalStorage(location.folder);
+  } else {
     // Loaded only for GCS remotes: the client library is large and slow to import.
     const { GcsStorage } = require('../storage/gcs.js') as typeof import('../storage/gcs.js');
     storage = new GcsStorage({
@@ -127,25 +134,18 @@ export function remoteSettings(repo: Repo, name?: string): { name: string; confi
 }
 
 /**
- * Opens the object store of a configured remote; `jobs` overrides its parallelism, and with
- * `mustExist` a folder remote must already exist (reading from a mistyped path is an error, not
- * an empty remote).
+ * Opens the object store of a configured remote (or the default one); `jobs` overrides its
+ * parallelism.
  *
  * @example
- * const { name, store } = openConfiguredRemote(repo, 'origin', { mustExist: true });
+ * const { name, store } = openConfiguredRemote(repo, 'origin');
  */
 export function openConfiguredRemote(
   repo: Repo,
   name?: string,
-  options: { jobs?: number; mustExist?: boolean } = {},
+  options: { jobs?: number } = {},
 ): { name: string; store: RemoteObjectStore } {
   const { name: chosen, config } = remoteSettings(repo, name);
-  const location = locateRemote(config.url, repo.root);
-  if (options.mustExist && location.kind === 'local' && !existsSync(location.folder)) {
-    throw new DataverError('REMOTE_NOT_FOUND', `remote ${chosen}: folder ${location.folder} does not exist`, {
-      hint: `check the path with \`dataver remote list\` (fix it with \`dataver config set remote.${chosen}.url PATH\`)`,
-    });
-  }
   const settings = options.jobs ? { ...config, jobs: options.jobs } : config;
   return { name: chosen, store: openRemote(chosen, settings, { repoRoot: repo.root, env: process.env }) };
 }

@@ -1,36 +1,72 @@
-// The stat cache: hashes are reused while a file's (size, mtime, inode) stay the
+// The stat cache: hashes are reused while a file's (size, mtime, ctime, inode) stay the
 // same, so a no-op `status` on a huge tree touches only metadata. It lives in
 // .dataver/state/ (not in a system temp dir that CI would lose).
 //
-// Two levels: per file (path → size, mtime, inode, hash), and per directory
+// Two levels: per file (path → size, mtime, ctime, inode, hash), and per directory
 // (a digest of every file's path and metadata → the directory's manifest hash).
 // When a directory's digest is unchanged, not even the per-file table is loaded.
 // It also remembers which version dataver last wrote to each output's place,
 // so checkout knows which workspace files are its own to replace.
+//
+// Nothing a crash or a clever edit can leave behind is trusted: ctime is compared too (an edit
+// followed by a reset of the mtime moves it), and an entry whose mtime or ctime is not older
+// than the cache file itself is "racy" (git's racy-git rule: the file may have changed within the
+// same timestamp tick after it was hashed) and is hashed again.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@dataver/foundation';
 import type { Repo } from './repo.js';
 
-type Entry = [size: number, mtimeMs: number, ino: number, hash: string];
+type Entry = [size: number, mtimeMs: number, ino: number, hash: string, ctimeMs: number];
 
 export interface StatLike {
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
   ino: number;
 }
 
-const VERSION = 1;
+/** What a directory listing's metadata says: its digest, and the newest time stamp in it. */
+export interface Listing {
+  digest: string;
+  /** The latest mtime or ctime of its files (ms), for the racy check. */
+  newest: number;
+}
+
+/** 2: ctime joined the entries; caches of version 1 are ignored (everything is hashed once). */
+const VERSION = 2;
 
 interface OutputState {
-  dirs: Map<string, [digest: string, hash: string]>;
+  dirs: Map<string, [digest: string, hash: string, newest: number]>;
   materialized: Map<string, string>;
+}
+
+/** The mtime (ms) of a file, or undefined when it does not exist. */
+function stampOf(file: string): number | undefined {
+  return statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+/**
+ * True when metadata recorded at `stamp` (the cache file's mtime) can vouch for a file last
+ * changed at `changed`: strictly older, so no change in the same timestamp tick can hide.
+ *
+ * @example
+ * isRacy(1000, 1000); // true
+ */
+export function isRacy(changed: number, stamp: number | undefined): boolean {
+  return stamp === undefined || changed >= stamp;
 }
 
 export class StatCache {
   private entries: Map<string, Entry> | undefined;
   private outputs: OutputState | undefined;
+  /** mtime of stat-cache.json / outputs.json when read: entries not older than that are racy. */
+  private fileStamp: number | undefined;
+  private outputStamp: number | undefined;
+  /** Paths recorded by this process: hashed just now, so their metadata is trusted as recorded. */
+  private readonly fresh = new Set<string>();
+  private readonly freshDirs = new Set<string>();
   private dirtyFiles = false;
   private dirtyOutputs = false;
 
@@ -50,6 +86,7 @@ export class StatCache {
   private files(): Map<string, Entry> {
     if (!this.entries) {
       this.entries = new Map();
+      this.fileStamp = stampOf(this.file);
       const parsed = readJson(this.file) as { version?: number; entries?: Record<string, Entry> } | undefined;
       if (parsed?.version === VERSION && parsed.entries) {
         for (const [key, entry] of Object.entries(parsed.entries)) this.entries.set(key, entry);
@@ -60,8 +97,13 @@ export class StatCache {
 
   private outputState(): OutputState {
     if (!this.outputs) {
+      this.outputStamp = stampOf(this.outputFile);
       const parsed = readJson(this.outputFile) as
-        | { version?: number; dirs?: Record<string, [string, string]>; materialized?: Record<string, string> }
+        | {
+            version?: number;
+            dirs?: Record<string, [string, string, number]>;
+            materialized?: Record<string, string>;
+          }
         | undefined;
       const valid = parsed?.version === VERSION;
       this.outputs = {
@@ -72,35 +114,58 @@ export class StatCache {
     return this.outputs;
   }
 
-  /** The cached hash when the file's metadata still matches. */
+  /** The cached hash when the file's metadata still matches and is not racy. */
   lookup(repoPath: string, st: StatLike): string | undefined {
     const e = this.files().get(repoPath);
-    return e && e[0] === st.size && e[1] === st.mtimeMs && e[2] === st.ino ? e[3] : undefined;
+    if (!e || e[0] !== st.size || e[1] !== st.mtimeMs || e[2] !== st.ino || e[4] !== st.ctimeMs)
+      return undefined;
+    if (!this.fresh.has(repoPath) && isRacy(Math.max(e[1], e[4]), this.fileStamp)) {
+      // Hashed again now; the rewrite of the cache file makes the entry old enough next time.
+      this.dirtyFiles = true;
+      return undefined;
+    }
+    return e[3];
   }
 
   record(repoPath: string, st: StatLike, hash: string): void {
     const files = this.files();
+    this.fresh.add(repoPath);
     const e = files.get(repoPath);
-    if (e && e[0] === st.size && e[1] === st.mtimeMs && e[2] === st.ino && e[3] === hash) return;
-    files.set(repoPath, [st.size, st.mtimeMs, st.ino, hash]);
+    if (
+      e &&
+      e[0] === st.size &&
+      e[1] === st.mtimeMs &&
+      e[2] === st.ino &&
+      e[3] === hash &&
+      e[4] === st.ctimeMs
+    )
+      return;
+    files.set(repoPath, [st.size, st.mtimeMs, st.ino, hash, st.ctimeMs]);
     this.dirtyFiles = true;
   }
 
   /** Drops one file's entry (its bytes must be read again before they are trusted). */
   forgetFile(repoPath: string): void {
+    this.fresh.delete(repoPath);
     if (this.files().delete(repoPath)) this.dirtyFiles = true;
   }
 
-  /** The manifest hash of a directory whose files' paths and metadata digest to `digest`. */
-  lookupDir(repoPath: string, digest: string): string | undefined {
+  /** The manifest hash of a directory whose files' paths and metadata make `listing`. */
+  lookupDir(repoPath: string, listing: Listing): string | undefined {
     const d = this.outputState().dirs.get(repoPath);
-    return d && d[0] === digest ? d[1] : undefined;
+    if (!d || d[0] !== listing.digest) return undefined;
+    if (!this.freshDirs.has(repoPath) && isRacy(d[2], this.outputStamp)) {
+      this.dirtyOutputs = true;
+      return undefined;
+    }
+    return d[1];
   }
 
-  recordDir(repoPath: string, digest: string, manifestHash: string): void {
+  recordDir(repoPath: string, listing: Listing, manifestHash: string): void {
+    this.freshDirs.add(repoPath);
     const d = this.outputState().dirs.get(repoPath);
-    if (d && d[0] === digest && d[1] === manifestHash) return;
-    this.outputState().dirs.set(repoPath, [digest, manifestHash]);
+    if (d && d[0] === listing.digest && d[1] === manifestHash) return;
+    this.outputState().dirs.set(repoPath, [listing.digest, manifestHash, listing.newest]);
     this.dirtyOutputs = true;
   }
 
@@ -124,6 +189,7 @@ export class StatCache {
     for (const key of this.files().keys()) {
       if (inside(key)) {
         this.files().delete(key);
+        this.fresh.delete(key);
         this.dirtyFiles = true;
       }
     }
@@ -138,35 +204,52 @@ export class StatCache {
     }
   }
 
-  async save(): Promise<void> {
-    if (this.dirtyFiles && this.entries) {
-      const obj: Record<string, Entry> = {};
-      for (const [k, v] of this.entries) obj[k] = v;
-      await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }));
-      this.dirtyFiles = false;
-    }
-    if (this.dirtyOutputs && this.outputs) {
-      await writeFileAtomic(
-        this.outputFile,
-        JSON.stringify({
-          version: VERSION,
-          dirs: Object.fromEntries(this.outputs.dirs),
-          materialized: Object.fromEntries(this.outputs.materialized),
-        }),
-      );
-      this.dirtyOutputs = false;
+  /**
+   * Writes what changed. Only a cache: where the state folder cannot be written (a read-only
+   * checkout, a full disk) the next command simply hashes again, so `onError` only reports.
+   */
+  async save(onError?: (error: unknown) => void): Promise<void> {
+    try {
+      if (this.dirtyFiles && this.entries) {
+        const obj: Record<string, Entry> = {};
+        for (const [k, v] of this.entries) obj[k] = v;
+        await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }), { mkdir: true });
+        this.dirtyFiles = false;
+      }
+      if (this.dirtyOutputs && this.outputs) {
+        await writeFileAtomic(
+          this.outputFile,
+          JSON.stringify({
+            version: VERSION,
+            dirs: Object.fromEntries(this.outputs.dirs),
+            materialized: Object.fromEntries(this.outputs.materialized),
+          }),
+          { mkdir: true },
+        );
+        this.dirtyOutputs = false;
+      }
+    } catch (error) {
+      if (!onError) throw error;
+      onError(error);
     }
   }
 }
 
 /**
- * A digest of a directory listing's paths and metadata (not contents): equal digests mean
- * no file was added, removed, resized, touched or replaced.
+ * The metadata of a directory listing (paths, sizes, times, inodes; not contents): equal digests
+ * mean no file was added, removed, resized, touched or replaced.
+ *
+ * @example
+ * const listing = describeListing(walkDirectory(repo, 'data/raw'));
  */
-export function listingDigest(files: Array<{ rel: string } & StatLike>): string {
+export function describeListing(files: Array<{ rel: string } & StatLike>): Listing {
   const h = createHash('sha256');
-  for (const f of files) h.update(`${f.rel}\0${f.size}\0${f.mtimeMs}\0${f.ino}\n`);
-  return h.digest('hex');
+  let newest = 0;
+  for (const f of files) {
+    h.update(`${f.rel}\0${f.size}\0${f.mtimeMs}\0${f.ctimeMs}\0${f.ino}\n`);
+    newest = Math.max(newest, f.mtimeMs, f.ctimeMs);
+  }
+  return { digest: h.digest('hex'), newest };
 }
 
 function readJson(file: string): unknown {

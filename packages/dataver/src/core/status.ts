@@ -1,14 +1,15 @@
 // `dataver status`: how the workspace and the cache differ from the lock, per
-// output, with per-file detail for directories.
+// output, with per-file detail for directories, and whether the lock's own
+// figures (size, file count) agree with the objects they describe.
 import * as fs from 'node:fs';
 import { DataverError, isDataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
-import { CompleteMarks } from './complete-marks.js';
+import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
 import type { Repo } from './repo.js';
-import { listingDigest, StatCache } from './stat-cache.js';
-import { manifestEntries, resolveHashes, statFile, walkDirectory } from './workspace.js';
+import { describeListing, StatCache } from './stat-cache.js';
+import { manifestEntries, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
 
@@ -29,8 +30,17 @@ export interface OutputStatus {
   changes: FileChange[];
   /** A hardlinked workspace file was edited in place, so its cache object no longer matches its name. */
   cacheCorrupted?: string[];
+  /** Figures of the lock entry that its objects contradict (a hand edit, a bad merge). */
+  lockProblems?: string[];
   expectedHash: string;
   actualHash?: string;
+}
+
+export interface StatusOptions {
+  /** Filled with the files (hashed) of the outputs that differ from the lock, by output path (for `diff`). */
+  workspaceFiles?: Map<string, WorkspaceFile[]>;
+  /** Told when the state that speeds up the next status cannot be saved (a read-only cache). */
+  onWarning?: (message: string) => void;
 }
 
 /** Lock outputs selected by user paths (an output matches a path equal to it, inside it, or containing it). */
@@ -47,6 +57,30 @@ export function selectOutputs(lock: Lock, repoPaths: string[] | undefined): Arra
   return chosen;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * What a lock entry claims that its objects contradict: `actual` holds the size (and, for a
+ * directory, the file count) of the version the entry's hash names.
+ *
+ * @example
+ * lockProblems({ kind: 'file', hash, size: 5 }, { size: 1 }); // ['size 5 in data.lock.json, the file holds 1 byte']
+ */
+export function lockProblems(entry: OutputEntry, actual: ManifestTotals | { size: number }): string[] {
+  const problems: string[] = [];
+  const holder = entry.kind === 'dir' ? 'its files hold' : 'the file holds';
+  if (entry.size !== actual.size)
+    problems.push(`size ${entry.size} in data.lock.json, ${holder} ${plural(actual.size, 'byte')}`);
+  if (entry.kind === 'dir' && 'files' in actual && entry.files !== undefined && entry.files !== actual.files)
+    problems.push(`${plural(entry.files, 'file')} in data.lock.json, its manifest lists ${actual.files}`);
+  return problems;
+}
+
+/** A manifest's totals. */
+export function totalsOf(manifest: ManifestEntry[]): ManifestTotals {
+  return { size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length };
+}
+
 /**
  * Computes the status of tracked outputs.
  *
@@ -54,19 +88,31 @@ export function selectOutputs(lock: Lock, repoPaths: string[] | undefined): Arra
  * const report = await computeStatus(repo, lock);
  * const dirty = report.filter((o) => o.workspace !== 'unchanged');
  */
-export async function computeStatus(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<OutputStatus[]> {
+export async function computeStatus(
+  repo: Repo,
+  lock: Lock,
+  repoPaths?: string[],
+  options: StatusOptions = {},
+): Promise<OutputStatus[]> {
   const statCache = await StatCache.load(repo);
   const marks = await CompleteMarks.load(repo);
   const out: OutputStatus[] = [];
   for (const [path, entry] of selectOutputs(lock, repoPaths)) {
     out.push(
       entry.kind === 'file'
-        ? await fileStatus(repo, statCache, path, entry)
-        : await dirStatus(repo, statCache, marks, path, entry),
+        ? await fileStatus(repo, statCache, path, entry, options.workspaceFiles)
+        : await dirStatus(repo, statCache, marks, path, entry, options.workspaceFiles),
     );
   }
-  await statCache.save();
-  await marks.save();
+  // Only caches: a read-only cache or state folder costs the next status some hashing, nothing more.
+  let warned = false;
+  const onError = (error: unknown) => {
+    if (!warned)
+      options.onWarning?.(`cannot save the stat cache (${(error as Error).message}); status still works`);
+    warned = true;
+  };
+  await statCache.save(onError);
+  await marks.save(onError);
   return out;
 }
 
@@ -75,6 +121,7 @@ async function fileStatus(
   statCache: StatCache,
   path: string,
   entry: OutputEntry,
+  workspaceFiles: Map<string, WorkspaceFile[]> | undefined,
 ): Promise<OutputStatus> {
   const result: OutputStatus = {
     path,
@@ -85,17 +132,57 @@ async function fileStatus(
     expectedHash: entry.hash,
   };
   const f = statFile(repo, path);
-  if (!f) {
-    result.workspace = 'deleted';
-    return result;
-  }
-  await resolveHashes(repo, statCache, [f]);
-  result.actualHash = f.hash;
-  if (f.hash !== entry.hash) {
-    result.workspace = 'modified';
-    if (repo.cache.sharesInode(entry.hash, f)) result.cacheCorrupted = [path];
-  }
+  if (f) {
+    await resolveHashes(repo, statCache, [f]);
+    result.actualHash = f.hash;
+    if (f.hash !== entry.hash) {
+      result.workspace = 'modified';
+      workspaceFiles?.set(path, [f]);
+      if (repo.cache.sharesInode(entry.hash, f)) result.cacheCorrupted = [path];
+    }
+  } else result.workspace = 'deleted';
+  // The size of the version the hash names: the workspace file when it is that version, else the object.
+  const actual = f && f.hash === entry.hash ? { size: f.size } : versionTotals(repo, undefined, entry);
+  const problems = actual ? lockProblems(entry, actual) : [];
+  if (problems.length > 0) result.lockProblems = problems;
   return result;
+}
+
+/**
+ * What the cache says about the version a lock entry names: the object's size, or a manifest's
+ * totals (remembered in `marks`, else read); undefined when the cache lacks it.
+ */
+function versionTotals(
+  repo: Repo,
+  marks: CompleteMarks | undefined,
+  entry: OutputEntry,
+): ManifestTotals | { size: number } | undefined {
+  if (!repo.cache.has(entry.hash)) return undefined;
+  if (entry.kind === 'file') return { size: fs.statSync(repo.cache.objectPath(entry.hash)).size };
+  return marks?.totalsOf(entry.hash);
+}
+
+/**
+ * The lock entries whose size or file count contradict the objects in the cache (no workspace
+ * is read).
+ *
+ * @example
+ * const wrong = await lockEntryProblems(repo, lock); // [{ path: 'data', problems: ['size 9 in …'] }]
+ */
+export async function lockEntryProblems(
+  repo: Repo,
+  lock: Lock,
+): Promise<Array<{ path: string; problems: string[] }>> {
+  const marks = await CompleteMarks.load(repo);
+  const out: Array<{ path: string; problems: string[] }> = [];
+  for (const [path, entry] of selectOutputs(lock, undefined)) {
+    let actual = versionTotals(repo, marks, entry);
+    if (!actual && entry.kind === 'dir' && repo.cache.has(entry.hash))
+      actual = totalsOf(await repo.cache.readManifest(entry.hash));
+    const problems = actual ? lockProblems(entry, actual) : [];
+    if (problems.length > 0) out.push({ path, problems });
+  }
+  return out;
 }
 
 async function dirStatus(
@@ -104,6 +191,7 @@ async function dirStatus(
   marks: CompleteMarks,
   path: string,
   entry: OutputEntry,
+  workspaceFiles: Map<string, WorkspaceFile[]> | undefined,
 ): Promise<OutputStatus> {
   const result: OutputStatus = {
     path,
@@ -120,6 +208,7 @@ async function dirStatus(
     } catch (error) {
       if (!isDataverError(error, 'OBJECT_MISSING')) throw error;
     }
+    if (manifest) marks.rememberTotals(entry.hash, totalsOf(manifest));
     return manifest;
   };
   if (!marks.has(entry.hash) || !repo.cache.has(entry.hash)) {
@@ -127,14 +216,19 @@ async function dirStatus(
     if (!m || m.some((e) => !repo.cache.has(e.hash))) result.cache = 'missing';
     else marks.add(entry.hash);
   }
+  const totals =
+    versionTotals(repo, marks, entry) ??
+    (repo.cache.has(entry.hash) ? totalsOf((await loadManifest()) ?? []) : undefined);
+  const problems = totals ? lockProblems(entry, totals) : [];
+  if (problems.length > 0) result.lockProblems = problems;
   if (!fs.existsSync(repo.abs(path))) {
     result.workspace = 'deleted';
     return result;
   }
   const files = walkDirectory(repo, path);
-  // Fast path: the listing (names, sizes, mtimes, inodes) is exactly as when last hashed.
-  const digest = listingDigest(files);
-  const known = statCache.lookupDir(path, digest);
+  // Fast path: the listing (names, sizes, times, inodes) is exactly as when last hashed.
+  const listing = describeListing(files);
+  const known = statCache.lookupDir(path, listing);
   if (known === entry.hash) {
     result.actualHash = known;
     return result;
@@ -142,8 +236,9 @@ async function dirStatus(
   await resolveHashes(repo, statCache, files);
   const current = manifestEntries(files);
   result.actualHash = manifestObject(current).hash;
-  statCache.recordDir(path, digest, result.actualHash);
+  statCache.recordDir(path, listing, result.actualHash);
   if (result.actualHash === entry.hash) return result;
+  workspaceFiles?.set(path, files);
   result.workspace = 'modified';
   const before = await loadManifest();
   if (before) {

@@ -1,11 +1,13 @@
 // push / fetch / pull / status --remote / verify --remote: one code path that
 // moves the objects a lock needs between the cache and a remote object store.
+// A missing or corrupt object never stops the others: fetch gets what it can, pull checks out
+// what it got, and both then report the rest (exit 3) with the workspace paths that need it.
 import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
-import type { TransferProgress } from '../odb/remote.js';
+import type { RemoteObjectStore, TransferProgress } from '../odb/remote.js';
 import { type CheckoutResult, checkout } from './checkout.js';
-import { neededObjects } from './objects.js';
+import { type NeededObject, neededObjects } from './objects.js';
 import { openConfiguredRemote } from './remotes.js';
 import type { Repo } from './repo.js';
 
@@ -24,10 +26,14 @@ export interface PushSummary {
   skipped: number;
   bytes: number;
   packs: number;
+  /** With `repair`: copies on the remote found missing or corrupt (and so uploaded again). */
+  repaired?: { missing: string[]; corrupt: string[] };
 }
 
 /**
- * Uploads the cached objects of the selected outputs that the remote lacks.
+ * Uploads the cached objects of the selected outputs that the remote lacks. With `repair`, the
+ * remote copies of those objects are first read and hashed, and missing or corrupt ones are sent
+ * again.
  *
  * @example
  * const summary = await push(repo, lock, undefined, { remote: 'origin' });
@@ -36,7 +42,7 @@ export async function push(
   repo: Repo,
   lock: Lock,
   repoPaths?: string[],
-  options: TransferOptions = {},
+  options: TransferOptions & { repair?: boolean } = {},
 ): Promise<PushSummary> {
   const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
   const notCached = [
@@ -56,16 +62,32 @@ export async function push(
   }
   const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
   try {
+    let repaired: PushSummary['repaired'];
+    if (options.repair) {
+      const audit = await store.verify({
+        needed: objects.map((o) => o.hash),
+        onlyNeeded: true,
+        onProgress: progressReporter(options.progress, 'verifying'),
+      });
+      options.progress?.stop();
+      repaired = { missing: audit.missing, corrupt: audit.corrupt };
+    }
     const result = await store.push(
       objects.map((o) => ({ hash: o.hash, size: o.size })),
       (hash) => repo.cache.objectPath(hash),
       { onProgress: progressReporter(options.progress, 'pushing') },
     );
     options.progress?.stop();
-    return { remote: name, objects: objects.length, ...result };
+    return { remote: name, objects: objects.length, ...result, ...(repaired ? { repaired } : {}) };
   } finally {
     await store.close();
   }
+}
+
+/** An object a transfer could not deliver, with the workspace paths that need it. */
+export interface TransferProblem {
+  hash: string;
+  paths: string[];
 }
 
 export interface FetchSummary {
@@ -73,15 +95,22 @@ export interface FetchSummary {
   objects: number;
   fetched: number;
   bytes: number;
+  /** Bytes of interrupted downloads that were resumed rather than fetched again. */
+  resumedBytes: number;
+  /** Objects the remote does not have. */
+  missing: TransferProblem[];
+  /** Objects whose remote copies do not match their hash (never written to the cache). */
+  corrupt: TransferProblem[];
 }
 
 /**
  * Downloads the objects of the selected outputs that the cache lacks (manifests first, then
- * the files they list). Every object is verified before it enters the cache; missing or corrupt
- * objects fail the command with exit 3, naming them.
+ * the files they list). Every object is verified before it enters the cache; missing and corrupt
+ * objects do not stop the others and are returned with the paths that need them (see
+ * `transferProblemsError` to turn them into exit 3).
  *
  * @example
- * await fetchObjects(repo, lock);
+ * const { missing, corrupt } = await fetchObjects(repo, lock);
  */
 export async function fetchObjects(
   repo: Repo,
@@ -89,79 +118,122 @@ export async function fetchObjects(
   repoPaths?: string[],
   options: TransferOptions = {},
 ): Promise<FetchSummary> {
-  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs, mustExist: true });
+  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
   await repo.cache.ensureDirs();
-  const tmpDir = repo.cache.downloadDir;
   const verified = options.verified ?? new Set<string>();
-  let fetched = 0;
-  let bytes = 0;
-  let total = 0;
+  const summary: FetchSummary = {
+    remote: name,
+    objects: 0,
+    fetched: 0,
+    bytes: 0,
+    resumedBytes: 0,
+    missing: [],
+    corrupt: [],
+  };
   try {
     // Round 1 fetches missing directory manifests; round 2 the files they (and the lock) name.
-    for (let round = 0; round < 2; round++) {
-      const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
-      const wanted =
-        round === 0
-          ? missingManifests.map((m) => ({ hash: m.hash, size: 0, path: m.path }))
-          : objects.filter((o) => !repo.cache.has(o.hash));
-      if (round === 1 && missingManifests.length > 0)
-        throw missingError(
-          name,
-          missingManifests.map((m) => m.hash),
-          missingManifests,
-        );
-      if (round === 1) total = objects.length;
-      if (wanted.length === 0) continue;
-      // Round 0 (manifests) is small and quick: only the files get a bar.
-      const onProgress = round === 0 ? undefined : progressReporter(options.progress, 'fetching');
-      const result = await store.fetch(
-        wanted.map((o) => ({ hash: o.hash, size: o.size })),
-        (hash, tmpPath) => {
-          verified.add(hash);
-          return repo.cache.acceptVerified(hash, tmpPath);
-        },
-        { tmpDir, onProgress },
-      );
-      options.progress?.stop();
-      fetched += result.fetched;
-      bytes += result.bytes;
-      if (result.corrupt.length > 0) {
-        throw new DataverError(
-          'OBJECT_CORRUPT',
-          `${result.corrupt.length} object(s) on remote ${name} are corrupt (their bytes do not match their hash): ${describeObjects(result.corrupt, wanted)}`,
-          {
-            hint: 'they were not written to the cache; push intact copies from a clone that has them',
-            data: { corrupt: result.corrupt },
-          },
-        );
-      }
-      if (result.missing.length > 0) throw missingError(name, result.missing, wanted);
-    }
+    const manifests = (await neededObjects(repo, lock, repoPaths)).missingManifests;
+    await fetchRound(
+      repo,
+      store,
+      manifests.map((m) => ({ hash: m.hash, size: 0, path: m.path, paths: [m.path] })),
+      summary,
+      verified,
+    );
+    const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
+    // A manifest that could not be fetched hides its files: the output itself is what is missing.
+    const reported = new Set([...summary.missing, ...summary.corrupt].map((p) => p.hash));
+    for (const m of missingManifests)
+      if (!reported.has(m.hash)) summary.missing.push({ hash: m.hash, paths: [m.path] });
+    summary.objects = objects.length;
+    await fetchRound(
+      repo,
+      store,
+      objects.filter((o) => !repo.cache.has(o.hash)),
+      summary,
+      verified,
+      progressReporter(options.progress, 'fetching'),
+    );
+    options.progress?.stop();
   } finally {
     await store.close();
   }
-  return { remote: name, objects: total, fetched, bytes };
+  return summary;
 }
 
-function missingError(
-  remote: string,
-  missing: string[],
-  known: Array<{ hash: string; path: string }>,
-): DataverError {
+async function fetchRound(
+  repo: Repo,
+  store: RemoteObjectStore,
+  wanted: NeededObject[],
+  summary: FetchSummary,
+  verified: Set<string>,
+  onProgress?: (p: TransferProgress) => void,
+): Promise<void> {
+  if (wanted.length === 0) return;
+  const result = await store.fetch(
+    wanted.map((o) => ({ hash: o.hash, size: o.size })),
+    (hash, tmpPath) => {
+      verified.add(hash);
+      return repo.cache.acceptVerified(hash, tmpPath);
+    },
+    { tmpDir: repo.cache.downloadDir, onProgress },
+  );
+  const paths = new Map(wanted.map((o) => [o.hash, o.paths]));
+  const problem = (hash: string) => ({ hash, paths: paths.get(hash) ?? [] });
+  summary.fetched += result.fetched;
+  summary.bytes += result.bytes;
+  summary.resumedBytes += result.resumedBytes;
+  summary.missing.push(...result.missing.map(problem));
+  summary.corrupt.push(...result.corrupt.map(problem));
+}
+
+/**
+ * The error for objects a transfer could not deliver (exit 3), naming the paths that need them;
+ * undefined when there are none.
+ *
+ * @example
+ * const error = transferProblemsError(summary); if (error) throw error;
+ */
+export function transferProblemsError(summary: {
+  remote: string;
+  missing: TransferProblem[];
+  corrupt: TransferProblem[];
+}): DataverError | undefined {
+  const { remote, missing, corrupt } = summary;
+  if (missing.length + corrupt.length === 0) return undefined;
+  const paths = [...missing, ...corrupt].flatMap((p) => p.paths).sort();
+  const data = {
+    missing: missing.map((p) => p.hash),
+    corrupt: corrupt.map((p) => p.hash),
+    paths,
+  };
+  if (corrupt.length > 0) {
+    return new DataverError(
+      'OBJECT_CORRUPT',
+      `${corrupt.length} object(s) on remote ${remote} are corrupt (their bytes do not match their hash)${missing.length > 0 ? ` and ${missing.length} missing` : ''}: ${describePaths(paths)}`,
+      {
+        hint: 'they were not written to the cache; run `dataver push --repair` from a clone that has them',
+        data,
+      },
+    );
+  }
   return new DataverError(
     'OBJECT_MISSING',
-    `${missing.length} object(s) are missing from remote ${remote}: ${describeObjects(missing, known)}`,
-    { hint: 'push them from a clone that has them (`dataver push`)', data: { missing } },
+    `${missing.length} object(s) are missing from remote ${remote}: ${describePaths(paths)}`,
+    { hint: 'push them from a clone that has them (`dataver push`)', data },
   );
 }
 
-function describeObjects(hashes: string[], known: Array<{ hash: string; path: string }>): string {
-  const byHash = new Map(known.map((k) => [k.hash, k.path]));
-  const shown = hashes.slice(0, 3).map((h) => `${byHash.get(h) ?? '?'} (${h.slice(0, 12)})`);
-  return shown.join(', ') + (hashes.length > 3 ? `, … (${hashes.length - 3} more)` : '');
+function describePaths(paths: string[]): string {
+  return paths.slice(0, 3).join(', ') + (paths.length > 3 ? `, … (${paths.length - 3} more)` : '');
 }
 
-/** fetch + checkout. */
+/**
+ * fetch + checkout of everything that arrived: a missing object leaves only its own files out.
+ *
+ * @example
+ * const summary = await pull(repo, lock); const error = transferProblemsError(summary);
+ */
 export async function pull(
   repo: Repo,
   lock: Lock,
@@ -184,25 +256,93 @@ export async function remoteStatus(
   lock: Lock,
   repoPaths: string[] | undefined,
   remoteName?: string,
-): Promise<{ name: string; missing: number; missingHashes: string[] }> {
+): Promise<{ name: string; missing: number; missingHashes: string[]; missingPaths: string[] }> {
   const { objects } = await neededObjects(repo, lock, repoPaths);
-  const { name, store } = openConfiguredRemote(repo, remoteName, { mustExist: true });
+  const { name, store } = openConfiguredRemote(repo, remoteName);
   try {
     const has = await store.has(objects.map((o) => o.hash));
-    const missingHashes = objects.filter((o) => !has.has(o.hash)).map((o) => o.hash);
-    return { name, missing: missingHashes.length, missingHashes };
+    const lacking = objects.filter((o) => !has.has(o.hash));
+    return {
+      name,
+      missing: lacking.length,
+      missingHashes: lacking.map((o) => o.hash),
+      missingPaths: lacking.flatMap((o) => o.paths).sort(),
+    };
   } finally {
     await store.close();
   }
 }
 
-/** Re-hashes the objects of a remote. */
-export async function verifyRemote(repo: Repo, remoteName: string, progress?: Progress) {
-  const { store } = openConfiguredRemote(repo, remoteName, { mustExist: true });
+export interface RemoteVerifySummary {
+  remote: string;
+  /** Objects the remote stores (by a listing). */
+  listed: number;
+  /** Objects read and hashed. */
+  hashed: number;
+  /** Objects the workspace lock needs. */
+  needed: number;
+  missing: string[];
+  corrupt: string[];
+  /** Workspace paths that need a missing or corrupt object. */
+  paths: string[];
+  /** Each missing or corrupt object with the workspace paths that need it (none: not needed here). */
+  problems: Array<{ hash: string; state: 'missing' | 'corrupt'; paths: string[] }>;
+  /** True when bad copies were dropped from the remote index (a push then sends them again). */
+  repaired: boolean;
+}
+
+/**
+ * Reads and re-hashes what the remote stores (every object, or `sample` of them, those the
+ * workspace needs first) and checks that each object the workspace lock needs is there.
+ *
+ * @example
+ * const { missing, corrupt, paths } = await verifyRemote(repo, lock, 'origin');
+ */
+export async function verifyRemote(
+  repo: Repo,
+  lock: Lock,
+  remoteName: string | undefined,
+  options: { sample?: number; progress?: Progress; jobs?: number } = {},
+): Promise<RemoteVerifySummary> {
+  const { name, store } = openConfiguredRemote(repo, remoteName, { jobs: options.jobs });
   try {
-    return await store.verify({ onProgress: progressReporter(progress, 'verifying') });
+    // Manifests the cache lacks are read (and verified) from the remote, so their files count too.
+    const manifests = (await neededObjects(repo, lock)).missingManifests;
+    if (manifests.length > 0) {
+      await repo.cache.ensureDirs();
+      await store.fetch(
+        manifests.map((m) => ({ hash: m.hash, size: 0 })),
+        (hash, tmp) => repo.cache.acceptVerified(hash, tmp),
+        { tmpDir: repo.cache.downloadDir },
+      );
+    }
+    const { objects, missingManifests } = await neededObjects(repo, lock);
+    const result = await store.verify({
+      needed: [...objects.map((o) => o.hash), ...missingManifests.map((m) => m.hash)],
+      sample: options.sample,
+      onProgress: progressReporter(options.progress, 'verifying'),
+    });
+    options.progress?.stop();
+    const byHash = new Map<string, string[]>(objects.map((o) => [o.hash, o.paths]));
+    for (const m of missingManifests) byHash.set(m.hash, [m.path]);
+    const problems = [
+      ...result.corrupt.map((hash) => ({ hash, state: 'corrupt' as const, paths: byHash.get(hash) ?? [] })),
+      ...result.missing.map((hash) => ({ hash, state: 'missing' as const, paths: byHash.get(hash) ?? [] })),
+    ];
+    const paths = problems.flatMap((p) => p.paths).sort();
+    return {
+      remote: name,
+      listed: result.listed,
+      hashed: result.checked,
+      needed: objects.length + missingManifests.length,
+      missing: result.missing,
+      corrupt: result.corrupt,
+      paths: [...new Set(paths)],
+      problems,
+      repaired: result.repaired,
+    };
   } finally {
-    progress?.stop();
+    options.progress?.stop();
     await store.close();
   }
 }

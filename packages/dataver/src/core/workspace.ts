@@ -2,7 +2,7 @@
 // cache cannot vouch for (on all cores), optionally copying it into the cache.
 import * as fs from 'node:fs';
 import path from 'node:path';
-import { DataverError, isTempName } from '@dataver/foundation';
+import { DataverError, isStaleTemp, isTempName } from '@dataver/foundation';
 import type { PoolOptions } from '../hash/pool.js';
 import { hashFiles, isFailure } from '../hash/pool.js';
 import { isSafeRelativePath } from '../lock/paths.js';
@@ -19,6 +19,7 @@ export interface WorkspaceFile {
   abs: string;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
   ino: number;
   dev: number;
   /** Hard links to the file's bytes (more than 1: it may share them with a cache object). */
@@ -38,6 +39,7 @@ function describe(repoPath: string, rel: string, abs: string, st: fs.Stats, isLi
     abs,
     size: st.size,
     mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
     ino: st.ino,
     dev: st.dev,
     nlink: st.nlink,
@@ -75,8 +77,9 @@ export function walkDirectory(
     for (const entry of entries) {
       const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
       if (isTempName(entry.name)) {
-        // A write that a crash interrupted: never data; checkout collects these to delete them.
-        options.leftovers?.push(`${repoPath}/${rel}`);
+        // A write in flight (another tool's atomic write) or one a crash interrupted: never data.
+        // Checkout collects those of dead processes to delete them.
+        if (isStaleTemp(entry.name)) options.leftovers?.push(`${repoPath}/${rel}`);
         continue;
       }
       if (!isSafeRelativePath(rel)) {

@@ -21,7 +21,8 @@ export type PoolOp =
 /** One batch for a worker (for `place`, `dests` are those of the batch's files). */
 export type PoolRequest = { id: number; files: string[] } & PoolOp;
 
-export type FileFailure = { error: string; code?: string };
+/** A file that failed: the message, the errno code, and the path the system call named (source or target). */
+export type FileFailure = { error: string; code?: string; path?: string };
 export interface PoolResponse {
   id: number;
   results: Array<HashResult | IngestResult | FileFailure>;

@@ -29,7 +29,7 @@ export function runBatch(request: PoolRequest, buffer: Buffer = scratch): PoolRe
       );
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      results.push({ error: e.message, code: e.code });
+      results.push({ error: e.message, code: e.code, path: e.path });
     }
   }
   return { id: request.id, results };

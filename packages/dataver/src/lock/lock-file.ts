@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
 import { readTextOrUndefined } from '../util/fs.js';
+import { firstDuplicateKey } from '../util/json-keys.js';
 import { firstIssue } from '../util/parse-errors.js';
 import { emptyLock, type Lock, lockSchema } from './schema.js';
 
@@ -45,13 +46,23 @@ export function parseLock(text: string, source = LOCK_FILE): Lock {
     raw = JSON.parse(text);
   } catch (error) {
     if (/^(<<<<<<<|=======|>>>>>>>)/m.test(text)) {
-      throw new DataverError('LOCK_INVALID', `${source} has unresolved merge conflict markers`, {
-        hint: 'set up the merge driver (`dataver init --git-hooks`) and merge again, or resolve by hand',
+      throw new DataverError('LOCK_CONFLICT', `${source} has unresolved merge conflict markers`, {
+        hint: 'keep one side of each marked entry (or `git checkout --theirs`/`--ours`), then `git add` it; `dataver doctor` checks the merge driver',
       });
     }
     throw new DataverError('LOCK_INVALID', `${source} is not valid JSON: ${(error as Error).message}`, {
       hint: `restore it with \`git checkout -- ${source}\``,
     });
+  }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate) {
+    throw new DataverError(
+      'LOCK_INVALID',
+      `${source}: duplicated key ${JSON.stringify(duplicate.join('.'))}`,
+      {
+        hint: `keep one of the two entries (a bad merge or hand edit?), or restore the file with \`git checkout -- ${source}\``,
+      },
+    );
   }
   const result = lockSchema.safeParse(raw);
   if (!result.success) {

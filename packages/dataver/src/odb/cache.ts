@@ -83,7 +83,9 @@ export class ObjectCache {
         continue;
       }
       if (r.code === 'ENOSPC' || r.code === 'EACCES' || r.code === 'EROFS' || r.code === 'EPERM') {
-        rethrowFsError(r.code === 'ENOSPC' ? this.root : file.path)(
+        // The failing call names its path: reading the workspace file, or writing into the cache.
+        const inCache = r.code === 'ENOSPC' || r.path === undefined || r.path !== file.path;
+        rethrowFsError(inCache ? this.objectsDir : file.path)(
           Object.assign(new Error(r.error), { code: r.code }),
         );
       }
@@ -101,7 +103,8 @@ export class ObjectCache {
     const target = this.objectPath(hash);
     if (this.has(hash)) return hash;
     await fsp.mkdir(path.dirname(target), { recursive: true }).catch(rethrowFsError(target));
-    const tmp = tmpNameFor(target);
+    // Beside the object folders, like ingest's: clean-up after a crash looks in one folder.
+    const tmp = tmpNameFor(path.join(this.objectsDir, 'manifest'));
     try {
       await fsp.writeFile(tmp, bytes, { mode: 0o444 });
       await fsp.rename(tmp, target);
@@ -235,37 +238,24 @@ export class ObjectCache {
     return out;
   }
 
+  /** Folders where writes of the cache put their temporary files (downloads, ingest, manifests). */
+  tempDirs(): string[] {
+    return [this.objectsDir, this.tmpDir, this.downloadDir];
+  }
+
   /**
    * Deletes temporary files that an interrupted write left behind (`kill -9` during add or
-   * fetch): foundation's temp names whose process is gone, and the `*.tmp` / `fetch-*` names of
-   * older versions. Call only while holding the repository write lock.
+   * fetch): foundation's temp names whose process is gone, in every folder of the cache (the
+   * object folders too), and the `*.tmp` / `fetch-*` names of older versions. Call only while
+   * holding the repository write lock.
    */
   async removeLeftovers(): Promise<number> {
-    let removed = 0;
-    // Ingest writes beside the object folders, putBuffer inside them (`ab/`), fetch in downloadDir.
     const prefixes = await fsp.readdir(this.objectsDir).catch(() => [] as string[]);
     const objectDirs = prefixes
       .filter((p) => /^[0-9a-f]{2}$/.test(p))
       .map((p) => path.join(this.objectsDir, p));
-    for (const dir of [this.objectsDir, ...objectDirs, this.tmpDir, this.downloadDir]) {
-      let names: string[];
-      try {
-        names = await fsp.readdir(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const leftover = isTempName(name)
-          ? isStaleTemp(name)
-          : name.endsWith('.tmp') ||
-            ((dir === this.tmpDir || dir === this.downloadDir) && name.startsWith('fetch-'));
-        if (leftover) {
-          await fsp.rm(path.join(dir, name), { recursive: true, force: true });
-          removed++;
-        }
-      }
-    }
-    return removed;
+    const found = await findTemps([...this.tempDirs(), ...objectDirs], { legacy: true });
+    return removeTemps(found.stale);
   }
 
   /** Deletes an object (gc). */
@@ -286,4 +276,66 @@ async function mkdirp(dir: string): Promise<void> {
     }
     rethrowFsError(dir)(error);
   }
+}
+
+/** Temporary files found in some folders. */
+export interface TempScan {
+  /** Left by processes that are gone (or, with `legacy`, by older versions): safe to delete. */
+  stale: Array<{ path: string; size: number }>;
+  /** Of processes still running: never touched. */
+  live: number;
+}
+
+/**
+ * The temporary files in `dirs` (not recursive): foundation's temp names, stale when their
+ * process is gone; with `legacy`, also the `*.tmp` / `fetch-*` names of older versions (which
+ * carry no pid: only delete them while holding the write lock).
+ *
+ * @example
+ * const { stale } = await findTemps([cache.downloadDir]);
+ */
+export async function findTemps(
+  dirs: readonly string[],
+  options: { legacy?: boolean } = {},
+): Promise<TempScan> {
+  const scan: TempScan = { stale: [], live: 0 };
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      continue;
+    }
+    const downloads = path.basename(dir) === 'fetch' || path.basename(dir) === 'tmp';
+    for (const name of names) {
+      const legacy = !isTempName(name) && (name.endsWith('.tmp') || (downloads && name.startsWith('fetch-')));
+      if (isTempName(name) ? !isStaleTemp(name) : !(options.legacy && legacy)) {
+        if (isTempName(name)) scan.live++;
+        continue;
+      }
+      const file = path.join(dir, name);
+      const st = await fsp.lstat(file).catch(() => undefined);
+      if (st) scan.stale.push({ path: file, size: st.isFile() ? st.size : 0 });
+    }
+  }
+  return scan;
+}
+
+/**
+ * Deletes what findTemps found stale (a folder left by writeAllOrNothing too); returns how many.
+ *
+ * @example
+ * await removeTemps((await findTemps(dirs)).stale);
+ */
+export async function removeTemps(stale: ReadonlyArray<{ path: string }>): Promise<number> {
+  let removed = 0;
+  for (const { path: p } of stale) {
+    try {
+      await fsp.rm(p, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Read-only or vanished: a later command tries again.
+    }
+  }
+  return removed;
 }

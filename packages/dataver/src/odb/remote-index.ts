@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isDataverError } from '@dataver/foundation';
+import { isDataverError, isTempName, tmpNameFor } from '@dataver/foundation';
 import type { Storage } from '../storage/types.js';
 import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
 
@@ -258,7 +258,7 @@ export class RemoteIndex {
     if (!this.cacheDir) return;
     try {
       await fs.mkdir(this.cacheDir, { recursive: true });
-      const tmp = path.join(this.cacheDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      const tmp = tmpNameFor(path.join(this.cacheDir, path.basename(key)));
       await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, path.join(this.cacheDir, path.basename(key)));
     } catch {
@@ -272,7 +272,9 @@ export class RemoteIndex {
     try {
       const names = new Set([...listed].map((k) => path.basename(k)));
       for (const name of await fs.readdir(this.cacheDir)) {
-        if (!names.has(name)) await fs.rm(path.join(this.cacheDir, name), { force: true });
+        // Temporary files are the crash clean-up's (by pid), not this prune's.
+        if (!names.has(name) && !isTempName(name))
+          await fs.rm(path.join(this.cacheDir, name), { force: true });
       }
     } catch {
       // Nothing cached yet.
@@ -446,28 +448,14 @@ export class RemoteIndex {
     await this.load();
     const oldSegments = [...this.segments.keys(), ...this.damaged];
     const badPacked = new Set([...this.badPacked, ...(exclude.packed ?? [])]);
-    const loose: [string, number][] = [];
-    for await (const entry of this.storage.list(OBJECTS_PREFIX)) {
-      const rest = entry.key.slice(OBJECTS_PREFIX.length);
-      const hash = rest.slice(0, 2) + rest.slice(3);
-      if (rest[2] === '/' && HASH_RE.test(hash) && !exclude.loose?.has(hash)) loose.push([hash, entry.size]);
-    }
-    const tars: { pack: string; size: number }[] = [];
-    for await (const entry of this.storage.list(PACKS_PREFIX)) {
-      const pack = PACK_RE.exec(entry.key)?.[1];
-      if (pack !== undefined) tars.push({ pack, size: entry.size });
-    }
-    const packs = (
-      await mapLimit(tars, this.jobs, async ({ pack, size }) => {
-        const index = await this.readPackIndex(pack, size);
-        if (index === undefined) return undefined;
-        const objects = index.objects.filter(([hash]) => !badPacked.has(`${pack}:${hash}`));
-        return { pack, size, objects } satisfies SegmentPack;
-      })
-    ).filter((p): p is SegmentPack => p !== undefined && p.objects.length > 0);
+    const stored = await this.inventory();
+    const loose = stored.loose.filter(([hash]) => !exclude.loose?.has(hash));
+    const packs = stored.packs
+      .map((p) => ({ ...p, objects: p.objects.filter(([hash]) => !badPacked.has(`${p.pack}:${hash}`)) }))
+      .filter((p) => p.objects.length > 0);
 
     // Marks are kept only for packs that still exist (they are what could be listed again).
-    const listedPacks = new Set(tars.map((t) => t.pack));
+    const listedPacks = new Set(stored.tars);
     const bad = [...badPacked]
       .map((k) => k.split(':') as [string, string])
       .filter(([pack]) => listedPacks.has(pack));
@@ -496,6 +484,42 @@ export class RemoteIndex {
       this.loaded = true;
     }
     return { loose: loose.length, packs: packs.length, persisted };
+  }
+
+  /**
+   * What the remote really stores, from a listing (not from the index): its loose objects, and
+   * every readable pack with its entries (`tars` also names the packs whose index is unreadable).
+   * Entries marked bad are included; `isBad` tells them.
+   *
+   * @example
+   * const { loose, packs } = await index.inventory();
+   */
+  async inventory(): Promise<{ loose: [string, number][]; packs: SegmentPack[]; tars: string[] }> {
+    const loose: [string, number][] = [];
+    for await (const entry of this.storage.list(OBJECTS_PREFIX)) {
+      const rest = entry.key.slice(OBJECTS_PREFIX.length);
+      const hash = rest.slice(0, 2) + rest.slice(3);
+      if (rest[2] === '/' && HASH_RE.test(hash)) loose.push([hash, entry.size]);
+    }
+    const tars: { pack: string; size: number }[] = [];
+    for await (const entry of this.storage.list(PACKS_PREFIX)) {
+      const pack = PACK_RE.exec(entry.key)?.[1];
+      if (pack !== undefined) tars.push({ pack, size: entry.size });
+    }
+    const packs = (
+      await mapLimit(tars, this.jobs, async ({ pack, size }) => {
+        const index = await this.readPackIndex(pack, size);
+        return index === undefined
+          ? undefined
+          : ({ pack, size, objects: index.objects } satisfies SegmentPack);
+      })
+    ).filter((p): p is SegmentPack => p !== undefined);
+    return { loose, packs, tars: tars.map((t) => t.pack) };
+  }
+
+  /** True for a pack entry that a segment marked bad (it stays in its immutable pack, never used). */
+  isBad(pack: string, hash: string): boolean {
+    return this.badPacked.has(`${pack}:${hash}`);
   }
 
   /** A pack's `.idx`, or its tar headers when the `.idx` is missing or damaged; undefined if unreadable. */

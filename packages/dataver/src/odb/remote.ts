@@ -13,6 +13,7 @@ import { DataverError, errnoCode, isDataverError, tmpNameFor } from '@dataver/fo
 import type { Storage } from '../storage/types.js';
 import { ChunkReader } from '../util/chunk-reader.js';
 import { PackBuilder, packedSize } from './pack.js';
+import { PartialDownload, RESUMABLE_MIN } from './partial.js';
 import {
   type IndexExclusions,
   type IndexSegment,
@@ -48,13 +49,21 @@ export interface PushResult {
 export interface FetchResult {
   fetched: number;
   bytes: number;
+  /** Bytes of partial downloads (left by an interrupted fetch) that were kept and resumed. */
+  resumedBytes: number;
   missing: string[];
   corrupt: string[];
 }
 
 export interface VerifyResult {
+  /** Objects whose bytes were read and hashed (every copy of each). */
   checked: number;
+  /** Objects the remote really stores (by a listing). */
+  listed: number;
+  hashedBytes: number;
+  /** Needed objects the remote does not store, and objects its index lists that are gone. */
   missing: string[];
+  /** Objects hashed whose every copy is corrupt. */
   corrupt: string[];
   /** True when bad entries were dropped from the remote index (a later push uploads them again). */
   repaired: boolean;
@@ -324,7 +333,7 @@ export class RemoteObjectStore {
     if (!this.index.loaded) await this.loadIndex();
     else await this.index.load();
     const unique = uniqueObjects(objects);
-    const result: FetchResult = { fetched: 0, bytes: 0, missing: [], corrupt: [] };
+    const result: FetchResult = { fetched: 0, bytes: 0, resumedBytes: 0, missing: [], corrupt: [] };
     const progress: TransferProgress = {
       objects: 0,
       bytes: 0,
@@ -376,7 +385,14 @@ export class RemoteObjectStore {
           loose,
           this.jobs,
           async (o) => {
-            settle(o.hash, o.size, await this.fetchLoose(o.hash, accept, opts.tmpDir), notFound, o);
+            const size = this.index.lookup(o.hash)?.size ?? o.size;
+            const outcome =
+              size >= RESUMABLE_MIN
+                ? await this.fetchLooseResumable(o.hash, size, accept, opts.tmpDir, (n) => {
+                    result.resumedBytes += n;
+                  })
+                : await this.fetchLoose(o.hash, accept, opts.tmpDir);
+            settle(o.hash, o.size, outcome, notFound, o);
           },
           stop,
         ),
@@ -458,6 +474,47 @@ export class RemoteObjectStore {
     return 'ok';
   }
 
+  /**
+   * Downloads a large loose object into a partial download that survives a crash: an earlier
+   * attempt's verified prefix is kept and only the rest is requested (by range). A resumed
+   * download that does not hash right is started once more from its first byte.
+   */
+  private async fetchLooseResumable(
+    hash: string,
+    size: number,
+    accept: (hash: string, tmp: string) => Promise<void>,
+    tmpDir: string,
+    onResumed: (bytes: number) => void,
+  ): Promise<Outcome> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const download = await PartialDownload.open(tmpDir, hash);
+      if (download.resumedFrom > 0) onResumed(download.resumedFrom);
+      try {
+        if (download.offset < size) {
+          const stream = await this.storage.get(looseKey(hash), { start: download.offset });
+          for await (const chunk of stream) {
+            await download.write(chunk as Buffer);
+            // A copy longer than the object it claims to be is corrupt: stop reading it.
+            if (download.offset > size) break;
+          }
+        }
+      } catch (error) {
+        // The verified prefix stays for the next attempt (this process's or the next command's).
+        await download.suspend();
+        if (isDataverError(error, 'NOT_FOUND')) return 'missing';
+        throw error;
+      }
+      if (download.offset === size && (await download.finish()) === hash) {
+        await accept(hash, download.file);
+        await download.discard();
+        return 'ok';
+      }
+      await download.discard();
+      if (download.resumedFrom === 0) return 'corrupt';
+    }
+    return 'corrupt';
+  }
+
   /** Streams one range of a pack and slices out, verifies and accepts each wanted object in it. */
   private async fetchRun(
     run: PackRun,
@@ -520,42 +577,81 @@ export class RemoteObjectStore {
   }
 
   /**
-   * Downloads and re-hashes every object the index lists. Bad entries are
-   * dropped from the index (the remote is then consistent, and a push from a
-   * clone that has those objects uploads them again).
+   * Reads and re-hashes what the remote really stores (from a listing, not from its index): every
+   * copy of every object, or with `sample` that many objects (those in `needed` first). `needed`
+   * objects that are not stored are missing; so are objects the index lists that are gone.
+   * Bad copies are dropped from the index, so that a push from a clone that has those objects
+   * uploads them again.
    *
    * @example
-   * const { missing, corrupt } = await remote.verify();
+   * const { missing, corrupt } = await remote.verify({ needed: hashes });
    */
-  async verify(opts: { onProgress?: (p: TransferProgress) => void } = {}): Promise<VerifyResult> {
+  async verify(
+    opts: {
+      needed?: readonly string[];
+      /** Hash only the copies of `needed` objects (what a push relies on), not everything stored. */
+      onlyNeeded?: boolean;
+      sample?: number;
+      random?: () => number;
+      onProgress?: (p: TransferProgress) => void;
+    } = {},
+  ): Promise<VerifyResult> {
     await this.loadIndex();
+    const stored = await this.index.inventory();
+    // Every usable copy of each object: loose, or an entry of a pack (not one marked bad before).
+    const copies = new Map<string, Array<{ pack?: string; offset: number; size: number }>>();
+    const add = (hash: string, copy: { pack?: string; offset: number; size: number }) => {
+      const list = copies.get(hash) ?? [];
+      list.push(copy);
+      copies.set(hash, list);
+    };
+    for (const [hash, size] of stored.loose) add(hash, { offset: 0, size });
+    for (const p of stored.packs) {
+      for (const [hash, offset, size] of p.objects)
+        if (!this.index.isBad(p.pack, hash)) add(hash, { pack: p.pack, offset, size });
+    }
+    const needed = new Set(opts.needed ?? []);
+    const gone = [...this.index.entries()]
+      .map(([hash]) => hash)
+      .filter((hash) => !copies.has(hash) && (!opts.onlyNeeded || needed.has(hash)));
+    const missing = [...new Set([...[...needed].filter((h) => !copies.has(h)), ...gone])].sort();
+
+    let chosen = opts.onlyNeeded ? [...copies.keys()].filter((h) => needed.has(h)) : [...copies.keys()];
+    if (opts.sample !== undefined && opts.sample < chosen.length) {
+      const random = opts.random ?? Math.random;
+      const shuffle = (list: string[]) => {
+        for (let i = list.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [list[i], list[j]] = [list[j] as string, list[i] as string];
+        }
+        return list;
+      };
+      const first = shuffle(chosen.filter((h) => needed.has(h)));
+      const rest = shuffle(chosen.filter((h) => !needed.has(h)));
+      chosen = [...first, ...rest].slice(0, opts.sample);
+    }
     const loose: { hash: string; size: number }[] = [];
     const packs = new Map<string, { o: TransferObject; offset: number; size: number }[]>();
-    for (const [hash, loc] of this.index.entries()) {
-      if (loc.kind === 'loose') loose.push({ hash, size: loc.size });
-    }
-    for (const [pack, entries] of this.index.packEntries()) {
-      packs.set(
-        pack,
-        entries.map(([hash, offset, size]) => ({ o: { hash, size }, offset, size })),
-      );
+    const progress: TransferProgress = { objects: 0, bytes: 0, totalObjects: 0, totalBytes: 0 };
+    for (const hash of chosen) {
+      for (const c of copies.get(hash) ?? []) {
+        progress.totalObjects++;
+        progress.totalBytes += c.size;
+        if (c.pack === undefined) loose.push({ hash, size: c.size });
+        else {
+          const list = packs.get(c.pack) ?? [];
+          list.push({ o: { hash, size: c.size }, offset: c.offset, size: c.size });
+          packs.set(c.pack, list);
+        }
+      }
     }
     const good = new Set<string>();
-    const bad = new Map<string, Outcome>();
+    const bad = new Set<string>();
     const exclusions: Required<IndexExclusions> = { loose: new Set(), packed: new Set() };
-    const progress: TransferProgress = { objects: 0, bytes: 0, totalObjects: 0, totalBytes: 0 };
-    for (const l of loose) {
-      progress.totalObjects++;
-      progress.totalBytes += l.size;
-    }
-    for (const entries of packs.values()) {
-      progress.totalObjects += entries.length;
-      progress.totalBytes += entries.reduce((n, e) => n + e.size, 0);
-    }
     const record = (hash: string, size: number, outcome: Outcome, pack?: string) => {
       if (outcome === 'ok') good.add(hash);
       else {
-        bad.set(hash, outcome);
+        bad.add(hash);
         if (pack === undefined) exclusions.loose.add(hash);
         else exclusions.packed.add(`${pack}:${hash}`);
       }
@@ -579,18 +675,21 @@ export class RemoteObjectStore {
         stop,
       ),
     ]);
-    const missing: string[] = [];
-    const corrupt: string[] = [];
-    for (const [hash, outcome] of bad) {
-      if (good.has(hash)) continue; // another copy is fine
-      (outcome === 'missing' ? missing : corrupt).push(hash);
-    }
+    // An object with one intact copy is fine; its bad copies still leave the index.
+    const corrupt = [...bad].filter((h) => !good.has(h)).sort();
     let repaired = false;
-    if (bad.size > 0) {
+    if (bad.size > 0 || gone.length > 0) {
       await this.index.rebuild(exclusions);
       repaired = true;
     }
-    return { checked: progress.objects, missing: missing.sort(), corrupt: corrupt.sort(), repaired };
+    return {
+      checked: chosen.length,
+      listed: copies.size,
+      hashedBytes: progress.bytes,
+      missing,
+      corrupt,
+      repaired,
+    };
   }
 
   private async hashLoose(hash: string): Promise<Outcome> {

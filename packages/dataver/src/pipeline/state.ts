@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Repo } from '../core/repo.js';
-import { listingDigest, type StatCache } from '../core/stat-cache.js';
+import { describeListing, type Listing, type StatCache } from '../core/stat-cache.js';
 import {
   hashOf,
   manifestEntries,
@@ -86,8 +86,8 @@ export class PathHasher {
   async hashAll(repoPaths: string[]): Promise<Map<string, PathHash | undefined>> {
     const todo = repoPaths.filter((p) => !this.memo.has(p));
     const plans: Array<
-      | { path: string; kind: 'file'; files: [WorkspaceFile]; digest?: undefined }
-      | { path: string; kind: 'dir'; files: WorkspaceFile[]; digest: string }
+      | { path: string; kind: 'file'; files: [WorkspaceFile]; listing?: undefined }
+      | { path: string; kind: 'dir'; files: WorkspaceFile[]; listing: Listing }
     > = [];
     for (const p of new Set(todo)) {
       let st: fs.Stats;
@@ -99,12 +99,12 @@ export class PathHasher {
       }
       if (st.isDirectory()) {
         const files = walkDirectory(this.repo, p);
-        const digest = listingDigest(files);
-        const known = this.statCache.lookupDir(p, digest);
+        const listing = describeListing(files);
+        const known = this.statCache.lookupDir(p, listing);
         const size = files.reduce((n, f) => n + f.size, 0);
         // Same listing metadata as when the manifest was last computed: no per-file lookups.
         if (known) this.memo.set(p, { kind: 'dir', hash: known, size, files });
-        else plans.push({ path: p, kind: 'dir', files, digest });
+        else plans.push({ path: p, kind: 'dir', files, listing });
       } else {
         const f = statFile(this.repo, p);
         if (f) plans.push({ path: p, kind: 'file', files: [f] });
@@ -116,7 +116,7 @@ export class PathHasher {
       const size = plan.files.reduce((n, f) => n + f.size, 0);
       const hash =
         plan.kind === 'file' ? hashOf(plan.files[0]) : manifestObject(manifestEntries(plan.files)).hash;
-      if (plan.digest) this.statCache.recordDir(plan.path, plan.digest, hash);
+      if (plan.listing) this.statCache.recordDir(plan.path, plan.listing, hash);
       this.memo.set(plan.path, { kind: plan.kind, hash, size, files: plan.files });
     }
     return new Map(repoPaths.map((p) => [p, this.memo.get(p)]));

@@ -166,6 +166,9 @@ export class GcsStorage implements Storage {
   private client?: GcsClient;
   private bucketHandle?: GcsBucket;
   private credentials?: ResolvedCredentials;
+  /** The service-account client, when a key is used (see authenticate). */
+  private jwt?: { getAccessToken: () => Promise<unknown> };
+  private authenticated?: Promise<void>;
 
   constructor(options: GcsStorageOptions) {
     const { bucket, prefix } = parseGsUrl(options.url);
@@ -310,7 +313,9 @@ export class GcsStorage implements Storage {
       clientOptions.useAuthWithCustomEndpoint = creds.source !== 'none (emulator)';
     }
     if (creds.key) {
-      clientOptions.authClient = this.makeJwtClient(creds.key);
+      const jwt = this.makeJwtClient(creds.key);
+      this.jwt = jwt as { getAccessToken: () => Promise<unknown> };
+      clientOptions.authClient = jwt;
     } else if (creds.json) {
       clientOptions.credentials = creds.json;
     }
@@ -432,6 +437,24 @@ export class GcsStorage implements Storage {
     );
   }
 
+  /**
+   * Gets a token for a service-account key before the first upload: an upload streams its body,
+   * and a key that cannot sign (a malformed private key) would otherwise surface as the stream's
+   * "write after destroyed" instead of the real cause.
+   */
+  private authenticate(): Promise<void> {
+    if (!this.jwt) return Promise.resolve();
+    const jwt = this.jwt;
+    this.authenticated ??= jwt.getAccessToken().then(
+      () => undefined,
+      (error: unknown) => {
+        this.authenticated = undefined;
+        throw this.mapError(error, 'authentication');
+      },
+    );
+    return this.authenticated;
+  }
+
   /** Runs one client call; errors come out mapped. */
   private async call<T>(
     operation: string,
@@ -449,6 +472,8 @@ export class GcsStorage implements Storage {
   async put(key: string, source: PutSource, options: PutOptions = {}): Promise<void> {
     const name = this.objectName(key);
     const metadata = { contentType: 'application/octet-stream', cacheControl: 'no-cache' };
+    await this.bucket();
+    await this.authenticate();
     const size = Buffer.isBuffer(source)
       ? source.length
       : (options.size ?? (await fs.stat(source.filePath)).size);
@@ -593,6 +618,8 @@ export class GcsStorage implements Storage {
   async close(): Promise<void> {
     this.client = undefined;
     this.bucketHandle = undefined;
+    this.jwt = undefined;
+    this.authenticated = undefined;
   }
 }
 

@@ -65,12 +65,12 @@ describe('dataver diff', () => {
     expect(md).toMatch(/\| modified \| `data\/processed\/` \|/);
     expect(md).toMatch(/mean 0\.3500 → 0\.0000/);
 
-    // Default: HEAD against the workspace, flagging files that differ from the lock.
+    // Default: HEAD against the files in the workspace (as `dvc diff`), whether added or not.
     writeFileSync(path.join(root, 'report.txt'), 'edited');
     const ws = ok(root, ['diff']);
-    expect(ws.stdout).toMatch(/dataver diff HEAD → workspace/);
-    expect(ws.stdout).toMatch(/No output changed/);
-    expect(ws.stdout).toMatch(/Workspace files differ from data\.lock\.json[^\n]*\n +modified +report\.txt/);
+    expect(ws.stdout).toMatch(/dataver diff HEAD → workspace\n +\(HEAD compared with the files in the workspace/);
+    expect(ws.stdout).toMatch(/modified +report\.txt +1 B +6 B +\+5 B/);
+    expect(ws.stdout).toMatch(/Not yet recorded in data\.lock\.json[^\n]*\n +modified +report\.txt/);
   });
 
   test('a manifest missing from the cache: the diff says so and suggests fetch', () => {

@@ -124,9 +124,11 @@ describe('mergeLocks (properties)', () => {
 function twoStageRepo(): string {
   const root = tempRepo({ init: false });
   ok(root, ['init', '-q', '--git-hooks']);
-  expect(read(root, '.gitattributes')).toBe('data.lock.json merge=dataver\n');
-  // The installed driver runs `npx dataver`; point it at this build.
-  git(root, 'config', 'merge.dataver.driver', `"${process.execPath}" "${CLI}" merge-driver %O %A %B %P`);
+  expect(read(root, '.gitattributes')).toBe('data.lock.json merge=dataver\n/.gitignore merge=union\n');
+  // The driver runs the CLI that installed it: this build.
+  expect(git(root, 'config', 'merge.dataver.driver').trim()).toBe(
+    `"${process.execPath}" "${CLI}" merge-driver %O %A %B %P`,
+  );
   writeFiles(root, {
     'a.txt': 'a\n',
     'b.txt': 'b\n',
@@ -162,9 +164,9 @@ describe('merge driver with git merge', () => {
     expect(before.status).toBe(1); // not configured in a fresh clone
     expect(ok(clone, ['init', '--git-hooks']).stdout).toMatch(/Set up the data\.lock\.json merge driver/);
     expect(git(clone, 'config', '--get', 'merge.dataver.driver').trim()).toBe(
-      'npx --no-install dataver merge-driver %O %A %B %P',
+      `"${process.execPath}" "${CLI}" merge-driver %O %A %B %P`,
     );
-    expect(read(clone, '.gitattributes')).toBe('data.lock.json merge=dataver\n');
+    expect(read(clone, '.gitattributes')).toBe('data.lock.json merge=dataver\n/.gitignore merge=union\n');
     require('node:fs').rmSync(clone, { recursive: true, force: true });
   });
 
@@ -217,7 +219,7 @@ describe('merge driver with git merge', () => {
     // sb changed on one side only: merged, outside the markers.
     expect(lockText).toMatch(/>>>>>>> theirs\n {4}"out-b\.txt"/);
     const status = dv(root, ['status']);
-    expect(status.code).toBe(2);
+    expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/unresolved merge conflict markers/);
   });
 });

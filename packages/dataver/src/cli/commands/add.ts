@@ -2,11 +2,11 @@
 
 import { formatBytes, type Output } from '@dataver/foundation';
 import { addPaths } from '../../core/add.js';
-import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
+import { openRepo } from './context.js';
 
 export async function run(output: Output, [paths]: [string[]]): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const repoPaths = [...new Set(paths.map((p) => repo.toRepoPath(p)))];
   const added = await withWriteLock(repo, 'add', () =>
     addPaths(repo, repoPaths, { progress: output.progress(), onWarning: (m) => output.warn(m) }),

@@ -3,22 +3,28 @@
 import type { Output } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import { checkout } from '../../core/checkout.js';
-import { Repo } from '../../core/repo.js';
+import { readWorkspaceLock } from '../../core/workspace-lock.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { readLockAtRevision } from '../../git/revisions.js';
-import { readLock } from '../../lock/lock-file.js';
+import { openRepo } from './context.js';
 
 export async function run(
   output: Output,
   [paths]: [string[]],
   options: { force?: boolean; rev?: string },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const repoPaths = repo.toRepoSelection(paths);
   const result = await withWriteLock(repo, 'checkout', async () => {
     // --rev: the data of another commit, without switching branches (the workspace lock stays).
-    const lock = options.rev ? await readLockAtRevision(repo.root, options.rev) : await readLock(repo.root);
-    return checkout(repo, lock, repoPaths, { force: options.force, progress: output.progress() });
+    const lock = options.rev
+      ? await readLockAtRevision(repo.root, options.rev)
+      : await readWorkspaceLock(repo);
+    return checkout(repo, lock, repoPaths, {
+      force: options.force,
+      progress: output.progress(),
+      onWarning: (m) => output.warn(m),
+    });
   });
   if (result.missing.length > 0) throw missingObjectsError(result.missing);
   output.result(

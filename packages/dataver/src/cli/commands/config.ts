@@ -3,11 +3,11 @@
 import type { Output } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import { getConfigValue, readConfig, setConfigValue, writeConfig } from '../../core/config.js';
-import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
+import { openRepo } from './context.js';
 
 export async function get(output: Output, [key]: [string]): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const value = getConfigValue(repo.config, key);
   if (value === undefined) {
     throw new DataverError('USAGE', `${key} is not set`, {
@@ -19,7 +19,7 @@ export async function get(output: Output, [key]: [string]): Promise<number> {
 }
 
 export async function set(output: Output, [key, value]: [string, string]): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   await withWriteLock(repo, 'config', async () => {
     await writeConfig(repo.root, setConfigValue(await readConfig(repo.root), key, value));
   });
@@ -28,7 +28,7 @@ export async function set(output: Output, [key, value]: [string, string]): Promi
 }
 
 export async function unset(output: Output, [key]: [string]): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   await withWriteLock(repo, 'config', async () => {
     await writeConfig(repo.root, setConfigValue(await readConfig(repo.root), key, undefined));
   });
@@ -37,7 +37,7 @@ export async function unset(output: Output, [key]: [string]): Promise<number> {
 }
 
 export async function list(output: Output): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   output.result(repo.config, () => JSON.stringify(repo.config, null, 2));
   return 0;
 }

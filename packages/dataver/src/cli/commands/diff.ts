@@ -1,13 +1,20 @@
 // dataver diff [revA [revB]] [--json] [--md]
-// Default: HEAD against the workspace (data.lock.json on disk, plus outputs whose
-// files differ from it).
+// Default: HEAD against the workspace: the files as they are on disk, hashed (as `dvc diff`),
+// with the outputs not yet recorded in data.lock.json named as such.
 
 import { formatBytes, type Output } from '@dataver/foundation';
-import { type DiffResult, describeTensorChanges, diffLocks, type OutputDiff } from '../../core/diff.js';
-import { Repo } from '../../core/repo.js';
-import { readLock } from '../../lock/lock-file.js';
+import {
+  type DiffResult,
+  describeTensorChanges,
+  diffLocks,
+  type OutputDiff,
+  workspaceVersion,
+} from '../../core/diff.js';
+import { readWorkspaceLock } from '../../core/workspace-lock.js';
 import { emptyLock, type Lock } from '../../lock/schema.js';
+import type { ManifestEntry } from '../../odb/manifest.js';
 import { zip } from '../../util/invariants.js';
+import { openRepo } from './context.js';
 import { textTable } from './values-table.js';
 
 /** Files listed per directory in the text and Markdown views (JSON has them all). */
@@ -23,12 +30,9 @@ export async function run(
   [revA, revB]: [string | undefined, string | undefined],
   options: { md?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const { readLockAtRevision, resolveRevision } = await import('../../git/revisions.js');
   let from = revA ?? 'HEAD';
-  // An unknown revision is a usage error (readLockAtRevision resolves it first).
-  const load = (rev: string | undefined): Promise<Lock> =>
-    rev === undefined ? readLock(repo.root) : readLockAtRevision(repo.root, rev);
   // In a repository without commits yet, the default base is simply "nothing".
   const noCommits =
     revA === undefined &&
@@ -37,19 +41,28 @@ export async function run(
       () => false,
     ));
   if (noCommits) from = '(no commits)';
-  const [a, b] = await Promise.all([noCommits ? emptyLock() : load(from), load(revB)]);
-  const result = await diffLocks(repo, a, b);
+  // An unknown revision is a usage error (readLockAtRevision resolves it first).
+  const a = noCommits ? emptyLock() : await readLockAtRevision(repo.root, from);
+  let b: Lock;
   let workspace: WorkspaceFlag[] = [];
+  let manifests: Map<string, ManifestEntry[]> | undefined;
   if (revB === undefined) {
-    const { computeStatus } = await import('../../core/status.js');
-    workspace = (await computeStatus(repo, b))
-      .filter((s) => s.workspace !== 'unchanged')
-      .map((s) => ({ path: s.path, workspace: s.workspace as 'modified' | 'deleted' }));
-  }
+    // The workspace as its files are, like `dvc diff`: changes not recorded with `add` count too.
+    const current = await workspaceVersion(repo, await readWorkspaceLock(repo), (m) => output.debug(m));
+    b = current.lock;
+    manifests = current.manifests;
+    workspace = current.changed;
+  } else b = await readLockAtRevision(repo.root, revB);
+  const result = await diffLocks(repo, a, b, { manifests });
   const to = revB ?? 'workspace';
   for (const hash of result.missingManifests.slice(0, 1)) {
     output.warn(
       `directory manifest ${hash.slice(0, 12)}… is not in the cache: file-level detail is missing (run \`dataver fetch\`${revB === undefined ? '' : ` after \`git checkout ${revB}\``}, or \`dataver pull --rev\`)`,
+    );
+  }
+  for (const p of result.lockProblems) {
+    output.warn(
+      `data.lock.json: ${p.path} states ${p.stated} bytes, its data holds ${p.actual}: the totals use the data (fix the entry with \`dataver commit ${p.path}\`)`,
     );
   }
   output.result({ from, to, ...result, workspace }, () =>
@@ -93,7 +106,10 @@ function table(rows: string[][], indent = '  '): string[] {
 }
 
 function renderText(from: string, to: string, result: DiffResult, workspace: WorkspaceFlag[]): string[] {
-  const lines: string[] = [`dataver diff ${from} → ${to}`, ''];
+  const lines: string[] = [`dataver diff ${from} → ${to}`];
+  if (to === 'workspace')
+    lines.push(`  (${from} compared with the files in the workspace, recorded with \`dataver add\` or not)`);
+  lines.push('');
   if (result.outputs.length === 0) lines.push('  No output changed.');
   else {
     const rows: string[][] = [['STATUS', 'PATH', 'BEFORE', 'AFTER', 'CHANGE', 'DETAIL']];
@@ -132,7 +148,7 @@ function renderText(from: string, to: string, result: DiffResult, workspace: Wor
   if (workspace.length > 0) {
     lines.push(
       '',
-      '  Workspace files differ from data.lock.json (run `dataver add` or `dataver repro` to record them):',
+      '  Not yet recorded in data.lock.json (run `dataver add` or `dataver repro` to record them):',
     );
     for (const w of workspace) lines.push(`    ${w.workspace.padEnd(9)} ${w.path}`);
   }

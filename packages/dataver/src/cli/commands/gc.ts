@@ -2,8 +2,8 @@
 // Parses the scope, runs core/gc.ts under the write lock, renders what was (or would be) removed.
 import { formatBytes, type Output } from '@dataver/foundation';
 import { collectGarbage, type GcScope } from '../../core/gc.js';
-import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
+import { openRepo } from './context.js';
 
 const SCOPE_TEXT: Record<GcScope, string> = {
   workspace: 'the workspace',
@@ -23,7 +23,7 @@ export async function run(
     runCache?: boolean;
   },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const scope: GcScope = options.allCommits
     ? 'all-commits'
     : options.allBranches

@@ -1,8 +1,8 @@
 // dataver metrics show [rev] / dataver metrics diff [revA [revB]]  (--md, --json)
 
 import type { Output } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
 import { compareValues, openSource, readMetrics } from '../../pipeline/values.js';
+import { openRepo } from './context.js';
 import { cell, diffCells, markdownTable, textTable } from './values-table.js';
 
 export async function show(
@@ -10,7 +10,7 @@ export async function show(
   [rev]: [string | undefined],
   options: { md?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const source = await openSource(repo.root, rev);
   const metrics = await readMetrics(source);
   const rows = [...metrics].flatMap(([file, values]) =>
@@ -32,7 +32,7 @@ export async function diff(
   [revA, revB]: [string | undefined, string | undefined],
   options: { md?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const a = await openSource(repo.root, revA ?? 'HEAD');
   const b = await openSource(repo.root, revB);
   const rows = compareValues(await readMetrics(a), await readMetrics(b)).filter(

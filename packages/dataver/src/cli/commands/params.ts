@@ -1,8 +1,8 @@
 // dataver params diff [revA [revB]] [--all] [--md] [--json]
 
 import type { Output } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
 import { compareValues, openSource, readParams } from '../../pipeline/values.js';
+import { openRepo } from './context.js';
 import { diffCells, markdownTable, textTable } from './values-table.js';
 
 export async function diff(
@@ -10,7 +10,7 @@ export async function diff(
   [revA, revB]: [string | undefined, string | undefined],
   options: { md?: boolean; all?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const a = await openSource(repo.root, revA ?? 'HEAD');
   const b = await openSource(repo.root, revB);
   const rows = compareValues(await readParams(a), await readParams(b)).filter(

@@ -1,17 +1,17 @@
 // dataver repro [stages...] [--force] [--dry-run] [--downstream]
 
 import type { Output } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import type { ReproEvent, StageOutcome } from '../../pipeline/repro.js';
 import { describeReasons } from '../../pipeline/state.js';
+import { openRepo } from './context.js';
 
 export async function run(
   output: Output,
   [targets]: [string[]],
   options: { force?: boolean; dryRun?: boolean; downstream?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const { reproduce } = await import('../../pipeline/repro.js');
   const onEvent = (event: ReproEvent) => {
     if (event.type === 'running') {

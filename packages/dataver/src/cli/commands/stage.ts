@@ -1,9 +1,9 @@
 // dataver stage add <name> --cmd … [--dep …] [--out …] [--param …] [--metric …]
 
 import type { Output } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { addStage } from '../../pipeline/edit.js';
+import { openRepo } from './context.js';
 
 export async function add(
   output: Output,
@@ -18,7 +18,7 @@ export async function add(
     force?: boolean;
   },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
+  const repo = await openRepo();
   const toRepo = (p: string) => repo.toRepoPath(p);
   await withWriteLock(repo, 'stage add', () =>
     addStage(

@@ -1,22 +1,29 @@
-// dataver status [paths...]
+// dataver status [paths...] [--exit-code] [-r [name]] [--porcelain] [--json]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Output } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
 import { computeStatus, type OutputStatus } from '../../core/status.js';
-import { readLock } from '../../lock/lock-file.js';
+import { readWorkspaceLock } from '../../core/workspace-lock.js';
 import type { StageStatus } from '../../pipeline/status.js';
+import { openRepo } from './context.js';
+
+interface RemoteReport {
+  name: string;
+  missing: number;
+  missingPaths: string[];
+}
 
 export async function run(
   output: Output,
   [paths]: [string[]],
-  options: { exitCode?: boolean; remote?: string | boolean },
+  options: { exitCode?: boolean; remote?: string | boolean; porcelain?: boolean },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
-  const lock = await readLock(repo.root);
+  const repo = await openRepo();
+  const lock = await readWorkspaceLock(repo);
   const repoPaths = repo.toRepoSelection(paths);
-  const outputs = await computeStatus(repo, lock, repoPaths);
-  let remote: { name: string; missing: number; missingHashes: string[] } | undefined;
+  // A read-only cache cannot keep the stat cache: only a cost, said with --verbose.
+  const outputs = await computeStatus(repo, lock, repoPaths, { onWarning: (m) => output.debug(m) });
+  let remote: RemoteReport | undefined;
   if (options.remote !== undefined && options.remote !== false) {
     const { remoteStatus } = await import('../../core/transfer.js');
     remote = await remoteStatus(
@@ -34,18 +41,44 @@ export async function run(
     stages = await computePipelineStatus(repo, lock);
   }
   const differs =
-    outputs.some((o) => o.workspace !== 'unchanged' || o.cache !== 'ok') ||
+    outputs.some((o) => o.workspace !== 'unchanged' || o.cache !== 'ok' || o.lockProblems) ||
     (remote !== undefined && remote.missing > 0) ||
     stages.some((s) => s.stale);
-  output.result({ clean: !differs, outputs, remote, stages }, () => render(outputs, remote, stages));
+  if (options.porcelain && !output.json) {
+    const lines = porcelain(outputs, remote, stages);
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  } else output.result({ clean: !differs, outputs, remote, stages }, () => render(outputs, remote, stages));
   return options.exitCode && differs ? 1 : 0;
 }
 
-function render(
+/**
+ * The stable, machine-readable form: one `<code> <path>` line per difference. Codes: M modified,
+ * A new file in a tracked directory, D deleted, ! not in the cache, C cache object damaged through
+ * a hardlink, L lock entry contradicts its objects, R the remote lacks it, S stale stage (the
+ * path is the stage name). A directory as a whole ends with `/`.
+ */
+function porcelain(
   outputs: OutputStatus[],
-  remote: { name: string; missing: number } | undefined,
+  remote: RemoteReport | undefined,
   stages: StageStatus[],
 ): string[] {
+  const lines: string[] = [];
+  for (const s of stages) if (s.stale) lines.push(`S ${s.stage}`);
+  for (const o of outputs) {
+    const whole = `${o.path}${o.kind === 'dir' ? '/' : ''}`;
+    if (o.workspace === 'deleted') lines.push(`D ${whole}`);
+    else if (o.workspace === 'modified' && o.changes.length === 0) lines.push(`M ${whole}`);
+    for (const c of o.changes)
+      lines.push(`${c.state === 'new' ? 'A' : c.state === 'modified' ? 'M' : 'D'} ${o.path}/${c.path}`);
+    if (o.cache === 'missing') lines.push(`! ${whole}`);
+    for (const p of o.cacheCorrupted ?? []) lines.push(`C ${p}`);
+    if (o.lockProblems) lines.push(`L ${whole}`);
+  }
+  for (const p of remote?.missingPaths ?? []) lines.push(`R ${p}`);
+  return lines;
+}
+
+function render(outputs: OutputStatus[], remote: RemoteReport | undefined, stages: StageStatus[]): string[] {
   const lines: string[] = [];
   const stale = stages.filter((s) => s.stale);
   if (stale.length > 0) {
@@ -60,8 +93,10 @@ function render(
     const flags: string[] = [];
     if (o.workspace !== 'unchanged') flags.push(o.workspace);
     if (o.cache === 'missing') flags.push('not in cache');
+    if (o.lockProblems) flags.push('wrong in lock');
     if (flags.length === 0) continue;
-    lines.push(`${flags.join(', ').padEnd(24)} ${o.path}${o.kind === 'dir' ? '/' : ''}`);
+    const shownPath = `${o.path}${o.kind === 'dir' ? '/' : ''}`;
+    lines.push(`${flags.join(', ').padEnd(24)} ${shownPath}`);
     const shown = o.changes.slice(0, 20);
     for (const c of shown) lines.push(`    ${c.state.padEnd(10)} ${o.path}/${c.path}`);
     if (o.changes.length > shown.length) lines.push(`    … and ${o.changes.length - shown.length} more`);
@@ -70,6 +105,8 @@ function render(
         `    ${p} was edited in place through a hardlink: its cache object is damaged (run dataver verify --fix)`,
       );
     }
+    for (const problem of o.lockProblems ?? []) lines.push(`    ${shownPath}: ${problem}`);
+    if (o.lockProblems) lines.push(`    (rewrite the entry from the data: dataver commit ${o.path})`);
   }
   if (remote && remote.missing > 0)
     lines.push(`remote ${remote.name} lacks ${remote.missing} object(s): run dataver push`);

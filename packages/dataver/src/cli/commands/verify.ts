@@ -1,47 +1,79 @@
-// dataver verify [--remote name] [--fix]
+// dataver verify [--remote [name] [--sample N]] [--fix]
 
 import type { Output } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
-import { Repo } from '../../core/repo.js';
+import type { Repo } from '../../core/repo.js';
 import { verifyCache } from '../../core/verify.js';
 import { withWriteLock } from '../../core/write-lock.js';
+import { readLock } from '../../lock/lock-file.js';
+import { openRepo } from './context.js';
 
 export async function run(
   output: Output,
   _args: unknown[],
-  options: { remote?: string; fix?: boolean },
+  options: { remote?: string | boolean; fix?: boolean; sample?: number; jobs?: number },
 ): Promise<number> {
-  const repo = await Repo.find(process.cwd());
-  let corrupt: string[];
-  let missing: string[] = [];
-  let checked: number;
-  if (options.remote) {
-    const { verifyRemote } = await import('../../core/transfer.js');
-    ({ corrupt, missing, checked } = await verifyRemote(repo, options.remote, output.progress()));
-  } else {
-    const result = await withWriteLock(repo, 'verify', () =>
-      verifyCache(repo, { fix: options.fix, progress: output.progress() }),
-    );
-    ({ corrupt, checked } = result);
+  const repo = await openRepo();
+  if (options.remote !== undefined && options.remote !== false)
+    return verifyRemoteCommand(output, repo, options);
+  if (options.sample !== undefined) {
+    throw new DataverError('USAGE', '--sample applies to a remote', {
+      hint: 'e.g. dataver verify -r origin --sample 1000',
+    });
   }
-  if (corrupt.length + missing.length === 0) {
-    output.result({ checked, corrupt, missing }, () => `${checked} object(s) verified, all intact`);
-  } else {
-    if (!output.json)
-      for (const line of [...corrupt.map((h) => `corrupt  ${h}`), ...missing.map((h) => `missing  ${h}`)])
-        output.info(line);
-    throw new DataverError(
-      corrupt.length > 0 ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING',
-      `${corrupt.length} corrupt and ${missing.length} missing object(s) out of ${checked}`,
-      {
-        hint: options.remote
-          ? 'push again from a clone that has intact copies (`dataver push`)'
-          : options.fix
-            ? 'the corrupt objects were removed: run `dataver pull` to fetch intact copies'
-            : 'run `dataver verify --fix` then `dataver pull`',
-        data: { checked, corrupt, missing },
-      },
-    );
+  const { corrupt, checked } = await withWriteLock(repo, 'verify', () =>
+    verifyCache(repo, { fix: options.fix, progress: output.progress() }),
+  );
+  if (corrupt.length === 0) {
+    output.result({ checked, corrupt, missing: [] }, () => `${checked} object(s) verified, all intact`);
+    return 0;
   }
-  return 0;
+  if (!output.json) for (const h of corrupt) output.info(`corrupt  ${h}`);
+  throw new DataverError(
+    'OBJECT_CORRUPT',
+    `${corrupt.length} corrupt object(s) out of ${checked} in the cache`,
+    {
+      hint: options.fix
+        ? 'the corrupt objects were removed: run `dataver pull` to fetch intact copies'
+        : 'run `dataver verify --fix` then `dataver pull`',
+      data: { checked, corrupt, missing: [] },
+    },
+  );
+}
+
+async function verifyRemoteCommand(
+  output: Output,
+  repo: Repo,
+  options: { remote?: string | boolean; sample?: number; jobs?: number },
+): Promise<number> {
+  const { verifyRemote } = await import('../../core/transfer.js');
+  const name = typeof options.remote === 'string' ? options.remote : undefined;
+  const result = await verifyRemote(repo, await readLock(repo.root), name, {
+    sample: options.sample,
+    jobs: options.jobs,
+    progress: output.progress(),
+  });
+  const scope = options.sample !== undefined ? `a sample of ${result.hashed}` : `all ${result.hashed}`;
+  if (result.corrupt.length + result.missing.length === 0) {
+    output.result(
+      result,
+      () =>
+        `remote ${result.remote}: ${result.listed} object(s) stored, ${scope} read and hashed: intact; the ${result.needed} this workspace needs are all there`,
+    );
+    return 0;
+  }
+  if (!output.json) {
+    for (const p of result.problems) {
+      if (p.paths.length === 0) output.info(`${p.state.padEnd(8)} ${p.hash} (not needed by this workspace)`);
+      for (const where of p.paths) output.info(`${p.state.padEnd(8)} ${where} (${p.hash.slice(0, 12)})`);
+    }
+  }
+  throw new DataverError(
+    result.corrupt.length > 0 ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING',
+    `remote ${result.remote}: ${result.corrupt.length} corrupt and ${result.missing.length} missing object(s)${result.paths.length > 0 ? `, needed by ${result.paths.length} workspace path(s)` : ''}`,
+    {
+      hint: 'run `dataver push` (or `dataver push --repair`) from a clone that has intact copies',
+      data: { ...result },
+    },
+  );
 }
