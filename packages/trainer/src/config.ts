@@ -42,10 +42,12 @@ export const trainConfigSchema = z
     epochs: z.number().int().min(1).max(1000).default(8),
     batchSize: z.number().int().min(1).max(8192).default(64),
     /**
-     * Worker threads for data-parallel training (each batch split evenly; batch-norm statistics per
-     * slice). 1 trains on the main thread. Part of the result: change it and the weights change.
+     * Threads for data-parallel training (the main thread included; each batch split evenly, batch-norm
+     * statistics shared by all), or `auto`: one per core the machine's load leaves free. A speed knob:
+     * the maths do not depend on it (only float rounding of the gradient sums does, so bit-identical
+     * results need the same count, which metadata.json records).
      */
-    workers: z.number().int().min(1).max(16).default(2),
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     optimizer: z.enum(OPTIMIZER_NAMES).default('adam'),
     learningRate: z.number().positive().max(10).default(0.003),
@@ -164,8 +166,8 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
 }
 
 /**
- * Identifies what a configuration trains: a hash of everything but `epochs` and `output`, which may
- * change on `--resume` without changing the run (a checkpoint of another hash cannot be resumed).
+ * Identifies what a configuration trains: a hash of everything but `epochs`, `output` and `workers`, which
+ * may change on `--resume` without changing the run (a checkpoint of another hash cannot be resumed).
  *
  * @example
  * ```ts
@@ -173,7 +175,7 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
  * ```
  */
 export function configHash(config: TrainConfig): string {
-  const { epochs: _e, output: _o, ...rest } = config;
+  const { epochs: _e, output: _o, workers: _w, ...rest } = config;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
@@ -181,7 +183,7 @@ export function configHash(config: TrainConfig): string {
 export interface ConfigOverrides {
   epochs?: number;
   batchSize?: number;
-  workers?: number;
+  workers?: number | 'auto';
   seed?: number;
   learningRate?: number;
   model?: string;

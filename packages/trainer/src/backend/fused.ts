@@ -1,7 +1,8 @@
 // The fused batch-norm + LeakyReLU + max-pool op: the wasm kernel where it is registered, the same
 // maths from stock ops elsewhere (tfjs-node, cpu), so that a model trains and predicts on every backend.
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_BN_ACT_POOL, type FusedBnActPoolAttrs, fusedKernelAvailable } from './wasm-kernels.js';
+import { FUSED_BN_ACT_POOL, type FusedBnActPoolAttrs } from './bn-act-pool.js';
+import { fusedKernelAvailable } from './wasm-kernels.js';
 
 /** Result of {@link bnLeakyPool}: the activations and the statistics that normalized them. */
 export interface BnLeakyPoolResult {

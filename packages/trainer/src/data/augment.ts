@@ -2,6 +2,9 @@
 // a probability, and optionally a stroke-width change (grey-level erosion or dilation with a 3×3 cross),
 // so that the model also meets thinner and bolder pens than the training data has. Bilinear sampling;
 // outside pixels take the background (the normalized value of 0).
+// Two steps: a *plan* draws every random number of a batch (on the thread that owns the generator, in
+// one fixed order), then the plan is applied — here in JS (the reference), or by a backend's SIMD warp
+// on whichever thread holds the images.
 import type { Rng } from '@dataver/foundation';
 import { PIXELS, SIDE } from './dataset.js';
 
@@ -13,6 +16,77 @@ export interface AugmentOptions {
   scale: number;
   /** Probability of a stroke-width change (half erosion, half dilation); 0 turns it off. */
   strokeWidth?: number;
+}
+
+/**
+ * Numbers per image in a plan: [warp (0 or 1), cos/s, sin/s, tx, ty, stroke (0 none, 1 thinner, 2 bolder)]
+ * — the inverse map of the affine warp, with the rotation's cos and sin divided by the scale.
+ */
+export const PLAN_STRIDE = 6;
+
+/**
+ * Draws the random transforms of `count` images, in the order and number of draws that augmenting them
+ * one after the other takes.
+ *
+ * @example
+ * ```ts
+ * const plan = planAugmentation(64, config.augmentation, rng);
+ * ```
+ */
+export function planAugmentation(count: number, options: AugmentOptions, rng: Rng): Float64Array {
+  const plan = new Float64Array(count * PLAN_STRIDE);
+  for (let i = 0; i < count; i++) drawTransform(plan, i * PLAN_STRIDE, options, rng);
+  return plan;
+}
+
+function drawTransform(plan: Float64Array, at: number, options: AugmentOptions, rng: Rng): void {
+  if (options.probability > 0 && rng.float() < options.probability) {
+    const angle = (rng.uniform(-options.rotation, options.rotation) * Math.PI) / 180;
+    const s = 1 + rng.uniform(-options.scale, options.scale);
+    plan[at] = 1;
+    plan[at + 1] = Math.cos(angle) / s;
+    plan[at + 2] = Math.sin(angle) / s;
+    plan[at + 3] = rng.uniform(-options.shift, options.shift);
+    plan[at + 4] = rng.uniform(-options.shift, options.shift);
+  }
+  // Drawn only when enabled, so configurations without it keep their exact random stream.
+  if (options.strokeWidth && rng.float() < options.strokeWidth) plan[at + 5] = rng.float() < 0.5 ? 1 : 2;
+}
+
+/**
+ * Whether a plan changes any stroke width (a step the SIMD warp does not do).
+ *
+ * @example
+ * ```ts
+ * if (!planChangesStrokes(plan, n)) simdWarp(x, plan); else applyPlan(images, n, plan, background);
+ * ```
+ */
+export function planChangesStrokes(plan: Float64Array, count: number): boolean {
+  for (let i = 0; i < count; i++) if (plan[i * PLAN_STRIDE + 5] !== 0) return true;
+  return false;
+}
+
+/**
+ * Applies a plan to `count` consecutive images of a batch buffer in place (the JS reference).
+ *
+ * @example
+ * ```ts
+ * applyPlan(images, 64, planAugmentation(64, options, rng), background);
+ * ```
+ */
+export function applyPlan(batch: Float32Array, count: number, plan: Float64Array, background: number): void {
+  const scratch = new Float32Array(PIXELS);
+  for (let i = 0; i < count; i++) {
+    const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const at = i * PLAN_STRIDE;
+    if (plan[at] === 1) {
+      warp(img, scratch, plan, at, background);
+      img.set(scratch);
+    }
+    const stroke = plan[at + 5];
+    if (stroke === 1) morph(img, Math.min);
+    else if (stroke === 2) morph(img, Math.max);
+  }
 }
 
 /**
@@ -30,11 +104,25 @@ export function augmentImage(
   rng: Rng,
   background: number,
 ): void {
-  if (options.probability <= 0 || rng.float() >= options.probability) dst.set(src);
-  else affine(src, dst, options, rng, background);
-  // Drawn only when enabled, so configurations without it keep their exact random stream.
-  if (options.strokeWidth && rng.float() < options.strokeWidth)
-    morph(dst, rng.float() < 0.5 ? Math.min : Math.max);
+  dst.set(src);
+  applyPlan(dst, 1, planAugmentation(1, options, rng), background);
+}
+
+/** Augments `count` consecutive images of a batch buffer in place.
+ *
+ * @example
+ * ```ts
+ * augmentBatch(batch, 64, config.augmentation, rng, -mean / std);
+ * ```
+ */
+export function augmentBatch(
+  batch: Float32Array,
+  count: number,
+  options: AugmentOptions,
+  rng: Rng,
+  background: number,
+): void {
+  applyPlan(batch, count, planAugmentation(count, options, rng), background);
 }
 
 const morphScratch = new Float32Array(PIXELS);
@@ -51,20 +139,18 @@ function morph(img: Float32Array, pick: (...values: number[]) => number): void {
   }
 }
 
-function affine(
+/** The bilinear inverse-mapped warp of one image by the transform at plan[at…]. */
+function warp(
   src: Float32Array,
   dst: Float32Array,
-  options: AugmentOptions,
-  rng: Rng,
+  plan: Float64Array,
+  at: number,
   background: number,
 ): void {
-  const angle = (rng.uniform(-options.rotation, options.rotation) * Math.PI) / 180;
-  const s = 1 + rng.uniform(-options.scale, options.scale);
-  const tx = rng.uniform(-options.shift, options.shift);
-  const ty = rng.uniform(-options.shift, options.shift);
-  // Inverse map: for each output pixel, where it comes from in the source.
-  const cos = Math.cos(angle) / s;
-  const sin = Math.sin(angle) / s;
+  const cos = plan[at + 1]!;
+  const sin = plan[at + 2]!;
+  const tx = plan[at + 3]!;
+  const ty = plan[at + 4]!;
   const c = (SIDE - 1) / 2;
   for (let y = 0; y < SIDE; y++) {
     for (let x = 0; x < SIDE; x++) {
@@ -76,33 +162,11 @@ function affine(
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
-      const at = (xx: number, yy: number) =>
+      const pixel = (xx: number, yy: number) =>
         xx < 0 || yy < 0 || xx >= SIDE || yy >= SIDE ? background : src[yy * SIDE + xx]!;
-      const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
-      const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
+      const top = pixel(x0, y0) * (1 - fx) + pixel(x0 + 1, y0) * fx;
+      const bottom = pixel(x0, y0 + 1) * (1 - fx) + pixel(x0 + 1, y0 + 1) * fx;
       dst[y * SIDE + x] = top * (1 - fy) + bottom * fy;
     }
-  }
-}
-
-/** Augments `count` consecutive images of a batch buffer in place (through a scratch image).
- *
- * @example
- * ```ts
- * augmentBatch(batch, 64, config.augmentation, rng, -mean / std);
- * ```
- */
-export function augmentBatch(
-  batch: Float32Array,
-  count: number,
-  options: AugmentOptions,
-  rng: Rng,
-  background: number,
-): void {
-  const scratch = new Float32Array(PIXELS);
-  for (let i = 0; i < count; i++) {
-    const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
-    augmentImage(img, scratch, options, rng, background);
-    img.set(scratch);
   }
 }

@@ -3,6 +3,7 @@
 // are explicit, and weights save as one flat binary with a manifest.
 import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
+import { currentSlice } from '../backend/batch-sync.js';
 import { bnLeakyPool } from '../backend/fused.js';
 
 /** A named parameter or state tensor of a model. */
@@ -120,7 +121,8 @@ export function convBnLeakyPool(
   if (opts.training) {
     // Moving statistics follow PyTorch: new = (1 - momentum)·old + momentum·batch, unbiased variance.
     const m = opts.momentum;
-    const n = y.shape[0] * y.shape[1] * y.shape[2];
+    // The statistics are the whole batch's, also when this thread holds only a slice of it.
+    const n = currentSlice(y.shape[0]).total * y.shape[1] * y.shape[2];
     const unbiased = n > 1 ? n / (n - 1) : 1;
     bn.movingMean.assign(tf.tidy(() => tf.add(tf.mul(bn.movingMean, 1 - m), tf.mul(r.mean, m))));
     bn.movingVariance.assign(
@@ -131,6 +133,8 @@ export function convBnLeakyPool(
 }
 
 /** Inverted dropout with a mask drawn from our seeded generator (tf.dropout's seed reuses one mask).
+ * The mask is drawn for the whole batch and this thread keeps its slice's rows, so that a batch split
+ * over threads (each given the same generator state) drops exactly what one thread would.
  *
  * @example
  * ```ts
@@ -139,9 +143,11 @@ export function convBnLeakyPool(
  */
 export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor2D {
   if (rate <= 0) return x;
-  const size = x.size;
-  const mask = new Float32Array(size);
+  const [rows, features] = x.shape;
+  const { offset, total } = currentSlice(rows);
+  const mask = new Float32Array(total * features);
   const keep = 1 - rate;
-  for (let i = 0; i < size; i++) mask[i] = rng.float() < keep ? 1 / keep : 0;
-  return tf.mul(x, tf.tensor2d(mask, x.shape));
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < keep ? 1 / keep : 0;
+  const mine = mask.subarray(offset * features, (offset + rows) * features);
+  return tf.mul(x, tf.tensor2d(mine, x.shape));
 }

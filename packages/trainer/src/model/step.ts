@@ -1,23 +1,54 @@
-// One forward and backward pass over a batch: loss, correct predictions and gradients. The training
-// loop and each data-parallel worker run this same function, so both paths compute alike.
+// One forward and backward pass over a batch (or over this thread's slice of one): augmentation of the
+// images by the batch's plan, loss, correct predictions and gradients. The training loop and each
+// data-parallel worker run this same function, so every path computes alike.
 import type { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
+import { type BatchSlice, type BatchSync, withBatchSlice } from '../backend/batch-sync.js';
+import { softmaxCrossEntropy } from '../backend/loss-kernel.js';
+import { simdAffineWarp } from '../backend/warp-kernel.js';
+import { applyPlan, planChangesStrokes } from '../data/augment.js';
 import { SIDE } from '../data/dataset.js';
 import type { Model } from './index.js';
 
 /** What one gradient step computed; the caller disposes `grads`. */
 export interface StepResult {
-  /** Mean cross-entropy over the batch. */
+  /** This slice's share of the batch's mean cross-entropy (Σ loss / batch size): shares add up. */
   loss: number;
   /** Images whose arg-max prediction equals the label. */
   correct: number;
-  /** Gradients keyed by variable name. */
+  /** Gradients keyed by variable name (this slice's share of the batch's gradient). */
   grads: tf.NamedTensorMap;
+}
+
+/** Optional parts of a step. */
+export interface StepOptions {
+  /** Augmentation plan of these images (data/augment.ts) and the normalized background value. */
+  augment?: { plan: Float64Array; background: number };
+  /** Where these images sit in the batch, when the batch is split over threads. */
+  slice?: BatchSlice;
+  /** The thread group's batch-statistics exchange, when split. */
+  sync?: BatchSync;
+}
+
+function inputTensor(images: Float32Array, n: number, augment: StepOptions['augment']): tf.Tensor4D {
+  if (augment && !planChangesStrokes(augment.plan, n)) {
+    const x = tf.tensor4d(images, [n, SIDE, SIDE, 1]);
+    const warped = simdAffineWarp(x, augment.plan, augment.background);
+    if (warped) {
+      x.dispose();
+      return warped;
+    }
+    x.dispose();
+  }
+  // The JS reference works in place on the caller's staging buffer.
+  if (augment) applyPlan(images, n, augment.plan, augment.background);
+  return tf.tensor4d(images, [n, SIDE, SIDE, 1]);
 }
 
 /**
  * Runs the model in training mode on `labels.length` normalized images (NHWC, 784 floats each) and
- * returns the loss, the number of correct predictions and the gradients of `variables`.
+ * returns the loss, the number of correct predictions and the gradients of `variables`. With a slice,
+ * batch-norm statistics, dropout masks and the loss's scale are those of the whole batch.
  *
  * @example
  * ```ts
@@ -32,23 +63,28 @@ export function gradientStep(
   labels: Int32Array,
   rng: Rng,
   variables: tf.Variable[],
+  options: StepOptions = {},
 ): StepResult {
   const n = labels.length;
-  const x = tf.tensor4d(images, [n, SIDE, SIDE, 1]);
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), model.options.numClasses));
-  // The predictions are taken inside the taped function, from the same logits as the loss.
-  const kept: { predicted?: tf.Tensor } = {};
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.forward(x, { training: true, rng });
-    kept.predicted = tf.keep(tf.argMax(logits, 1));
-    return tf.losses.softmaxCrossEntropy(y, logits);
-  }, variables);
-  const loss = value.dataSync()[0] ?? Number.NaN;
-  let correct = 0;
-  if (kept.predicted) {
-    const predicted = kept.predicted.dataSync();
-    for (const [i, label] of labels.entries()) if (predicted[i] === label) correct++;
-  }
-  tf.dispose([x, y, value, kept.predicted]);
-  return { loss, correct, grads };
+  const slice = options.slice ?? { offset: 0, count: n, total: n };
+  return withBatchSlice(slice, options.sync ?? null, () => {
+    const x = inputTensor(images, n, options.augment);
+    const y = tf.tensor1d(labels, 'int32');
+    // The predictions are taken inside the taped function, from the same logits as the loss.
+    const kept: { predicted?: tf.Tensor } = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.forward(x, { training: true, rng });
+      const { loss, predicted } = softmaxCrossEntropy(logits, y, 1 / slice.total);
+      kept.predicted = tf.keep(predicted);
+      return loss;
+    }, variables);
+    const loss = value.dataSync()[0] ?? Number.NaN;
+    let correct = 0;
+    if (kept.predicted) {
+      const predicted = kept.predicted.dataSync();
+      for (const [i, label] of labels.entries()) if (predicted[i] === label) correct++;
+    }
+    tf.dispose([x, y, value, kept.predicted]);
+    return { loss, correct, grads };
+  });
 }

@@ -1,16 +1,28 @@
-// Data-parallel training on worker threads: each step's batch is split into equal slices, one per
-// worker, whose gradients are averaged (weighted by slice size) before one optimizer update on the main
-// thread. Batch-norm statistics are per slice ("ghost" batches), so results depend on the worker count,
-// which is part of the configuration; for a given count they are deterministic.
+// Data-parallel training on threads: the main thread and `size − 1` workers each take a contiguous slice
+// of every batch, gather and augment it themselves from a shared copy of the training set, and run the
+// same gradient step. Batch-norm statistics are exchanged at each layer (backend/batch-sync.ts), so
+// every thread normalizes with the whole batch's statistics and the gradients (shares of the batch's
+// gradient) add up to what one thread computes: the thread count is a speed knob, not part of the
+// result, up to float rounding of the gradient sums. For a given count, results are bit-identical.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Rng } from '@dataver/foundation';
+import { Rng, type RngState } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
+import { BatchSync, createBatchSyncShared } from '../backend/batch-sync.js';
 import type { BackendPreference } from '../backend/select.js';
+import { type Dataset, PIXELS } from '../data/dataset.js';
 import type { Model } from '../model/index.js';
-import { isWorkerMessage, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
+import { gradientStep } from '../model/step.js';
+import {
+  isWorkerMessage,
+  type PoolShared,
+  type StepReply,
+  type StepRequest,
+  type WorkerInit,
+} from './protocol.js';
+import { createStaging, flattenGrads, gatherSlice, type Staging, writeVariables } from './slices.js';
 
 function workerScript(): string {
   const here = path.join(__dirname, 'worker.js');
@@ -19,130 +31,215 @@ function workerScript(): string {
   return path.resolve(__dirname, '../../dist/parallel/worker.js');
 }
 
+/** One batch as the loop hands it to the pool. */
+export interface BatchWork {
+  /** Indices into the training set, in batch order. */
+  indices: Int32Array;
+  /** The batch's augmentation plan (data/augment.ts), or null. */
+  plan: Float64Array | null;
+  background: number;
+  /** Generator state of the step, the same for every thread. */
+  rng: RngState;
+}
+
 /** Result of a parallel step. */
 export interface ParallelStep {
+  /** Mean loss over the batch. */
   loss: number;
   correct: number;
-  /** Averaged gradients keyed by variable name, as tensors (caller disposes). */
+  /** The batch's gradients keyed by variable name, as tensors (caller disposes). */
   grads: Record<string, tf.Tensor>;
 }
 
-/** A pool of training workers holding model replicas. */
+/** Slice sizes: as equal as possible, the first ones one larger. */
+function sliceSizes(count: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(count / parts) + (i < count % parts ? 1 : 0));
+}
+
+/** A group of training threads: the main thread and its workers, each with a model replica. */
 export class WorkerPool {
+  private failure: Error | null = null;
+
   private constructor(
     private readonly workers: Worker[],
     private readonly model: Model,
-  ) {}
+    private readonly train: Dataset,
+    private readonly shared: PoolShared,
+    private readonly sync: BatchSync,
+    private readonly staging: Staging,
+  ) {
+    for (const w of workers) {
+      const fail = (error: Error) => {
+        this.failure ??= error;
+        this.sync.abort();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new Error(`a training worker exited (code ${code})`)));
+    }
+  }
 
   /**
-   * Starts `count` workers with replicas of `model`'s architecture.
+   * Starts `threads − 1` workers with replicas of `model`'s architecture (the main thread is the first
+   * of the `threads`), sharing one copy of the training set, for batches of up to `maxBatch` images.
    *
    * @example
    * ```ts
-   * const pool = await WorkerPool.start(model, 2, 'wasm');
+   * const pool = await WorkerPool.start(model, 2, 'wasm', train, 64);
    * ```
    */
-  static async start(model: Model, count: number, backend: BackendPreference): Promise<WorkerPool> {
-    const script = workerScript();
-    const init: WorkerInit = { model: model.name, options: model.options, backend };
-    const workers = Array.from({ length: count }, () => new Worker(script, { workerData: init }));
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('message', (m: unknown) =>
-              isWorkerMessage(m) && m.kind === 'ready'
-                ? resolve()
-                : reject(new Error('a training worker sent something else than ready')),
-            );
-            w.once('error', reject);
-          }),
-      ),
-    );
-    return new WorkerPool(workers, model);
-  }
-
-  /** Number of workers. */
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** Runs forward + backward of one batch across the workers and sets the averaged statistics. */
-  async step(images: Float32Array, labels: Int32Array, count: number, rng: Rng): Promise<ParallelStep> {
-    const vars = this.model.variables;
+  static async start(
+    model: Model,
+    threads: number,
+    backend: BackendPreference,
+    train: Dataset,
+    maxBatch: number,
+  ): Promise<WorkerPool> {
+    const images = new SharedArrayBuffer(train.count * PIXELS * 4);
+    new Float32Array(images).set(train.images.subarray(0, train.count * PIXELS));
+    const labels = new SharedArrayBuffer(train.count * 4);
+    new Int32Array(labels).set(train.labels.subarray(0, train.count));
     let total = 0;
     let gradSize = 0;
-    let stateSize = 0;
-    for (const v of vars) {
+    let maxChannels = 1;
+    for (const v of model.variables) {
       total += v.variable.size;
       if (v.trainable) gradSize += v.variable.size;
-      else stateSize += v.variable.size;
+      else maxChannels = Math.max(maxChannels, v.variable.size);
     }
-    const weights = new Float32Array(total);
-    let o = 0;
-    for (const v of vars) {
-      weights.set(v.variable.dataSync(), o);
-      o += v.variable.size;
+    const shared: PoolShared = {
+      images,
+      labels,
+      weights: new SharedArrayBuffer(total * 4),
+      grads: new SharedArrayBuffer(Math.max(1, threads - 1) * gradSize * 4),
+      gradSize,
+      sync: createBatchSyncShared(threads, maxBatch, 2 * maxChannels),
+    };
+    const script = workerScript();
+    const workers = Array.from({ length: threads - 1 }, (_, index) => {
+      const init: WorkerInit = { model: model.name, options: model.options, backend, index, shared };
+      return new Worker(script, { workerData: init });
+    });
+    try {
+      await Promise.all(workers.map((w) => nextMessage(w).then(readyMessage)));
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw error;
     }
-    const k = this.workers.length;
-    const sizes = Array.from({ length: k }, (_, i) => Math.floor(count / k) + (i < count % k ? 1 : 0));
-    let start = 0;
-    const replies = await Promise.all(
-      this.workers.map((w, i) => {
-        const n = sizes[i] ?? 0;
-        const req: StepRequest = {
-          weights,
-          images: images.slice(start * 784, (start + n) * 784),
-          labels: labels.slice(start, start + n),
-          rng: [rng.uint32(), rng.uint32(), rng.uint32(), rng.uint32() | 1],
-          gradSize,
-          stateSize,
-        };
-        start += n;
-        return new Promise<StepReply>((resolve, reject) => {
-          const onError = (e: Error) => reject(e);
-          w.once('error', onError);
-          w.once('message', (m: unknown) => {
-            w.off('error', onError);
-            if (isWorkerMessage(m) && m.kind === 'step') resolve(m);
-            else reject(new Error('a training worker answered a step with something else'));
-          });
-          w.postMessage(req, [req.images.buffer, req.labels.buffer]);
-        });
-      }),
+    const staging = createStaging(maxBatch);
+    return new WorkerPool(workers, model, train, shared, new BatchSync(shared.sync), staging);
+  }
+
+  /** Threads that share each batch (the main thread included). */
+  get size(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Runs forward + backward of one batch across the threads. */
+  async step(work: BatchWork): Promise<ParallelStep> {
+    if (this.failure) throw this.failure;
+    const count = work.indices.length;
+    writeVariables(this.model.variables, new Float32Array(this.shared.weights));
+    const sizes = sliceSizes(count, this.size);
+    const replies: Array<Promise<StepReply>> = [];
+    let offset = sizes[0] ?? 0;
+    for (const [i, w] of this.workers.entries()) {
+      const n = sizes[i + 1] ?? 0;
+      const request: StepRequest = {
+        kind: 'step',
+        indices: work.indices.slice(offset, offset + n),
+        offset,
+        total: count,
+        plan: work.plan ? work.plan.slice(offset * 6, (offset + n) * 6) : null,
+        background: work.background,
+        rng: work.rng,
+      };
+      replies.push(nextMessage(w).then(stepReply));
+      w.postMessage(request);
+      offset += n;
+    }
+    const mine = sizes[0] ?? 0;
+    const trainables = this.model.variables.filter((v) => v.trainable);
+    const own = gatherSlice(
+      this.train.images,
+      this.train.labels,
+      work.indices.subarray(0, mine),
+      this.staging,
     );
-    const grads = new Float32Array(gradSize);
-    const state = new Float32Array(stateSize);
-    let loss = 0;
-    let correct = 0;
-    for (const [i, r] of replies.entries()) {
-      const wgt = (sizes[i] ?? 0) / count;
-      for (let j = 0; j < gradSize; j++) grads[j]! += wgt * r.grads[j]!;
-      for (let j = 0; j < stateSize; j++) state[j]! += r.state[j]! / k;
-      loss += wgt * r.loss;
+    let result: ReturnType<typeof gradientStep>;
+    try {
+      result = gradientStep(
+        this.model,
+        own.images,
+        own.labels,
+        Rng.fromState(work.rng),
+        trainables.map((v) => v.variable),
+        {
+          slice: { offset: 0, count: mine, total: count },
+          sync: this.sync,
+          augment: work.plan
+            ? { plan: work.plan.subarray(0, mine * 6), background: work.background }
+            : undefined,
+        },
+      );
+    } catch (error) {
+      this.sync.abort();
+      await Promise.allSettled(replies);
+      throw this.failure ?? error;
+    }
+    const flat = new Float32Array(this.shared.gradSize);
+    flattenGrads(trainables, result.grads, flat);
+    tf.dispose(result.grads);
+    const answers = await Promise.all(replies);
+    let loss = result.loss;
+    let correct = result.correct;
+    // Shares added in thread order, so that a given thread count always rounds alike.
+    for (const [i, r] of answers.entries()) {
+      const block = new Float32Array(this.shared.grads, i * this.shared.gradSize * 4, this.shared.gradSize);
+      for (let j = 0; j < flat.length; j++) flat[j]! += block[j]!;
+      loss += r.loss;
       correct += r.correct;
     }
-    const named: Record<string, tf.Tensor> = {};
-    let g = 0;
-    let s = 0;
-    for (const v of vars) {
-      if (v.trainable) {
-        named[v.variable.name] = tf.tensor(
-          grads.subarray(g, g + v.variable.size),
-          v.variable.shape,
-          'float32',
-        );
-        g += v.variable.size;
-      } else {
-        v.variable.assign(tf.tensor(state.subarray(s, s + v.variable.size), v.variable.shape, 'float32'));
-        s += v.variable.size;
-      }
+    const grads: Record<string, tf.Tensor> = {};
+    let o = 0;
+    for (const v of trainables) {
+      grads[v.variable.name] = tf.tensor(flat.subarray(o, o + v.variable.size), v.variable.shape, 'float32');
+      o += v.variable.size;
     }
-    return { loss, correct, grads: named };
+    return { loss, correct, grads };
   }
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    for (const w of this.workers) w.removeAllListeners('exit');
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => {
+      worker.off('message', onMessage);
+      reject(e);
+    };
+    const onMessage = (m: unknown) => {
+      worker.off('error', onError);
+      resolve(m);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+  });
+}
+
+/** The worker's message if it is a step reply; a worker's error or anything else throws. */
+function stepReply(m: unknown): StepReply {
+  if (!isWorkerMessage(m)) throw new Error('a training worker sent a malformed message');
+  if (m.kind === 'error') throw new Error(`a training worker failed: ${m.message}`);
+  if (m.kind !== 'step') throw new Error(`a training worker sent '${m.kind}' instead of a step reply`);
+  return m;
+}
+
+function readyMessage(m: unknown): void {
+  if (!isWorkerMessage(m)) throw new Error('a training worker sent a malformed message');
+  if (m.kind === 'error') throw new Error(`a training worker failed: ${m.message}`);
+  if (m.kind !== 'ready') throw new Error(`a training worker sent '${m.kind}' before it was ready`);
 }

@@ -1,40 +1,61 @@
 // Messages between the training loop and its data-parallel workers, with the type guards that check
-// them where they cross the thread boundary (structured clone keeps typed arrays as they are).
+// them where they cross the thread boundary. Bulk data never travels in messages: the training images,
+// the weights, the gradients and the batch statistics live in SharedArrayBuffers set up once.
 import { types } from 'node:util';
 import type { RngState } from '@dataver/foundation';
+import type { BatchSyncShared } from '../backend/batch-sync.js';
 import type { BackendPreference } from '../backend/select.js';
 import { MODEL_NAMES, type ModelName, type ModelOptions } from '../model/index.js';
+
+/** Shared memory of a pool, seen by every thread. */
+export interface PoolShared {
+  /** Training images (count × 784 float32) and labels (int32). */
+  images: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+  /** All variables (trainable and batch-norm statistics) in model order, written before each step. */
+  weights: SharedArrayBuffer;
+  /** One gradient block (trainable variables in model order) per worker. */
+  grads: SharedArrayBuffer;
+  gradSize: number;
+  sync: BatchSyncShared;
+}
 
 /** What a worker is started with (its `workerData`). */
 export interface WorkerInit {
   model: ModelName;
   options: ModelOptions;
   backend: BackendPreference;
+  /** This worker's gradient block in `shared.grads`. */
+  index: number;
+  shared: PoolShared;
 }
 
-/** One step's work for a worker. */
+/** One step's work for a worker: its slice of the batch. */
 export interface StepRequest {
-  /** All variables (trainable and batch-norm statistics) in model order. */
-  weights: Float32Array;
-  /** Transferred, so backed by its own ArrayBuffer. */
-  images: Float32Array<ArrayBuffer>;
-  labels: Int32Array<ArrayBuffer>;
-  /** Generator state for this replica's dropout masks. */
+  kind: 'step';
+  /** Indices into the shared training images of this worker's images, in batch order. */
+  indices: Int32Array;
+  offset: number;
+  total: number;
+  /** This slice's rows of the batch's augmentation plan, or null without augmentation. */
+  plan: Float64Array | null;
+  background: number;
+  /** Generator state of the step (the same for every thread: dropout masks are drawn batch-wide). */
   rng: RngState;
-  gradSize: number;
-  stateSize: number;
 }
 
-/** A worker's answer to a {@link StepRequest}. */
+/** A worker's answer to a {@link StepRequest}; its gradients are in its block of `shared.grads`. */
 export interface StepReply {
   kind: 'step';
-  /** Mean loss over the worker's slice. */
+  /** This slice's share of the batch's mean loss. */
   loss: number;
   correct: number;
-  /** Gradients of the trainable variables, flattened in model order. */
-  grads: Float32Array<ArrayBuffer>;
-  /** Non-trainable variables (batch-norm statistics) after the step. */
-  state: Float32Array<ArrayBuffer>;
+}
+
+/** Sent by a worker whose step failed (it has aborted the step's barrier). */
+export interface ErrorReply {
+  kind: 'error';
+  message: string;
 }
 
 /** Sent once by a worker when its backend and model replica are ready. */
@@ -43,17 +64,33 @@ export interface ReadyMessage {
 }
 
 /** Everything a worker sends. */
-export type WorkerMessage = ReadyMessage | StepReply;
+export type WorkerMessage = ReadyMessage | StepReply | ErrorReply;
 
-// util.types checks work across realms (jest runs code in a vm context whose Float32Array is not the
-// one that deserializes worker messages), unlike instanceof.
-const { isFloat32Array, isInt32Array } = types;
+// util.types checks work across realms (jest runs code in a vm context whose typed arrays are not the
+// ones that deserialize worker messages), unlike instanceof.
+const { isInt32Array, isFloat64Array, isSharedArrayBuffer } = types;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
 const BACKEND_PREFERENCES: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+function isPoolShared(value: unknown): value is PoolShared {
+  return (
+    isRecord(value) &&
+    isSharedArrayBuffer(value.images) &&
+    isSharedArrayBuffer(value.labels) &&
+    isSharedArrayBuffer(value.weights) &&
+    isSharedArrayBuffer(value.grads) &&
+    typeof value.gradSize === 'number' &&
+    isRecord(value.sync) &&
+    isSharedArrayBuffer(value.sync.buffer) &&
+    typeof value.sync.parties === 'number' &&
+    typeof value.sync.maxImages === 'number' &&
+    typeof value.sync.maxWidth === 'number'
+  );
+}
 
 /**
  * Checks a worker's `workerData`.
@@ -69,7 +106,9 @@ export function isWorkerInit(value: unknown): value is WorkerInit {
     MODEL_NAMES.some((name) => name === value.model) &&
     isRecord(value.options) &&
     typeof value.backend === 'string' &&
-    BACKEND_PREFERENCES.includes(value.backend)
+    BACKEND_PREFERENCES.includes(value.backend) &&
+    typeof value.index === 'number' &&
+    isPoolShared(value.shared)
   );
 }
 
@@ -84,14 +123,15 @@ export function isWorkerInit(value: unknown): value is WorkerInit {
 export function isStepRequest(value: unknown): value is StepRequest {
   return (
     isRecord(value) &&
-    isFloat32Array(value.weights) &&
-    isFloat32Array(value.images) &&
-    isInt32Array(value.labels) &&
+    value.kind === 'step' &&
+    isInt32Array(value.indices) &&
+    typeof value.offset === 'number' &&
+    typeof value.total === 'number' &&
+    (value.plan === null || isFloat64Array(value.plan)) &&
+    typeof value.background === 'number' &&
     Array.isArray(value.rng) &&
     value.rng.length === 4 &&
-    value.rng.every((x) => typeof x === 'number') &&
-    typeof value.gradSize === 'number' &&
-    typeof value.stateSize === 'number'
+    value.rng.every((x) => typeof x === 'number')
   );
 }
 
@@ -100,17 +140,12 @@ export function isStepRequest(value: unknown): value is StepRequest {
  *
  * @example
  * ```ts
- * worker.on('message', (m: unknown) => { if (isWorkerMessage(m) && m.kind === 'step') use(m.grads); });
+ * worker.on('message', (m: unknown) => { if (isWorkerMessage(m) && m.kind === 'step') use(m.loss); });
  * ```
  */
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   if (!isRecord(value)) return false;
   if (value.kind === 'ready') return true;
-  return (
-    value.kind === 'step' &&
-    typeof value.loss === 'number' &&
-    typeof value.correct === 'number' &&
-    isFloat32Array(value.grads) &&
-    isFloat32Array(value.state)
-  );
+  if (value.kind === 'error') return typeof value.message === 'string';
+  return value.kind === 'step' && typeof value.loss === 'number' && typeof value.correct === 'number';
 }

@@ -1,20 +1,23 @@
-// The epoch loop of a training run: seeded shuffles and augmentation, batches on the main thread or
-// split over data-parallel workers, the optimizer and its schedule, validation, early stopping, and
+// The epoch loop of a training run: seeded shuffles and augmentation plans, batches on the main thread
+// or split over data-parallel threads, the optimizer and its schedule, validation, early stopping, and
 // best/last checkpoints from which `--resume` continues exactly where the run stopped.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataverError, type Logger, Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
+import { simdAdamUpdate } from '../backend/adam-kernel.js';
 import type { BackendName } from '../backend/select.js';
 import { infer } from '../batch.js';
 import { configHash, learningRateAt, type TrainConfig } from '../config.js';
-import { augmentBatch } from '../data/augment.js';
-import { type Dataset, type Normalization, PIXELS } from '../data/dataset.js';
+import { planAugmentation } from '../data/augment.js';
+import type { Dataset, Normalization } from '../data/dataset.js';
 import type { EpochMetrics } from '../model/history.js';
 import { createModel, type Model } from '../model/index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
 import { gradientStep } from '../model/step.js';
 import { Optimizer } from '../optim.js';
 import { WorkerPool } from '../parallel/pool.js';
+import { createStaging, gatherSlice, type Staging } from '../parallel/slices.js';
 import { type ProgressBar, progressBar } from './progress-bar.js';
 
 /**
@@ -44,7 +47,7 @@ export function readResumePoint(logsDir: string, config: TrainConfig): Checkpoin
   if (checkpoint.state.configHash !== configHash(config)) {
     throw new DataverError(
       'CONFIG_INVALID',
-      'the checkpoint was trained with another configuration (only epochs may change on --resume)',
+      'the checkpoint was trained with another configuration (only epochs and workers may change on --resume)',
     );
   }
   return checkpoint;
@@ -164,11 +167,10 @@ function evaluateOn(model: Model, ds: Dataset): { loss: number; accuracy: number
 export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopResult> {
   const { config, model, train: trainSet, validation, normalization, resume, log } = options;
   const ckptDir = checkpointsDir(options.logsDir);
-  const optimizer = new Optimizer({
-    name: config.optimizer,
-    learningRate: config.learningRate,
-    weightDecay: config.weightDecay,
-  });
+  const optimizer = new Optimizer(
+    { name: config.optimizer, learningRate: config.learningRate, weightDecay: config.weightDecay },
+    simdAdamUpdate,
+  );
   const st = initialState(config, resume);
   if (resume) {
     resume.restoreWeights(model);
@@ -194,10 +196,14 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
   let trainSeconds = 0;
 
   const bar = options.progress ? await progressBar() : null;
-  const workers = Math.min(config.workers, Math.floor(bs / 2)) || 1;
-  const pool = workers > 1 ? await WorkerPool.start(model, workers, options.backend) : null;
-  if (pool)
-    log.info(`data-parallel over ${pool.size} worker threads (batch ${bs} split into ${pool.size} slices)`);
+  const threads = trainingThreads(config.workers, bs, options.backend);
+  const pool =
+    threads.count > 1 ? await WorkerPool.start(model, threads.count, options.backend, trainSet, bs) : null;
+  log.info(
+    pool
+      ? `data-parallel over ${pool.size} threads (${threads.why}; batch ${bs} split into ${pool.size} slices, batch statistics shared)`
+      : `training on one thread (${threads.why})`,
+  );
   const batches: BatchContext = {
     config,
     model,
@@ -211,8 +217,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.epochs,
     background: (0 - normalization.mean) / normalization.std,
-    images: new Float32Array(bs * PIXELS),
-    labels: new Int32Array(bs),
+    staging: createStaging(bs),
   };
   try {
     for (let epoch = st.startEpoch; epoch < config.epochs; epoch++) {
@@ -314,9 +319,8 @@ interface BatchContext {
   totalSteps: number;
   /** The normalized value of a blank pixel, which augmentation fills in. */
   background: number;
-  /** Reused batch buffers. */
-  images: Float32Array;
-  labels: Int32Array;
+  /** Reused batch buffers of the single-thread path. */
+  staging: Staging;
 }
 
 interface EpochTotals {
@@ -326,32 +330,30 @@ interface EpochTotals {
 }
 
 /**
- * One epoch's batches: a seeded shuffle, then per batch augmentation, the scheduled learning rate,
- * a gradient step (on the workers when the batch can be split) and the optimizer update.
+ * One epoch's batches: a seeded shuffle, then per batch an augmentation plan and a step generator drawn
+ * from the run's generator, the scheduled learning rate, a gradient step (split over the threads when
+ * there are several) and the optimizer update.
  */
 async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
-  const { config, train: trainSet, pool, bar, state: st, images, labels } = ctx;
+  const { config, train: trainSet, pool, bar, state: st } = ctx;
   const bs = config.batchSize;
   const order = st.rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
   const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0 };
   for (let b = 0; b < ctx.stepsPerEpoch; b++) {
     const n = Math.min(bs, trainSet.count - b * bs);
-    for (const [i, j] of order.subarray(b * bs, b * bs + n).entries()) {
-      images.set(trainSet.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
-      labels[i] = trainSet.labels[j]!;
-    }
-    if (config.augmentation.enabled) augmentBatch(images, n, config.augmentation, st.rng, ctx.background);
+    const indices = order.subarray(b * bs, b * bs + n);
+    const plan = config.augmentation.enabled ? planAugmentation(n, config.augmentation, st.rng) : null;
+    const stepRng = Rng.fromState([st.rng.uint32(), st.rng.uint32(), st.rng.uint32(), st.rng.uint32() | 1]);
     ctx.optimizer.learningRate = learningRateAt(config, st.step, ctx.totalSteps, ctx.stepsPerEpoch);
-    const r =
-      pool && n >= pool.size
-        ? await pool.step(images, labels, n, st.rng)
-        : gradientStep(
-            ctx.model,
-            images.subarray(0, n * PIXELS),
-            labels.subarray(0, n),
-            st.rng,
-            ctx.trainVars,
-          );
+    let r: { loss: number; correct: number; grads: tf.NamedTensorMap };
+    if (pool && n >= pool.size) {
+      r = await pool.step({ indices, plan, background: ctx.background, rng: stepRng.state() });
+    } else {
+      const slice = gatherSlice(trainSet.images, trainSet.labels, indices, ctx.staging);
+      r = gradientStep(ctx.model, slice.images, slice.labels, stepRng, ctx.trainVars, {
+        augment: plan ? { plan, background: ctx.background } : undefined,
+      });
+    }
     if (!Number.isFinite(r.loss)) {
       tf.dispose(r.grads);
       throw nonFiniteLoss(r.loss, st.step);
@@ -365,6 +367,46 @@ async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
     if (bar && (b % 10 === 0 || b === ctx.stepsPerEpoch - 1)) showProgress(bar, b + 1, totals, t0);
   }
   return totals;
+}
+
+/** How many threads train, and why. */
+interface ThreadChoice {
+  count: number;
+  why: string;
+}
+
+/**
+ * The training thread count: the configured number, or with `auto` one per core that the load leaves
+ * free (`os.availableParallelism()` minus the 1-minute load average, rounded), at least 1. Capped so that
+ * every thread gets two images or more; several threads need the wasm backend (their batch statistics
+ * are exchanged by its kernels).
+ *
+ * @example
+ * ```ts
+ * trainingThreads('auto', 64, 'wasm'); // { count: 2, why: 'auto: 2 of 2 cores free' } on a quiet machine
+ * ```
+ */
+export function trainingThreads(
+  workers: number | 'auto',
+  batchSize: number,
+  backend: BackendName,
+): ThreadChoice {
+  const cap = Math.max(1, Math.floor(batchSize / 2));
+  if (backend !== 'wasm') return { count: 1, why: `the ${backend} backend trains on one thread here` };
+  if (workers !== 'auto') {
+    const count = Math.min(workers, cap);
+    return {
+      count,
+      why: count < workers ? `workers ${workers}, capped by batch ${batchSize}` : `workers ${workers}`,
+    };
+  }
+  const cores = os.availableParallelism();
+  const [load = 0] = os.loadavg();
+  const free = Math.max(1, Math.min(cores, cores - Math.round(load)));
+  return {
+    count: Math.min(free, cap),
+    why: `auto: ${free} of ${cores} cores free at load ${load.toFixed(2)}`,
+  };
 }
 
 function showProgress(bar: ProgressBar, value: number, totals: EpochTotals, t0: number): void {
