@@ -1,18 +1,36 @@
-// Runs Debian's python3 with python3-torch for interop tests; fails loudly when torch is missing.
+// Runs a python3 that has torch for the interop tests (found per OS by scripts/lib/tools.js:
+// DATAVER_PYTHON, the repository's .venv, Debian's /usr/bin/python3, then PATH); when none has
+// torch, the tests that need it fail with the command that installs it on this OS.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-export const PYTHON = '/usr/bin/python3';
+const { locatePython } = require('../../../../scripts/lib/tools.js') as {
+  locatePython(modules: string[]): { path?: string; tried?: string[]; hint?: string };
+};
+
+// An interpreter with torchvision too is preferred: the course-recipe parity tests use it.
+const withVision = locatePython(['torch', 'torchvision']);
+const torch = withVision.path ? withVision : locatePython(['torch']);
+/** The interpreter the tests run; a placeholder name when none has torch (requireTorch says so first). */
+export const PYTHON: string = torch.path ?? (process.platform === 'win32' ? 'python' : 'python3');
 const HELPER = path.join(__dirname, 'torch_interop.py');
 
-/** Throws with the install command when /usr/bin/python3 cannot import torch. */
+/** Throws with this OS's install command when no Python interpreter here can import torch. */
 export function requireTorch(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    throw new Error(
-      `PyTorch is required for the .pt interop tests but ${PYTHON} cannot import torch: run \`apt-get install -y python3-torch\`\n${r.stderr ?? r.error}`,
-    );
-  }
+  if (torch.path) return;
+  const tried = torch.tried?.length ? torch.tried.join(', ') : 'none found';
+  throw new Error(
+    `PyTorch is required for the .pt interop tests but no python3 here can import torch (tried: ${tried}); install it with: ${torch.hint} — or point DATAVER_PYTHON at an interpreter that has it`,
+  );
+}
+
+/** Throws with this OS's install command when no Python interpreter here can import torch and torchvision. */
+export function requireTorchvision(): void {
+  requireTorch();
+  if (withVision.path) return;
+  throw new Error(
+    `torchvision is required for the course-recipe parity tests but ${PYTHON} cannot import it; install it with: ${withVision.hint} — or point DATAVER_PYTHON at an interpreter that has torch and torchvision`,
+  );
 }
 
 /** Runs the interop helper (`load DIR` or `save DIR`) and returns its stdout. */
