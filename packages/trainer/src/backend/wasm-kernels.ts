@@ -302,6 +302,9 @@ export function registerWasmKernels(): void {
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
     kernelFunc: conv2DBackpropInput,
+    // The stock kernel (used for strides other than 1) binds its wasm function in its setup, which the
+    // backend runs for registered kernels when it starts: keep it, or that path has no function to call.
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
   });
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({
