@@ -97,6 +97,8 @@ export async function addPaths(
     }
     if (options.stage) entry.stage = options.stage;
     else if (previous?.stage) entry.stage = previous.stage;
+    // Imported data that is still what was imported keeps its source (an edit makes it local data).
+    if (previous?.import && previous.hash === entry.hash) entry.import = previous.import;
     const meta =
       previous && previous.hash === entry.hash && previous.meta
         ? previous.meta

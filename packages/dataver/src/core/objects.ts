@@ -27,7 +27,11 @@ export interface NeededObjects {
  * @example
  * const { objects } = await neededObjects(repo, lock);
  */
-export async function neededObjects(repo: Repo, lock: Lock, repoPaths?: string[]): Promise<NeededObjects> {
+export async function neededObjects(
+  repo: Pick<Repo, 'cache'>,
+  lock: Lock,
+  repoPaths?: string[],
+): Promise<NeededObjects> {
   const seen = new Map<string, NeededObject>();
   const missingManifests: Array<{ hash: string; path: string }> = [];
   const need = (hash: string, size: number, path: string) => {

@@ -52,6 +52,8 @@ export interface RemoteContext {
   env: NodeJS.ProcessEnv;
   /** Retry policy of the retry layer (default: storage/retry.ts's defaults). */
   retry?: RetryOptions;
+  /** Where the copies of index segments go (default: the state folder of `repoRoot`). */
+  stateDir?: string;
 }
 
 /**
@@ -106,7 +108,11 @@ export function openRemote(name: string, config: RemoteSettings, ctx: RemoteCont
     packThreshold: config.packThreshold,
     jobs: config.jobs ?? (gcs ? GCS_DEFAULT_JOBS : DEFAULT_JOBS),
     // Ignored by git (.dataver/state/) and safe to delete: only a cache of immutable segments.
-    indexCacheDir: path.join(stateDirOf(ctx.repoRoot), 'remote-index', encodeURIComponent(name)),
+    indexCacheDir: path.join(
+      ctx.stateDir ?? stateDirOf(ctx.repoRoot),
+      'remote-index',
+      encodeURIComponent(name),
+    ),
   };
   return new RemoteObjectStore(storage, options);
 }

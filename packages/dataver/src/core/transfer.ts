@@ -5,6 +5,7 @@
 import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
+import type { ObjectCache } from '../odb/cache.js';
 import type { RemoteObjectStore, TransferProgress } from '../odb/remote.js';
 import { type CheckoutResult, checkout } from './checkout.js';
 import { type NeededObject, neededObjects } from './objects.js';
@@ -119,7 +120,32 @@ export async function fetchObjects(
   options: TransferOptions = {},
 ): Promise<FetchSummary> {
   const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
-  await repo.cache.ensureDirs();
+  try {
+    return await fetchInto(repo.cache, store, name, lock, repoPaths, options);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * fetchObjects from any object store into any cache (a data registry's remote into this
+ * repository's cache, or into a scratch one).
+ *
+ * @example
+ * const summary = await fetchInto(repo.cache, store, 'registry', lock, ['data/raw']);
+ */
+export async function fetchInto(
+  cache: ObjectCache,
+  store: RemoteObjectStore,
+  name: string,
+  lock: Lock,
+  repoPaths?: string[],
+  options: Pick<TransferOptions, 'progress' | 'verified'> & {
+    /** Only the directory manifests (what a listing of the files needs). */
+    manifestsOnly?: boolean;
+  } = {},
+): Promise<FetchSummary> {
+  await cache.ensureDirs();
   const verified = options.verified ?? new Set<string>();
   const summary: FetchSummary = {
     remote: name,
@@ -130,39 +156,37 @@ export async function fetchObjects(
     missing: [],
     corrupt: [],
   };
-  try {
-    // Round 1 fetches missing directory manifests; round 2 the files they (and the lock) name.
-    const manifests = (await neededObjects(repo, lock, repoPaths)).missingManifests;
-    await fetchRound(
-      repo,
-      store,
-      manifests.map((m) => ({ hash: m.hash, size: 0, path: m.path, paths: [m.path] })),
-      summary,
-      verified,
-    );
-    const { objects, missingManifests } = await neededObjects(repo, lock, repoPaths);
-    // A manifest that could not be fetched hides its files: the output itself is what is missing.
-    const reported = new Set([...summary.missing, ...summary.corrupt].map((p) => p.hash));
-    for (const m of missingManifests)
-      if (!reported.has(m.hash)) summary.missing.push({ hash: m.hash, paths: [m.path] });
-    summary.objects = objects.length;
-    await fetchRound(
-      repo,
-      store,
-      objects.filter((o) => !repo.cache.has(o.hash)),
-      summary,
-      verified,
-      progressReporter(options.progress, 'fetching'),
-    );
-    options.progress?.stop();
-  } finally {
-    await store.close();
-  }
+  const repoLike = { cache };
+  // Round 1 fetches missing directory manifests; round 2 the files they (and the lock) name.
+  const manifests = (await neededObjects(repoLike, lock, repoPaths)).missingManifests;
+  await fetchRound(
+    cache,
+    store,
+    manifests.map((m) => ({ hash: m.hash, size: 0, path: m.path, paths: [m.path] })),
+    summary,
+    verified,
+  );
+  const { objects, missingManifests } = await neededObjects(repoLike, lock, repoPaths);
+  // A manifest that could not be fetched hides its files: the output itself is what is missing.
+  const reported = new Set([...summary.missing, ...summary.corrupt].map((p) => p.hash));
+  for (const m of missingManifests)
+    if (!reported.has(m.hash)) summary.missing.push({ hash: m.hash, paths: [m.path] });
+  summary.objects = objects.length;
+  if (options.manifestsOnly) return summary;
+  await fetchRound(
+    cache,
+    store,
+    objects.filter((o) => !cache.has(o.hash)),
+    summary,
+    verified,
+    progressReporter(options.progress, 'fetching'),
+  );
+  options.progress?.stop();
   return summary;
 }
 
 async function fetchRound(
-  repo: Repo,
+  cache: ObjectCache,
   store: RemoteObjectStore,
   wanted: NeededObject[],
   summary: FetchSummary,
@@ -174,9 +198,9 @@ async function fetchRound(
     wanted.map((o) => ({ hash: o.hash, size: o.size })),
     (hash, tmpPath) => {
       verified.add(hash);
-      return repo.cache.acceptVerified(hash, tmpPath);
+      return cache.acceptVerified(hash, tmpPath);
     },
-    { tmpDir: repo.cache.downloadDir, onProgress },
+    { tmpDir: cache.downloadDir, onProgress },
   );
   const paths = new Map(wanted.map((o) => [o.hash, o.paths]));
   const problem = (hash: string) => ({ hash, paths: paths.get(hash) ?? [] });

@@ -27,6 +27,19 @@ export const tensorMetaSchema = z.object({
   tensors: z.array(tensorSummarySchema),
 });
 
+export const importSourceSchema = z
+  .object({
+    /** The git repository (URL or absolute folder). */
+    url: z.string().min(1),
+    /** The revision followed (`dataver update` moves to its newest commit); absent: the default branch. */
+    rev: z.string().min(1).optional(),
+    /** The commit the data was taken from. */
+    commit: z.string().regex(/^[0-9a-f]{40,64}$/, 'must be a full git commit id'),
+    /** The tracked path there. */
+    path: relativePath,
+  })
+  .strict();
+
 export const outputEntrySchema = z
   .object({
     /** sha256 of the file, or of the directory's manifest object. */
@@ -40,6 +53,8 @@ export const outputEntrySchema = z
     stage: z.string().optional(),
     /** Tensor metadata: for a file, its own; for a directory, per file path inside it. */
     meta: z.union([tensorMetaSchema, z.record(z.string(), tensorMetaSchema)]).optional(),
+    /** For `dataver import`: the git repository, revision and path the data comes from. */
+    import: importSourceSchema.optional(),
   })
   .strict();
 
@@ -75,6 +90,7 @@ export type OutputEntry = z.infer<typeof outputEntrySchema>;
 export type StageState = z.infer<typeof stageStateSchema>;
 export type Lock = z.infer<typeof lockSchema>;
 export type TensorMetaValue = z.infer<typeof tensorMetaSchema>;
+export type ImportSource = z.infer<typeof importSourceSchema>;
 
 /** A lock with nothing in it. */
 export function emptyLock(): Lock {

@@ -183,8 +183,14 @@ export async function reproduce(
   return { stages: outcomes, upToDate: outcomes.every((o) => o.action === 'up-to-date') };
 }
 
-/** After a stage ran or was restored: cache and lock its outputs, record its state, remember the run. */
-async function recordStage(
+/**
+ * After a stage ran or was restored (or is committed as it is): cache and lock its outputs,
+ * record its state, and remember the run when it `ran`.
+ *
+ * @example
+ * await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, false);
+ */
+export async function recordStage(
   repo: Repo,
   stage: Stage,
   lock: Lock,

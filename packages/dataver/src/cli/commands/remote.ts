@@ -26,17 +26,21 @@ function unknownRemote(config: Config, name: string): DataverError {
   });
 }
 
-/** Changes the config under the write lock, then says (or, with --git-add, does) what to commit. */
+/**
+ * Changes the config under the write lock, says what changed (`done`), then says (or, with
+ * --git-add, does) what to commit.
+ */
 async function changeConfig(
   output: Output,
   repo: Repo,
   gitAdd: boolean | undefined,
-  change: (config: Config) => Config | undefined,
+  change: (config: Config) => Config,
+  done: () => string,
 ): Promise<void> {
   await withWriteLock(repo, 'remote', async () => {
-    const next = change(await readConfig(repo.root));
-    if (next) await writeConfig(repo.root, next);
+    await writeConfig(repo.root, change(await readConfig(repo.root)));
   });
+  output.info(done());
   const { commitState, stageFile } = await import('../../git/staging.js');
   const file = toPosix(CONFIG_FILE);
   if (gitAdd) {
@@ -69,18 +73,23 @@ export async function add(
     url = path.relative(repo.root, location.folder) || '.';
   }
   let isDefault = false;
-  await changeConfig(output, repo, options.gitAdd, (config) => {
-    if (config.remotes[name]) {
-      throw new DataverError('USAGE', `remote '${name}' already exists (${config.remotes[name].url})`, {
-        hint: `change it with \`dataver remote modify ${name} url URL\` or remove it first`,
-      });
-    }
-    config.remotes[name] = { url };
-    isDefault = options.default === true || Object.keys(config.remotes).length === 1;
-    if (isDefault) config.core.remote = name;
-    return config;
-  });
-  output.info(`added remote ${name} → ${url}${isDefault ? ' (default)' : ''}`);
+  await changeConfig(
+    output,
+    repo,
+    options.gitAdd,
+    (config) => {
+      if (config.remotes[name]) {
+        throw new DataverError('USAGE', `remote '${name}' already exists (${config.remotes[name].url})`, {
+          hint: `change it with \`dataver remote modify ${name} url URL\` or remove it first`,
+        });
+      }
+      config.remotes[name] = { url };
+      isDefault = options.default === true || Object.keys(config.remotes).length === 1;
+      if (isDefault) config.core.remote = name;
+      return config;
+    },
+    () => `added remote ${name} → ${url}${isDefault ? ' (default)' : ''}`,
+  );
   if (location.kind === 'local' && !existsSync(location.folder))
     output.warn(
       `folder ${location.folder} does not exist: create it before pushing (mkdir -p ${location.folder})`,
@@ -109,13 +118,18 @@ export async function remove(
   options: { gitAdd?: boolean },
 ): Promise<number> {
   const repo = await openRepo();
-  await changeConfig(output, repo, options.gitAdd, (config) => {
-    if (!config.remotes[name]) throw unknownRemote(config, name);
-    delete config.remotes[name];
-    if (config.core.remote === name) delete config.core.remote;
-    return config;
-  });
-  output.info(`removed remote ${name}`);
+  await changeConfig(
+    output,
+    repo,
+    options.gitAdd,
+    (config) => {
+      if (!config.remotes[name]) throw unknownRemote(config, name);
+      delete config.remotes[name];
+      if (config.core.remote === name) delete config.core.remote;
+      return config;
+    },
+    () => `removed remote ${name}`,
+  );
   return 0;
 }
 
@@ -135,11 +149,16 @@ export async function modify(
     });
   }
   const repo = await openRepo();
-  await changeConfig(output, repo, options.gitAdd, (config) => {
-    if (!config.remotes[name]) throw unknownRemote(config, name);
-    return setConfigValue(config, `remote.${name}.${option}`, options.unset ? undefined : value);
-  });
-  output.info(options.unset ? `remote ${name}: ${option} unset` : `remote ${name}: ${option} = ${value}`);
+  await changeConfig(
+    output,
+    repo,
+    options.gitAdd,
+    (config) => {
+      if (!config.remotes[name]) throw unknownRemote(config, name);
+      return setConfigValue(config, `remote.${name}.${option}`, options.unset ? undefined : value);
+    },
+    () => (options.unset ? `remote ${name}: ${option} unset` : `remote ${name}: ${option} = ${value}`),
+  );
   return 0;
 }
 
@@ -150,23 +169,28 @@ export async function rename(
 ): Promise<number> {
   checkName(to);
   const repo = await openRepo();
-  await changeConfig(output, repo, options.gitAdd, (config) => {
-    const settings = config.remotes[from];
-    if (!settings) throw unknownRemote(config, from);
-    if (config.remotes[to]) {
-      throw new DataverError('USAGE', `remote '${to}' already exists`, { hint: 'choose another name' });
-    }
-    const { [from]: _, ...others } = config.remotes;
-    const next: Config = { ...config, remotes: { ...others, [to]: settings } };
-    if (config.core.remote === from) next.core = { ...config.core, remote: to };
-    return next;
-  });
+  await changeConfig(
+    output,
+    repo,
+    options.gitAdd,
+    (config) => {
+      const settings = config.remotes[from];
+      if (!settings) throw unknownRemote(config, from);
+      if (config.remotes[to]) {
+        throw new DataverError('USAGE', `remote '${to}' already exists`, { hint: 'choose another name' });
+      }
+      const { [from]: _, ...others } = config.remotes;
+      const next: Config = { ...config, remotes: { ...others, [to]: settings } };
+      if (config.core.remote === from) next.core = { ...config.core, remote: to };
+      return next;
+    },
+    () => `renamed remote ${from} → ${to}`,
+  );
   // The copies of the remote's index segments follow it (they are only a cache).
   const indexCache = path.join(stateDirOf(repo.root), 'remote-index');
   await fsp
     .rename(path.join(indexCache, encodeURIComponent(from)), path.join(indexCache, encodeURIComponent(to)))
     .catch(() => undefined);
-  output.info(`renamed remote ${from} → ${to}`);
   return 0;
 }
 
@@ -184,16 +208,21 @@ export async function setDefault(
     );
     return 0;
   }
-  await changeConfig(output, repo, options.gitAdd, (config) => {
-    if (options.unset) {
-      delete config.core.remote;
+  await changeConfig(
+    output,
+    repo,
+    options.gitAdd,
+    (config) => {
+      if (options.unset) {
+        delete config.core.remote;
+        return config;
+      }
+      if (name === undefined || !config.remotes[name]) throw unknownRemote(config, name ?? '');
+      config.core.remote = name;
       return config;
-    }
-    if (name === undefined || !config.remotes[name]) throw unknownRemote(config, name ?? '');
-    config.core.remote = name;
-    return config;
-  });
-  output.info(options.unset ? 'no default remote' : `default remote: ${name}`);
+    },
+    () => (options.unset ? 'no default remote' : `default remote: ${name}`),
+  );
   return 0;
 }
 
