@@ -9,6 +9,7 @@
 //
 //   node bench/train.js [--images 30000] [--batch 64] [--rounds 3] [--quick] [--json]
 //   node bench/train.js --profile [--batch 64] [--steps 100]    per-kernel time per batch (main thread)
+//   --dist DIR measures another build of the trainer (e.g. an older commit's packages/trainer/dist).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -23,7 +24,11 @@ const images = arg('images', quick ? 6000 : 30000);
 const batch = arg('batch', 64);
 const rounds = arg('rounds', quick ? 1 : 3);
 const asJson = process.argv.includes('--json');
-const dist = path.join(__dirname, '..', 'packages', 'trainer', 'dist');
+const distArg = process.argv.indexOf('--dist');
+const dist =
+  distArg > 0
+    ? path.resolve(process.argv[distArg + 1])
+    : path.join(__dirname, '..', 'packages', 'trainer', 'dist');
 /** Images timed at batch 1 per round: enough for a stable rate, few enough to keep rounds short. */
 const singles = quick ? 200 : 1000;
 
@@ -135,7 +140,7 @@ async function ours(data, workers, withInference) {
   const { train } = require(path.join(dist, 'train.js'));
   processedDir ??= await writeProcessed(data);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-out-'));
-  const config = parseTrainConfig({
+  const settings = {
     epochs: 1,
     batchSize: batch,
     workers,
@@ -144,7 +149,14 @@ async function ours(data, workers, withInference) {
     earlyStopping: { patience: 0, minDelta: 0 },
     data: { dir: processedDir, limit: null },
     output: { dir: out },
-  });
+  };
+  let config;
+  try {
+    config = parseTrainConfig(settings);
+  } catch {
+    // A build from before `workers: auto`: its default was 2 threads.
+    config = parseTrainConfig({ ...settings, workers: workers === 'auto' ? 2 : workers });
+  }
   const result = await train({ config, allowDirty: true });
   const [epoch] = result.history;
   const run = JSON.parse(fs.readFileSync(path.join(result.logsDir, 'run.json'), 'utf8'));
@@ -181,7 +193,7 @@ async function profile() {
   const { createModel } = require(path.join(dist, 'model', 'index.js'));
   const { gradientStep } = require(path.join(dist, 'model', 'step.js'));
   const { Optimizer } = require(path.join(dist, 'optim.js'));
-  const { planAugmentation } = require(path.join(dist, 'data', 'augment.js'));
+  const { planAugmentation, augmentBatch } = require(path.join(dist, 'data', 'augment.js'));
   const { infer } = require(path.join(dist, 'batch.js'));
   let adam = null;
   try {
@@ -233,10 +245,12 @@ async function profile() {
     const off = (s * batch) % (6400 - batch);
     const x = data.x.slice(off * 784, (off + batch) * 784);
     const y = data.y.slice(off, off + batch);
-    const plan = planAugmentation(batch, aug, rng);
+    // Builds from before augmentation plans augment in JS here; later ones inside the step.
+    const plan = planAugmentation ? planAugmentation(batch, aug, rng) : null;
+    if (!plan) augmentBatch(x, batch, aug, rng, bg);
     phase.data += performance.now() - t;
     t = performance.now();
-    const r = gradientStep(model, x, y, rng, vars, { augment: { plan, background: bg } });
+    const r = gradientStep(model, x, y, rng, vars, plan ? { augment: { plan, background: bg } } : undefined);
     phase.step += performance.now() - t;
     t = performance.now();
     optimizer.apply(trainables, r.grads);
@@ -251,7 +265,7 @@ async function profile() {
     `  ${(total / steps).toFixed(2)} ms/batch, ${((batch * steps) / (total / 1000)).toFixed(0)} images/s`,
   );
   console.log(
-    `  phases (ms/batch): plan ${per(phase.data)}, step (augment + forward + backward) ${per(phase.step)}, optimizer ${per(phase.optimizer)}`,
+    `  phases (ms/batch): data (augmentation plan, or JS augmentation) ${per(phase.data)}, step (augment + forward + backward) ${per(phase.step)}, optimizer ${per(phase.optimizer)}`,
   );
   let kernels = 0;
   for (const [k, [ms, n]] of [...times.entries()].sort((a, b) => b[1][0] - a[1][0])) {

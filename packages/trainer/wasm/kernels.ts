@@ -432,71 +432,6 @@ export function im2colTransposed(
 }
 
 /**
- * Stride-1 filter-gradient operands over the zero-padded grid (positions q = (n·Hp + oh)·Wp + ow):
- * planes gets a channel-major padded copy of x (each plane planeLen long), colT row (kh, kw, ci) the
- * plane of ci shifted by kh·Wp + kw, and dyPad the output gradient placed on the grid (zero elsewhere).
- */
-export function paddedOperands(
-  x: usize,
-  dy: usize,
-  batch: i32,
-  inH: i32,
-  inW: i32,
-  inC: i32,
-  outH: i32,
-  outW: i32,
-  outC: i32,
-  kH: i32,
-  kW: i32,
-  padTop: i32,
-  padLeft: i32,
-  hp: i32,
-  wp: i32,
-  planeLen: i32,
-  planes: usize,
-  colT: usize,
-  dyPad: usize,
-): void {
-  const grid = batch * hp * wp;
-  memory.fill(planes, 0, (<usize>(planeLen * inC)) << 2);
-  let i = 0;
-  for (let n = 0; n < batch; n++) {
-    for (let hh = 0; hh < inH; hh++) {
-      let q = (n * hp + hh + padTop) * wp + padLeft;
-      for (let ww = 0; ww < inW; ww++) {
-        for (let ci = 0; ci < inC; ci++)
-          store<f32>(f32At(planes, ci * planeLen + q), load<f32>(f32At(x, i + ci)));
-        i += inC;
-        q++;
-      }
-    }
-  }
-  for (let kh = 0; kh < kH; kh++) {
-    for (let kw = 0; kw < kW; kw++) {
-      const shift = kh * wp + kw;
-      for (let ci = 0; ci < inC; ci++) {
-        memory.copy(
-          f32At(colT, ((kh * kW + kw) * inC + ci) * grid),
-          f32At(planes, ci * planeLen + shift),
-          (<usize>grid) << 2,
-        );
-      }
-    }
-  }
-  memory.fill(dyPad, 0, (<usize>(grid * outC)) << 2);
-  const rowLen = outW * outC;
-  for (let n = 0; n < batch; n++) {
-    for (let oh = 0; oh < outH; oh++) {
-      memory.copy(
-        f32At(dyPad, (n * hp + oh) * wp * outC),
-        f32At(dy, (n * outH + oh) * rowLen),
-        (<usize>rowLen) << 2,
-      );
-    }
-  }
-}
-
-/**
  * One Adam (or AdamW, decoupled) step over len parameters: m, v updated in place, new parameters to out
  * (which may be p). stepSize = lr / (1 − β1ᵗ), rc2 = 1 / √(1 − β2ᵗ).
  */
@@ -690,4 +625,164 @@ export function softmaxCrossEntropy(
     store<i32>(f32At(predicted, i), best);
   }
   return total;
+}
+
+/** Σ over the lanes of v. */
+function hsum(v: v128): f32 {
+  return (
+    f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)
+  );
+}
+
+/**
+ * Stride-1 filter gradient straight from the padded planes, without an im2col matrix: with the grid
+ * positions q of paddedOperands, dW[kh, kw, ci, co] = Σ_q planes[ci][q + kh·Wp + kw] · dyT[co][q], where
+ * dyT is dy transposed to channel-major on the grid (zero off the output). Both operands of every dot
+ * product are contiguous; two filter rows × four output channels share each load.
+ */
+export function paddedFilterGrad(
+  x: usize,
+  dy: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  inC: i32,
+  outH: i32,
+  outW: i32,
+  outC: i32,
+  kH: i32,
+  kW: i32,
+  padTop: i32,
+  padLeft: i32,
+  hp: i32,
+  wp: i32,
+  planeLen: i32,
+  planes: usize,
+  dyT: usize,
+  dW: usize,
+): void {
+  const grid = batch * hp * wp;
+  memory.fill(planes, 0, (<usize>(planeLen * inC)) << 2);
+  let i = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let hh = 0; hh < inH; hh++) {
+      let q = (n * hp + hh + padTop) * wp + padLeft;
+      for (let ww = 0; ww < inW; ww++) {
+        for (let ci = 0; ci < inC; ci++)
+          store<f32>(f32At(planes, ci * planeLen + q), load<f32>(f32At(x, i + ci)));
+        i += inC;
+        q++;
+      }
+    }
+  }
+  memory.fill(dyT, 0, (<usize>(grid * outC)) << 2);
+  let j = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let oh = 0; oh < outH; oh++) {
+      let q = (n * hp + oh) * wp;
+      for (let ow = 0; ow < outW; ow++) {
+        for (let co = 0; co < outC; co++) store<f32>(f32At(dyT, co * grid + q), load<f32>(f32At(dy, j + co)));
+        j += outC;
+        q++;
+      }
+    }
+  }
+  const rows = kH * kW * inC;
+  const vecEnd = grid & ~3;
+  let r = 0;
+  for (; r < rows; r += 2) {
+    const pair = r + 1 < rows;
+    // Row r = (kh·KW + kw)·Cin + ci reads plane ci shifted by kh·Wp + kw.
+    const ci0 = r % inC;
+    const t0 = r / inC;
+    const a0 = f32At(planes, ci0 * planeLen + (t0 / kW) * wp + (t0 % kW));
+    const ci1 = (r + 1) % inC;
+    const t1 = (r + 1) / inC;
+    const a1 = pair ? f32At(planes, ci1 * planeLen + (t1 / kW) * wp + (t1 % kW)) : a0;
+    let co = 0;
+    for (; co + 4 <= outC; co += 4) {
+      const b0 = f32At(dyT, co * grid);
+      const b1 = b0 + ((<usize>grid) << 2);
+      const b2 = b1 + ((<usize>grid) << 2);
+      const b3 = b2 + ((<usize>grid) << 2);
+      let s00 = f32x4.splat(0);
+      let s01 = f32x4.splat(0);
+      let s02 = f32x4.splat(0);
+      let s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0);
+      let s11 = f32x4.splat(0);
+      let s12 = f32x4.splat(0);
+      let s13 = f32x4.splat(0);
+      for (let q = 0; q < vecEnd; q += 4) {
+        const off = (<usize>q) << 2;
+        const va = v128.load(a0 + off);
+        const vb = v128.load(a1 + off);
+        const y0 = v128.load(b0 + off);
+        const y1 = v128.load(b1 + off);
+        const y2 = v128.load(b2 + off);
+        const y3 = v128.load(b3 + off);
+        s00 = f32x4.add(s00, f32x4.mul(va, y0));
+        s01 = f32x4.add(s01, f32x4.mul(va, y1));
+        s02 = f32x4.add(s02, f32x4.mul(va, y2));
+        s03 = f32x4.add(s03, f32x4.mul(va, y3));
+        s10 = f32x4.add(s10, f32x4.mul(vb, y0));
+        s11 = f32x4.add(s11, f32x4.mul(vb, y1));
+        s12 = f32x4.add(s12, f32x4.mul(vb, y2));
+        s13 = f32x4.add(s13, f32x4.mul(vb, y3));
+      }
+      let t00 = hsum(s00);
+      let t01 = hsum(s01);
+      let t02 = hsum(s02);
+      let t03 = hsum(s03);
+      let t10 = hsum(s10);
+      let t11 = hsum(s11);
+      let t12 = hsum(s12);
+      let t13 = hsum(s13);
+      for (let q = vecEnd; q < grid; q++) {
+        const off = (<usize>q) << 2;
+        const va = load<f32>(a0 + off);
+        const vb = load<f32>(a1 + off);
+        t00 += va * load<f32>(b0 + off);
+        t01 += va * load<f32>(b1 + off);
+        t02 += va * load<f32>(b2 + off);
+        t03 += va * load<f32>(b3 + off);
+        t10 += vb * load<f32>(b0 + off);
+        t11 += vb * load<f32>(b1 + off);
+        t12 += vb * load<f32>(b2 + off);
+        t13 += vb * load<f32>(b3 + off);
+      }
+      const o0 = f32At(dW, r * outC + co);
+      store<f32>(o0, t00);
+      store<f32>(o0, t01, 4);
+      store<f32>(o0, t02, 8);
+      store<f32>(o0, t03, 12);
+      if (pair) {
+        const o1 = f32At(dW, (r + 1) * outC + co);
+        store<f32>(o1, t10);
+        store<f32>(o1, t11, 4);
+        store<f32>(o1, t12, 8);
+        store<f32>(o1, t13, 12);
+      }
+    }
+    for (; co < outC; co++) {
+      const b0 = f32At(dyT, co * grid);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      for (let q = 0; q < vecEnd; q += 4) {
+        const off = (<usize>q) << 2;
+        const y0 = v128.load(b0 + off);
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(a0 + off), y0));
+        s1 = f32x4.add(s1, f32x4.mul(v128.load(a1 + off), y0));
+      }
+      let t0s = hsum(s0);
+      let t1s = hsum(s1);
+      for (let q = vecEnd; q < grid; q++) {
+        const off = (<usize>q) << 2;
+        t0s += load<f32>(a0 + off) * load<f32>(b0 + off);
+        t1s += load<f32>(a1 + off) * load<f32>(b0 + off);
+      }
+      store<f32>(f32At(dW, r * outC + co), t0s);
+      if (pair) store<f32>(f32At(dW, (r + 1) * outC + co), t1s);
+    }
+  }
 }

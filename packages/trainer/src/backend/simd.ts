@@ -53,7 +53,7 @@ export interface SimdExports {
     strideW: number,
     out: number,
   ): void;
-  paddedOperands(
+  paddedFilterGrad(
     x: number,
     dy: number,
     batch: number,
@@ -71,8 +71,8 @@ export interface SimdExports {
     wp: number,
     planeLen: number,
     planes: number,
-    colT: number,
-    dyPad: number,
+    dyT: number,
+    dW: number,
   ): void;
   adamUpdate(
     p: number,
@@ -228,7 +228,7 @@ export function loadSimdKernels(heap: WasmHeapModule, file = simdWasmFile()): Si
     bnActPoolBackward1: fn('bnActPoolBackward1'),
     bnBackward2: fn('bnBackward2'),
     im2colTransposed: fn('im2colTransposed'),
-    paddedOperands: fn('paddedOperands'),
+    paddedFilterGrad: fn('paddedFilterGrad'),
     adamUpdate: fn('adamUpdate'),
     affineWarp: fn('affineWarp'),
     softmaxCrossEntropy: fn('softmaxCrossEntropy'),

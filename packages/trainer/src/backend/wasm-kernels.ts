@@ -78,13 +78,41 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     padding(attrs?.pad, 'pad'),
     roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
   );
+  const simd = simdFor(backend);
+  if (simd && s.strideH === 1 && s.strideW === 1) {
+    // Dot products straight from the padded planes: no im2col matrix, no matmul operator to set up.
+    const g = paddedGrid(s);
+    const dw = backend.makeOutput([...filterShape], 'float32');
+    const [planes = 0, dyT = 0] = carve(simd.scratch, [g.planeLen * s.inC * 4, g.grid * s.outC * 4]);
+    simd.kernels.paddedFilterGrad(
+      ptr(backend, x),
+      ptr(backend, dy),
+      s.batch,
+      s.inH,
+      s.inW,
+      s.inC,
+      s.outH,
+      s.outW,
+      s.outC,
+      s.kH,
+      s.kW,
+      s.padTop,
+      s.padLeft,
+      g.hp,
+      g.wp,
+      g.planeLen,
+      planes,
+      dyT,
+      ptr(backend, dw),
+    );
+    return dw;
+  }
   // One input channel: the gather is cheap and the padded grid would only add matmul work.
   if (s.strideH === 1 && s.strideW === 1 && s.inC > 1)
     return backpropFilterPadded(backend, x, dy, s, filterShape);
   const k = s.kH * s.kW * s.inC;
   const m = s.batch * s.outH * s.outW;
   const colT = backend.makeOutput([1, k, m], 'float32');
-  const simd = simdFor(backend);
   if (simd) {
     simd.kernels.im2colTransposed(
       ptr(backend, x),
@@ -119,7 +147,7 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
 
 let planeScratch = new Float32Array(0);
 
-/** Stride-1 filter gradient as one matmul over the zero-padded grid (see paddedOperands). */
+/** The reference stride-1 filter gradient: one matmul over the zero-padded grid (see paddedOperands). */
 function backpropFilterPadded(
   backend: WasmBackendLike,
   x: TensorInfo,
@@ -131,42 +159,16 @@ function backpropFilterPadded(
   const k = s.kH * s.kW * s.inC;
   const colT = backend.makeOutput([1, k, g.grid], 'float32');
   const dyPad = backend.makeOutput([1, g.grid, s.outC], 'float32');
-  const simd = simdFor(backend);
-  if (simd) {
-    const [planes = 0] = carve(simd.scratch, [g.planeLen * s.inC * 4]);
-    simd.kernels.paddedOperands(
-      ptr(backend, x),
-      ptr(backend, dy),
-      s.batch,
-      s.inH,
-      s.inW,
-      s.inC,
-      s.outH,
-      s.outW,
-      s.outC,
-      s.kH,
-      s.kW,
-      s.padTop,
-      s.padLeft,
-      g.hp,
-      g.wp,
-      g.planeLen,
-      planes,
-      ptr(backend, colT),
-      ptr(backend, dyPad),
-    );
-  } else {
-    if (planeScratch.length < g.planeLen * s.inC) planeScratch = new Float32Array(g.planeLen * s.inC);
-    paddedOperands(
-      f32(backend, x),
-      f32(backend, dy),
-      s,
-      g,
-      planeScratch,
-      f32(backend, colT),
-      f32(backend, dyPad),
-    );
-  }
+  if (planeScratch.length < g.planeLen * s.inC) planeScratch = new Float32Array(g.planeLen * s.inC);
+  paddedOperands(
+    f32(backend, x),
+    f32(backend, dy),
+    s,
+    g,
+    planeScratch,
+    f32(backend, colT),
+    f32(backend, dyPad),
+  );
   const dw = callKernel(
     'BatchMatMul',
     backend,
