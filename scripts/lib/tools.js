@@ -82,15 +82,16 @@ const INSTALL = {
 };
 
 /**
- * The command that installs `tool` on this machine.
+ * The command that installs `tool` on this machine (or on a machine of `family`).
  *
  * @param {keyof typeof INSTALL} tool
+ * @param {'debian' | 'macos' | 'windows' | 'linux'} [family]
  * @returns {string}
  * @example
  * installHint('chromium'); // 'sudo apt-get install -y chromium (Ubuntu: …)' on Debian
  */
-function installHint(tool) {
-  return INSTALL[tool][platformFamily()];
+function installHint(tool, family = platformFamily()) {
+  return INSTALL[tool][family];
 }
 
 /** Runs `command args` quietly; true when it exits 0. */
@@ -220,6 +221,7 @@ function locateCommand(tool) {
 
 module.exports = {
   REPO_ROOT,
+  TOOL_NAMES: Object.keys(INSTALL),
   platformFamily,
   installHint,
   locatePython,

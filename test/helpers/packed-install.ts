@@ -82,13 +82,16 @@ export function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
  * @example
  * const packed = packAll(tempDir);
  */
-export function packAll(dest: string): PackedPackage[] {
+export function packAll(
+  dest: string,
+  names: readonly PackageName[] = PACKAGES.map((p) => p.name),
+): PackedPackage[] {
   const args = [
     'pack',
     '--json',
     '--pack-destination',
     dest,
-    ...PACKAGES.flatMap((p) => ['-w', `packages/${p.dir}`]),
+    ...PACKAGES.filter((p) => names.includes(p.name)).flatMap((p) => ['-w', `packages/${p.dir}`]),
   ];
   const r = npm(args, REPO_ROOT);
   if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.stderr}`);
@@ -233,30 +236,20 @@ export function projectLock(projectName: string, packed: PackedPackage[], relati
   return { name: projectName, version: '1.0.0', lockfileVersion: 3, requires: true, packages };
 }
 
-export interface InstalledProject {
-  dir: string;
-  /** npm's output of the install. */
-  output: string;
-}
-
 /**
  * Writes package.json (the tarballs as dependencies, this repository's `overrides`) and the
- * lock into `dir`, then runs `npm install --offline` there.
+ * matching package-lock.json into `dir`: a project that `npm ci --offline` installs.
  *
  * @example
- * const project = installPacked(dir, packAll(tgzDir));
+ * writeProject(dir, packAll(path.join(dir, 'vendor')));
  */
-export function installPacked(
-  dir: string,
-  packed: PackedPackage[],
-  extraArgs: string[] = [],
-): InstalledProject {
+export function writeProject(dir: string, packed: PackedPackage[], name = 'packed-install-check'): void {
   const rootManifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
     overrides?: Record<string, string>;
   };
-  const lock = projectLock('packed-install-check', packed, dir);
+  const lock = projectLock(name, packed, dir);
   const manifest = {
-    name: 'packed-install-check',
+    name,
     version: '1.0.0',
     private: true,
     dependencies: lock.packages['']?.dependencies,
@@ -264,8 +257,16 @@ export function installPacked(
   };
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+}
+
+/**
+ * Writes the project (see writeProject) into `dir`, then runs `npm install --offline` there.
+ *
+ * @example
+ * installPacked(dir, packAll(tgzDir), ['--omit=optional']);
+ */
+export function installPacked(dir: string, packed: PackedPackage[], extraArgs: string[] = []): void {
+  writeProject(dir, packed);
   const r = npm(['install', '--offline', '--no-audit', '--no-fund', ...extraArgs], dir);
-  const output = `${r.stdout}${r.stderr}`;
-  if (r.code !== 0) throw new Error(`npm install --offline failed (exit ${r.code}):\n${output}`);
-  return { dir, output };
+  if (r.code !== 0) throw new Error(`npm install --offline failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 }

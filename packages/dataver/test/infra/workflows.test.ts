@@ -1,24 +1,38 @@
-// The GitHub Actions workflows (.github/workflows/) parse and have their steps: ci.yml lints,
-// builds and tests without secrets; data.yml restores .dataver/cache keyed on data.lock.json,
-// pulls, checks that the pipeline reproduces and writes a job summary, and hands the GCS key
-// (see docs/gcs.md, "GitHub Actions") only to the environment of the steps that need it.
-import { readFileSync } from 'node:fs';
+// The GitHub Actions workflows (.github/workflows/): every one passes actionlint and GitHub's own
+// workflow parser (scripts/lint-workflows.mjs), and pins its actions by commit SHA with the
+// version in a comment. ci.yml lints once and tests on three OSes × Node 20 and 22 without
+// stopping at the first failure, uploading reports; data.yml authenticates with
+// google-github-actions/auth, caches on data.lock.json and pushes only from main; release.yml
+// publishes with provenance from a version tag after its checks. (data-workflow.test.ts runs
+// data.yml's steps for real.)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
 const root = join(__dirname, '..', '..', '..', '..');
+const workflowDir = join(root, '.github', 'workflows');
+const LINT = join(root, 'scripts', 'lint-workflows.mjs');
 // The exact expression GitHub Actions expands; built by concatenation to keep it a plain string.
-const SECRET_EXPRESSION = '$' + '{{ secrets.GCP_SA_KEY }}';
+const secret = (name: string) => '$' + `{{ secrets.${name} }}`;
 
 type Step = {
   name?: string;
+  id?: string;
   uses?: string;
   run?: string;
   if?: string;
   with?: Record<string, unknown>;
   env?: Record<string, unknown>;
 };
-type Job = { 'runs-on': string; steps: Step[] };
+type Job = {
+  'runs-on': string;
+  steps: Step[];
+  strategy?: { 'fail-fast'?: boolean; matrix?: Record<string, unknown[]> };
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
+};
 type Workflow = {
   name: string;
   on: Record<string, unknown>;
@@ -26,129 +40,220 @@ type Workflow = {
   jobs: Record<string, Job>;
 };
 
-function loadWorkflow(file: string): { text: string; workflow: Workflow } {
-  const text = readFileSync(join(root, '.github', 'workflows', file), 'utf8');
+const files = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
+
+function load(file: string): { text: string; workflow: Workflow } {
+  const text = readFileSync(join(workflowDir, file), 'utf8');
   return { text, workflow: parse(text) as Workflow };
 }
 
-function allSteps(workflow: Workflow): Step[] {
-  return Object.values(workflow.jobs).flatMap((job) => job.steps);
-}
-
-/** Every string in the document, with the key path that leads to it. */
-function stringsWithPaths(value: unknown, at: string[] = []): Array<{ at: string[]; value: string }> {
-  if (typeof value === 'string') return [{ at, value }];
-  if (Array.isArray(value)) return value.flatMap((item, i) => stringsWithPaths(item, [...at, String(i)]));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, item]) => stringsWithPaths(item, [...at, key]));
-  }
-  return [];
-}
-
-const stepIndex = (steps: Step[], match: (step: Step) => boolean): number => {
+const allSteps = (w: Workflow): Step[] => Object.values(w.jobs).flatMap((job) => job.steps ?? []);
+const uses = (action: string) => (step: Step) =>
+  typeof step.uses === 'string' && step.uses.startsWith(`${action}@`);
+const runs = (pattern: RegExp) => (step: Step) => typeof step.run === 'string' && pattern.test(step.run);
+function indexOf(steps: Step[], match: (step: Step) => boolean): number {
   const index = steps.findIndex(match);
   expect(index).toBeGreaterThanOrEqual(0);
   return index;
-};
-const runs = (pattern: RegExp) => (step: Step) => typeof step.run === 'string' && pattern.test(step.run);
-const uses = (action: string) => (step: Step) =>
-  typeof step.uses === 'string' && step.uses.startsWith(`${action}@`);
+}
 
-describe.each(['ci.yml', 'data.yml'])('%s', (file) => {
-  const { workflow } = loadWorkflow(file);
+interface LintResult {
+  file: string;
+  problems: { tool: string; line: number; column: number; message: string }[];
+}
+function lint(paths: string[] = []): LintResult[] {
+  const r = spawnSync(process.execPath, [LINT, '--json', ...paths], { encoding: 'utf8', timeout: 120_000 });
+  if (!r.stdout) throw new Error(`lint-workflows printed nothing (exit ${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as LintResult[];
+}
 
-  test('has a name, triggers and jobs with steps on ubuntu', () => {
-    expect(typeof workflow.name).toBe('string');
-    expect(workflow.on).toEqual(expect.objectContaining({ push: expect.anything(), pull_request: null }));
-    expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0);
-    for (const job of Object.values(workflow.jobs)) {
-      expect(job['runs-on']).toMatch(/^ubuntu-/);
-      expect(Array.isArray(job.steps)).toBe(true);
+test('ci, data and release are there', () => {
+  expect(files).toEqual(expect.arrayContaining(['ci.yml', 'data.yml', 'release.yml']));
+});
+
+describe('lint', () => {
+  // One run of the linters (loading the wasm build takes seconds): the workflows and a broken one.
+  let results: LintResult[];
+  let broken: LintResult | undefined;
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'workflow-lint-'));
+    try {
+      const bad = join(dir, 'bad.yml');
+      writeFileSync(
+        bad,
+        [
+          'on: push',
+          'jobs:',
+          '  a:',
+          '    runs-on: ubuntu-latest',
+          '    steps:',
+          `      - run: echo $${'{{'} github.no_such_field }}`,
+          '  b:',
+          '    runs-on: ubuntu-latest',
+          '    needs: missing',
+          '    steps: 3',
+          '',
+        ].join('\n'),
+      );
+      const all = lint([...files.map((f) => join(workflowDir, f)), bad]);
+      broken = all.pop();
+      results = all;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test('every workflow passes actionlint and GitHub’s workflow parser', () => {
+    expect(results.map((r) => r.file).sort()).toEqual(files.map((f) => `.github/workflows/${f}`).sort());
+    expect(results.filter((r) => r.problems.length > 0)).toEqual([]);
+  });
+
+  test('the linters catch a broken workflow (an unknown context, a missing job, steps that are not a list)', () => {
+    expect(new Set(broken?.problems.map((p) => p.tool))).toEqual(new Set(['actionlint', 'workflow-parser']));
+    expect(broken?.problems.map((p) => p.message).join('\n')).toMatch(/no_such_field[\s\S]*missing/);
+  });
+});
+
+describe.each(files)('%s', (file) => {
+  const { text, workflow } = load(file);
+
+  test('pins every action by a full commit SHA, with its version in a comment', () => {
+    const lines = text.split('\n').filter((l) => /^\s*(-\s+)?uses:/.test(l));
+    for (const line of lines) {
+      if (/uses:\s*\.\//.test(line)) continue; // a local action
+      expect(line).toMatch(/uses:\s*[\w.-]+\/[\w./-]+@[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*\s*$/);
     }
   });
 
-  test('grants read-only repository access', () => {
-    expect(workflow.permissions).toEqual({ contents: 'read' });
-  });
-
-  test('checks out, then sets up Node 20 with the npm cache, then installs with npm ci', () => {
-    for (const job of Object.values(workflow.jobs)) {
-      const checkout = stepIndex(job.steps, uses('actions/checkout'));
-      const node = stepIndex(job.steps, uses('actions/setup-node'));
-      const install = stepIndex(job.steps, runs(/^npm ci\b/));
-      expect(checkout).toBeLessThan(node);
-      expect(node).toBeLessThan(install);
-      expect(job.steps[node].with).toEqual(expect.objectContaining({ 'node-version': 20, cache: 'npm' }));
-    }
+  test('grants read-only repository access at the top', () => {
+    expect(workflow.permissions?.contents).toBe('read');
+    expect(Object.values(workflow.permissions ?? {}).filter((v) => v === 'write').length).toBeLessThanOrEqual(
+      1,
+    );
   });
 });
 
 describe('ci.yml', () => {
-  const { workflow } = loadWorkflow('ci.yml');
-  const steps = allSteps(workflow);
+  const { text, workflow } = load('ci.yml');
 
-  test('lints, installs the apt packages, builds and tests', () => {
-    expect(steps.some(runs(/biome (ci|check)/))).toBe(true);
-    expect(steps.some(runs(/scripts\/setup-tools\.sh/))).toBe(true);
-    // npm ci builds through `prepare`; npm test builds, lints, runs jest and the docs build.
-    expect(steps.some(runs(/^npm test\b/))).toBe(true);
+  test('lints once, on one machine', () => {
+    const lintJobs = Object.values(workflow.jobs).filter((job) => job.steps.some(runs(/biome ci/)));
+    expect(lintJobs).toHaveLength(1);
+    expect(lintJobs[0]?.strategy).toBeUndefined();
+    expect(lintJobs[0]?.steps.some(runs(/lint:workflows/))).toBe(true);
+  });
+
+  test('tests on ubuntu, macOS and Windows × Node 20 and 22, and one failure does not cancel the others', () => {
+    const test = workflow.jobs.test as Job;
+    expect(test.strategy?.['fail-fast']).toBe(false);
+    expect(test.strategy?.matrix?.os).toEqual(['ubuntu-latest', 'macos-latest', 'windows-latest']);
+    expect(test.strategy?.matrix?.node).toEqual([20, 22]);
+    expect(test['runs-on']).toBe('$' + '{{ matrix.os }}');
+    const node = test.steps.find(uses('actions/setup-node'));
+    expect(node?.with?.['node-version']).toBe('$' + '{{ matrix.node }}');
+  });
+
+  test('installs with npm ci, checks the tools, runs npm test and uploads the reports even when it failed', () => {
+    const steps = (workflow.jobs.test as Job).steps;
+    const tools = indexOf(steps, runs(/node scripts\/setup-tools\.js/));
+    const install = indexOf(steps, runs(/^npm ci$/));
+    const npmTest = indexOf(steps, runs(/^npm test$/));
+    const upload = indexOf(steps, uses('actions/upload-artifact'));
+    expect(tools).toBeLessThan(npmTest);
+    expect(install).toBeLessThan(npmTest);
+    expect(npmTest).toBeLessThan(upload);
+    expect(steps[upload]?.if).toBe('always()');
+    expect(String(steps[upload]?.with?.path)).toMatch(/^test-reports\/?$/);
+    expect(String(steps[upload]?.with?.name)).toContain('matrix.os');
   });
 
   test('uses no secrets', () => {
-    expect(loadWorkflow('ci.yml').text).not.toMatch(/secrets\./);
+    expect(text).not.toMatch(/secrets\./);
   });
 });
 
 describe('data.yml', () => {
-  const { text, workflow } = loadWorkflow('data.yml');
+  const { text, workflow } = load('data.yml');
   const steps = allSteps(workflow);
 
-  test('references the secret only as the expression in env.DATAVER_GCS_CREDENTIALS', () => {
-    const references = stringsWithPaths(workflow).filter((s) => s.value.includes('secrets.'));
-    expect(references.length).toBeGreaterThan(0);
-    for (const reference of references) {
-      expect(reference.value).toBe(SECRET_EXPRESSION);
-      expect(reference.at.slice(-2)).toEqual(['env', 'DATAVER_GCS_CREDENTIALS']);
-    }
-    // The raw text agrees with the parsed document (nothing hidden in anchors or comments).
-    expect(text.match(/secrets\./g)?.length).toBe(references.length);
+  test('authenticates with google-github-actions/auth and the GCP_SA_KEY secret (or workload identity)', () => {
+    const auth = steps.filter(uses('google-github-actions/auth'));
+    expect(auth.map((s) => s.with)).toEqual([
+      { credentials_json: secret('GCP_SA_KEY') },
+      {
+        workload_identity_provider: secret('GCP_WORKLOAD_IDENTITY_PROVIDER'),
+        service_account: secret('GCP_SERVICE_ACCOUNT'),
+      },
+    ]);
+    expect(workflow.permissions?.['id-token']).toBe('write');
   });
 
-  test('never prints or writes the key', () => {
+  test('hands the key to nothing but the auth action (no step env, never printed)', () => {
+    const keyUses = text.split('\n').filter((l) => l.includes('secrets.GCP_SA_KEY'));
+    // The auth input, and the job env's "is there a key" flag, which yields only true/false.
+    expect(keyUses.map((l) => l.trim())).toEqual([
+      `HAS_GCP_KEY: $` + `{{ secrets.GCP_SA_KEY != '' }}`,
+      `credentials_json: ${secret('GCP_SA_KEY')}`,
+    ]);
     for (const step of steps) {
-      if (typeof step.run !== 'string') continue;
-      for (const line of step.run.split('\n')) {
-        if (!line.includes('DATAVER_GCS_CREDENTIALS')) continue;
-        expect(line).not.toMatch(/\b(echo|printf|cat|tee)\b[^|;&]*DATAVER_GCS_CREDENTIALS/);
-        expect(line).not.toMatch(/GITHUB_(ENV|OUTPUT)|>/);
-      }
-      expect(step.run).not.toMatch(/set -x|set -o xtrace/);
+      expect(JSON.stringify(step.env ?? {})).not.toMatch(/secrets\./);
+      expect(step.run ?? '').not.toMatch(/set -x|set -o xtrace|GOOGLE_APPLICATION_CREDENTIALS/);
     }
   });
 
-  test('the steps that talk to GCS get the key', () => {
-    for (const step of steps.filter(runs(/dataver (pull|repro|status)/))) {
-      expect(step.env?.DATAVER_GCS_CREDENTIALS).toBe(SECRET_EXPRESSION);
-    }
+  test('restores .dataver/cache keyed on data.lock.json after authenticating and before pulling', () => {
+    const cache = indexOf(steps, uses('actions/cache'));
+    expect(steps[cache]?.with?.path).toBe('.dataver/cache');
+    expect(String(steps[cache]?.with?.key)).toContain("hashFiles('data.lock.json')");
+    expect(cache).toBeGreaterThan(indexOf(steps, uses('google-github-actions/auth')));
+    expect(cache).toBeLessThan(indexOf(steps, runs(/dataver pull/)));
   });
 
-  test('caches .dataver/cache keyed on data.lock.json, before pulling', () => {
-    const cache = stepIndex(steps, uses('actions/cache'));
-    const options = steps[cache].with ?? {};
-    expect(options.path).toBe('.dataver/cache');
-    expect(String(options.key)).toContain("hashFiles('data.lock.json')");
-    expect(cache).toBeGreaterThan(stepIndex(steps, runs(/^npm ci\b/)));
-    expect(cache).toBeLessThan(stepIndex(steps, runs(/dataver pull/)));
+  test('pull → status → reproduction check → metrics in the summary → push, the push on main only', () => {
+    const order = [
+      indexOf(steps, runs(/npx dataver pull/)),
+      indexOf(steps, runs(/npx dataver status --exit-code/)),
+      indexOf(
+        steps,
+        runs(/npx dataver repro --dry-run --json[\s\S]*git diff --exit-code -- data\.lock\.json/),
+      ),
+      indexOf(steps, runs(/npx dataver metrics diff --md[\s\S]*GITHUB_STEP_SUMMARY/)),
+      indexOf(steps, runs(/npx dataver push/)),
+    ];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const push = steps[order[4] as number];
+    expect(push?.if).toMatch(/github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'/);
   });
 
-  test('pulls, then checks that the pipeline reproduces, then writes a job summary', () => {
-    const pull = stepIndex(steps, runs(/npx dataver pull/));
-    const repro = stepIndex(steps, runs(/npx dataver repro --dry-run/));
-    const status = stepIndex(steps, runs(/npx dataver status --exit-code/));
-    const summary = stepIndex(steps, runs(/npx dataver metrics show --md[\s\S]*GITHUB_STEP_SUMMARY/));
-    expect(pull).toBeLessThan(repro);
-    expect(pull).toBeLessThan(status);
-    expect(Math.max(repro, status)).toBeLessThan(summary);
-    expect(steps[summary].if).toMatch(/always\(\)/);
+  test('says in the job summary when a run has no credentials (a pull request from a fork)', () => {
+    const check = steps.find((s) => s.id === 'credentials');
+    expect(check?.run).toMatch(/GITHUB_STEP_SUMMARY/);
+    expect(check?.run).toMatch(
+      /::notice title=Data check skipped::.*a pull request from a fork receives no secrets/,
+    );
+  });
+});
+
+describe('release.yml', () => {
+  const { workflow } = load('release.yml');
+  const steps = allSteps(workflow);
+
+  test('runs on a version tag only', () => {
+    expect(Object.keys(workflow.on)).toEqual(['push']);
+    expect(workflow.on.push).toEqual({ tags: [expect.stringMatching(/^v/)] });
+  });
+
+  test('checks the tag and the tarballs, then publishes with provenance (OIDC) through changesets', () => {
+    const job = Object.values(workflow.jobs)[0] as Job;
+    expect(job.permissions?.['id-token']).toBe('write');
+    const check = indexOf(steps, runs(/node scripts\/release-check\.js/));
+    const packed = indexOf(steps, runs(/packages-install\.test\.ts/));
+    const publish = indexOf(steps, runs(/changeset publish/));
+    expect(check).toBeLessThan(publish);
+    expect(packed).toBeLessThan(publish);
+    expect(steps[publish]?.env).toEqual({
+      NODE_AUTH_TOKEN: secret('NPM_TOKEN'),
+      NPM_CONFIG_PROVENANCE: true,
+    });
   });
 });
