@@ -25,10 +25,12 @@ if (installedVersion() === wanted && fs.existsSync(path.join(dir, 'node_modules'
   process.exit(0);
 }
 console.log(`gcs-emulator: installing firebase-tools ${wanted} (npm ci --ignore-scripts) in ${dir}`);
+// Windows' npm is npm.cmd, which Node starts only through a shell.
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 execFileSync(npm, ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
   cwd: dir,
   stdio: 'inherit',
+  shell: process.platform === 'win32',
 });
 if (installedVersion() !== wanted) {
   console.error('gcs-emulator: installation did not produce the expected firebase-tools version');
