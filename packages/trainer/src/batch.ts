@@ -1,4 +1,7 @@
-// Batched inference shared by training (validation), evaluation, prediction and the server.
+// Batched inference shared by training (validation), evaluation, prediction and the server. The model
+// runs in inference mode (moving statistics, the fused wasm kernels); the softmax, loss and arg-max of
+// the few logits per image are computed here in JS, which for one image (the server's case) saves a
+// kernel call that costs more than the arithmetic.
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS } from './data/dataset.js';
 import type { Model } from './model/index.js';
@@ -35,20 +38,26 @@ export function infer(
   let correct = 0;
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
-    const probs = tf.tidy(() => {
+    const logits = tf.tidy(() => {
       const x = tf.tensor4d(images.subarray(start * PIXELS, (start + n) * PIXELS), [n, 28, 28, 1]);
-      return tf.softmax(model.forward(x, { training: false }));
+      return model.forward(x, { training: false });
     });
-    const p = probs.dataSync() as Float32Array;
-    probs.dispose();
-    probabilities.set(p, start * classes);
+    const z = logits.dataSync();
+    logits.dispose();
     for (let i = 0; i < n; i++) {
+      const row = i * classes;
       let best = 0;
-      for (let k = 1; k < classes; k++) if (p[i * classes + k]! > p[i * classes + best]!) best = k;
+      for (let k = 1; k < classes; k++) if (z[row + k]! > z[row + best]!) best = k;
+      const max = z[row + best]!;
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += Math.exp(z[row + k]! - max);
+      const out = (start + i) * classes;
+      for (let k = 0; k < classes; k++) probabilities[out + k] = Math.exp(z[row + k]! - max) / sum;
       predictions[start + i] = best;
       if (labels) {
         const y = labels[start + i]!;
-        lossSum -= Math.log(Math.max(p[i * classes + y]!, 1e-12));
+        // log-sum-exp form: exact for confident predictions where a probability would round to 0.
+        lossSum += Math.log(sum) - (z[row + y]! - max);
         if (best === y) correct++;
       }
     }
