@@ -1,18 +1,23 @@
-// `trainer predict`: classifies image files (PNG/JPEG, any size) with a trained model: top-k classes
-// with probabilities and a low-confidence flag.
+// `trainer predict`: classifies image files (PNG/JPEG, any size) with a trained model: the class, its
+// probability, all class probabilities, the top-k and a low-confidence flag; optionally a plot of each
+// input digit beside its probabilities.
 import * as path from 'node:path';
+import { writeFileAtomicSync } from '@dataver/foundation';
 import { type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
 import { PIXELS } from './data/dataset.js';
-import { normalizeInk, readImage, toMnist } from './data/image.js';
+import { imageToInk, normalizeInk, readImageFile } from './data/image.js';
 import type { Model } from './model/index.js';
 import { loadModel, type ModelManifest } from './model/io.js';
+import { probabilityPlotPng } from './report/plots.js';
 
 /** One image's prediction. */
 export interface Prediction {
   file?: string;
   prediction: number;
   confidence: number;
+  /** Probability of every class, in class order (they sum to 1). */
+  probabilities: number[];
   top: Array<{ class: number; probability: number }>;
   lowConfidence: boolean;
 }
@@ -26,6 +31,8 @@ export interface PredictOptions {
   /** Below this top probability a prediction is flagged [0.7]. */
   threshold?: number;
   backend?: BackendPreference;
+  /** Write a PNG of every input digit beside a bar chart of its probabilities here. */
+  plot?: string;
 }
 
 /**
@@ -55,7 +62,7 @@ export function predictNormalized(
       .slice(0, topK);
     const prediction = predictions[i] ?? 0;
     const confidence = probs[prediction] ?? 0;
-    out.push({ prediction, confidence, top, lowConfidence: confidence < threshold });
+    out.push({ prediction, confidence, probabilities: probs, top, lowConfidence: confidence < threshold });
   }
   return out;
 }
@@ -65,15 +72,14 @@ export function predictNormalized(
  *
  * @example
  * ```ts
- * const results = await predictFiles({ modelDir: 'models/latest', files: ['seven.png'] });
+ * const { predictions } = await predictFiles({ modelDir: 'models/latest', files: ['seven.png'], plot: 'seven.plot.png' });
  * ```
  */
 export async function predictFiles(
   opts: PredictOptions,
-): Promise<{ manifest: ModelManifest; predictions: Prediction[] }> {
+): Promise<{ manifest: ModelManifest; predictions: Prediction[]; plot: string | null }> {
   // Decode first: a bad image fails before the backend loads.
-  const inks = [];
-  for (const f of opts.files) inks.push(toMnist(await readImage(f), f));
+  const inks = opts.files.map((f) => imageToInk(readImageFile(f), f));
   await initBackend(opts.backend);
   const { model, manifest } = loadModel(opts.modelDir);
   const images = new Float32Array(inks.length * PIXELS);
@@ -83,5 +89,13 @@ export async function predictFiles(
     return { file: path.relative(process.cwd(), file) || file, ...p };
   });
   model.dispose();
-  return { manifest, predictions };
+  if (opts.plot) {
+    const rows = predictions.map((p, i) => ({
+      ink: inks[i] ?? new Float32Array(PIXELS),
+      probabilities: p.probabilities,
+      caption: `${path.basename(p.file)}: ${p.prediction} (${(100 * p.confidence).toFixed(1)}%)`,
+    }));
+    writeFileAtomicSync(opts.plot, probabilityPlotPng(rows), { mkdir: true });
+  }
+  return { manifest, predictions, plot: opts.plot ?? null };
 }

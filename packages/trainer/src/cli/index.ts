@@ -85,16 +85,22 @@ export function buildProgram(): Command {
 
   program
     .command('predict')
-    .description('Classify PNG/JPEG images of digits (any size or colour)')
+    .description(
+      'Classify PNG/JPEG images of digits (any size or colour): class, all ten probabilities, optional plot',
+    )
     .argument('<image...>', 'image files')
     .requiredOption('--model <dir>', 'model directory')
     .option('--top-k <n>', 'classes to list', int, 3)
     .option('--threshold <p>', 'flag predictions below this confidence', num, 0.7)
+    .option('--plot <file.png>', 'write each input digit beside a bar chart of its probabilities')
     .addOption(
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
-    .option('--json', 'print JSON')
-    .addHelpText('after', exampleText('trainer predict --model models/latest seven.png three.jpg'))
+    .option('--json', 'print JSON (all ten probabilities, top-k, low-confidence flag)')
+    .addHelpText(
+      'after',
+      exampleText('trainer predict --model models/latest seven.png three.jpg --plot predictions.png'),
+    )
     .action(run(() => import('./commands/predict.js')));
 
   program

@@ -175,3 +175,58 @@ export function imageGridPng(
   });
   return c.toPng();
 }
+
+/** One row of {@link probabilityPlotPng}: an input digit and the model's answer. */
+export interface ProbabilityRow {
+  /** 28×28 ink in [0,1] (1 = ink), as the model saw the image. */
+  ink: Float32Array;
+  probabilities: readonly number[];
+  caption: string;
+}
+
+/**
+ * Draws each input digit (as the model saw it, 6× enlarged) beside a bar chart of its class
+ * probabilities, the predicted class in green; one row per image.
+ *
+ * @example
+ * ```ts
+ * fs.writeFileSync('seven.plot.png', probabilityPlotPng([{ ink, probabilities, caption: 'seven.png' }]));
+ * ```
+ */
+export function probabilityPlotPng(rows: readonly ProbabilityRow[]): Buffer {
+  const zoom = 6;
+  const side = 28 * zoom;
+  const rowHeight = side + 56;
+  const chartLeft = side + 48;
+  const barWidth = 30;
+  const gap = 10;
+  const classes = Math.max(1, ...rows.map((r) => r.probabilities.length));
+  const width = chartLeft + classes * (barWidth + gap) + 24;
+  const c = new Canvas(width, Math.max(1, rows.length) * rowHeight);
+  rows.forEach((row, r) => {
+    const top = r * rowHeight + 28;
+    c.text(16, r * rowHeight + 8, row.caption, [0, 0, 0], 2);
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const g = Math.round(255 * (1 - Math.min(1, Math.max(0, row.ink[y * 28 + x] ?? 0))));
+        c.rect(16 + x * zoom, top + y * zoom, zoom, zoom, [g, g, g]);
+      }
+    }
+    c.line(16, top + side, 16 + side, top + side, [180, 180, 180]);
+    const bottom = top + side;
+    let best = 0;
+    row.probabilities.forEach((p, k) => {
+      if (p > (row.probabilities[best] ?? 0)) best = k;
+    });
+    c.line(chartLeft - 6, bottom, width - 16, bottom, [0, 0, 0]);
+    row.probabilities.forEach((p, k) => {
+      const x = chartLeft + k * (barWidth + gap);
+      const h = Math.round((side - 24) * Math.min(1, Math.max(0, p)));
+      c.rect(x, bottom - h, barWidth, h, k === best ? [44, 160, 44] : (PALETTE[0] ?? [31, 119, 180]));
+      c.text(x + (barWidth - Canvas.textWidth(String(k), 2)) / 2, bottom + 6, String(k), [0, 0, 0], 2);
+      const label = `${Math.round(100 * p)}`;
+      c.text(x + (barWidth - Canvas.textWidth(label)) / 2, bottom - h - 10, label, [60, 60, 60]);
+    });
+  });
+  return c.toPng();
+}

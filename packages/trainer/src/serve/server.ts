@@ -83,6 +83,8 @@ export async function createServer(options: CreateServerOptions): Promise<DigitS
     ajv: { customOptions: { formats: { binary: true } } },
   });
 
+  // Only the types the routes take: text/plain and the like are refused with 415 up front.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (req, body, done) => {
     try {
       done(null, parseMultipart(body as Buffer, req.headers['content-type'] ?? '', limits.maxBatchItems + 8));
@@ -99,6 +101,11 @@ export async function createServer(options: CreateServerOptions): Promise<DigitS
       const route = reply.request.routeOptions.url ?? 'unmatched';
       metrics.request(route, reply.request.method, reply.statusCode, reply.elapsedTime / 1000);
     });
+  });
+  // While draining, each answer closes its connection: keep-alive clients cannot hold the shutdown up.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (draining) void reply.header('connection', 'close');
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

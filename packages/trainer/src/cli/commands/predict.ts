@@ -1,14 +1,33 @@
-// `trainer predict`: one line per image, or JSON.
+// `trainer predict`: each image's class and all ten probabilities as text (a bar per class) or JSON,
+// and with --plot a PNG of every input digit beside its probabilities.
 import type { GlobalOptions, Output } from '@dataver/foundation';
 import type { BackendPreference } from '../../backend/select.js';
-import { predictFiles } from '../../predict.js';
+import { type Prediction, predictFiles } from '../../predict.js';
 
 interface PredictFlags {
   model: string;
   topK: number;
   threshold: number;
+  plot?: string;
   backend?: BackendPreference;
   json?: boolean;
+}
+
+/**
+ * The text form of one prediction: a headline, then one bar per class.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(predictionText(p));
+ * ```
+ */
+export function predictionText(p: Prediction): string {
+  const head = `${p.file}: ${p.prediction} (${(100 * p.confidence).toFixed(1)}%)${p.lowConfidence ? ' LOW CONFIDENCE' : ''}`;
+  const bars = p.probabilities.map((q, k) => {
+    const bar = '#'.repeat(Math.round(30 * q));
+    return `  ${k}${k === p.prediction ? '*' : ' '} ${(100 * q).toFixed(1).padStart(5)}%  ${bar}`;
+  });
+  return `${[head, ...bars].join('\n')}\n`;
 }
 
 /**
@@ -20,26 +39,24 @@ interface PredictFlags {
  * ```
  */
 export async function run(
-  _output: Output,
+  output: Output,
   args: unknown[],
   opts: PredictFlags & GlobalOptions,
 ): Promise<number> {
-  const { predictions } = await predictFiles({
+  const files = (args[0] as unknown[]).map(String);
+  const { predictions, plot } = await predictFiles({
     modelDir: opts.model,
-    files: args[0] as string[],
+    files,
     topK: opts.topK,
     threshold: opts.threshold,
     backend: opts.backend,
+    plot: opts.plot,
   });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ threshold: opts.threshold, predictions }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ threshold: opts.threshold, plot, predictions }, null, 2)}\n`);
     return 0;
   }
-  for (const p of predictions) {
-    const top = p.top.map((t) => `${t.class}:${(100 * t.probability).toFixed(1)}%`).join(' ');
-    process.stdout.write(
-      `${p.file}: ${p.prediction} (${(100 * p.confidence).toFixed(1)}%)${p.lowConfidence ? ' LOW CONFIDENCE' : ''}  [${top}]\n`,
-    );
-  }
+  process.stdout.write(predictions.map(predictionText).join(''));
+  if (plot) output.info(`plot written to ${plot}`);
   return 0;
 }

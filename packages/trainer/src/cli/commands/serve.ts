@@ -33,7 +33,7 @@ interface ServeFlags {
  * ```
  */
 export async function run(
-  output: Output,
+  _output: Output,
   _args: unknown[],
   opts: ServeFlags & GlobalOptions,
 ): Promise<number> {
@@ -59,7 +59,7 @@ export async function run(
   });
   const address = await server.app.listen({ port: opts.port, host: opts.host });
   // Logs are JSON lines on stdout; this human line goes to stderr (tests and scripts read the address).
-  output.info(`listening on ${address}`);
+  if (!opts.quiet) process.stderr.write(`listening on ${address}\n`);
   return new Promise<number>((resolve, reject) => {
     server.ready.then(
       () => server.app.log.info({ address }, 'ready: model loaded and warmed up'),
