@@ -1,5 +1,14 @@
 // One jest run over all packages. TypeScript is compiled on the fly by swc;
 // integration tests run the built CLIs (dist/), which `npm test` builds first.
+const os = require('node:os');
+
+// Most test files spend their time waiting on child processes (the CLIs, git, the GCS emulator,
+// python, npm) rather than computing, so two workers overlap that waiting even on two cores;
+// with more cores, one worker per core but one, which the children of the tests use.
+// JEST_MAX_WORKERS overrides (e.g. 1 to debug).
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+const maxWorkers = Number(process.env.JEST_MAX_WORKERS) || Math.max(2, cores - 1);
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -21,6 +30,9 @@ module.exports = {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testTimeout: 60000,
+  maxWorkers,
+  // A bound for a test that hangs, not for a slow machine: a test that needs longer says so
+  // itself, and none may fail because the machine is busy.
+  testTimeout: 300_000,
   slowTestThreshold: 20,
 };

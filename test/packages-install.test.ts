@@ -70,11 +70,9 @@ function git(cwd: string, ...args: string[]): string {
 test('each tarball holds its manifest, README, LICENSE, built code and types, and no tests or build state', () => {
   expect(packed.map((p) => p.name).sort()).toEqual(PACKAGES.map((p) => p.name).sort());
   for (const p of packed) {
+    const dir = PACKAGES.find((q) => q.name === p.name)?.dir ?? '';
     const manifest = JSON.parse(
-      fs.readFileSync(
-        path.join(REPO_ROOT, 'packages', PACKAGES.find((q) => q.name === p.name)?.dir ?? '', 'package.json'),
-        'utf8',
-      ),
+      fs.readFileSync(path.join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8'),
     ) as { bin?: Record<string, string>; types: string; main: string };
     expect(p.files).toEqual(
       expect.arrayContaining(['package.json', 'README.md', 'LICENSE', manifest.main, manifest.types]),
@@ -82,6 +80,14 @@ test('each tarball holds its manifest, README, LICENSE, built code and types, an
     for (const file of Object.values(manifest.bin ?? {}))
       expect(p.files).toContain(file.replace(/^\.\//, ''));
     expect(p.files.filter((f) => /(^|\/)(test|__tests__)\/|\.test\.|\.tsbuildinfo$/.test(f))).toEqual([]);
+    // Everything the build wrote (code, types, maps, assets such as the trainer's kernels.wasm) ships.
+    const dist = path.join(REPO_ROOT, 'packages', dir, 'dist');
+    const built = (fs.readdirSync(dist, { recursive: true }) as string[])
+      .map((f) => `dist/${f.split(path.sep).join('/')}`)
+      .filter(
+        (f) => fs.statSync(path.join(REPO_ROOT, 'packages', dir, f)).isFile() && !f.endsWith('.tsbuildinfo'),
+      );
+    expect(built.filter((f) => !p.files.includes(f))).toEqual([]);
   }
 });
 

@@ -11,7 +11,7 @@
 // CONFIG: { workflow, job, repository (folder that actions/checkout clones), workspace,
 //   runnerTemp, cacheDir, report (file for the JSON result), event: { name, ref, baseRef?,
 //   headRef?, before?, payload? }, secrets?, vars?, env? (the runner machine's extra env) }.
-// The report: { result, steps: [{ name, uses?, outcome, exitCode?, outputs, log }], summary }.
+// The report: { result, steps: [{ name, uses?, outcome, exitCode?, outputs, log, seconds }], summary }.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -318,6 +318,7 @@ for (const [index, step] of (job.steps ?? []).entries()) {
     continue;
   }
   process.stderr.write(`== ${name}\n`);
+  const started = process.hrtime.bigint();
   for (const f of [files.output, files.env, files.path]) fs.writeFileSync(f, '');
   try {
     if (step.uses) {
@@ -361,6 +362,7 @@ for (const [index, step] of (job.steps ?? []).entries()) {
     process.stderr.write(record.log);
     record.outcome = 'failure';
   }
+  record.seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (step.id)
     stepsContext[step.id] = { outputs: record.outputs, outcome: record.outcome, conclusion: record.outcome };
   if (record.outcome === 'failure' && !step['continue-on-error']) jobFailed = true;
