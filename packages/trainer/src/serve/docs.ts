@@ -21,6 +21,18 @@ const REDOC_PAGE = `<!doctype html>
 </html>
 `;
 
+// ReDoc's sidebar shows a logo from its CDN; this policy keeps the page on this server (the image is
+// simply not shown), and allows the inline styles and the blob: search worker that ReDoc uses.
+const REDOC_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+].join('; ');
+
 /**
  * Registers the OpenAPI generator; call before the routes are added.
  *
@@ -60,7 +72,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const redocBundle = require.resolve('redoc/bundles/redoc.standalone.js');
   app.get('/redoc', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(REDOC_PAGE),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', REDOC_CSP).send(REDOC_PAGE),
   );
   app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_req, reply) =>
     reply
