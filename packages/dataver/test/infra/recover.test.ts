@@ -45,10 +45,8 @@ function dataFiles(): Record<string, Buffer> {
 function trackedRepo(files: Record<string, Buffer>): string {
   const repo = tempRepo();
   writeFiles(repo, files);
-  for (const args of [['add', 'data/small', 'data/big.bin', 'data/single.txt', '-q']]) {
-    const r = dv(repo, args);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-  }
+  const r = dv(repo, ['add', 'data/small', 'data/big.bin', 'data/single.txt', '-q']);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   return repo;
 }
 
@@ -68,8 +66,8 @@ function expectRestored(dest: string, files: Record<string, Buffer>, except: str
   }
 }
 
-test('from a folder remote: packs (plain tar) and loose objects give back every file', () => {
-  const files = dataFiles();
+/** The data, tracked and pushed to a fresh folder remote. */
+function pushedToFolder(files: Record<string, Buffer>): { repo: string; remote: string } {
   const repo = trackedRepo(files);
   const remote = tempDir('remote-');
   for (const args of [
@@ -78,6 +76,12 @@ test('from a folder remote: packs (plain tar) and loose objects give back every 
   ]) {
     expect(dv(repo, args).code).toBe(0);
   }
+  return { repo, remote };
+}
+
+test('from a folder remote: packs (plain tar) and loose objects give back every file', () => {
+  const files = dataFiles();
+  const { repo, remote } = pushedToFolder(files);
   // Both kinds of storage are exercised.
   expect(fs.readdirSync(path.join(remote, 'packs')).some((f) => f.endsWith('.tar'))).toBe(true);
   expect(fs.readdirSync(path.join(remote, 'objects', 'sha256')).length).toBeGreaterThan(0);
@@ -91,14 +95,7 @@ test('from a folder remote: packs (plain tar) and loose objects give back every 
 
 test('a damaged object is named with the path that needs it, and everything else is restored', () => {
   const files = dataFiles();
-  const repo = trackedRepo(files);
-  const remote = tempDir('remote-');
-  for (const args of [
-    ['remote', 'add', 'origin', remote, '--default'],
-    ['push', '-q'],
-  ]) {
-    expect(dv(repo, args).code).toBe(0);
-  }
+  const { repo, remote } = pushedToFolder(files);
   const lock = JSON.parse(fs.readFileSync(path.join(repo, 'data.lock.json'), 'utf8')) as {
     outputs: Record<string, { hash: string }>;
   };
