@@ -242,6 +242,44 @@ test('predict classifies PNG and JPEG digits of any size and colour; --json; low
   expect(text.stdout).toMatch(/d0\.png: \d \(\d+\.\d%\)/);
 });
 
+test('predict shows all ten probabilities (text and --json) and --plot draws each digit beside its bars', () => {
+  const dir = tmpDir();
+  const files = [0, 1].map((i) => {
+    const f = path.join(dir, `d${i}.png`);
+    fs.writeFileSync(f, digitPng(i, { lightBackground: true, zoom: 3 }).png);
+    return f;
+  });
+  const plot = path.join(dir, 'plots', 'predictions.png');
+  const r = trainer(['predict', '--model', modelDir, '--json', '--plot', plot, ...files]);
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.plot).toBe(plot);
+  for (const p of out.predictions) {
+    expect(p.probabilities).toHaveLength(10);
+    expect(p.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(p.confidence).toBe(p.probabilities[p.prediction]);
+  }
+  // One row per image: the digit (28 × 6 px) beside ten bars.
+  const png = PNG.sync.read(fs.readFileSync(plot));
+  expect(png.width).toBeGreaterThan(28 * 6 + 10 * 30);
+  expect(png.height).toBe(2 * (28 * 6 + 56));
+  // The winning class's bar is green in the first row: find a pure green-ish column above its label.
+  const green = (x: number, y: number) => {
+    const i = (y * png.width + x) * 4;
+    return png.data[i] === 44 && png.data[i + 1] === 160 && png.data[i + 2] === 44;
+  };
+  let greenPixels = 0;
+  for (let y = 0; y < png.height / 2; y++) for (let x = 0; x < png.width; x++) if (green(x, y)) greenPixels++;
+  expect(greenPixels).toBeGreaterThan(100);
+  const text = trainer(['predict', '--model', modelDir, files[0]!]).stdout.split('\n');
+  expect(text[0]).toMatch(/d0\.png: (\d) \(\d+\.\d%\)/);
+  const bars = text.slice(1, 11);
+  expect(bars.map((l) => l.trim()[0])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  const predicted = /: (\d) /.exec(text[0]!)![1];
+  expect(bars.find((l) => l.includes('*'))!.trim()[0]).toBe(predicted);
+  for (const l of bars) expect(l).toMatch(/^ {2}\d[* ] +\d+\.\d%/);
+});
+
 test('predict refuses a file that is not an image (exit 3, one line)', () => {
   const f = path.join(tmpDir(), 'notes.png');
   fs.writeFileSync(f, 'this is text, not a picture');
