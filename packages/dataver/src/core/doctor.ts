@@ -2,13 +2,12 @@
 // uncommitted remote configuration (clones would not know the remote), a merge driver that is
 // missing or does not run, an unreachable remote, a cache or state folder that cannot be
 // written, a conflicted or inconsistent lock, and what crashed commands left behind.
-import { spawn } from 'node:child_process';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatBytes, isDataverError } from '@dataver/foundation';
 import { isUnmerged } from '../git/conflicts.js';
-import { runGit } from '../git/git.js';
+import { runDriverCommand, runGit } from '../git/git.js';
 import { configuredMergeDriver, MERGE_ATTRIBUTE } from '../git/merge-driver-setup.js';
 import { commitState } from '../git/staging.js';
 import { LOCK_FILE, readLock, serializeLock } from '../lock/lock-file.js';
@@ -156,15 +155,7 @@ async function tryMergeDriver(root: string, driver: string): Promise<string | un
       .replace(/%A/g, files.A)
       .replace(/%B/g, files.B)
       .replace(/%P/g, LOCK_FILE);
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn('sh', ['-c', command], { cwd: root, stdio: 'ignore' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.on('error', () => resolve(127));
-      child.on('exit', (status) => {
-        clearTimeout(timer);
-        resolve(status ?? 128);
-      });
-    });
+    const code = await runDriverCommand(root, command);
     if (code !== 0) return code === 127 ? 'command not found' : `exit status ${code}`;
     return (await fsp.readFile(files.A, 'utf8')) === empty
       ? undefined

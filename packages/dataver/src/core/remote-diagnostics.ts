@@ -79,5 +79,6 @@ export async function testConfiguredRemote(
   name?: string,
 ): Promise<RemoteTestReport & { remote: string }> {
   const { name: chosen, config } = remoteSettings(repo, name);
-  return { remote: chosen, ...(await testRemote(chosen, config, { repoRoot: repo.root, env: process.env })) };
+  const ctx = { repoRoot: repo.root, env: process.env, createInsideRepo: true };
+  return { remote: chosen, ...(await testRemote(chosen, config, ctx)) };
 }

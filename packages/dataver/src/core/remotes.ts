@@ -54,6 +54,11 @@ export interface RemoteContext {
   retry?: RetryOptions;
   /** Where the copies of index segments go (default: the state folder of `repoRoot`). */
   stateDir?: string;
+  /**
+   * A writer (push, `remote test`) may create a missing folder remote that lies inside the
+   * repository (a scratch remote such as `.dataver-remote/`); one outside must always exist.
+   */
+  createInsideRepo?: boolean;
 }
 
 /**
@@ -72,7 +77,8 @@ export function openRemoteStorage(name: string, config: RemoteSettings, ctx: Rem
   let storage: Storage;
   if (location.kind === 'local') {
     // A typo or an unmounted share must not "succeed" by writing to a new folder of the local disk.
-    if (!existsSync(location.folder)) {
+    const inside = !path.relative(ctx.repoRoot, location.folder).startsWith('..');
+    if (!existsSync(location.folder) && !(ctx.createInsideRepo && inside)) {
       throw new DataverError('REMOTE_NOT_FOUND', `remote ${name}: folder ${location.folder} does not exist`, {
         hint: `create it if it is a new remote (mkdir -p ${location.folder}), or fix the path: dataver remote modify ${name} url PATH`,
       });
@@ -141,7 +147,7 @@ export function remoteSettings(repo: Repo, name?: string): { name: string; confi
 
 /**
  * Opens the object store of a configured remote (or the default one); `jobs` overrides its
- * parallelism.
+ * parallelism, `write` lets a missing folder remote inside the repository be created.
  *
  * @example
  * const { name, store } = openConfiguredRemote(repo, 'origin');
@@ -149,9 +155,10 @@ export function remoteSettings(repo: Repo, name?: string): { name: string; confi
 export function openConfiguredRemote(
   repo: Repo,
   name?: string,
-  options: { jobs?: number } = {},
+  options: { jobs?: number; write?: boolean } = {},
 ): { name: string; store: RemoteObjectStore } {
   const { name: chosen, config } = remoteSettings(repo, name);
   const settings = options.jobs ? { ...config, jobs: options.jobs } : config;
-  return { name: chosen, store: openRemote(chosen, settings, { repoRoot: repo.root, env: process.env }) };
+  const ctx = { repoRoot: repo.root, env: process.env, createInsideRepo: options.write === true };
+  return { name: chosen, store: openRemote(chosen, settings, ctx) };
 }

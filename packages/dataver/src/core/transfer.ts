@@ -61,7 +61,7 @@ export async function push(
       },
     );
   }
-  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
+  const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs, write: true });
   try {
     let repaired: PushSummary['repaired'];
     if (options.repair) {

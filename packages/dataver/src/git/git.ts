@@ -140,3 +140,23 @@ export async function* catFileBatch(cwd: string, names: readonly string[]): Asyn
     });
   }
 }
+
+/**
+ * Runs a merge driver's command line the way git does (`sh -c`, in the work tree, placeholders
+ * already filled in); resolves with its exit status (127: it could not be started). For
+ * `dataver doctor`, which tries the configured driver on scratch files.
+ *
+ * @example
+ * const status = await runDriverCommand(root, '"/usr/bin/node" "/x/dataver.js" merge-driver a b c data.lock.json');
+ */
+export function runDriverCommand(cwd: string, command: string, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', command], { cwd, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', () => resolve(127));
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve(status ?? 128);
+    });
+  });
+}

@@ -2,7 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dv, expectCleanError, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
@@ -257,15 +257,9 @@ describe('git round trip on a local remote', () => {
     payload['data/big.bin'] = Buffer.alloc(2 << 20, 3);
     writeFiles(dir, payload);
     expect(dv(dir, ['add', 'data/raw', 'data/big.bin']).code).toBe(0);
-    expect(
-      dv(dir, [
-        'remote',
-        'add',
-        'origin',
-        path.join(path.dirname(dir), `${path.basename(dir)}-remote`),
-        '--default',
-      ]).code,
-    ).toBe(0);
+    const remote = path.join(path.dirname(dir), `${path.basename(dir)}-remote`);
+    mkdirSync(remote); // a folder remote must exist: dataver never creates one
+    expect(dv(dir, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
     const pushed = JSON.parse(dv(dir, ['push', '--json']).stdout);
     expect(pushed.uploaded).toBe(52); // 51 files + 1 manifest
     expect(JSON.parse(dv(dir, ['push', '--json']).stdout).uploaded).toBe(0);

@@ -1,7 +1,7 @@
 // kill -9 at random moments of add, checkout and push: afterwards the
 // repository is consistent (valid lock, no corrupt objects, no half files)
 // and the next command completes.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dv, dvSpawn, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
@@ -72,6 +72,7 @@ describe('kill -9', () => {
     writeFiles(dir, files);
     expect(dv(dir, ['add', 'data']).code).toBe(0);
     const remote = path.join(tempDir(), 'remote');
+    mkdirSync(remote);
     expect(dv(dir, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
     for (let round = 0; round < ROUNDS; round++) await killSomewhere(dir, ['push'], 400);
     const push = dv(dir, ['push', '--json']);

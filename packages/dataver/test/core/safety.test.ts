@@ -261,10 +261,14 @@ describe('the command line', () => {
     );
     writeFiles(dir, { f: 'data' });
     dv(dir, ['add', 'f']);
+    // dataver never creates a remote folder: a typo or an unmounted share must not "succeed".
+    expectCleanError(dv(dir, ['push']), 4, /store-here does not exist/);
+    mkdirSync(path.join(path.dirname(dir), 'store-here'));
     expect(dv(dir, ['push']).code).toBe(0);
-    expect(existsSync(path.join(path.dirname(dir), 'store-here'))).toBe(true);
     dv(dir, ['remote', 'add', 'typo', '../nowhere-at-all']);
     expectCleanError(dv(dir, ['pull', '-r', 'typo']), 4, /does not exist/);
+    expectCleanError(dv(dir, ['push', '-r', 'typo']), 4, /does not exist/);
+    expect(existsSync(path.join(path.dirname(dir), 'nowhere-at-all'))).toBe(false);
     rmSync(path.join(path.dirname(dir), 'store-here'), { recursive: true, force: true });
   });
 

@@ -55,7 +55,7 @@ describe('RemoteObjectStore over a folder', () => {
       tmpDir: path.join(root, 'tmp'),
       onProgress: (p) => progress.push(p.objects),
     });
-    expect(result).toEqual({ fetched: 7, bytes: result.bytes, missing: [], corrupt: [] });
+    expect(result).toEqual({ fetched: 7, bytes: result.bytes, resumedBytes: 0, missing: [], corrupt: [] });
     for (const o of cache.objects) {
       expect((await fs.readFile(path.join(root, 'clone', o.hash))).equals(cache.bytes.get(o.hash)!)).toBe(
         true,
@@ -371,6 +371,12 @@ describe('RemoteObjectStore over a folder', () => {
   });
 
   test('openRemote resolves local paths against the repository root and file:// URLs', async () => {
+    // A folder remote must exist: a typo must not become a new folder.
+    expect(() => openRemote('origin', { url: 'store' }, { repoRoot: root, env: {} })).toThrow(
+      /does not exist/,
+    );
+    await fs.mkdir(path.join(root, 'store'));
+    await fs.mkdir(path.join(root, 'x'));
     const store = openRemote('origin', { url: 'store' }, { repoRoot: root, env: {} });
     expect(store.url).toBe(path.join(root, 'store'));
     const viaUrl = openRemote('origin', { url: `file://${root}/x` }, { repoRoot: '/', env: {} });

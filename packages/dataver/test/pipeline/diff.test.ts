@@ -68,7 +68,9 @@ describe('dataver diff', () => {
     // Default: HEAD against the files in the workspace (as `dvc diff`), whether added or not.
     writeFileSync(path.join(root, 'report.txt'), 'edited');
     const ws = ok(root, ['diff']);
-    expect(ws.stdout).toMatch(/dataver diff HEAD → workspace\n +\(HEAD compared with the files in the workspace/);
+    expect(ws.stdout).toMatch(
+      /dataver diff HEAD → workspace\n +\(HEAD compared with the files in the workspace/,
+    );
     expect(ws.stdout).toMatch(/modified +report\.txt +1 B +6 B +\+5 B/);
     expect(ws.stdout).toMatch(/Not yet recorded in data\.lock\.json[^\n]*\n +modified +report\.txt/);
   });

@@ -90,7 +90,9 @@ export async function add(
     },
     () => `added remote ${name} → ${url}${isDefault ? ' (default)' : ''}`,
   );
-  if (location.kind === 'local' && !existsSync(location.folder))
+  // One inside the repository is made by the first push; one outside must exist (a typo, an unmounted share?).
+  const outside = path.relative(repo.root, location.kind === 'local' ? location.folder : '').startsWith('..');
+  if (location.kind === 'local' && outside && !existsSync(location.folder))
     output.warn(
       `folder ${location.folder} does not exist: create it before pushing (mkdir -p ${location.folder})`,
     );
