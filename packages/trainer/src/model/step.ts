@@ -20,8 +20,36 @@ export interface StepResult {
   grads: tf.NamedTensorMap;
 }
 
+/** A slice's input tensors made ahead of its step (the data pipeline's prefetch). */
+export interface PreparedInput {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  labels: Int32Array;
+}
+
+/**
+ * Makes the input tensors of a step: the images augmented by the plan (the SIMD warp on wasm, else the
+ * JS reference in place on `images`) and the labels. The step disposes them.
+ *
+ * @example
+ * ```ts
+ * const next = prepareInput(images, labels, { plan, background }); // while another step runs
+ * gradientStep(model, images, labels, rng, vars, { prepared: next });
+ * ```
+ */
+export function prepareInput(
+  images: Float32Array,
+  labels: Int32Array,
+  augment?: { plan: Float64Array; background: number },
+): PreparedInput {
+  const n = labels.length;
+  return { x: inputTensor(images, n, augment), y: tf.tensor1d(labels, 'int32'), labels: labels.slice() };
+}
+
 /** Optional parts of a step. */
 export interface StepOptions {
+  /** Inputs made ahead by {@link prepareInput}; `images`, `labels` and `augment` are then not used. */
+  prepared?: PreparedInput;
   /** Augmentation plan of these images (data/augment.ts) and the normalized background value. */
   augment?: { plan: Float64Array; background: number };
   /** Where these images sit in the batch, when the batch is split over threads. */
@@ -65,11 +93,11 @@ export function gradientStep(
   variables: tf.Variable[],
   options: StepOptions = {},
 ): StepResult {
-  const n = labels.length;
+  const input = options.prepared ?? prepareInput(images, labels, options.augment);
+  const { x, y } = input;
+  const n = input.labels.length;
   const slice = options.slice ?? { offset: 0, count: n, total: n };
   return withBatchSlice(slice, options.sync ?? null, () => {
-    const x = inputTensor(images, n, options.augment);
-    const y = tf.tensor1d(labels, 'int32');
     // The predictions are taken inside the taped function, from the same logits as the loss.
     const kept: { predicted?: tf.Tensor } = {};
     const { value, grads } = tf.variableGrads(() => {
@@ -82,7 +110,7 @@ export function gradientStep(
     let correct = 0;
     if (kept.predicted) {
       const predicted = kept.predicted.dataSync();
-      for (const [i, label] of labels.entries()) if (predicted[i] === label) correct++;
+      for (const [i, label] of input.labels.entries()) if (predicted[i] === label) correct++;
     }
     tf.dispose([x, y, value, kept.predicted]);
     return { loss, correct, grads };

@@ -14,10 +14,11 @@ import { BatchSync, createBatchSyncShared } from '../backend/batch-sync.js';
 import type { BackendPreference } from '../backend/select.js';
 import { type Dataset, PIXELS } from '../data/dataset.js';
 import type { Model } from '../model/index.js';
-import { gradientStep } from '../model/step.js';
+import { gradientStep, type PreparedInput, prepareInput } from '../model/step.js';
 import {
   isWorkerMessage,
   type PoolShared,
+  type SliceWork,
   type StepReply,
   type StepRequest,
   type WorkerInit,
@@ -59,6 +60,8 @@ function sliceSizes(count: number, parts: number): number[] {
 /** A group of training threads: the main thread and its workers, each with a model replica. */
 export class WorkerPool {
   private failure: Error | null = null;
+  /** The main thread's inputs of the next batch, made while the workers finish (prefetch). */
+  private prepared: { work: BatchWork; input: PreparedInput } | null = null;
 
   private constructor(
     private readonly workers: Worker[],
@@ -134,52 +137,68 @@ export class WorkerPool {
     return this.workers.length + 1;
   }
 
-  /** Runs forward + backward of one batch across the threads. */
-  async step(work: BatchWork): Promise<ParallelStep> {
-    if (this.failure) throw this.failure;
+  /** The slices of a batch: the main thread's first, then one per worker. */
+  private slices(work: BatchWork): SliceWork[] {
     const count = work.indices.length;
-    writeVariables(this.model.variables, new Float32Array(this.shared.weights));
-    const sizes = sliceSizes(count, this.size);
-    const replies: Array<Promise<StepReply>> = [];
-    let offset = sizes[0] ?? 0;
-    for (const [i, w] of this.workers.entries()) {
-      const n = sizes[i + 1] ?? 0;
-      const request: StepRequest = {
-        kind: 'step',
+    let offset = 0;
+    return sliceSizes(count, this.size).map((n) => {
+      const slice: SliceWork = {
         indices: work.indices.slice(offset, offset + n),
         offset,
         total: count,
         plan: work.plan ? work.plan.slice(offset * 6, (offset + n) * 6) : null,
         background: work.background,
+      };
+      offset += n;
+      return slice;
+    });
+  }
+
+  private prepareOwn(slice: SliceWork): PreparedInput {
+    const own = gatherSlice(this.train.images, this.train.labels, slice.indices, this.staging);
+    return prepareInput(
+      own.images,
+      own.labels,
+      slice.plan ? { plan: slice.plan, background: slice.background } : undefined,
+    );
+  }
+
+  /**
+   * Runs forward + backward of one batch across the threads; `next` (the following batch, if known) is
+   * gathered and augmented by every thread once its part of this step is done.
+   */
+  async step(work: BatchWork, next: BatchWork | null = null): Promise<ParallelStep> {
+    if (this.failure) throw this.failure;
+    const count = work.indices.length;
+    writeVariables(this.model.variables, new Float32Array(this.shared.weights));
+    const slices = this.slices(work);
+    const nextSlices = next ? this.slices(next) : null;
+    const replies: Array<Promise<StepReply>> = [];
+    for (const [i, w] of this.workers.entries()) {
+      const request: StepRequest = {
+        kind: 'step',
+        work: slices[i + 1]!,
+        next: nextSlices?.[i + 1] ?? null,
         rng: work.rng,
       };
       replies.push(nextMessage(w).then(stepReply));
       w.postMessage(request);
-      offset += n;
     }
-    const mine = sizes[0] ?? 0;
+    const mine = slices[0]!;
+    const ready = this.prepared;
+    this.prepared = null;
+    const input = ready && ready.work === work ? ready.input : this.prepareOwn(mine);
+    if (ready && ready.work !== work) tf.dispose([ready.input.x, ready.input.y]);
     const trainables = this.model.variables.filter((v) => v.trainable);
-    const own = gatherSlice(
-      this.train.images,
-      this.train.labels,
-      work.indices.subarray(0, mine),
-      this.staging,
-    );
     let result: ReturnType<typeof gradientStep>;
     try {
       result = gradientStep(
         this.model,
-        own.images,
-        own.labels,
+        this.staging.images,
+        this.staging.labels,
         Rng.fromState(work.rng),
         trainables.map((v) => v.variable),
-        {
-          slice: { offset: 0, count: mine, total: count },
-          sync: this.sync,
-          augment: work.plan
-            ? { plan: work.plan.subarray(0, mine * 6), background: work.background }
-            : undefined,
-        },
+        { prepared: input, slice: { offset: 0, count: mine.indices.length, total: count }, sync: this.sync },
       );
     } catch (error) {
       this.sync.abort();
@@ -189,6 +208,7 @@ export class WorkerPool {
     const flat = new Float32Array(this.shared.gradSize);
     flattenGrads(trainables, result.grads, flat);
     tf.dispose(result.grads);
+    if (next && nextSlices) this.prepared = { work: next, input: this.prepareOwn(nextSlices[0]!) };
     const answers = await Promise.all(replies);
     let loss = result.loss;
     let correct = result.correct;
@@ -210,6 +230,8 @@ export class WorkerPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    if (this.prepared) tf.dispose([this.prepared.input.x, this.prepared.input.y]);
+    this.prepared = null;
     for (const w of this.workers) w.removeAllListeners('exit');
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

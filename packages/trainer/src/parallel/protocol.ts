@@ -30,9 +30,8 @@ export interface WorkerInit {
   shared: PoolShared;
 }
 
-/** One step's work for a worker: its slice of the batch. */
-export interface StepRequest {
-  kind: 'step';
+/** A worker's slice of one batch. */
+export interface SliceWork {
   /** Indices into the shared training images of this worker's images, in batch order. */
   indices: Int32Array;
   offset: number;
@@ -40,6 +39,14 @@ export interface StepRequest {
   /** This slice's rows of the batch's augmentation plan, or null without augmentation. */
   plan: Float64Array | null;
   background: number;
+}
+
+/** One step's work for a worker: its slice of this batch, and of the next one to prepare meanwhile. */
+export interface StepRequest {
+  kind: 'step';
+  work: SliceWork;
+  /** The next batch's slice: gathered and augmented after the reply, while the main thread updates. */
+  next: SliceWork | null;
   /** Generator state of the step (the same for every thread: dropout masks are drawn batch-wide). */
   rng: RngState;
 }
@@ -124,14 +131,22 @@ export function isStepRequest(value: unknown): value is StepRequest {
   return (
     isRecord(value) &&
     value.kind === 'step' &&
+    isSliceWork(value.work) &&
+    (value.next === null || isSliceWork(value.next)) &&
+    Array.isArray(value.rng) &&
+    value.rng.length === 4 &&
+    value.rng.every((x) => typeof x === 'number')
+  );
+}
+
+function isSliceWork(value: unknown): value is SliceWork {
+  return (
+    isRecord(value) &&
     isInt32Array(value.indices) &&
     typeof value.offset === 'number' &&
     typeof value.total === 'number' &&
     (value.plan === null || isFloat64Array(value.plan)) &&
-    typeof value.background === 'number' &&
-    Array.isArray(value.rng) &&
-    value.rng.length === 4 &&
-    value.rng.every((x) => typeof x === 'number')
+    typeof value.background === 'number'
   );
 }
 

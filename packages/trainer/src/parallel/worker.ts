@@ -1,7 +1,7 @@
 // Worker thread of data-parallel training: holds its own backend and model replica; for each step it
-// reads the weights from shared memory, gathers and augments its slice of the batch from the shared
-// training set, runs the gradient step (batch statistics exchanged with the other threads) and leaves
-// its gradients in its block of shared memory.
+// reads the weights from shared memory, runs the gradient step on its slice of the batch (batch
+// statistics exchanged with the other threads), leaves its gradients in its block of shared memory, and
+// then gathers and augments its slice of the next batch from the shared training set (prefetch).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '@dataver/foundation';
@@ -9,12 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchSync } from '../backend/batch-sync.js';
 import { initBackend } from '../backend/select.js';
 import { createModel } from '../model/index.js';
-import { gradientStep } from '../model/step.js';
+import { gradientStep, type PreparedInput, prepareInput } from '../model/step.js';
 import {
   type ErrorReply,
   isStepRequest,
   isWorkerInit,
   type ReadyMessage,
+  type SliceWork,
   type StepReply,
 } from './protocol.js';
 import { createStaging, flattenGrads, gatherSlice, readVariables } from './slices.js';
@@ -35,20 +36,40 @@ async function start(): Promise<void> {
   const sync = new BatchSync(shared.sync);
   const staging = createStaging(shared.sync.maxImages);
 
+  // The next step's inputs, made while the main thread sums gradients and updates the weights.
+  let prepared: { work: SliceWork; input: PreparedInput } | null = null;
+  const prepare = (work: SliceWork): PreparedInput => {
+    const slice = gatherSlice(images, labels, work.indices, staging);
+    return prepareInput(
+      slice.images,
+      slice.labels,
+      work.plan ? { plan: work.plan, background: work.background } : undefined,
+    );
+  };
+  const takePrepared = (work: SliceWork): PreparedInput => {
+    const ready = prepared;
+    prepared = null;
+    if (ready && sameSlice(ready.work, work)) return ready.input;
+    if (ready) tf.dispose([ready.input.x, ready.input.y]);
+    return prepare(work);
+  };
+
   port.on('message', (message: unknown) => {
     try {
       if (!isStepRequest(message)) throw new Error('parallel/worker.js received an invalid step request');
+      const { work } = message;
+      const input = takePrepared(work);
       readVariables(model.variables, weights);
-      const slice = gatherSlice(images, labels, message.indices, staging);
-      const r = gradientStep(model, slice.images, slice.labels, Rng.fromState(message.rng), trainVars, {
-        slice: { offset: message.offset, count: message.indices.length, total: message.total },
+      const r = gradientStep(model, staging.images, staging.labels, Rng.fromState(message.rng), trainVars, {
+        prepared: input,
+        slice: { offset: work.offset, count: work.indices.length, total: work.total },
         sync,
-        augment: message.plan ? { plan: message.plan, background: message.background } : undefined,
       });
       flattenGrads(trainables, r.grads, grads);
       tf.dispose(r.grads);
       const reply: StepReply = { kind: 'step', loss: r.loss, correct: r.correct };
       port.postMessage(reply);
+      if (message.next) prepared = { work: message.next, input: prepare(message.next) };
     } catch (error) {
       // The other threads may be waiting at a barrier for this one: release them.
       sync.abort();
@@ -61,6 +82,11 @@ async function start(): Promise<void> {
   });
   const ready: ReadyMessage = { kind: 'ready' };
   port.postMessage(ready);
+}
+
+function sameSlice(a: SliceWork, b: SliceWork): boolean {
+  if (a.offset !== b.offset || a.total !== b.total || a.indices.length !== b.indices.length) return false;
+  return a.indices.every((v, i) => v === b.indices[i]);
 }
 
 void start();

@@ -3,7 +3,7 @@
 // best/last checkpoints from which `--resume` continues exactly where the run stopped.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DataverError, type Logger, Rng } from '@dataver/foundation';
+import { DataverError, type Logger, Rng, type RngState } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { simdAdamUpdate } from '../backend/adam-kernel.js';
 import type { BackendName } from '../backend/select.js';
@@ -16,7 +16,7 @@ import { createModel, type Model } from '../model/index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
 import { gradientStep } from '../model/step.js';
 import { Optimizer } from '../optim.js';
-import { WorkerPool } from '../parallel/pool.js';
+import { type BatchWork, WorkerPool } from '../parallel/pool.js';
 import { createStaging, gatherSlice, type Staging } from '../parallel/slices.js';
 import { type ProgressBar, progressBar } from './progress-bar.js';
 
@@ -339,21 +339,31 @@ async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
   const bs = config.batchSize;
   const order = st.rng.shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
   const totals: EpochTotals = { lossSum: 0, correct: 0, seen: 0 };
+  // Each batch's random numbers are drawn in batch order; the next batch's are drawn one step ahead so
+  // that the threads can prefetch it (within the epoch: the next shuffle is drawn when the epoch starts).
+  const workOf = (b: number): BatchWork => {
+    const indices = order.subarray(b * bs, b * bs + Math.min(bs, trainSet.count - b * bs));
+    const plan = config.augmentation.enabled
+      ? planAugmentation(indices.length, config.augmentation, st.rng)
+      : null;
+    const rng: RngState = [st.rng.uint32(), st.rng.uint32(), st.rng.uint32(), st.rng.uint32() | 1];
+    return { indices, plan, background: ctx.background, rng };
+  };
+  let work = workOf(0);
   for (let b = 0; b < ctx.stepsPerEpoch; b++) {
-    const n = Math.min(bs, trainSet.count - b * bs);
-    const indices = order.subarray(b * bs, b * bs + n);
-    const plan = config.augmentation.enabled ? planAugmentation(n, config.augmentation, st.rng) : null;
-    const stepRng = Rng.fromState([st.rng.uint32(), st.rng.uint32(), st.rng.uint32(), st.rng.uint32() | 1]);
+    const next = b + 1 < ctx.stepsPerEpoch ? workOf(b + 1) : null;
+    const n = work.indices.length;
     ctx.optimizer.learningRate = learningRateAt(config, st.step, ctx.totalSteps, ctx.stepsPerEpoch);
     let r: { loss: number; correct: number; grads: tf.NamedTensorMap };
     if (pool && n >= pool.size) {
-      r = await pool.step({ indices, plan, background: ctx.background, rng: stepRng.state() });
+      r = await pool.step(work, next);
     } else {
-      const slice = gatherSlice(trainSet.images, trainSet.labels, indices, ctx.staging);
-      r = gradientStep(ctx.model, slice.images, slice.labels, stepRng, ctx.trainVars, {
-        augment: plan ? { plan, background: ctx.background } : undefined,
+      const slice = gatherSlice(trainSet.images, trainSet.labels, work.indices, ctx.staging);
+      r = gradientStep(ctx.model, slice.images, slice.labels, Rng.fromState(work.rng), ctx.trainVars, {
+        augment: work.plan ? { plan: work.plan, background: ctx.background } : undefined,
       });
     }
+    if (next) work = next;
     if (!Number.isFinite(r.loss)) {
       tf.dispose(r.grads);
       throw nonFiniteLoss(r.loss, st.step);
