@@ -1,6 +1,7 @@
 // `trainer evaluate`: accuracy, per-class precision/recall/F1, confusion matrix and the worst-classified
 // samples of a trained model on a test set (processed folder or explicit image/target tensor files).
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataverError, writeFileAtomicSync } from '@dataver/foundation';
 import { type BackendPreference, initBackend } from './backend/select.js';
@@ -31,6 +32,11 @@ export interface EvaluateOptions {
   worst?: number;
   /** Also measure robustness: the MNIST test digits under every course rotation and each corruption. */
   sweep?: boolean | SweepOptions;
+  /**
+   * A `manifest.json` of `corrupt-mnist generate` for the evaluated images: accuracy is also
+   * reported per shard, with the shard's rotation (a hold-out set of many angles).
+   */
+  manifest?: string;
   backend?: BackendPreference;
 }
 
@@ -57,6 +63,13 @@ export interface EvaluationReport {
   worst: Array<{ index: number; label: number; predicted: number; confidence: number }>;
   /** The robustness sweep, when asked for. */
   sweep?: SweepReport;
+  /** Accuracy per shard of a generated set (with `manifest`), and its mean and worst within ±50°. */
+  shards?: {
+    perShard: Array<{ start: number; count: number; angle: number | null; accuracy: number }>;
+    mean: number;
+    worst: number;
+    worstAngle: number | null;
+  };
   files?: Record<string, string>;
 }
 
@@ -142,6 +155,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     confusionMatrix: confusion,
     worst,
   };
+  if (opts.manifest) report.shards = perShard(readShards(opts.manifest, ds.count), r.predictions, ds.labels);
   if (opts.sweep) {
     report.sweep = await robustnessSweep(
       model,
@@ -189,6 +203,64 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
   return report;
 }
 
+/** The test-split shards of a generate manifest, checked against the evaluated image count. */
+function readShards(file: string, count: number): Array<{ start: number; count: number; angle?: number }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new DataverError('DATA_INVALID', 'not a readable manifest.json of corrupt-mnist generate', {
+      file,
+      cause,
+    });
+  }
+  const shards = (parsed as { test?: unknown }).test;
+  const valid =
+    Array.isArray(shards) &&
+    shards.every(
+      (s: { start?: unknown; count?: unknown; angle?: unknown }) =>
+        Number.isInteger(s.start) &&
+        Number.isInteger(s.count) &&
+        (s.angle === undefined || typeof s.angle === 'number'),
+    );
+  if (!valid) throw new DataverError('DATA_INVALID', 'manifest.json has no valid "test" shards', { file });
+  const list = shards as Array<{ start: number; count: number; angle?: number }>;
+  const last = list.at(-1);
+  if (!last || last.start + last.count !== count) {
+    throw new DataverError(
+      'DATA_INVALID',
+      `its test shards cover ${last ? last.start + last.count : 0} images, the evaluated set holds ${count}`,
+      {
+        file,
+      },
+    );
+  }
+  return list;
+}
+
+function perShard(
+  shards: Array<{ start: number; count: number; angle?: number }>,
+  predictions: Int32Array,
+  labels: Int32Array,
+): NonNullable<EvaluationReport['shards']> {
+  const per = shards.map((s) => {
+    let correct = 0;
+    for (let i = s.start; i < s.start + s.count; i++) if (predictions[i] === labels[i]) correct++;
+    return { start: s.start, count: s.count, angle: s.angle ?? null, accuracy: correct / s.count };
+  });
+  const band = per.filter((s) => s.angle === null || Math.abs(s.angle) <= 50);
+  const worst = band.reduce<(typeof per)[number] | undefined>(
+    (w, s) => (!w || s.accuracy < w.accuracy ? s : w),
+    undefined,
+  );
+  return {
+    perShard: per,
+    mean: band.reduce((a, s) => a + s.accuracy, 0) / Math.max(1, band.length),
+    worst: worst?.accuracy ?? 0,
+    worstAngle: worst?.angle ?? null,
+  };
+}
+
 /** The numbers `dataver metrics diff` compares across commits (fractions, 6 significant digits). */
 function metricsOf(report: EvaluationReport): Record<string, number> {
   const r6 = (v: number): number => Number(v.toPrecision(6));
@@ -198,6 +270,7 @@ function metricsOf(report: EvaluationReport): Record<string, number> {
     loss: report.loss,
     macro_f1: report.macroF1,
     count: report.count,
+    ...(report.shards ? { shard_mean: r6(report.shards.mean), shard_worst: r6(report.shards.worst) } : {}),
     ...(sweep
       ? {
           clean_mnist: r6(sweep.clean),
