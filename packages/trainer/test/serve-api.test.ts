@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { digitPng, tmpDir, trainedModel } from './helpers/fixtures';
 import { barPng, digitJpeg, jpegWithHeader, pngWithHeader } from './helpers/images';
-import { type RunningServer, START_MS, startServer } from './helpers/server';
+import { API_ROUTES, type RunningServer, START_MS, startServer } from './helpers/server';
 
 const LONG = 600_000;
 
@@ -175,16 +175,7 @@ describe('the contract', () => {
   test('GET /openapi.json is an OpenAPI 3 document generated from the route schemas', async () => {
     const doc = await (await fetch(`${base}/openapi.json`)).json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of [
-      '/predict',
-      '/predict-drawing',
-      '/predict-batch',
-      '/health',
-      '/ready',
-      '/model-info',
-      '/metrics',
-    ])
-      expect(Object.keys(doc.paths)).toContain(p);
+    for (const p of API_ROUTES) expect(Object.keys(doc.paths)).toContain(p);
     const upload = doc.paths['/predict'].post.requestBody.content['multipart/form-data'].schema;
     expect(upload.properties.file).toMatchObject({ type: 'string', format: 'binary' });
     expect(upload.required).toEqual(['file']);

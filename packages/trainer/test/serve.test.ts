@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { REPO_ROOT, tmpDir, trainedModel } from './helpers/fixtures';
-import { type RunningServer, START_MS, startServer } from './helpers/server';
+import { API_ROUTES, type RunningServer, START_MS, startServer } from './helpers/server';
 
 const LONG = 600_000;
 // The screenshot in docs/serving.md is rewritten with UPDATE_DOCS_IMAGES=1; otherwise it goes to a temp dir.
@@ -112,16 +112,7 @@ test(
     await page.goto(`${server.base}/docs`);
     await page.waitForSelector('.opblock-summary-path');
     const paths = await page.locator('.opblock-summary-path').allTextContents();
-    for (const p of [
-      '/predict',
-      '/predict-drawing',
-      '/predict-batch',
-      '/health',
-      '/ready',
-      '/model-info',
-      '/metrics',
-    ])
-      expect(paths.map((t) => t.replace(/\u200b/g, ''))).toContain(p);
+    for (const p of API_ROUTES) expect(paths.map((t) => t.replace(/\u200b/g, ''))).toContain(p);
     expect(external).toEqual([]);
     await page.close();
   },
@@ -133,8 +124,10 @@ test(
   async () => {
     const { page, external } = await offlinePage();
     await page.goto(`${server.base}/redoc`);
-    await page.waitForFunction(() => document.body.innerText.includes('Classify one uploaded image'));
-    const text = await page.evaluate(() => document.body.innerText);
+    await page.waitForFunction(() =>
+      (document.body.textContent ?? '').includes('Classify one uploaded image'),
+    );
+    const text = await page.evaluate(() => document.body.textContent ?? '');
     expect(text).toContain('Digit classifier API');
     expect(text).toContain('Classify a drawing sent as a data URL');
     expect(external).toEqual([]);

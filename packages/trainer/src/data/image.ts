@@ -29,20 +29,23 @@ export interface GreyImage {
   grey: Float32Array;
 }
 
-/** Calls `onRow` with each RGBA row of a probed, size-checked image. */
-function decodeRows(
+/**
+ * Probes and size-checks an image, makes its target with `create(width, height)`, and hands each
+ * decoded RGBA row to `onRow`.
+ */
+function decodeInto<T>(
   bytes: Uint8Array,
   name: string,
   limits: ImageLimits,
-  onStart: (width: number, height: number) => void,
-  onRow: (rgba: Uint8Array, y: number) => void,
-): void {
+  create: (width: number, height: number) => T,
+  onRow: (target: T, rgba: Uint8Array, y: number) => void,
+): T {
   const header = probeImage(bytes, name);
   checkImageLimits(header, limits, name);
-  onStart(header.width, header.height);
+  const target = create(header.width, header.height);
   if (header.format === 'png') {
-    decodePng(bytes, name, onRow);
-    return;
+    decodePng(bytes, name, (rgba, y) => onRow(target, rgba, y));
+    return target;
   }
   let img: { width: number; height: number; data: Uint8Array };
   try {
@@ -58,7 +61,8 @@ function decodeRows(
   if (img.width !== header.width || img.height !== header.height)
     throw imageError('corrupt', `${name}: JPEG frame size differs from its header`);
   const stride = img.width * 4;
-  for (let y = 0; y < img.height; y++) onRow(img.data.subarray(y * stride, (y + 1) * stride), y);
+  for (let y = 0; y < img.height; y++) onRow(target, img.data.subarray(y * stride, (y + 1) * stride), y);
+  return target;
 }
 
 /**
@@ -75,25 +79,27 @@ export async function decodeImage(
   name = 'image',
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
 ): Promise<RgbaImage> {
-  let image: RgbaImage = { width: 0, height: 0, data: new Uint8Array(0) };
-  decodeRows(
+  return decodeInto(
     bytes,
     name,
     limits,
-    (width, height) => {
-      image = { width, height, data: new Uint8Array(width * height * 4) };
-    },
-    (rgba, y) => image.data.set(rgba, y * image.width * 4),
+    (width, height): RgbaImage => ({ width, height, data: new Uint8Array(width * height * 4) }),
+    (image, rgba, y) => image.data.set(rgba, y * image.width * 4),
   );
-  return image;
 }
 
 /** Luma of one RGBA pixel over white paper: transparent regions count as background. */
 function greyRow(rgba: Uint8Array, out: Float32Array, at: number, width: number): void {
-  for (let x = 0; x < width; x++) {
-    const a = rgba[x * 4 + 3]! / 255;
-    const l = 0.299 * rgba[x * 4]! + 0.587 * rgba[x * 4 + 1]! + 0.114 * rgba[x * 4 + 2]!;
-    out[at + x] = l * a + 255 * (1 - a);
+  for (let x = 0, i = 0; x < width; x++, i += 4) {
+    const alpha = rgba[i + 3]!;
+    const l = 0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!;
+    // Opaque pixels (nearly all): l·1 + 255·0 is exactly l.
+    if (alpha === 255) {
+      out[at + x] = l;
+    } else {
+      const a = alpha / 255;
+      out[at + x] = l * a + 255 * (1 - a);
+    }
   }
 }
 
@@ -107,17 +113,13 @@ function greyRow(rgba: Uint8Array, out: Float32Array, at: number, width: number)
  * ```
  */
 export function decodeGrey(bytes: Uint8Array, name: string, limits: ImageLimits): GreyImage {
-  let image: GreyImage = { width: 0, height: 0, grey: new Float32Array(0) };
-  decodeRows(
+  return decodeInto(
     bytes,
     name,
     limits,
-    (width, height) => {
-      image = { width, height, grey: new Float32Array(width * height) };
-    },
-    (rgba, y) => greyRow(rgba, image.grey, y * image.width, image.width),
+    (width, height): GreyImage => ({ width, height, grey: new Float32Array(width * height) }),
+    (image, rgba, y) => greyRow(rgba, image.grey, y * image.width, image.width),
   );
-  return image;
 }
 
 /**

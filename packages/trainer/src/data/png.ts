@@ -145,6 +145,8 @@ function converter(chunks: Chunks, maxWidth: number): RowConverter {
   ) {
     const channels = CHANNELS[colorType] ?? 1;
     const step = depth / 8;
+    // 16-bit samples to 8 bits with rounding (as libpng's png_set_scale_16 and pngjs do).
+    const to8 = (v: number) => (step === 2 ? Math.floor((v * 255) / 65535 + 0.5) : v);
     const grey = key(0);
     const [kr, kg, kb] = [key(0), key(1), key(2)];
     return (data, s, width) => {
@@ -154,15 +156,14 @@ function converter(chunks: Chunks, maxWidth: number): RowConverter {
         const o = x * 4;
         if (channels >= 3) {
           const [r, g, b] = [v(0), v(1), v(2)];
-          out[o] = step === 2 ? r >> 8 : r;
-          out[o + 1] = step === 2 ? g >> 8 : g;
-          out[o + 2] = step === 2 ? b >> 8 : b;
-          out[o + 3] =
-            channels === 4 ? (step === 2 ? v(3) >> 8 : v(3)) : r === kr && g === kg && b === kb ? 0 : 255;
+          out[o] = to8(r);
+          out[o + 1] = to8(g);
+          out[o + 2] = to8(b);
+          out[o + 3] = channels === 4 ? to8(v(3)) : r === kr && g === kg && b === kb ? 0 : 255;
         } else {
           const g = v(0);
-          out[o] = out[o + 1] = out[o + 2] = step === 2 ? g >> 8 : g;
-          out[o + 3] = channels === 2 ? (step === 2 ? v(1) >> 8 : v(1)) : g === grey ? 0 : 255;
+          out[o] = out[o + 1] = out[o + 2] = to8(g);
+          out[o + 3] = channels === 2 ? to8(v(1)) : g === grey ? 0 : 255;
         }
       }
       return out.subarray(0, width * 4);

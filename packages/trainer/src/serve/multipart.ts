@@ -17,8 +17,11 @@ function boundaryOf(contentType: string): string {
   return boundary;
 }
 
-function dispositionParam(disposition: string, key: string): string | undefined {
-  const m = new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"|;\\s*${key}=([^;\\s]+)`, 'i').exec(disposition);
+// The part's `name="…"` (quoted, with backslash escapes) or bare token.
+const NAME_PARAM = /;\s*name="((?:[^"\\]|\\.)*)"|;\s*name=([^;\s]+)/i;
+
+function partName(disposition: string): string | undefined {
+  const m = NAME_PARAM.exec(disposition);
   if (!m) return undefined;
   return m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2];
 }
@@ -33,7 +36,9 @@ function dispositionParam(disposition: string, key: string): string | undefined 
  * ```
  */
 export function parseMultipart(body: Buffer, contentType: string, maxParts: number): MultipartFields {
-  const delimiter = Buffer.from(`--${boundaryOf(contentType)}`, 'latin1');
+  const boundary = boundaryOf(contentType);
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  const partEnd = Buffer.from(`\r\n--${boundary}`, 'latin1');
   const fields: MultipartFields = {};
   let at = body.indexOf(delimiter);
   if (at < 0) throw bad('no part starts with the boundary');
@@ -49,11 +54,11 @@ export function parseMultipart(body: Buffer, contentType: string, maxParts: numb
     if (headersEnd < 0) throw bad('a part has no end of headers');
     const headers = body.toString('latin1', at, headersEnd).split('\r\n');
     const disposition = headers.find((h) => /^content-disposition\s*:/i.test(h));
-    const name = disposition ? dispositionParam(disposition, 'name') : undefined;
+    const name = disposition ? partName(disposition) : undefined;
     if (!disposition || !/:\s*form-data/i.test(disposition) || name === undefined)
       throw bad('a part lacks "Content-Disposition: form-data; name=…"');
     const start = headersEnd + 4;
-    const end = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), start);
+    const end = body.indexOf(partEnd, start);
     if (end < 0) throw bad('truncated (the closing boundary is missing)');
     if (++parts > maxParts)
       throw new ApiError(413, 'payload_too_large', `multipart body: more than ${maxParts} parts`);

@@ -95,19 +95,22 @@ export async function createServer(options: CreateServerOptions): Promise<DigitS
   for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream'])
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (_req, reply) => {
+  // Callback hooks (not async ones): no promise per request on the hot path.
+  app.addHook('onRequest', (_req, reply, done) => {
     metrics.started();
+    // 'close' comes for answered and for aborted requests alike: in-flight never leaks.
     reply.raw.once('close', () => {
       const route = reply.request.routeOptions.url ?? 'unmatched';
       metrics.request(route, reply.request.method, reply.statusCode, reply.elapsedTime / 1000);
     });
+    done();
   });
   // While draining, each answer closes its connection: keep-alive clients cannot hold the shutdown up.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (draining) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const line = {
       method: req.method,
@@ -119,6 +122,7 @@ export async function createServer(options: CreateServerOptions): Promise<DigitS
     // Probes and scrapes come every few seconds: keep them out of the info log.
     if (route === '/health' || route === '/ready' || route === '/metrics') req.log.debug(line, 'request');
     else req.log.info(line, 'request');
+    done();
   });
   app.setErrorHandler((error, req, reply) => {
     const answer = toApiError(error);

@@ -2,6 +2,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { TRAINER_BIN } from './fixtures';
 
+/** The routes of the API contract that the documentation must list. */
+export const API_ROUTES = [
+  '/predict',
+  '/predict-drawing',
+  '/predict-batch',
+  '/health',
+  '/ready',
+  '/model-info',
+  '/metrics',
+];
+
 /** Upper bound of a server start (model workers load tfjs) on a loaded machine. */
 export const START_MS = 180_000;
 
