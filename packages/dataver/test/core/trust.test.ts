@@ -286,6 +286,14 @@ describe('6. the lock is cross-checked', () => {
     expect(r.stdout).toMatch(/one\.txt.*size 5 .*1 byte/);
     const diff = JSON.parse(ok(dir, ['diff', '--json']).stdout) as { totals: { sizeAfter: number } };
     expect(diff.totals.sizeAfter).toBe(7);
+    // checkout trusts the hash, not the figures, and says so; commit rewrites the entries.
+    execFileSync('rm', ['-rf', path.join(dir, 'data')]);
+    const checkout = ok(dir, ['checkout']);
+    expect(checkout.stderr).toMatch(/warning: data\.lock\.json: data: size 999 in data\.lock\.json/);
+    expect(readFileSync(path.join(dir, 'data/a.txt'), 'utf8')).toBe('aaaa');
+    ok(dir, ['commit', 'data', 'one.txt']);
+    ok(dir, ['status', '--exit-code']);
+    expect(JSON.parse(readFileSync(lockPath, 'utf8')).outputs.data).toMatchObject({ size: 6, files: 2 });
   });
 
   it('a duplicated key in data.lock.json or config.json is refused', () => {
@@ -373,6 +381,13 @@ describe('8. pull checks out what it can', () => {
     expect(readFileSync(path.join(clone, 'data/a.txt'), 'utf8')).toBe('aaa');
     expect(readFileSync(path.join(clone, 'data/c.txt'), 'utf8')).toBe('ccc');
     expect(existsSync(path.join(clone, 'data/b.txt'))).toBe(false);
+    // fetch, too, gets everything else before it reports what it could not.
+    const other = cloneOf(dir);
+    const fetched = dv(other, ['fetch', '--json']);
+    expect(fetched.code).toBe(3);
+    const error = JSON.parse(fetched.stdout) as { error: { paths: string[]; summary: { fetched: number } } };
+    expect(error.error.paths).toEqual(['data/b.txt']);
+    expect(error.error.summary.fetched).toBe(3); // two files and the directory manifest
   });
 });
 

@@ -115,3 +115,29 @@ test('a key the token server rejects: exit 4, one line and a hint, no secret eve
   expect(quiet.code).toBe(4);
   expect(quiet.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
 });
+
+test('a malformed key: remote test and push give the same one-line auth error (exit 4), never a stream error', async () => {
+  const dir = repo();
+  const key = JSON.parse(account.json) as Record<string, string>;
+  key.private_key = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n';
+  const env = { ...base, DATAVER_GCS_CREDENTIALS: JSON.stringify(key) };
+  for (const args of [['remote', 'test', 'origin'], ['push']]) {
+    const r = await dvAsync(dir, args, env);
+    expect({ args, code: r.code }).toEqual({ args, code: 4 });
+    expect(r.stderr).toMatch(/^error: GCS rejected the credentials \(DATAVER_GCS_CREDENTIALS\)/);
+    expect(r.stderr).not.toMatch(/stream was destroyed|write after/);
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    expect(r.stdout + r.stderr).not.toContain('bm90IGEga2V5');
+  }
+});
+
+test('remote test prints only the fields a remote has (no "undefined")', async () => {
+  const dir = repo();
+  const r = await dvAsync(dir, ['remote', 'test', 'origin'], {
+    ...base,
+    DATAVER_GCS_CREDENTIALS: account.json,
+  });
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toMatch(/undefined/);
+  expect(r.stdout).toMatch(/endpoint +http:\/\/127\.0\.0\.1/);
+});

@@ -56,6 +56,8 @@ export function makeSink(dir: string): {
 export class CountingStorage implements Storage {
   readonly url: string;
   counts = { put: 0, get: 0, getBuffer: 0, stat: 0, list: 0, delete: 0 };
+  /** Every `get`, with the range asked for. */
+  gets: Array<{ key: string } & GetOptions> = [];
   constructor(readonly inner: Storage) {
     this.url = inner.url;
   }
@@ -71,6 +73,7 @@ export class CountingStorage implements Storage {
   }
   get(key: string, options?: GetOptions): Promise<Readable> {
     this.counts.get++;
+    this.gets.push({ key, ...options });
     return this.inner.get(key, options);
   }
   getBuffer(key: string): Promise<Buffer> {
