@@ -1,7 +1,9 @@
 // Picks the tfjs backend: tfjs-node when installed, else wasm with our kernel fixes, else plain cpu.
 // `describeBackend` answers without loading tfjs, so `trainer backend` is instant.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { simdWasmFile } from './simd.js';
 
 /** A backend name as the CLI and metadata spell it. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -52,10 +54,13 @@ export function describeBackend(preference: BackendPreference = envPreference())
   }
   if (preference === 'wasm' || preference === 'auto') {
     if (wasmDir) {
+      // The trainer's own kernels run as WASM SIMD when built, else as their (slower) JS reference loops.
+      const own = fs.existsSync(simdWasmFile())
+        ? "the trainer's WASM SIMD kernels"
+        : "the trainer's kernels as JS loops (dist/wasm/kernels.wasm is missing: run `npm run build`)";
       return {
         name: 'wasm',
-        reason:
-          '@tensorflow/tfjs-backend-wasm (SIMD) with dataver kernel fixes for convolution, pooling and batch-norm gradients',
+        reason: `@tensorflow/tfjs-backend-wasm (SIMD, XNNPACK) with ${own} for batch norm + LeakyReLU + max-pool, convolution gradients, the loss, Adam and augmentation`,
         skipped,
       };
     }
