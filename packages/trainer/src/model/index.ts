@@ -29,7 +29,7 @@ export interface ModelOptions {
   momentum?: number;
   /** Batch-norm epsilon [1e-5]. */
   epsilon?: number;
-  /** Dropout rate of cnn-large [0.5]. */
+  /** Dropout rate before the first dense layer [cnn-small 0.1, cnn-large 0.5]. */
   dropout?: number;
 }
 
@@ -74,14 +74,17 @@ export function countParams(model: Model): ParamCount {
   return { trainable, nonTrainable, total: trainable + nonTrainable };
 }
 
-function resolveOptions(options: ModelOptions): Required<ModelOptions> {
+/** Each architecture's dropout rate before its first dense layer. */
+const DEFAULT_DROPOUT: Record<ModelName, number> = { 'cnn-small': 0.1, 'cnn-large': 0.5 };
+
+function resolveOptions(name: ModelName, options: ModelOptions): Required<ModelOptions> {
   return {
     numClasses: options.numClasses ?? 10,
     seed: options.seed ?? 0,
     alpha: options.alpha ?? 0.1,
     momentum: options.momentum ?? 0.1,
     epsilon: options.epsilon ?? 1e-5,
-    dropout: options.dropout ?? 0.5,
+    dropout: options.dropout ?? DEFAULT_DROPOUT[name] ?? 0,
   };
 }
 
@@ -101,12 +104,14 @@ function createSmall(opts: Required<ModelOptions>): Model {
     name: 'cnn-small',
     options: opts,
     variables: store.variables,
-    forward(x, { training }) {
+    forward(x, { training, rng }) {
       let h = x;
       for (const b of blocks) {
         h = convBnLeakyPool(h, b.conv, b.bn, { training, ...opts });
       }
-      const f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
+      let f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
+      // The course model's Dropout(0.1) before the first dense layer.
+      if (training && rng) f = seededDropout(f, opts.dropout, rng);
       const d = tf.leakyRelu(
         tf.add(tf.matMul(f, fc1.kernel as tf.Tensor2D), fc1.bias),
         opts.alpha,
@@ -161,7 +166,7 @@ function createLarge(opts: Required<ModelOptions>): Model {
  * ```
  */
 export function createModel(name: ModelName, options: ModelOptions = {}): Model {
-  const opts = resolveOptions(options);
+  const opts = resolveOptions(name, options);
   switch (name) {
     case 'cnn-small':
       return createSmall(opts);
