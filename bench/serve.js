@@ -100,12 +100,20 @@ async function inProcessRate(dir) {
   for (let i = 0; i < 10; i++) infer(model, x, batch);
   let n = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   while (performance.now() - t0 < Math.min(5, seconds) * 1000) {
     infer(model, x, batch);
     n += batch;
   }
+  const cpu = process.cpuUsage(cpu0);
   model.dispose();
-  return n / ((performance.now() - t0) / 1000);
+  return { rate: n / ((performance.now() - t0) / 1000), cpuMsPerImage: (cpu.user + cpu.system) / 1000 / n };
+}
+
+/** The server process's CPU seconds (all its threads), from its own /metrics. */
+async function serverCpuSeconds(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
 }
 
 async function startServer(dir) {
@@ -161,6 +169,7 @@ async function load(base, route, { body, headers }) {
   const autocannon = require('autocannon');
   // Warm-up, then the measured run; both bounded in time.
   await autocannon({ url: `${base}${route}`, method: 'POST', body, headers, connections, duration: 2 });
+  const cpu0 = await serverCpuSeconds(base);
   const r = await autocannon({
     url: `${base}${route}`,
     method: 'POST',
@@ -169,8 +178,11 @@ async function load(base, route, { body, headers }) {
     connections,
     duration: seconds,
   });
+  const cpu = (await serverCpuSeconds(base)) - cpu0;
   return {
     route,
+    // CPU time is less sensitive than wall time to what else runs on the machine.
+    cpuMsPerRequest: (1000 * cpu) / r.requests.total,
     requestsPerSecond: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -182,7 +194,7 @@ async function load(base, route, { body, headers }) {
 
 async function main() {
   const dir = modelDir();
-  const anchor = await inProcessRate(dir);
+  const { rate: anchor, cpuMsPerImage } = await inProcessRate(dir);
   const { child, base } = await startServer(dir);
   const rows = [];
   try {
@@ -212,13 +224,17 @@ async function main() {
   console.log(
     `model ${dir}; ${os.availableParallelism()} cores; load average ${loadAvg}; ${connections} connections, ${seconds} s each`,
   );
-  console.log(`anchor: in-process infer() on batches of 32: ${anchor.toFixed(0)} images/s`);
-  console.log('route              req/s   ×anchor    p50 ms   p99 ms   max ms   errors   target');
+  console.log(
+    `anchor: in-process infer() on batches of 32: ${anchor.toFixed(0)} images/s, ${cpuMsPerImage.toFixed(3)} CPU ms per image`,
+  );
+  console.log(
+    'route              req/s   ×anchor    p50 ms   p99 ms   max ms   errors   CPU ms/req (×anchor)   target',
+  );
   for (const r of rows) {
     const meets =
       r.requestsPerSecond >= r.target && r.errors === 0 && (r.p99Target === null || r.p99 <= r.p99Target);
     console.log(
-      `${r.route.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(7)}   ${(r.requestsPerSecond / anchor).toFixed(2).padStart(6)}   ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(7)}  ${String(r.max).padStart(7)}  ${String(r.errors).padStart(7)}   ≥ ${r.target}/s${r.p99Target ? `, p99 ≤ ${r.p99Target} ms` : ''}: ${meets ? 'met' : 'MISSED'}`,
+      `${r.route.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(7)}   ${(r.requestsPerSecond / anchor).toFixed(2).padStart(6)}   ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(7)}  ${String(r.max).padStart(7)}  ${String(r.errors).padStart(7)}   ${r.cpuMsPerRequest.toFixed(3).padStart(7)} (${(r.cpuMsPerRequest / cpuMsPerImage).toFixed(1).padStart(5)}×)     ≥ ${r.target}/s${r.p99Target ? `, p99 ≤ ${r.p99Target} ms` : ''}: ${meets ? 'met' : 'MISSED'}`,
     );
   }
 }

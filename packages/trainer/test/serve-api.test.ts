@@ -414,9 +414,16 @@ describe('bad input: a 4xx {error, message}, and /health stays fast', () => {
 });
 
 test(
-  'an image that decodes for longer than --decode-timeout is abandoned (422) and the server goes on',
+  'an image that decodes for longer than --decode-timeout is abandoned (422) and the server goes on; --log-level warn',
   async () => {
-    const strict = await startServer(modelDir, ['--decode-timeout', '1', '--workers', '1']);
+    const strict = await startServer(modelDir, [
+      '--decode-timeout',
+      '1',
+      '--workers',
+      '1',
+      '--log-level',
+      'warn',
+    ]);
     try {
       const big = barPng(3000, 3000);
       const r = await fetch(`${strict.base}/predict`, {
@@ -443,6 +450,10 @@ test(
     } finally {
       expect(await strict.stop()).toBe(0);
     }
+    // --log-level warn: no request lines, and every line is JSON.
+    const lines = strict.stdout().split('\n').filter(Boolean);
+    expect(lines.filter((l) => l.includes('"msg":"request"'))).toEqual([]);
+    for (const l of lines) expect(JSON.parse(l).level).toBeGreaterThanOrEqual(40);
   },
   LONG,
 );

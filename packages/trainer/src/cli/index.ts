@@ -126,7 +126,7 @@ export function buildProgram(): Command {
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
     .addOption(
-      new Option('--workers <n>', 'model worker threads (default: one per spare core)')
+      new Option('--workers <n>', 'model worker threads (default: one per core, at most 4)')
         .env('TRAINER_WORKERS')
         .argParser(int),
     )

@@ -91,7 +91,7 @@ function readChunks(bytes: Uint8Array, name: string): Chunks {
   if (idat.length === 0) throw imageError('corrupt', `${name}: truncated PNG (no image data)`);
   if (ihdr.colorType === 3 && palette === null)
     throw imageError('corrupt', `${name}: palette PNG without a PLTE chunk`);
-  return { ihdr, palette, transparency, compressed: Buffer.concat(idat) };
+  return { ihdr, palette, transparency, compressed: idat.length === 1 ? idat[0]! : Buffer.concat(idat) };
 }
 
 /** Reverses the per-row filters of `rows` rows of `length` bytes starting at `start`, in place. */

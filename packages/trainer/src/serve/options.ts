@@ -31,7 +31,7 @@ export interface ServeOptions {
   /** Below this top probability a prediction is flagged `low_confidence` [0.7]. */
   threshold: number;
   backend: BackendPreference;
-  /** Threads that hold the model and decode small images [1 per spare core, at least 1]. */
+  /** Threads that hold the model and decode small images [one per core, at most 4]. */
   workers: number;
   /** Threads that decode large images [1]. */
   decodeWorkers: number;
@@ -57,7 +57,8 @@ export function defaultServeOptions(): Omit<ServeOptions, 'modelDir'> {
   return {
     threshold: 0.7,
     backend: 'auto',
-    workers: Math.max(1, os.availableParallelism() - 1),
+    // One per core, at most 4 (each holds a model and a backend; the main thread mostly waits on I/O).
+    workers: Math.min(4, Math.max(1, os.availableParallelism())),
     decodeWorkers: 1,
     maxBatch: 64,
     fastLanePixels: 512 * 512,
