@@ -1,9 +1,10 @@
 // `dataver gc`: what to keep (the roots: the workspace lock, the locks of branch tips or of
 // every commit, the run cache) and the cache objects no kept lock references, removed only with
-// `force` (a dry run by default).
+// `force` (a dry run by default), with every leftover of crashed commands and partial download.
 import { fileVersionsAtTips, fileVersionsInHistory } from '../git/revisions.js';
 import { LOCK_FILE, parseLock, readLock } from '../lock/lock-file.js';
 import type { Lock } from '../lock/schema.js';
+import { removePartials } from '../odb/partial.js';
 import { CompleteMarks } from './complete-marks.js';
 import { neededObjects } from './objects.js';
 import type { Repo } from './repo.js';
@@ -100,7 +101,10 @@ export async function collectGarbage(
   const all = await repo.cache.listObjects();
   const garbage = all.filter((o) => !keep.has(o.hash));
   const force = options.force === true;
-  if (force) await repo.cache.removeLeftovers();
+  if (force) {
+    await repo.cache.removeLeftovers();
+    await removePartials(repo.cache.downloadDir);
+  }
   if (force && garbage.length > 0) {
     await CompleteMarks.clear(repo);
     for (const o of garbage) await repo.cache.remove(o.hash);

@@ -224,6 +224,18 @@ describe('5. crashes leak neither disk nor work', () => {
     expect(existsSync(path.join(dir, 'data', `.dv-${live}-dddddddddddd.tmp`))).toBe(true);
   });
 
+  it('doctor reports an interrupted download; gc --force removes it', () => {
+    const dir = tempRepo();
+    const partial = path.join(dir, '.dataver/tmp/fetch/partial');
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(path.join(partial, 'ab'.repeat(32)), Buffer.alloc(4096));
+    expect(dv(dir, ['doctor', '--no-remote']).stdout).toMatch(
+      /warn +partial downloads +1 interrupted download/,
+    );
+    ok(dir, ['gc', '--force']);
+    expect(readdirSync(path.join(dir, '.dataver/tmp/fetch'))).toEqual([]);
+  });
+
   it('a pull killed during a large object resumes from the verified prefix and leaves nothing behind', async () => {
     const big = randomBytes(160 << 20);
     const { dir } = repoWithLooseRemote({ 'data/big.bin': big });
