@@ -504,15 +504,26 @@ test(
   LONG,
 );
 
-test('a missing model folder is a one-line error, exit 3, before listening', () => {
-  const r = spawnSync(
-    process.execPath,
-    [require.resolve('../bin/trainer.js'), 'serve', '--model', tmpDir(), '--port', '0'],
-    {
-      encoding: 'utf8',
-      timeout: START_MS,
-    },
-  );
+test('a missing model folder, or corrupt weights, is a one-line error and exit 3', () => {
+  const serve = (dir: string) =>
+    spawnSync(
+      process.execPath,
+      [require.resolve('../bin/trainer.js'), 'serve', '--model', dir, '--port', '0'],
+      {
+        encoding: 'utf8',
+        timeout: START_MS,
+      },
+    );
+  const missing = serve(tmpDir());
+  expect(missing.status).toBe(3);
+  expect(missing.stderr).toMatch(/^error: .*model\.json not found/m);
+  expect(missing.stderr).not.toMatch(/listening on/);
+  const corrupt = path.join(tmpDir(), 'model');
+  fs.cpSync(modelDir, corrupt, { recursive: true });
+  const weights = fs.readFileSync(path.join(corrupt, 'weights.bin'));
+  weights[100] = weights[100]! ^ 0xff;
+  fs.writeFileSync(path.join(corrupt, 'weights.bin'), weights);
+  const r = serve(corrupt);
   expect(r.status).toBe(3);
-  expect(r.stderr).toMatch(/^error: .*model\.json not found/m);
+  expect(r.stderr).toMatch(/^error: cannot load the model: .*weights\.bin does not match the hash/m);
 });
