@@ -20,8 +20,11 @@ function checkName(name: string): void {
   }
 }
 
-function unknownRemote(config: Config, name: string): DataverError {
-  return new DataverError('REMOTE_UNKNOWN', `no remote named '${name}'`, {
+/** The settings of a configured remote; an unknown name is REMOTE_UNKNOWN naming the known ones. */
+function settingsOf(config: Config, name: string): Config['remotes'][string] {
+  const settings = config.remotes[name];
+  if (settings) return settings;
+  throw new DataverError('REMOTE_UNKNOWN', `no remote named '${name}'`, {
     hint: `known remotes: ${Object.keys(config.remotes).join(', ') || 'none'} (see \`dataver remote list\`)`,
   });
 }
@@ -125,7 +128,7 @@ export async function remove(
     repo,
     options.gitAdd,
     (config) => {
-      if (!config.remotes[name]) throw unknownRemote(config, name);
+      settingsOf(config, name);
       delete config.remotes[name];
       if (config.core.remote === name) delete config.core.remote;
       return config;
@@ -156,7 +159,7 @@ export async function modify(
     repo,
     options.gitAdd,
     (config) => {
-      if (!config.remotes[name]) throw unknownRemote(config, name);
+      settingsOf(config, name);
       return setConfigValue(config, `remote.${name}.${option}`, options.unset ? undefined : value);
     },
     () => (options.unset ? `remote ${name}: ${option} unset` : `remote ${name}: ${option} = ${value}`),
@@ -176,8 +179,7 @@ export async function rename(
     repo,
     options.gitAdd,
     (config) => {
-      const settings = config.remotes[from];
-      if (!settings) throw unknownRemote(config, from);
+      const settings = settingsOf(config, from);
       if (config.remotes[to]) {
         throw new DataverError('USAGE', `remote '${to}' already exists`, { hint: 'choose another name' });
       }
@@ -219,7 +221,7 @@ export async function setDefault(
         delete config.core.remote;
         return config;
       }
-      if (name === undefined || !config.remotes[name]) throw unknownRemote(config, name ?? '');
+      if (name !== undefined) settingsOf(config, name);
       config.core.remote = name;
       return config;
     },
