@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataverError, renameWithRetry, tmpNameFor } from '@dataver/foundation';
+import { DataverError, type Progress, renameWithRetry, tmpNameFor } from '@dataver/foundation';
 import { complaint, runGit } from '../git/git.js';
 import { readFileAtRevision } from '../git/revisions.js';
 import { LOCK_FILE, parseLock } from '../lock/lock-file.js';
@@ -174,7 +174,7 @@ export async function fetchFromRegistry(
   registry: RegistryRepo,
   cache: ObjectCache,
   wanted: string | undefined,
-  options: { jobs?: number; manifestsOnly?: boolean } = {},
+  options: { jobs?: number; manifestsOnly?: boolean; progress?: Progress } = {},
 ): Promise<FetchSummary> {
   const name = registry.config.core.remote;
   const settings = name ? registry.config.remotes[name] : undefined;

@@ -1,7 +1,7 @@
 // kill -9 at random moments of add, checkout and push: afterwards the
 // repository is consistent (valid lock, no corrupt objects, no half files)
 // and the next command completes.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dv, dvSpawn, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
@@ -44,7 +44,11 @@ describe('kill -9', () => {
     }
     expect(dv(dir, ['add', 'data']).code).toBe(0);
     expect(dv(dir, ['status', '--exit-code']).code).toBe(0);
-    expect(dv(dir, ['gc', '--force']).code).toBe(0); // also clears temp leftovers
+    // The killed adds' temporary files are gone: every command removes those of dead processes.
+    for (const folder of ['.dataver/cache/sha256', '.dataver/tmp', '.dataver/state', '.']) {
+      expect(readdirSync(path.join(dir, folder)).filter((n) => /^\.dv-\d+-[0-9a-f]+\.tmp$/.test(n))).toEqual([]);
+    }
+    expect(dv(dir, ['gc', '--force']).code).toBe(0);
     expect(dv(dir, ['verify']).code).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 // dataver ls / get / import / update: tracked data of this repository or of another one.
 import path from 'node:path';
-import { DataverError, formatBytes, type Output } from '@dataver/foundation';
+import { DataverError, formatBytes, type Output, type Progress } from '@dataver/foundation';
 import { checkOverlaps } from '../../core/add.js';
 import { checkout } from '../../core/checkout.js';
 import { ignoreOutputs } from '../../core/gitignore.js';
@@ -167,7 +167,10 @@ export async function get(
   const result = await withRegistry(url, options.rev, async (registry) => {
     const cache = local?.cache ?? scratchCache(registry);
     const outputs = outputsCovering(registry.lock, from, registry.url);
-    const fetched = await fetchFromRegistry(registry, cache, from, { jobs: options.jobs });
+    const fetched = await fetchFromRegistry(registry, cache, from, {
+      jobs: options.jobs,
+      progress: output.progress(),
+    });
     const files = await selectFiles(cache, outputs, from);
     await writeSelection(cache, files, out, { force: options.force });
     return {
@@ -195,10 +198,10 @@ async function importInto(
   from: string,
   out: string,
   follow: string | undefined,
-  options: { force?: boolean; jobs?: number },
+  options: { force?: boolean; jobs?: number; progress?: Progress },
 ): Promise<OutputEntry> {
   const outputs = outputsCovering(registry.lock, from, registry.url);
-  await fetchFromRegistry(registry, repo.cache, from, { jobs: options.jobs });
+  await fetchFromRegistry(registry, repo.cache, from, { jobs: options.jobs, progress: options.progress });
   const files = await selectFiles(repo.cache, outputs, from);
   const source: ImportSource = {
     url: registry.url,
@@ -254,7 +257,10 @@ export async function importData(
       });
     }
     return withRegistry(url, options.rev, async (registry) => {
-      const imported = await importInto(repo, registry, from, out, options.rev, options);
+      const imported = await importInto(repo, registry, from, out, options.rev, {
+        ...options,
+        progress: output.progress(),
+      });
       lock.outputs[out] = imported;
       await writeLock(repo.root, lock);
       await ignoreOutputs(repo.root, [out]);
@@ -294,7 +300,10 @@ export async function update(
       const follow = options.rev ?? source.rev;
       const next = await withRegistry(source.url, follow, async (registry) => {
         if (registry.commit === source.commit && follow === source.rev) return entry;
-        return importInto(repo, registry, source.path, out, follow, { jobs: options.jobs });
+        return importInto(repo, registry, source.path, out, follow, {
+          jobs: options.jobs,
+          progress: output.progress(),
+        });
       });
       results.push({
         path: out,
