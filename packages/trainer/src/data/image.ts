@@ -224,10 +224,13 @@ export function greyToMnist(img: GreyImage, name = 'image'): Float32Array {
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
+  const sign = invert ? -1 : 1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const g = grey[y * w + x]!;
-      const v = Math.fround(Math.min(1, Math.fround(Math.max(invert ? bg - g : g - bg, 0)) / max));
+      // Paper (no ink) is most of a drawing: its ink stays 0, as the array was made.
+      const d = sign * (grey[y * w + x]! - bg);
+      if (d <= 0) continue;
+      const v = Math.fround(Math.min(1, Math.fround(d) / max));
       ink[y * w + x] = v;
       if (v > 0.2) {
         if (x < x0) x0 = x;
