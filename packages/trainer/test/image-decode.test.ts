@@ -1,31 +1,15 @@
 // The image header probe and the PNG decoder: random PNGs of every colour type, bit depth, row filter,
-// palette and transparency, plain and Adam7-interlaced, decode exactly as pngjs decodes them; headers are
+// palette and transparency, plain and Adam7-interlaced (the spec's tables from the decoder, the bytes
+// made here), decode exactly as pngjs, the reference, decodes them; headers are
 // read without decoding; corrupt and oversized files are refused with the right reason.
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { PNG } from 'pngjs';
 import { decodeImage, imageToInk } from '../src/data/image';
 import { checkImageLimits, DEFAULT_IMAGE_LIMITS, imageProblem, probeImage } from '../src/data/image-probe';
+import { ADAM7, CHANNELS, DEPTHS } from '../src/data/png';
 import { digitPng } from './helpers/fixtures';
 import { jpegWithHeader, pngWithHeader } from './helpers/images';
-
-const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const DEPTHS: Record<number, number[]> = {
-  0: [1, 2, 4, 8, 16],
-  2: [8, 16],
-  3: [1, 2, 4, 8],
-  4: [8, 16],
-  6: [8, 16],
-};
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
 
 function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
