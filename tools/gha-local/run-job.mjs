@@ -114,7 +114,11 @@ function evaluate(expression, env) {
     ['github', 'env', 'secrets', 'vars', 'runner', 'steps', 'job', 'matrix', 'strategy', 'inputs', 'needs'],
     statusFunctions,
   ).parse();
-  return new Evaluator(parsed, contexts(env), new Map(statusFunctions.map((f) => [f.name.toLowerCase(), f]))).evaluate();
+  return new Evaluator(
+    parsed,
+    contexts(env),
+    new Map(statusFunctions.map((f) => [f.name.toLowerCase(), f])),
+  ).evaluate();
 }
 
 /** A string with `${{ … }}` parts replaced by their values (what GitHub does to with/env/run). */

@@ -41,8 +41,11 @@ describe('parseMultipart', () => {
           const { body, type } = await formBody(fields);
           const parsed = parseMultipart(body, type, 10);
           const expected: Record<string, string[]> = {};
-          for (const [name, bytes] of fields)
-            (expected[name] ??= []).push(Buffer.from(bytes).toString('latin1'));
+          for (const [name, bytes] of fields) {
+            const values = expected[name] ?? [];
+            values.push(Buffer.from(bytes).toString('latin1'));
+            expected[name] = values;
+          }
           for (const [name, values] of Object.entries(expected))
             expect(parsed[name]).toEqual(values.length === 1 ? values[0] : values);
         },

@@ -238,9 +238,9 @@ export class ObjectCache {
     return out;
   }
 
-  /** Folders where writes of the cache put their temporary files (downloads, ingest, manifests). */
+  /** Folders where writes of the cache put their temporary files (downloads and their sidecars, ingest, manifests). */
   tempDirs(): string[] {
-    return [this.objectsDir, this.tmpDir, this.downloadDir];
+    return [this.objectsDir, this.tmpDir, this.downloadDir, path.join(this.downloadDir, 'partial')];
   }
 
   /**

@@ -46,7 +46,9 @@ describe('kill -9', () => {
     expect(dv(dir, ['status', '--exit-code']).code).toBe(0);
     // The killed adds' temporary files are gone: every command removes those of dead processes.
     for (const folder of ['.dataver/cache/sha256', '.dataver/tmp', '.dataver/state', '.']) {
-      expect(readdirSync(path.join(dir, folder)).filter((n) => /^\.dv-\d+-[0-9a-f]+\.tmp$/.test(n))).toEqual([]);
+      expect(readdirSync(path.join(dir, folder)).filter((n) => /^\.dv-\d+-[0-9a-f]+\.tmp$/.test(n))).toEqual(
+        [],
+      );
     }
     expect(dv(dir, ['gc', '--force']).code).toBe(0);
     expect(dv(dir, ['verify']).code).toBe(0);

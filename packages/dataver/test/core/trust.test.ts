@@ -205,7 +205,14 @@ describe('5. crashes leak neither disk nor work', () => {
     writeFiles(dir, { 'data/a.txt': 'a' });
     ok(dir, ['add', 'data']);
     const dead = deadPid();
-    const places = ['.dataver/cache/sha256', '.dataver/tmp', '.dataver/tmp/fetch', '.dataver/state'];
+    const places = [
+      '.dataver/cache/sha256',
+      '.dataver/tmp',
+      '.dataver/tmp/fetch',
+      '.dataver/tmp/fetch/partial',
+      '.dataver/state',
+      '.',
+    ];
     const live = process.pid; // this test process
     for (const place of places) {
       mkdirSync(path.join(dir, place), { recursive: true });

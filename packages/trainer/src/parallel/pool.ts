@@ -202,8 +202,10 @@ export class WorkerPool {
       );
     } catch (error) {
       this.sync.abort();
-      await Promise.allSettled(replies);
-      throw this.failure ?? error;
+      // A worker that failed first released this thread from a barrier: its message says what went wrong.
+      const settled = await Promise.allSettled(replies);
+      const first = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw this.failure ?? first?.reason ?? error;
     }
     const flat = new Float32Array(this.shared.gradSize);
     flattenGrads(trainables, result.grads, flat);
