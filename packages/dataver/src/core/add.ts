@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import { gitTrackedPaths } from '../git/tracked-paths.js';
-import { readLock, writeLock } from '../lock/lock-file.js';
+import { writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
@@ -21,6 +21,7 @@ import {
   type WorkspaceFile,
   walkDirectory,
 } from './workspace.js';
+import { readWorkspaceLock } from './workspace-lock.js';
 
 export interface AddedOutput {
   path: string;
@@ -55,7 +56,7 @@ export async function addPaths(
   repoPaths: string[],
   options: AddOptions = {},
 ): Promise<AddedOutput[]> {
-  const lock = options.lock ?? (await readLock(repo.root));
+  const lock = options.lock ?? (await readWorkspaceLock(repo));
   checkOverlaps(lock, repoPaths);
   const inGit = await gitTrackedPaths(repo.root, repoPaths);
   if (inGit.length > 0) {

@@ -88,7 +88,7 @@ async function lockChecks(repo: Repo, inGit: boolean): Promise<DoctorCheck[]> {
         'lock',
         'fail',
         `${LOCK_FILE} is unmerged in git: a merge stopped on it (did the merge driver run?)`,
-        `fix the merge driver (below), then \`git checkout -m ${LOCK_FILE}\` to merge it again`,
+        `fix the merge driver (below), then merge it again and mark it resolved: \`git checkout -m ${LOCK_FILE} && git add ${LOCK_FILE}\``,
       ),
     ];
   }

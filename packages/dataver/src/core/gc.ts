@@ -2,13 +2,14 @@
 // every commit, the run cache) and the cache objects no kept lock references, removed only with
 // `force` (a dry run by default), with every leftover of crashed commands and partial download.
 import { fileVersionsAtTips, fileVersionsInHistory } from '../git/revisions.js';
-import { LOCK_FILE, parseLock, readLock } from '../lock/lock-file.js';
+import { LOCK_FILE, parseLock } from '../lock/lock-file.js';
 import type { Lock } from '../lock/schema.js';
 import { removePartials } from '../odb/partial.js';
 import { CompleteMarks } from './complete-marks.js';
 import { neededObjects } from './objects.js';
 import type { Repo } from './repo.js';
 import { clearRunCache, runCacheLocks } from './run-cache.js';
+import { readWorkspaceLock } from './workspace-lock.js';
 
 /** Which committed locks gc keeps besides the workspace's. */
 export type GcScope = 'workspace' | 'all-branches' | 'all-commits';
@@ -49,7 +50,7 @@ export interface GcResult {
  * const { locks, revisions } = await gcRoots(repo, { scope: 'all-branches' });
  */
 export async function gcRoots(repo: Repo, options: GcOptions = {}): Promise<GcRoots> {
-  const locks: Lock[] = [await readLock(repo.root)];
+  const locks: Lock[] = [await readWorkspaceLock(repo)];
   let revisions = 0;
   if (options.scope === 'all-commits') {
     const history = await fileVersionsInHistory(repo.root, LOCK_FILE);

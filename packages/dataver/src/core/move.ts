@@ -4,11 +4,12 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
-import { readLock, writeLock } from '../lock/lock-file.js';
+import { writeLock } from '../lock/lock-file.js';
 import { checkOverlaps } from './add.js';
 import { ignoreOutputs, unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
+import { readWorkspaceLock } from './workspace-lock.js';
 
 export interface MoveResult {
   from: string;
@@ -24,7 +25,7 @@ export interface MoveResult {
  * await moveOutput(repo, 'data/raw', 'data/source');
  */
 export async function moveOutput(repo: Repo, from: string, to: string): Promise<MoveResult> {
-  const lock = await readLock(repo.root);
+  const lock = await readWorkspaceLock(repo);
   const entry = lock.outputs[from];
   if (!entry) {
     throw new DataverError('NOT_TRACKED', `${from} is not a tracked output`, {

@@ -3,11 +3,12 @@
 
 import * as fs from 'node:fs';
 import { DataverError } from '@dataver/foundation';
-import { readLock, writeLock } from '../lock/lock-file.js';
+import { writeLock } from '../lock/lock-file.js';
 import { unignoreOutput } from './gitignore.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { hashOf, resolveHashes, statFile, walkDirectory } from './workspace.js';
+import { readWorkspaceLock } from './workspace-lock.js';
 
 /**
  * Removes outputs from the lock and from .gitignore.
@@ -16,7 +17,7 @@ import { hashOf, resolveHashes, statFile, walkDirectory } from './workspace.js';
  * await removeOutputs(repo, ['data/old']);
  */
 export async function removeOutputs(repo: Repo, repoPaths: string[]): Promise<string[]> {
-  const lock = await readLock(repo.root);
+  const lock = await readWorkspaceLock(repo);
   for (const p of repoPaths) {
     if (!lock.outputs[p]) {
       throw new DataverError('NOT_TRACKED', `${p} is not a tracked output`, {

@@ -1,5 +1,7 @@
-// The lock of the workspace, for the commands that act on it (status, checkout, pull, diff):
-// refused while git holds data.lock.json unmerged, since its content then is only one side.
+// The lock of the workspace, for the commands that act on it (status, checkout, pull, diff, ls,
+// and every command that rewrites it or deletes by it: add, remove, move, commit, repro, gc):
+// refused while git holds data.lock.json unmerged, since its content then is only one side (a
+// gc by it would delete the other side's objects, an add would commit one side as the merge).
 import { DataverError } from '@dataver/foundation';
 import { isUnmerged } from '../git/conflicts.js';
 import { LOCK_FILE, readLock } from '../lock/lock-file.js';
@@ -17,9 +19,20 @@ export function unmergedLockError(): DataverError {
     'LOCK_CONFLICT',
     `${LOCK_FILE} is unmerged in git: the merge stopped on it, so its content is one side only`,
     {
-      hint: `check the merge driver with \`dataver doctor\`, then merge the file again (\`git checkout -m ${LOCK_FILE}\`) or resolve it by hand and \`git add ${LOCK_FILE}\``,
+      hint: `check the merge driver with \`dataver doctor\`, then merge the file again and mark it resolved: \`git checkout -m ${LOCK_FILE} && git add ${LOCK_FILE}\``,
     },
   );
+}
+
+/**
+ * Throws LOCK_CONFLICT while git holds data.lock.json unmerged (for commands that read the lock
+ * through another module).
+ *
+ * @example
+ * await assertLockMerged(repo);
+ */
+export async function assertLockMerged(repo: Repo): Promise<void> {
+  if (await isUnmerged(repo.root, LOCK_FILE)) throw unmergedLockError();
 }
 
 /**

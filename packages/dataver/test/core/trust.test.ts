@@ -387,6 +387,45 @@ describe('7. the merge driver works where dataver is not a local dependency', ()
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/merge driver/);
   });
+
+  it('an unmerged lock stops every command that would act on one side of it; re-merged, it resolves', () => {
+    const dir = tempRepo();
+    git(dir, 'config', 'merge.dataver.driver', 'false');
+    branches(dir);
+    expect(spawnSync('git', ['merge', '-q', '--no-edit', 'other'], { cwd: dir }).status).not.toBe(0);
+    const lockPath = path.join(dir, 'data.lock.json');
+    const oneSide = readFileSync(lockPath, 'utf8');
+    const theirs = path.join(dir, '.dataver/cache/sha256', sha('theirs').slice(0, 2), sha('theirs').slice(2));
+    expect(existsSync(theirs)).toBe(true);
+    writeFiles(dir, { 'new.txt': 'new' });
+    // gc by one side would delete the other side's objects; add/remove/move/commit would record
+    // one side as the merge; ls would list one side as the truth.
+    for (const args of [
+      ['gc', '--force'],
+      ['add', 'new.txt'],
+      ['remove', 'ours.txt'],
+      ['move', 'ours.txt', 'moved.txt'],
+      ['commit'],
+      ['repro'],
+      ['checkout'],
+      ['ls'],
+    ]) {
+      const r = dv(dir, args);
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expectCleanError(r, 1, /data\.lock\.json is unmerged/);
+      expect(r.stderr).toMatch(/hint: .*git checkout -m data\.lock\.json && git add data\.lock\.json/);
+    }
+    expect(readFileSync(lockPath, 'utf8')).toBe(oneSide);
+    expect(existsSync(theirs)).toBe(true);
+    expect(existsSync(path.join(dir, 'ours.txt'))).toBe(true);
+    // What the hint says: register a driver that runs, merge the file again, mark it resolved.
+    ok(dir, ['init', '--git-hooks', '-q']);
+    spawnSync('git', ['checkout', '-m', 'data.lock.json'], { cwd: dir });
+    git(dir, 'add', 'data.lock.json');
+    ok(dir, ['status', '--exit-code']);
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
+    expect(Object.keys(lock.outputs).sort()).toEqual(['base.txt', 'ours.txt', 'theirs.txt']);
+  });
 });
 
 describe('8. pull checks out what it can', () => {

@@ -1,10 +1,12 @@
 // dataver commit [targets...]: record stages and outputs as they are, without running anything.
 import type { Output } from '@dataver/foundation';
+import { assertLockMerged } from '../../core/workspace-lock.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { openRepo } from './context.js';
 
 export async function run(output: Output, [targets]: [string[]]): Promise<number> {
   const repo = await openRepo();
+  await assertLockMerged(repo);
   const { commitTargets } = await import('../../pipeline/commit.js');
   // Stage names stay as given; anything else is a path, relative to where the user stands.
   const { readPipeline } = await import('../../pipeline/config.js');

@@ -18,7 +18,7 @@ import { Repo } from '../../core/repo.js';
 import { readWorkspaceLock } from '../../core/workspace-lock.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { gitTrackedPaths } from '../../git/tracked-paths.js';
-import { readLock, writeLock } from '../../lock/lock-file.js';
+import { writeLock } from '../../lock/lock-file.js';
 import { isSameOrInside } from '../../lock/paths.js';
 import type { ImportSource, Lock, OutputEntry } from '../../lock/schema.js';
 import type { ObjectCache } from '../../odb/cache.js';
@@ -123,7 +123,9 @@ export async function list(
   if (url === undefined || url === '.') {
     const repo = await openRepo();
     const { readLockAtRevision } = await import('../../git/revisions.js');
-    const lock = options.rev ? await readLockAtRevision(repo.root, options.rev) : await readLock(repo.root);
+    const lock = options.rev
+      ? await readLockAtRevision(repo.root, options.rev)
+      : await readWorkspaceLock(repo);
     result = await rowsOf(
       lock,
       where === undefined ? undefined : repo.toRepoPath(where),

@@ -1,6 +1,7 @@
 // dataver repro [stages...] [--force] [--dry-run] [--downstream]
 
 import type { Output } from '@dataver/foundation';
+import { assertLockMerged } from '../../core/workspace-lock.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import type { ReproEvent, StageOutcome } from '../../pipeline/repro.js';
 import { describeReasons } from '../../pipeline/state.js';
@@ -12,6 +13,8 @@ export async function run(
   options: { force?: boolean; dryRun?: boolean; downstream?: boolean },
 ): Promise<number> {
   const repo = await openRepo();
+  // The pipeline reads the lock itself: one side of an unmerged lock would be recorded as the merge.
+  await assertLockMerged(repo);
   const { reproduce } = await import('../../pipeline/repro.js');
   const onEvent = (event: ReproEvent) => {
     if (event.type === 'running') {
