@@ -165,7 +165,13 @@ export async function checkout(
   for (const [outPath, hash] of complete) {
     if (!missing.has(hash)) statCache.recordMaterialized(outPath, hash);
   }
-  await statCache.save();
+  // The files are in place: a state folder that cannot be written (read-only, full) only costs
+  // the next status some hashing, and the next checkout asks --force for files it cannot vouch for.
+  await statCache.save((error) =>
+    options.onWarning?.(
+      `cannot save the stat cache (${(error as Error).message}); the files are checked out, the next status hashes them again`,
+    ),
+  );
   if (corrupt.length > 0) {
     throw new DataverError(
       'OBJECT_CORRUPT',

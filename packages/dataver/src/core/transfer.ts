@@ -7,7 +7,7 @@ import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
 import type { ObjectCache } from '../odb/cache.js';
 import type { RemoteObjectStore, TransferProgress } from '../odb/remote.js';
-import { type CheckoutResult, checkout } from './checkout.js';
+import { type CheckoutOptions, type CheckoutResult, checkout } from './checkout.js';
 import { type NeededObject, neededObjects } from './objects.js';
 import { openConfiguredRemote } from './remotes.js';
 import type { Repo } from './repo.js';
@@ -262,7 +262,7 @@ export async function pull(
   repo: Repo,
   lock: Lock,
   repoPaths?: string[],
-  options: TransferOptions & { force?: boolean } = {},
+  options: TransferOptions & Pick<CheckoutOptions, 'force' | 'onWarning'> = {},
 ): Promise<FetchSummary & { checkout: CheckoutResult }> {
   const verified = new Set<string>();
   const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified });
@@ -270,6 +270,7 @@ export async function pull(
     force: options.force,
     progress: options.progress,
     verified,
+    onWarning: options.onWarning,
   });
   return { ...fetched, checkout: result };
 }

@@ -148,7 +148,7 @@ describe('2. verify -r reads what is really on the remote', () => {
 });
 
 describe('3. a read-only cache', () => {
-  it('status and diff still work; add names the cache, not the workspace file', () => {
+  it('status, diff and checkout still work; add names the cache, not the workspace file', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'a', 'data/b.txt': 'b' });
     ok(dir, ['add', 'data']);
@@ -166,6 +166,13 @@ describe('3. a read-only cache', () => {
     try {
       expect(dv(dir, ['status', '--exit-code'])).toMatchObject({ code: 0, stderr: '' });
       expect(dv(dir, ['diff'])).toMatchObject({ code: 0 });
+      // checkout only reads the cache: the files come back, the unsaved stat cache is a warning.
+      unlinkSync(path.join(dir, 'data/a.txt'));
+      const restored = dv(dir, ['checkout']);
+      expect(restored.code).toBe(0);
+      expect(restored.stderr).toMatch(/^warning: cannot save the stat cache .*the files are checked out/);
+      expect(readFileSync(path.join(dir, 'data/a.txt'), 'utf8')).toBe('a');
+      expect(dv(dir, ['doctor', '--no-remote']).stdout).toMatch(/FAIL +cache +cannot write \.dataver\/cache/);
       writeFiles(dir, { 'new.txt': 'new' });
       const r = dv(dir, ['add', 'new.txt']);
       expectCleanError(r, 3, /\.dataver\/cache/);

@@ -102,6 +102,7 @@ export async function pull(output: Output, [paths]: [string[]], options: Options
       jobs: options.jobs,
       force: options.force,
       progress: output.progress(),
+      onWarning: (m) => output.warn(m),
     }),
   );
   const lines = [
