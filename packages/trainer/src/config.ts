@@ -32,6 +32,8 @@ const augmentation = z
     shift: z.number().min(0).max(14).default(2),
     scale: z.number().min(0).max(0.9).default(0.1),
     strokeWidth: z.number().min(0).max(1).default(0),
+    /** With `canonicalize`: ± degrees of extra turn on each transformed image. */
+    jitter: z.number().min(0).max(45).default(0),
   })
   .strict();
 
@@ -39,6 +41,11 @@ const augmentation = z
 export const trainConfigSchema = z
   .object({
     model: z.enum(MODEL_NAMES).default('cnn-small'),
+    /**
+     * Turn every digit upright by the principal axis of its ink before the network sees it (training
+     * and inference; recorded in the model), so that the model need not learn the data's rotations.
+     */
+    canonicalize: z.boolean().default(false),
     epochs: z.number().int().min(1).max(1000).default(8),
     batchSize: z.number().int().min(1).max(8192).default(64),
     /**
@@ -163,6 +170,18 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
     );
   }
   return parseTrainConfig(raw, file);
+}
+
+/**
+ * The architecture options a configuration asks for (seeded initial weights, canonicalization).
+ *
+ * @example
+ * ```ts
+ * const model = createModel(config.model, modelOptionsOf(config));
+ * ```
+ */
+export function modelOptionsOf(config: TrainConfig): { seed: number; canonicalize: boolean } {
+  return { seed: config.seed, canonicalize: config.canonicalize };
 }
 
 /**

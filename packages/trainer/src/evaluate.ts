@@ -15,7 +15,7 @@ import {
 } from './data/dataset.js';
 import { loadModel, readManifest } from './model/io.js';
 import { confusionMatrixPng, imageGridPng } from './report/plots.js';
-import { robustnessSweep, type SweepOptions, type SweepReport, sweepMarkdown } from './sweep.js';
+import { robustnessSweep, type SweepOptions, type SweepReport, sweepMarkdown, sweepPng } from './sweep.js';
 
 /** Where the evaluation data comes from. */
 export interface EvaluateOptions {
@@ -37,6 +37,8 @@ export interface EvaluateOptions {
    * reported per shard, with the shard's rotation (a hold-out set of many angles).
    */
   manifest?: string;
+  /** Also write the headline metrics (`metrics.json` of the report) to this file, e.g. a pipeline's metrics. */
+  metricsFile?: string;
   backend?: BackendPreference;
 }
 
@@ -172,7 +174,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       report: path.join(dir, 'report.json'),
       metrics: path.join(dir, 'metrics.json'),
       ...(report.sweep
-        ? { sweepJson: path.join(dir, 'sweep.json'), sweepMarkdown: path.join(dir, 'sweep.md') }
+        ? {
+            sweepJson: path.join(dir, 'sweep.json'),
+            sweepMarkdown: path.join(dir, 'sweep.md'),
+            sweepPng: path.join(dir, 'sweep.png'),
+          }
         : {}),
     };
     writeFileAtomicSync(files.confusionPng, confusionMatrixPng(confusion), { mkdir: true });
@@ -191,13 +197,17 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       imageGridPng(tiles, manifest.normalization, 8, 'Worst classified: true>predicted'),
       { mkdir: true },
     );
-    if (report.sweep && files.sweepJson && files.sweepMarkdown) {
+    if (report.sweep && files.sweepJson && files.sweepMarkdown && files.sweepPng) {
       writeFileAtomicSync(files.sweepJson, `${JSON.stringify(report.sweep, null, 2)}\n`, { mkdir: true });
       writeFileAtomicSync(files.sweepMarkdown, sweepMarkdown(report.sweep), { mkdir: true });
+      writeFileAtomicSync(files.sweepPng, sweepPng(report.sweep), { mkdir: true });
     }
     report.files = files;
     writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`, { mkdir: true });
     writeFileAtomicSync(files.metrics, `${JSON.stringify(metricsOf(report), null, 2)}\n`, { mkdir: true });
+  }
+  if (opts.metricsFile) {
+    writeFileAtomicSync(opts.metricsFile, `${JSON.stringify(metricsOf(report), null, 2)}\n`, { mkdir: true });
   }
   model.dispose();
   return report;
@@ -271,14 +281,14 @@ function metricsOf(report: EvaluationReport): Record<string, number> {
     macro_f1: report.macroF1,
     count: report.count,
     ...(report.shards ? { shard_mean: r6(report.shards.mean), shard_worst: r6(report.shards.worst) } : {}),
-    ...(sweep
+    ...(sweep ? { clean_mnist: r6(sweep.clean) } : {}),
+    ...(sweep?.rotation.length
       ? {
-          clean_mnist: r6(sweep.clean),
           rotation_mean: r6(sweep.summary.rotationMean),
           rotation_worst: r6(sweep.summary.rotationWorst),
           rotation_mean_60: r6(sweep.summary.rotationMeanAll),
-          corruption_worst: r6(sweep.summary.corruptionWorst),
         }
       : {}),
+    ...(sweep?.corruptions.length ? { corruption_worst: r6(sweep.summary.corruptionWorst) } : {}),
   };
 }

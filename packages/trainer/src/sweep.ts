@@ -14,6 +14,7 @@ import {
 import { infer } from './batch.js';
 import { type Normalization, PIXELS } from './data/dataset.js';
 import type { Model } from './model/index.js';
+import { lineChart } from './report/plots.js';
 
 /** The angles of the course's data (±50°) and a margin beyond them. */
 export const SWEEP_ANGLES: readonly number[] = Array.from({ length: 25 }, (_, i) => -60 + 5 * i);
@@ -178,4 +179,26 @@ export function sweepMarkdown(sweep: SweepReport): string {
     ...sweep.corruptions.map((p) => `| ${p.at} | ${pct(p.accuracy)} |`),
     '',
   ].join('\n');
+}
+
+/**
+ * The sweep's accuracy against rotation angle as a PNG chart (percent), the clean accuracy as a level.
+ *
+ * @example
+ * ```ts
+ * fs.writeFileSync('sweep.png', sweepPng(sweep));
+ * ```
+ */
+export function sweepPng(sweep: SweepReport): Buffer {
+  const values = sweep.rotation.map((p) => 100 * p.accuracy);
+  return lineChart(
+    `Accuracy (%) by rotation, ${sweep.count} MNIST test digits`,
+    [
+      { name: 'rotated', values },
+      { name: 'unrotated', values: values.map(() => 100 * sweep.clean) },
+    ],
+    { label: 'rotation (degrees)', ticks: sweep.rotation.map((p) => String(p.at)) },
+    720,
+    400,
+  );
 }

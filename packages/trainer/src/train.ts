@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { type Logger, silentLogger } from '@dataver/foundation';
 import { type BackendChoice, type BackendPreference, initBackend } from './backend/select.js';
 import { infer } from './batch.js';
-import type { TrainConfig } from './config.js';
+import { modelOptionsOf, type TrainConfig } from './config.js';
 import type { EpochMetrics } from './model/history.js';
 import { countParams, createModel } from './model/index.js';
 import { RunLog, writeRunArtifacts } from './train/artifacts.js';
@@ -76,7 +76,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const backend = await initBackend(opts.backend);
   log.info(`backend: ${backend.name} (${backend.reason})`);
-  const model = createModel(config.model, { seed: config.seed });
+  const model = createModel(config.model, modelOptionsOf(config));
   try {
     log.info(
       `model ${config.model}: ${countParams(model).trainable} trainable parameters; ${data.train.count} train, ${data.validation?.count ?? 0} validation, ${data.test.count} test images`,

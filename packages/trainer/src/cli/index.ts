@@ -4,6 +4,7 @@ import {
   createProgram,
   exampleText,
   lazyAction,
+  parseInteger,
   parseNumber,
   parseSignedInteger,
   runProgram,
@@ -74,12 +75,28 @@ export function buildProgram(): Command {
     .option('--raw', 'float images are raw pixels (0–1 or 0–255), normalize them')
     .option('--report <dir>', 'write confusion_matrix.{png,json}, worst.png, report.json, metrics.json')
     .addOption(
+      new Option(
+        '--sweep [kind]',
+        'robustness on the MNIST test digits: rotated −60°…60° the course way, and/or each corruption alone',
+      )
+        .choices(['all', 'rotation', 'corruptions'])
+        .preset('all'),
+    )
+    .option('--sweep-limit <n>', 'sweep over the first N MNIST test digits (default 10000)', parseInteger)
+    .option(
+      '--manifest <file>',
+      "the evaluated set's manifest.json (corrupt-mnist generate): accuracy per shard",
+    )
+    .option('--metrics <file>', 'also write the headline metrics (JSON) here, e.g. for a pipeline')
+    .addOption(
       new Option('--backend <name>', 'force a backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
     )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      exampleText('trainer evaluate --model models/latest --data data/processed --report reports/eval'),
+      exampleText(
+        'trainer evaluate --model models/latest --images data/holdout/test_images.pt --targets data/holdout/test_target.pt --raw --manifest data/holdout/manifest.json --sweep',
+      ),
     )
     .action(run(() => import('./commands/evaluate.js')));
 

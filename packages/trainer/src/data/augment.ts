@@ -6,6 +6,7 @@
 // one fixed order), then the plan is applied — here in JS (the reference), or by a backend's SIMD warp
 // on whichever thread holds the images.
 import type { Rng } from '@dataver/foundation';
+import { canonicalTurn } from '../model/canonical.js';
 import { PIXELS, SIDE } from './dataset.js';
 
 /** Augmentation settings (angles in degrees, shift in pixels, scale as a ± fraction). */
@@ -16,6 +17,11 @@ export interface AugmentOptions {
   scale: number;
   /** Probability of a stroke-width change (half erosion, half dilation); 0 turns it off. */
   strokeWidth?: number;
+  /**
+   * With canonicalization: ± degrees added to each transformed image's upright turn, for the error of
+   * the ink-axis estimate on resampled digits.
+   */
+  jitter?: number;
 }
 
 /**
@@ -26,28 +32,53 @@ export const PLAN_STRIDE = 6;
 
 /**
  * Draws the random transforms of `count` images, in the order and number of draws that augmenting them
- * one after the other takes.
+ * one after the other takes. With `leans` (each image's {@link inkLean}, for a model that
+ * canonicalizes its inputs), every image is also turned upright, exactly as inference would turn the
+ * same digit after a rotation of up to ± `rotation` degrees: the augmentation's rotation stands for the
+ * data's, and the warp applies both in one resampling.
  *
  * @example
  * ```ts
  * const plan = planAugmentation(64, config.augmentation, rng);
  * ```
  */
-export function planAugmentation(count: number, options: AugmentOptions, rng: Rng): Float64Array {
+export function planAugmentation(
+  count: number,
+  options: AugmentOptions,
+  rng: Rng,
+  leans?: ArrayLike<number>,
+): Float64Array {
   const plan = new Float64Array(count * PLAN_STRIDE);
-  for (let i = 0; i < count; i++) drawTransform(plan, i * PLAN_STRIDE, options, rng);
+  for (let i = 0; i < count; i++) drawTransform(plan, i * PLAN_STRIDE, options, rng, leans?.[i]);
   return plan;
 }
 
-function drawTransform(plan: Float64Array, at: number, options: AugmentOptions, rng: Rng): void {
-  if (options.probability > 0 && rng.float() < options.probability) {
-    const angle = (rng.uniform(-options.rotation, options.rotation) * Math.PI) / 180;
-    const s = 1 + rng.uniform(-options.scale, options.scale);
+const RADIANS = Math.PI / 180;
+
+function drawTransform(
+  plan: Float64Array,
+  at: number,
+  options: AugmentOptions,
+  rng: Rng,
+  lean: number | undefined,
+): void {
+  const random = options.probability > 0 && rng.float() < options.probability;
+  if (random || lean !== undefined) {
+    let angle = random ? rng.uniform(-options.rotation, options.rotation) * RADIANS : 0;
+    let s = 1;
+    if (random) s = 1 + rng.uniform(-options.scale, options.scale);
+    if (lean !== undefined) {
+      // The warp below maps with R(−angle) where canonicalization turns by R(turn): hence the signs.
+      const jitter = random && options.jitter ? rng.uniform(-options.jitter, options.jitter) * RADIANS : 0;
+      angle = -(canonicalTurn(lean, -angle) + jitter);
+    }
     plan[at] = 1;
     plan[at + 1] = Math.cos(angle) / s;
     plan[at + 2] = Math.sin(angle) / s;
-    plan[at + 3] = rng.uniform(-options.shift, options.shift);
-    plan[at + 4] = rng.uniform(-options.shift, options.shift);
+    if (random) {
+      plan[at + 3] = rng.uniform(-options.shift, options.shift);
+      plan[at + 4] = rng.uniform(-options.shift, options.shift);
+    }
   }
   // Drawn only when enabled, so configurations without it keep their exact random stream.
   if (options.strokeWidth && rng.float() < options.strokeWidth) plan[at + 5] = rng.float() < 0.5 ? 1 : 2;

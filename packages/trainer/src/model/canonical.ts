@@ -89,6 +89,21 @@ export function canonicalTurn(lean: number, turn = 0): number {
 }
 
 /**
+ * The {@link inkLean} of each image of a set (N × 784).
+ *
+ * @example
+ * ```ts
+ * const leans = inkLeans(train); // train.images, train.count
+ * ```
+ */
+export function inkLeans(set: { images: Float32Array; count: number }): Float64Array {
+  const leans = new Float64Array(set.count);
+  for (let i = 0; i < set.count; i++)
+    leans[i] = inkLean(set.images.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE));
+  return leans;
+}
+
+/**
  * Canonicalizes normalized images in place (N × 784): each is rotated about the centre by its own
  * lean with bilinear sampling, the darkest value filling what comes in from outside.
  *

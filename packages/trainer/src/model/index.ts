@@ -31,6 +31,11 @@ export interface ModelOptions {
   epsilon?: number;
   /** Dropout rate before the first dense layer [cnn-small 0.1, cnn-large 0.5]. */
   dropout?: number;
+  /**
+   * Whether every input is first turned upright by the principal axis of its ink [false]
+   * (model/canonical.ts): inference does it in {@link infer}, training folds it into augmentation.
+   */
+  canonicalize?: boolean;
 }
 
 /** Per-call options of {@link Model.forward}. */
@@ -85,6 +90,7 @@ function resolveOptions(name: ModelName, options: ModelOptions): Required<ModelO
     momentum: options.momentum ?? 0.1,
     epsilon: options.epsilon ?? 1e-5,
     dropout: options.dropout ?? DEFAULT_DROPOUT[name] ?? 0,
+    canonicalize: options.canonicalize ?? false,
   };
 }
 

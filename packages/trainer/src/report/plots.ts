@@ -22,8 +22,14 @@ function niceNumber(v: number): string {
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(a >= 1 ? 2 : 3);
 }
 
+/** The x axis of a line chart: its label and, per point, a tick text [1, 2, 3, … (epochs)]. */
+export interface XAxis {
+  label: string;
+  ticks?: readonly string[];
+}
+
 /**
- * Draws series against epoch (1-based) with axes, ticks and a legend.
+ * Draws series against their x axis (by default epochs, 1-based) with axes, ticks and a legend.
  *
  * @example
  * ```ts
@@ -33,10 +39,11 @@ function niceNumber(v: number): string {
 export function lineChart(
   title: string,
   series: Series[],
-  xLabel = 'epoch',
+  axis: string | XAxis = 'epoch',
   width = 640,
   height = 400,
 ): Buffer {
+  const { label: xLabel, ticks } = typeof axis === 'string' ? { label: axis, ticks: undefined } : axis;
   const c = new Canvas(width, height);
   const left = 64;
   const right = width - 16;
@@ -63,10 +70,10 @@ export function lineChart(
     const label = niceNumber(v);
     c.text(left - 6 - Canvas.textWidth(label), y - 3, label, [60, 60, 60]);
   }
-  const xticks = Math.min(n, 10);
+  const xticks = Math.min(n, ticks ? 13 : 10);
   for (let t = 0; t < xticks; t++) {
     const i = Math.round(((n - 1) * t) / Math.max(1, xticks - 1));
-    const label = String(i + 1);
+    const label = ticks?.[i] ?? String(i + 1);
     c.line(px(i), bottom, px(i), bottom + 4, [0, 0, 0]);
     c.text(px(i) - Canvas.textWidth(label) / 2, bottom + 8, label, [60, 60, 60]);
   }

@@ -8,9 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { simdAdamUpdate } from '../backend/adam-kernel.js';
 import type { BackendName } from '../backend/select.js';
 import { infer } from '../batch.js';
-import { configHash, learningRateAt, type TrainConfig } from '../config.js';
+import { configHash, learningRateAt, modelOptionsOf, type TrainConfig } from '../config.js';
 import { planAugmentation } from '../data/augment.js';
 import type { Dataset, Normalization } from '../data/dataset.js';
+import { inkLeans } from '../model/canonical.js';
 import type { EpochMetrics } from '../model/history.js';
 import { createModel, type Model } from '../model/index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
@@ -182,7 +183,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
   let bestWeights: Float32Array[] | null = null;
   if (resume && st.bestEpoch !== null) {
     const best = loadCheckpoint(path.join(ckptDir, 'best.ckpt'));
-    const probe = createModel(config.model, { seed: config.seed });
+    const probe = createModel(config.model, modelOptionsOf(config));
     best.restoreWeights(probe);
     bestWeights = snapshotWeights(probe);
     probe.dispose();
@@ -217,6 +218,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.epochs,
     background: (0 - normalization.mean) / normalization.std,
+    leans: model.options.canonicalize ? inkLeans(trainSet) : null,
     staging: createStaging(bs),
   };
   try {
@@ -319,6 +321,8 @@ interface BatchContext {
   totalSteps: number;
   /** The normalized value of a blank pixel, which augmentation fills in. */
   background: number;
+  /** Each training image's ink lean, when the model canonicalizes its inputs. */
+  leans: Float64Array | null;
   /** Reused batch buffers of the single-thread path. */
   staging: Staging;
 }
@@ -343,9 +347,16 @@ async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
   // that the threads can prefetch it (within the epoch: the next shuffle is drawn when the epoch starts).
   const workOf = (b: number): BatchWork => {
     const indices = order.subarray(b * bs, b * bs + Math.min(bs, trainSet.count - b * bs));
-    const plan = config.augmentation.enabled
-      ? planAugmentation(indices.length, config.augmentation, st.rng)
-      : null;
+    const leans = ctx.leans ? Array.from(indices, (i) => ctx.leans?.[i] ?? 0) : undefined;
+    const plan =
+      config.augmentation.enabled || leans
+        ? planAugmentation(
+            indices.length,
+            config.augmentation.enabled ? config.augmentation : { ...config.augmentation, probability: 0 },
+            st.rng,
+            leans,
+          )
+        : null;
     const rng: RngState = [st.rng.uint32(), st.rng.uint32(), st.rng.uint32(), st.rng.uint32() | 1];
     return { indices, plan, background: ctx.background, rng };
   };

@@ -76,7 +76,7 @@ export function digitPng(
  * 2 epochs and returns its directory and the data folder.
  */
 export async function trainedModel(): Promise<{ modelDir: string; dataDir: string }> {
-  const root = path.join(os.tmpdir(), 'trainer-test-fixture-v1');
+  const root = path.join(os.tmpdir(), 'trainer-test-fixture-v2');
   const modelDir = path.join(root, 'model');
   const dataDir = path.join(root, 'processed');
   if (fs.existsSync(path.join(modelDir, 'metadata.json'))) return { modelDir, dataDir };
