@@ -8,7 +8,7 @@ import type { Repo } from '../core/repo.js';
 import { StatCache } from '../core/stat-cache.js';
 import { selectOutputs } from '../core/status.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
-import { readPipeline } from './config.js';
+import { allOutputs, readPipeline } from './config.js';
 import { stageOf } from './graph.js';
 import { loadCheckedPipeline, recordStage } from './repro.js';
 import { checkStage, PathHasher } from './state.js';
@@ -56,7 +56,7 @@ export async function commitTargets(repo: Repo, targets: string[]): Promise<Comm
     const hasher = new PathHasher(repo, await StatCache.load(repo));
     for (const name of checked.graph.order.filter((n) => stages.includes(n))) {
       const stage = stageOf(checked.graph, name);
-      const missing = [...stage.outs, ...stage.metrics].filter((o) => !fs.existsSync(repo.abs(o)));
+      const missing = allOutputs(stage).filter((o) => !fs.existsSync(repo.abs(o)));
       if (missing.length > 0) {
         throw new DataverError(
           'USAGE',

@@ -1,6 +1,7 @@
 // The stage graph for people and for Markdown: a text list (each stage with what it waits for)
 // and a Mermaid flowchart; of the stages, or of the data (deps → outs, labelled by stage).
 // Pure functions over a built graph.
+import { allOutputs } from './config.js';
 import { edgesOf, type StageGraph, selectStages, stageOf } from './graph.js';
 
 export interface DagEdge {
@@ -43,7 +44,7 @@ export function stageDag(graph: StageGraph, options: { target?: string; outs?: b
   for (const name of names) {
     const stage = stageOf(graph, name);
     for (const dep of stage.deps) node(dep);
-    for (const out of [...stage.outs, ...stage.metrics]) {
+    for (const out of allOutputs(stage)) {
       node(out);
       for (const dep of stage.deps) edges.push({ from: dep, to: out, stage: name });
     }

@@ -5,7 +5,7 @@
 import { DataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import { present } from '../util/invariants.js';
-import type { Pipeline, Stage } from './config.js';
+import { allOutputs, type Pipeline, type Stage } from './config.js';
 
 export interface StageGraph {
   stages: Map<string, Stage>;
@@ -34,7 +34,7 @@ export function buildGraph(pipeline: Pipeline): StageGraph {
   const stages = new Map(pipeline.stages.map((s) => [s.name, s]));
   const producers = new Map<string, string>();
   for (const stage of pipeline.stages) {
-    for (const out of [...stage.outs, ...stage.metrics]) {
+    for (const out of allOutputs(stage)) {
       const other = producers.get(out);
       if (other !== undefined) {
         throw invalid(

@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { readTextOrUndefined } from '../util/fs.js';
 import { firstYamlError } from '../util/parse-errors.js';
 import type { ParamRef } from './config.js';
+import { parseToml } from './toml.js';
 
 /** Parsed params files by repository path (undefined: the file does not exist). */
 export type ParamsFiles = Map<string, unknown>;
@@ -35,6 +36,22 @@ export function parseParamsText(text: string, file: string): unknown {
 }
 
 /**
+ * A params (or vars) file's values: YAML (JSON is YAML too) or TOML by the file's extension.
+ *
+ * @example
+ * parseParamsFile('[train]\nlr = 0.1\n', 'params.toml'); // { train: { lr: 0.1 } }
+ */
+export function parseParamsFile(text: string, file: string): unknown {
+  if (file.endsWith('.toml')) return parseToml(text, file);
+  if (file.endsWith('.py')) {
+    throw new DataverError('UNSUPPORTED_FORMAT', `${file}: Python params files are not read by dataver`, {
+      hint: 'move the values to a YAML, JSON or TOML file',
+    });
+  }
+  return parseParamsText(text, file);
+}
+
+/**
  * Reads every params file that `refs` name (once each).
  *
  * @example
@@ -48,7 +65,7 @@ export async function loadParamsFiles(
   const files: ParamsFiles = new Map();
   for (const file of new Set(refs.map((r) => r.file))) {
     const text = await read(file);
-    files.set(file, text === undefined ? undefined : parseParamsText(text, file));
+    files.set(file, text === undefined ? undefined : parseParamsFile(text, file));
   }
   return files;
 }

@@ -21,7 +21,7 @@ import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { present, zip } from '../util/invariants.js';
-import { PIPELINE_FILE, type Pipeline, readPipeline, type Stage } from './config.js';
+import { allOutputs, gitOutputs, PIPELINE_FILE, type Pipeline, readPipeline, type Stage } from './config.js';
 import { buildGraph, edgesOf, type StageGraph, selectStages, stageOf } from './graph.js';
 import { loadParamsFiles, type ParamsFiles, resolveParams } from './params.js';
 import { checkStage, inputsUnchanged, PathHasher, type StageCheck, type StaleReason } from './state.js';
@@ -160,7 +160,8 @@ export async function reproduce(
     }
     const started = Date.now();
     // A stage without outputs runs for its side effects: there is nothing to restore instead.
-    const restorable = stage.outs.length + stage.metrics.length > 0;
+    // Persistent outputs depend on what was there before: such a stage always runs.
+    const restorable = allOutputs(stage).length > 0 && stage.persist.length === 0;
     if (!options.force && !stage.alwaysChanged && restorable) {
       const from = await restoreOutputs(repo, stage, check, lock, hasher);
       if (from) {
@@ -211,6 +212,8 @@ export async function recordStage(
   for (const m of stage.metrics) metrics[m] = await fsp.readFile(repo.abs(m), 'utf8');
   const outs: Record<string, OutputEntry> = {};
   for (const o of stage.outs) outs[o] = present(lock.outputs[o], `the lock entry of ${o}, just added`);
+  // `cache: false` outputs may be binary and large: a stage with them is not remembered in the run cache.
+  if (stage.uncachedOuts.length > 0) return;
   await writeRunRecord(repo, key, { version: 1, stage: stage.name, cmd: stage.cmd, outs, metrics });
 }
 
@@ -240,7 +243,7 @@ async function restoreOutputs(
       const entry = lock.outputs[o];
       if (entry && entry.hash === recorded.outs[o]) outs[o] = entry;
     }
-    const metricsOk = stage.metrics.every((m) => check.current.outs[m] === recorded.outs[m]);
+    const metricsOk = gitOutputs(stage).every((m) => check.current.outs[m] === recorded.outs[m]);
     if (metricsOk) candidates.push({ from: 'lock', outs, metrics: {} });
   }
   for (const candidate of candidates) {
@@ -260,7 +263,7 @@ async function restoreOutputs(
       await fsp.writeFile(repo.abs(m), text);
     }
     await ignoreOutputs(repo.root, stage.outs);
-    hasher.invalidate([...stage.outs, ...stage.metrics]);
+    hasher.invalidate(allOutputs(stage));
     return candidate.from;
   }
   return undefined;
@@ -309,38 +312,42 @@ async function runStage(
 ): Promise<void> {
   const saved = await saveOutputs(repo, stage.outs, hasher);
   const savedMetrics = new Map<string, Buffer>();
-  for (const m of stage.metrics) {
+  for (const m of gitOutputs(stage)) {
     const bytes = await fsp.readFile(repo.abs(m)).catch(() => undefined);
     if (bytes) savedMetrics.set(m, bytes);
   }
-  const clear = async () => {
-    for (const out of stage.outs) await fsp.rm(repo.abs(out), { recursive: true, force: true });
+  // Outputs are deleted before the command runs (it must make them afresh), except `persist: true` ones.
+  const clear = async (all: boolean) => {
+    for (const out of [...stage.outs, ...stage.uncachedOuts]) {
+      if (all || !stage.persist.includes(out)) await fsp.rm(repo.abs(out), { recursive: true, force: true });
+    }
   };
   const putBack = async () => {
-    await clear();
+    await clear(true);
     if (Object.keys(saved).length > 0)
       await checkout(repo, { version: 1, outputs: saved, stages: {} }, undefined, { force: true });
-    for (const m of stage.metrics) {
+    for (const m of gitOutputs(stage)) {
       const bytes = savedMetrics.get(m);
       if (bytes) await fsp.writeFile(repo.abs(m), bytes);
       else await fsp.rm(repo.abs(m), { force: true });
     }
   };
-  await clear();
+  await clear(false);
   await hasher.save();
-  for (const p of [...stage.outs, ...stage.metrics])
-    await fsp.mkdir(path.dirname(repo.abs(p)), { recursive: true });
-  hasher.invalidate([...stage.outs, ...stage.metrics]);
+  for (const p of allOutputs(stage)) await fsp.mkdir(path.dirname(repo.abs(p)), { recursive: true });
+  await fsp.mkdir(repo.abs(stage.wdir), { recursive: true });
+  hasher.invalidate(allOutputs(stage));
 
-  const status = await runCommand(stage.cmd, repo.root, stdout, stage.name);
+  const status = await runCommand(stage.cmd, repo.root, stage.wdir, stdout, stage.name);
   if (status !== 0) {
     await putBack();
-    const notFound = status === 127;
+    // 127: sh's "command not found"; 9009: cmd.exe's.
+    const notFound = status === 127 || status === 9009;
     const interrupted = status === 130 || status === 143 || status === 129;
     throw new DataverError(
       'STAGE_FAILED',
       notFound
-        ? `stage '${stage.name}': command not found (exit 127): ${stage.cmd}`
+        ? `stage '${stage.name}': command not found (exit ${status}): ${stage.cmd}`
         : interrupted
           ? `stage '${stage.name}' was interrupted (exit status ${status})`
           : `stage '${stage.name}' failed with exit status ${status}: ${stage.cmd}`,
@@ -353,7 +360,7 @@ async function runStage(
       },
     );
   }
-  const missing = [...stage.outs, ...stage.metrics].filter((p) => !fs.existsSync(repo.abs(p)));
+  const missing = allOutputs(stage).filter((p) => !fs.existsSync(repo.abs(p)));
   if (missing.length > 0) {
     await putBack();
     throw new DataverError(
@@ -365,21 +372,61 @@ async function runStage(
       },
     );
   }
-  hasher.invalidate([...stage.outs, ...stage.metrics]);
+  hasher.invalidate(allOutputs(stage));
 }
 
-/** `sh -c cmd` in the repository root; resolves with the exit status (128 + n for a signal). */
-function runCommand(cmd: string, cwd: string, stdout: 'inherit' | 'stderr', stage: string): Promise<number> {
+/**
+ * The platform's shell and its arguments for a command, as DVC and npm scripts do: `/bin/sh -c`
+ * on Unix, `cmd.exe /d /s /c` (or %ComSpec%) on Windows.
+ *
+ * @example
+ * shellFor('echo hi', 'linux', {}); // { file: '/bin/sh', args: ['-c', 'echo hi'] }
+ */
+export function shellFor(
+  cmd: string,
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): { file: string; args: string[]; verbatim: boolean } {
+  if (platform === 'win32') {
+    return {
+      file: env.ComSpec ?? env.COMSPEC ?? 'cmd.exe',
+      args: ['/d', '/s', '/c', `"${cmd}"`],
+      verbatim: true,
+    };
+  }
+  return { file: '/bin/sh', args: ['-c', cmd], verbatim: false };
+}
+
+/**
+ * The environment of a stage command: the project's node_modules/.bin first on PATH (whatever
+ * the variable's case: Windows spells it `Path`), and DATAVER_STAGE.
+ *
+ * @example
+ * stageEnv({ Path: 'C:\\bin' }, 'C:\\repo', 'train').Path; // 'C:\\repo\\node_modules\\.bin;C:\\bin'
+ */
+export function stageEnv(env: NodeJS.ProcessEnv, root: string, stage: string): NodeJS.ProcessEnv {
+  const key = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH';
+  const bin = path.join(root, 'node_modules', '.bin');
+  return { ...env, [key]: [bin, env[key]].filter(Boolean).join(path.delimiter), DATAVER_STAGE: stage };
+}
+
+/** The stage's command in the platform's shell, in its wdir; resolves with the exit status (128 + n for a signal). */
+function runCommand(
+  cmd: string,
+  root: string,
+  wdir: string,
+  stdout: 'inherit' | 'stderr',
+  stage: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', cmd], {
+    const cwd = path.join(root, wdir);
+    const shell = shellFor(cmd);
+    const child = spawn(shell.file, shell.args, {
       cwd,
+      windowsVerbatimArguments: shell.verbatim,
       stdio: ['inherit', stdout === 'stderr' ? 2 : 'inherit', 'inherit'],
       // Like npm scripts: tools installed in the project (node_modules/.bin) are on PATH.
-      env: {
-        ...process.env,
-        PATH: [path.join(cwd, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(path.delimiter),
-        DATAVER_STAGE: stage,
-      },
+      env: stageEnv(process.env, root, stage),
     });
     // Ctrl-C reaches the command too (same process group): let it end, then put the
     // previous outputs back, rather than dying with the outputs half-written.

@@ -16,7 +16,7 @@ import {
 } from '../core/workspace.js';
 import type { StageState } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
-import type { Stage } from './config.js';
+import { allOutputs, type Stage } from './config.js';
 import { canonicalJson, type ParamsFiles, resolveParams } from './params.js';
 
 /** Why a stage is stale. */
@@ -143,7 +143,7 @@ export async function checkStage(
   paramsFiles: ParamsFiles,
 ): Promise<StageCheck> {
   const params = resolveParams(stage.name, stage.params, paramsFiles);
-  const hashes = await hasher.hashAll([...stage.deps, ...stage.outs, ...stage.metrics]);
+  const hashes = await hasher.hashAll([...stage.deps, ...allOutputs(stage)]);
   const deps: Record<string, string> = {};
   const missingDeps: string[] = [];
   for (const d of stage.deps) {
@@ -152,7 +152,7 @@ export async function checkStage(
     else missingDeps.push(d);
   }
   const outs: Record<string, string> = {};
-  for (const o of [...stage.outs, ...stage.metrics]) {
+  for (const o of allOutputs(stage)) {
     const h = hashes.get(o);
     if (h) outs[o] = h.hash;
   }
@@ -180,15 +180,14 @@ export async function checkStage(
       if (!(key in params))
         reasons.push({ kind: 'param', key, change: 'removed', old: recorded.params[key] });
     }
-    for (const o of [...stage.outs, ...stage.metrics]) {
+    for (const o of allOutputs(stage)) {
       const before = recorded.outs[o];
       if (outs[o] === undefined) reasons.push({ kind: 'out', path: o, change: 'missing' });
       else if (before === undefined) reasons.push({ kind: 'out', path: o, change: 'added' });
       else if (before !== outs[o]) reasons.push({ kind: 'out', path: o, change: 'modified' });
     }
     for (const o of Object.keys(recorded.outs)) {
-      if (!stage.outs.includes(o) && !stage.metrics.includes(o))
-        reasons.push({ kind: 'out', path: o, change: 'removed' });
+      if (!allOutputs(stage).includes(o)) reasons.push({ kind: 'out', path: o, change: 'removed' });
     }
   }
   if (stage.alwaysChanged) reasons.push({ kind: 'always-changed' });
@@ -230,6 +229,10 @@ export function inputsKey(
     params,
     outs: [...stage.outs].sort(),
     metrics: [...stage.metrics].sort(),
+    // Only when used, so that the keys of stages without them stay what they were.
+    ...(stage.uncachedOuts.length > 0 ? { uncached: [...stage.uncachedOuts].sort() } : {}),
+    ...(stage.persist.length > 0 ? { persist: [...stage.persist].sort() } : {}),
+    ...(stage.wdir !== '.' ? { wdir: stage.wdir } : {}),
   });
   return createHash('sha256').update(text).digest('hex');
 }

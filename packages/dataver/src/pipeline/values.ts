@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
 import { readTextOrUndefined } from '../util/fs.js';
-import { DEFAULT_PARAMS_FILE, PIPELINE_FILE, parsePipeline } from './config.js';
-import { canonicalJson, flattenParams, parseParamsText } from './params.js';
+import { DEFAULT_PARAMS_FILE, PIPELINE_FILE, parsePipelineWith } from './config.js';
+import { canonicalJson, flattenParams, parseParamsFile } from './params.js';
 
 /** Where files are read from: the workspace, or a git revision. */
 export interface Source {
@@ -34,7 +34,9 @@ export type Values = Map<string, Record<string, unknown>>;
 
 async function pipelineOf(source: Source) {
   const text = await source.read(PIPELINE_FILE);
-  return text === undefined ? undefined : parsePipeline(text, `${PIPELINE_FILE} (${source.label})`);
+  return text === undefined
+    ? undefined
+    : parsePipelineWith(text, `${PIPELINE_FILE} (${source.label})`, (f) => source.read(f));
 }
 
 /**
@@ -50,7 +52,7 @@ export async function readParams(source: Source): Promise<Values> {
   const out: Values = new Map();
   for (const file of [...files].sort()) {
     const text = await source.read(file);
-    if (text !== undefined) out.set(file, flattenParams(parseParamsText(text, `${file} (${source.label})`)));
+    if (text !== undefined) out.set(file, flattenParams(parseParamsFile(text, `${file} (${source.label})`)));
   }
   return out;
 }
@@ -68,18 +70,29 @@ export async function readMetrics(source: Source): Promise<Values> {
   for (const file of files) {
     const text = await source.read(file);
     if (text === undefined) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new DataverError('DATA_INVALID', `metrics file ${file} (${source.label}) is not valid JSON`, {
-        hint: 'metrics files are JSON objects written by the stage command, e.g. {"accuracy": 0.98}',
-        cause: error,
-      });
-    }
-    out.set(file, flattenParams(parsed));
+    out.set(file, flattenParams(parseMetricsText(text, `${file} (${source.label})`)));
   }
   return out;
+}
+
+/**
+ * The values of a metrics file: JSON, or YAML (`.yaml`/`.yml`) or TOML (`.toml`) by its extension.
+ *
+ * @example
+ * parseMetricsText('accuracy = 0.98\n', 'metrics.toml'); // { accuracy: 0.98 }
+ */
+export function parseMetricsText(text: string, file: string): unknown {
+  const name = file.replace(/ \(.*\)$/, '');
+  try {
+    if (/\.(ya?ml|toml)$/.test(name)) return parseParamsFile(text, name);
+    return JSON.parse(text);
+  } catch (error) {
+    const format = name.endsWith('.toml') ? 'TOML' : /\.ya?ml$/.test(name) ? 'YAML' : 'JSON';
+    throw new DataverError('DATA_INVALID', `metrics file ${file} is not valid ${format}`, {
+      hint: 'metrics files are JSON, YAML or TOML mappings written by the stage command, e.g. {"accuracy": 0.98}',
+      cause: error,
+    });
+  }
 }
 
 export interface ValueRow {
