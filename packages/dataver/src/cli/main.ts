@@ -167,6 +167,22 @@ export function buildProgram(): Command {
   );
   withExample(
     program
+      .command('import-dvc')
+      .description(
+        "convert the DVC project here: .dvc files, dvc.yaml, dvc.lock and .dvc/config remotes become dataver's files (md5 checked, data re-hashed by sha256)",
+      )
+      .option(
+        '--from-cache [dir]',
+        "take data missing from the workspace from DVC's cache (default .dvc/cache)",
+      )
+      .option('--from-remote <name>', 'take data missing from the workspace from a remote of .dvc/config')
+      .option('-f, --force', 'replace an existing dataver.yaml')
+      .addOption(json())
+      .action(lazy('import-dvc')),
+    'dataver import-dvc --from-cache .dvc/cache',
+  );
+  withExample(
+    program
       .command('update')
       .description('bring imported outputs to the latest commit of the revision they follow')
       .argument('[paths...]', 'imported outputs (default: all)')
