@@ -196,6 +196,27 @@ describe('4. a folder remote that does not exist is an error, not created', () =
     expect(existsSync(path.dirname(remote))).toBe(false);
   });
 
+  it('a gs:// URL without a valid bucket is refused when written, not at the first push', () => {
+    const dir = tempRepo();
+    const configPath = path.join(dir, '.dataver/config.json');
+    const before = readFileSync(configPath, 'utf8');
+    for (const url of ['gs://', 'gs:///data', 'gs://My_Bucket!/data', 'gs://ab']) {
+      expectCleanError(dv(dir, ['remote', 'add', 'origin', url]), 2, /not a valid GCS URL/);
+    }
+    expectCleanError(dv(dir, ['remote', 'add', 'origin', 's3://bucket/data']), 2, /unsupported remote URL/);
+    expect(readFileSync(configPath, 'utf8')).toBe(before);
+    ok(dir, ['remote', 'add', 'origin', 'gs://my-bucket.example_1/data/v1']);
+    expectCleanError(
+      dv(dir, ['remote', 'modify', 'origin', 'url', 'gs://UPPER/x']),
+      2,
+      /not a valid GCS URL/,
+    );
+    expectCleanError(dv(dir, ['config', 'set', 'remote.origin.url', 'gs://']), 2, /not a valid GCS URL/);
+    expect(JSON.parse(readFileSync(configPath, 'utf8')).remotes.origin.url).toBe(
+      'gs://my-bucket.example_1/data/v1',
+    );
+  });
+
   it('remote test prints no undefined field', () => {
     const dir = tempRepo();
     const remote = tempDir();

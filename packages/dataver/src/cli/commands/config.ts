@@ -5,6 +5,7 @@ import { DataverError } from '@dataver/foundation';
 import { getConfigValue, readConfig, setConfigValue, writeConfig } from '../../core/config.js';
 import { withWriteLock } from '../../core/write-lock.js';
 import { openRepo } from './context.js';
+import { checkRemoteUrl } from './remote.js';
 
 export async function get(output: Output, [key]: [string]): Promise<number> {
   const repo = await openRepo();
@@ -19,6 +20,7 @@ export async function get(output: Output, [key]: [string]): Promise<number> {
 }
 
 export async function set(output: Output, [key, value]: [string, string]): Promise<number> {
+  if (/^remotes?\.[^.]+\.url$/.test(key)) await checkRemoteUrl(value);
   const repo = await openRepo();
   await withWriteLock(repo, 'config', async () => {
     await writeConfig(repo.root, setConfigValue(await readConfig(repo.root), key, value));

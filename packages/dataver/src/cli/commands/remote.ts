@@ -57,6 +57,27 @@ async function changeConfig(
     output.info(`commit ${file} so that clones know the remotes: git add ${file} && git commit`);
 }
 
+/**
+ * Refuses a URL no remote could open (an unknown scheme, `gs://` without a valid bucket name)
+ * when it is written to the config, so that a typo fails at `remote add`, not at the first push.
+ *
+ * @example
+ * await checkRemoteUrl('gs://my-bucket/data');
+ */
+export async function checkRemoteUrl(url: string): Promise<void> {
+  const location = locateRemote(url, process.cwd());
+  if (location.kind === 'unsupported') {
+    throw new DataverError('USAGE', `unsupported remote URL '${url}'`, {
+      hint: 'use gs://bucket/prefix, file:///path, or a folder path',
+    });
+  }
+  if (location.kind === 'gcs') {
+    // Only the URL parser: the GCS client library itself loads when a remote is opened.
+    const { parseGsUrl } = await import('../../storage/gcs.js');
+    parseGsUrl(url);
+  }
+}
+
 export async function add(
   output: Output,
   [name, rawUrl]: [string, string],
@@ -64,12 +85,8 @@ export async function add(
 ): Promise<number> {
   let url = rawUrl;
   checkName(name);
+  await checkRemoteUrl(url);
   const location = locateRemote(url, process.cwd());
-  if (location.kind === 'unsupported') {
-    throw new DataverError('USAGE', `unsupported remote URL '${url}'`, {
-      hint: 'use gs://bucket/prefix, file:///path, or a folder path',
-    });
-  }
   const repo = await openRepo();
   // A folder given relative to where the user stands is stored relative to the repository root.
   if (location.kind === 'local' && !url.startsWith('file://') && !path.isAbsolute(url)) {
@@ -153,6 +170,7 @@ export async function modify(
       hint: `remove it instead: dataver remote remove ${name}`,
     });
   }
+  if (option === 'url' && value !== undefined) await checkRemoteUrl(value);
   const repo = await openRepo();
   await changeConfig(
     output,
