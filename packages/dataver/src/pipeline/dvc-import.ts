@@ -5,7 +5,6 @@
 // dataver by sha256: nothing is taken on trust — workspace files are checked against DVC's md5
 // and hashed again; objects taken from DVC's cache or remote are checked against their md5
 // before they are stored by sha256. Everything is read and checked before anything is written.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import { initRepo } from '../core/init.js';
 import { locateRemote, openRemoteStorage } from '../core/remotes.js';
 import { Repo } from '../core/repo.js';
 import { withWriteLock } from '../core/write-lock.js';
+import { runGit } from '../git/git.js';
 import { readLock } from '../lock/lock-file.js';
 import type { Storage } from '../storage/types.js';
 import { lstatOrUndefined, readTextOrUndefined, toPosix } from '../util/fs.js';
@@ -127,7 +127,7 @@ export async function importDvc(root: string, options: ImportDvcOptions = {}): P
 
   // 1. Read everything DVC describes.
   const items: DataItem[] = [];
-  for (const dvcFile of listDvcFiles(root)) {
+  for (const dvcFile of await listDvcFiles(root)) {
     const text = present(await readTextOrUndefined(path.join(root, dvcFile)));
     const parsed = parseDvcFile(text, dvcFile);
     if (parsed.hasDeps)
@@ -176,7 +176,7 @@ export async function importDvc(root: string, options: ImportDvcOptions = {}): P
         note(`dvc.lock: stage ${name}`, 'not in dvc.yaml any more: ignored');
     }
   } else if (lockText) note('dvc.lock', 'ignored: there is no dvc.yaml');
-  for (const other of listFiles(root, (f) => f.endsWith('/dvc.yaml'))) {
+  for (const other of await listFiles(root, (f) => f.endsWith('/dvc.yaml'))) {
     note(other, 'only the dvc.yaml at the root is converted');
   }
 
@@ -348,17 +348,15 @@ function dataPath(base: string, p: string, file: string): string {
   return normalized;
 }
 
-function listDvcFiles(root: string): string[] {
+function listDvcFiles(root: string): Promise<string[]> {
   return listFiles(root, (f) => f.endsWith('.dvc') && path.posix.basename(f) !== '.dvc');
 }
 
 /** Files of the project: through git (committed and not ignored) when it is a git repository, else a walk. */
-function listFiles(root: string, keep: (f: string) => boolean): string[] {
-  const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (r.status === 0) return [...new Set(r.stdout.split('\0').filter(Boolean))].filter(keep).sort();
+async function listFiles(root: string, keep: (f: string) => boolean): Promise<string[]> {
+  const r = await runGit(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+  if (r.code === 0)
+    return [...new Set(r.stdout.toString('utf8').split('\0').filter(Boolean))].filter(keep).sort();
   const found: string[] = [];
   const walk = (rel: string) => {
     for (const d of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
