@@ -29,7 +29,12 @@ export const generate: CommandAction = async (output, _args, o) => {
   output.result({ ...r, seconds: s }, () => [
     `wrote ${r.files.length} files to ${r.out}: ${r.train} train + ${r.test} test digits, recipe ${r.recipe}, ${r.dtype} (seed ${r.seed}) in ${s.toFixed(2)} s`,
     ...(r.recipe === 'course'
-      ? [`angles: train ${angles(r.manifest.train)}; test ${angles(r.manifest.test)}`]
+      ? [
+          `angles: ${(['train', 'test'] as const)
+            .filter((split) => r.manifest[split].length > 0)
+            .map((split) => `${split} ${angles(r.manifest[split])}`)
+            .join('; ')}`,
+        ]
       : []),
   ]);
 };
