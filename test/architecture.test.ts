@@ -48,6 +48,7 @@ const LAYERS: Record<string, Record<string, number>> = {
     preview: 5,
     recipe: 4,
     idx: 4,
+    'raw-set': 4,
     'fs-util': 3,
   },
   trainer: {

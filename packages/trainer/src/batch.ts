@@ -4,7 +4,7 @@
 // kernel call that costs more than the arithmetic.
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS } from './data/dataset.js';
-import { canonicalizeImages } from './model/canonical.js';
+import { canonicalizeImages } from './data/canonical.js';
 import type { Model } from './model/index.js';
 
 /** Softmax probabilities and loss of a batched forward pass. */

@@ -4,7 +4,7 @@
 import { Rng } from '@dataver/foundation';
 import { rotateNearest } from 'corrupt-mnist';
 import { applyPlan, planAugmentation } from '../src/data/augment';
-import { canonicalizeImages, canonicalTurn, inkLean, inkLeans, wrapHalfTurn } from '../src/model/canonical';
+import { canonicalizeImages, canonicalTurn, inkLean, inkLeans, wrapHalfTurn } from '../src/data/canonical';
 import { loadMnist, MNIST_MEAN, MNIST_STD } from './helpers/mnist';
 
 const PIXELS = 784;

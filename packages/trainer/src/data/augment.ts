@@ -6,7 +6,7 @@
 // one fixed order), then the plan is applied — here in JS (the reference), or by a backend's SIMD warp
 // on whichever thread holds the images.
 import type { Rng } from '@dataver/foundation';
-import { canonicalTurn } from '../model/canonical.js';
+import { canonicalTurn } from './canonical.js';
 import { PIXELS, SIDE } from './dataset.js';
 
 /** Augmentation settings (angles in degrees, shift in pixels, scale as a ± fraction). */

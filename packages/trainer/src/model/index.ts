@@ -33,7 +33,7 @@ export interface ModelOptions {
   dropout?: number;
   /**
    * Whether every input is first turned upright by the principal axis of its ink [false]
-   * (model/canonical.ts): inference does it in {@link infer}, training folds it into augmentation.
+   * (data/canonical.ts): inference does it in {@link infer}, training folds it into augmentation.
    */
   canonicalize?: boolean;
 }

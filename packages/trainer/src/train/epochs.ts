@@ -11,7 +11,7 @@ import { infer } from '../batch.js';
 import { configHash, learningRateAt, modelOptionsOf, type TrainConfig } from '../config.js';
 import { planAugmentation } from '../data/augment.js';
 import type { Dataset, Normalization } from '../data/dataset.js';
-import { inkLeans } from '../model/canonical.js';
+import { inkLeans } from '../data/canonical.js';
 import type { EpochMetrics } from '../model/history.js';
 import { createModel, type Model } from '../model/index.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint, type TrainingState } from '../model/io.js';
