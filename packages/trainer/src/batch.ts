@@ -3,8 +3,8 @@
 // the few logits per image are computed here in JS, which for one image (the server's case) saves a
 // kernel call that costs more than the arithmetic.
 import * as tf from '@tensorflow/tfjs';
-import { PIXELS } from './data/dataset.js';
 import { canonicalizeImages } from './data/canonical.js';
+import { PIXELS } from './data/dataset.js';
 import type { Model } from './model/index.js';
 
 /** Softmax probabilities and loss of a batched forward pass. */
