@@ -6,6 +6,7 @@ import { DataverError } from '@dataver/foundation';
 import { gitTrackedPaths } from '../git/tracked-paths.js';
 import { writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
+import { caseClash, windowsNameProblem } from '../lock/portable-names.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
@@ -75,6 +76,7 @@ export async function addPaths(
   // Collect every file first so that hashing runs as one parallel batch.
   const plans = repoPaths.map((repoPath) => planOutput(repo, repoPath));
   const allFiles = plans.flatMap((p) => p.files);
+  checkPortableNames(allFiles.map((f) => f.path));
   const totalBytes = allFiles.reduce((n, f) => n + f.size, 0);
   options.progress?.start('adding', allFiles.length, totalBytes);
   await resolveHashes(repo, statCache, allFiles, {
@@ -178,5 +180,24 @@ export function checkOverlaps(lock: Lock, repoPaths: string[]): void {
       }
     }
     seen.add(p);
+  }
+}
+
+/**
+ * Refuses paths that some operating system cannot hold (Windows' reserved names and characters,
+ * names differing only in case), before anything is hashed or written: a lock made here must check
+ * out on every OS.
+ */
+function checkPortableNames(paths: string[]): void {
+  const hint = 'rename it: a lock that holds it cannot be checked out on Windows (or, for case, macOS)';
+  for (const p of paths) {
+    const problem = windowsNameProblem(p);
+    if (problem) throw new DataverError('PATH_INVALID', `${p}: ${problem}`, { hint });
+  }
+  const clash = caseClash(paths);
+  if (clash) {
+    throw new DataverError('PATH_INVALID', `${clash[0]} and ${clash[1]} differ only in letter case`, {
+      hint,
+    });
   }
 }

@@ -5,11 +5,11 @@ import { DataverError } from '@dataver/foundation';
 import { type Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isSafeRelativePath } from '../lock/paths.js';
+import { caseClash, windowsNameProblem } from '../lock/portable-names.js';
 import { readTextOrUndefined } from '../util/fs.js';
 import { present } from '../util/invariants.js';
 import { firstIssue, firstYamlError } from '../util/parse-errors.js';
 import { lookupParam, parseParamsFile } from './params.js';
-import { caseClash, windowsNameProblem } from './portable-names.js';
 import {
   type Context,
   emptyContext,

@@ -26,6 +26,7 @@ import { Repo } from '../core/repo.js';
 import { withWriteLock } from '../core/write-lock.js';
 import { runGit } from '../git/git.js';
 import { readLock } from '../lock/lock-file.js';
+import { caseClash, windowsNameProblem } from '../lock/portable-names.js';
 import type { Storage } from '../storage/types.js';
 import { lstatOrUndefined, readTextOrUndefined, toPosix } from '../util/fs.js';
 import { commitTargets } from './commit.js';
@@ -47,7 +48,6 @@ import {
   parseDvcYaml,
 } from './dvc-formats.js';
 import { canonicalJson, lookupParam, parseParamsFile } from './params.js';
-import { caseClash, windowsNameProblem } from './portable-names.js';
 
 export interface ImportDvcOptions {
   /** A DVC cache folder (e.g. `.dvc/cache`) to take missing data from. */

@@ -1,8 +1,9 @@
 // dataver.yaml's DVC-style features: vars, ${...}, foreach/matrix, wdir, per-output options,
 // TOML params/metrics, Windows name rules and the platform's shell (unit tests).
+
+import { caseClash, windowsNameProblem } from '../../src/lock/portable-names';
 import { parsePipeline } from '../../src/pipeline/config';
 import { parseParamsFile } from '../../src/pipeline/params';
-import { caseClash, windowsNameProblem } from '../../src/pipeline/portable-names';
 import { shellFor, stageEnv } from '../../src/pipeline/repro';
 import { parseToml } from '../../src/pipeline/toml';
 import { parseMetricsText } from '../../src/pipeline/values';
