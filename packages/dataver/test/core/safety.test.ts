@@ -201,10 +201,11 @@ describe('the cache is never vouched for blindly', () => {
 describe('names and kinds', () => {
   it('escapes .gitignore patterns so git ignores exactly the tracked paths', () => {
     const dir = tempRepo();
-    writeFiles(dir, { 'data[1].bin': 'x', 'trail ': 'y', 'data1.bin': 'not tracked' });
-    expect(dv(dir, ['add', 'data[1].bin', 'trail ']).code).toBe(0);
+    // (A trailing space would need escaping too, but add refuses it: Windows drops it.)
+    writeFiles(dir, { 'data[1].bin': 'x', '#hash.bin': 'y', '!bang.bin': 'z', 'data1.bin': 'not tracked' });
+    expect(dv(dir, ['add', 'data[1].bin', '#hash.bin', '!bang.bin']).code).toBe(0);
     const untracked = git(dir, 'status', '--porcelain', '--untracked-files=all');
-    expect(untracked).not.toMatch(/data\[1\]\.bin|trail /);
+    expect(untracked).not.toMatch(/data\[1\]\.bin|#hash|!bang/);
     expect(untracked).toMatch(/data1\.bin/);
   });
 
