@@ -165,6 +165,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       opts.sweep === true ? {} : opts.sweep,
     );
   }
+  const metricsText = `${JSON.stringify(metricsOf(report), null, 2)}\n`;
   if (opts.reportDir) {
     const dir = opts.reportDir;
     const files = {
@@ -204,11 +205,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     }
     report.files = files;
     writeFileAtomicSync(files.report, `${JSON.stringify(report, null, 2)}\n`, { mkdir: true });
-    writeFileAtomicSync(files.metrics, `${JSON.stringify(metricsOf(report), null, 2)}\n`, { mkdir: true });
+    writeFileAtomicSync(files.metrics, metricsText, { mkdir: true });
   }
-  if (opts.metricsFile) {
-    writeFileAtomicSync(opts.metricsFile, `${JSON.stringify(metricsOf(report), null, 2)}\n`, { mkdir: true });
-  }
+  if (opts.metricsFile) writeFileAtomicSync(opts.metricsFile, metricsText, { mkdir: true });
   model.dispose();
   return report;
 }

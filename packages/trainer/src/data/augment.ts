@@ -8,6 +8,7 @@
 import type { Rng } from '@dataver/foundation';
 import { canonicalTurn } from './canonical.js';
 import { PIXELS, SIDE } from './dataset.js';
+import { warpBilinear } from './warp.js';
 
 /** Augmentation settings (angles in degrees, shift in pixels, scale as a ± fraction). */
 export interface AugmentOptions {
@@ -111,7 +112,7 @@ export function applyPlan(batch: Float32Array, count: number, plan: Float64Array
     const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
     const at = i * PLAN_STRIDE;
     if (plan[at] === 1) {
-      warp(img, scratch, plan, at, background);
+      warpBilinear(img, scratch, plan[at + 1]!, plan[at + 2]!, plan[at + 3]!, plan[at + 4]!, background);
       img.set(scratch);
     }
     const stroke = plan[at + 5];
@@ -166,38 +167,6 @@ function morph(img: Float32Array, pick: (...values: number[]) => number): void {
   for (let y = 0; y < SIDE; y++) {
     for (let x = 0; x < SIDE; x++) {
       img[y * SIDE + x] = pick(at(x, y), at(x - 1, y), at(x + 1, y), at(x, y - 1), at(x, y + 1));
-    }
-  }
-}
-
-/** The bilinear inverse-mapped warp of one image by the transform at plan[at…]. */
-function warp(
-  src: Float32Array,
-  dst: Float32Array,
-  plan: Float64Array,
-  at: number,
-  background: number,
-): void {
-  const cos = plan[at + 1]!;
-  const sin = plan[at + 2]!;
-  const tx = plan[at + 3]!;
-  const ty = plan[at + 4]!;
-  const c = (SIDE - 1) / 2;
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      const dx = x - c - tx;
-      const dy = y - c - ty;
-      const sx = cos * dx + sin * dy + c;
-      const sy = -sin * dx + cos * dy + c;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const pixel = (xx: number, yy: number) =>
-        xx < 0 || yy < 0 || xx >= SIDE || yy >= SIDE ? background : src[yy * SIDE + xx]!;
-      const top = pixel(x0, y0) * (1 - fx) + pixel(x0 + 1, y0) * fx;
-      const bottom = pixel(x0, y0 + 1) * (1 - fx) + pixel(x0 + 1, y0 + 1) * fx;
-      dst[y * SIDE + x] = top * (1 - fy) + bottom * fy;
     }
   }
 }

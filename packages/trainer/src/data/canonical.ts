@@ -4,8 +4,8 @@
 // behind it never has to learn the rotations the course's data applies. Plain float math on the
 // CPU, so that training folds it into the augmentation's one resampling.
 
-const SIDE = 28;
-const CENTRE = (SIDE - 1) / 2;
+import { PIXELS, SIDE } from './dataset.js';
+import { warpBilinear } from './warp.js';
 
 /**
  * The angle (radians, in (−π/2, π/2]) by which a digit's ink axis leans from vertical, in the
@@ -19,11 +19,21 @@ const CENTRE = (SIDE - 1) / 2;
  * ```
  */
 export function inkLean(img: Float32Array): number {
+  return leanAbove(img, darkest(img));
+}
+
+/** The image's darkest value: its background. */
+function darkest(img: Float32Array): number {
   let floor = Number.POSITIVE_INFINITY;
   for (let i = 0; i < img.length; i++) {
     const v = img[i] ?? 0;
     if (v < floor) floor = v;
   }
+  return floor;
+}
+
+/** {@link inkLean} with ink measured above `floor`. */
+function leanAbove(img: Float32Array, floor: number): number {
   let mass = 0;
   let sx = 0;
   let sy = 0;
@@ -98,8 +108,7 @@ export function canonicalTurn(lean: number, turn = 0): number {
  */
 export function inkLeans(set: { images: Float32Array; count: number }): Float64Array {
   const leans = new Float64Array(set.count);
-  for (let i = 0; i < set.count; i++)
-    leans[i] = inkLean(set.images.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE));
+  for (let i = 0; i < set.count; i++) leans[i] = inkLean(set.images.subarray(i * PIXELS, (i + 1) * PIXELS));
   return leans;
 }
 
@@ -113,35 +122,13 @@ export function inkLeans(set: { images: Float32Array; count: number }): Float64A
  * ```
  */
 export function canonicalizeImages(images: Float32Array, count: number): void {
-  const src = new Float32Array(SIDE * SIDE);
+  const src = new Float32Array(PIXELS);
   for (let i = 0; i < count; i++) {
-    const img = images.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
+    const img = images.subarray(i * PIXELS, (i + 1) * PIXELS);
     src.set(img);
-    rotateBilinear(src, img, inkLean(src));
-  }
-}
-
-/** dst = src rotated by `angle` radians about the centre (output p samples R(angle)·(p − c) + c). */
-function rotateBilinear(src: Float32Array, dst: Float32Array, angle: number): void {
-  let floor = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < src.length; i++) floor = Math.min(floor, src[i] ?? 0);
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  const at = (x: number, y: number): number =>
-    x < 0 || y < 0 || x >= SIDE || y >= SIDE ? floor : (src[y * SIDE + x] ?? floor);
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      const dx = x - CENTRE;
-      const dy = y - CENTRE;
-      const sx = cos * dx - sin * dy + CENTRE;
-      const sy = sin * dx + cos * dy + CENTRE;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      dst[y * SIDE + x] =
-        (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
-        (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
-    }
+    const floor = darkest(src);
+    // Turning by the lean θ samples R(θ)·(p − c) + c: the warp's matrix with sin → −sin.
+    const lean = leanAbove(src, floor);
+    warpBilinear(src, img, Math.cos(lean), -Math.sin(lean), 0, 0, floor);
   }
 }
