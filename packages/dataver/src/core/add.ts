@@ -12,15 +12,15 @@ import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
 import { ignoreOutputs } from './gitignore.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
-import { describeListing, StatCache } from './stat-cache.js';
+import { type Listing, StatCache } from './stat-cache.js';
 import { collectTensorMeta } from './tensor-meta.js';
 import {
   hashOf,
+  listDirectory,
   manifestEntries,
   resolveHashes,
   statFile,
   type WorkspaceFile,
-  walkDirectory,
 } from './workspace.js';
 import { readWorkspaceLock } from './workspace-lock.js';
 
@@ -95,7 +95,7 @@ export async function addPaths(
       const manifest = manifestEntries(plan.files);
       const { hash } = manifestObject(manifest);
       await repo.cache.putManifest(manifest);
-      statCache.recordDir(plan.path, describeListing(plan.files), hash);
+      statCache.recordDir(plan.path, plan.listing, hash);
       entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
     }
     if (options.stage) entry.stage = options.stage;
@@ -136,7 +136,7 @@ export async function addPaths(
 
 type OutputPlan =
   | { path: string; kind: 'file'; files: [WorkspaceFile] }
-  | { path: string; kind: 'dir'; files: WorkspaceFile[] };
+  | { path: string; kind: 'dir'; files: WorkspaceFile[]; listing: Listing };
 
 function planOutput(repo: Repo, repoPath: string): OutputPlan {
   let st: fs.Stats;
@@ -148,8 +148,8 @@ function planOutput(repo: Repo, repoPath: string): OutputPlan {
     });
   }
   if (st.isDirectory()) {
-    const files = walkDirectory(repo, repoPath);
-    return { path: repoPath, kind: 'dir', files };
+    const listing = listDirectory(repo, repoPath);
+    return { path: repoPath, kind: 'dir', files: listing.files(), listing };
   }
   if (!st.isFile()) {
     throw new DataverError('USAGE', `${repoPath} is neither a file nor a directory`, {

@@ -8,8 +8,8 @@ import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
 import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
 import type { Repo } from './repo.js';
-import { describeListing, StatCache } from './stat-cache.js';
-import { manifestEntries, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+import { StatCache } from './stat-cache.js';
+import { listDirectory, manifestEntries, resolveHashes, statFile, type WorkspaceFile } from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
 
@@ -225,14 +225,14 @@ async function dirStatus(
     result.workspace = 'deleted';
     return result;
   }
-  const files = walkDirectory(repo, path);
   // Fast path: the listing (names, sizes, times, inodes) is exactly as when last hashed.
-  const listing = describeListing(files);
+  const listing = listDirectory(repo, path);
   const known = statCache.lookupDir(path, listing);
   if (known === entry.hash) {
     result.actualHash = known;
     return result;
   }
+  const files = listing.files();
   await resolveHashes(repo, statCache, files);
   const current = manifestEntries(files);
   result.actualHash = manifestObject(current).hash;

@@ -1,5 +1,6 @@
 // Reading the workspace: walking tracked paths, and hashing what the stat
 // cache cannot vouch for (on all cores), optionally copying it into the cache.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { DataverError, isStaleTemp, isTempName } from '@dataver/foundation';
@@ -8,8 +9,16 @@ import { hashFiles, isFailure } from '../hash/pool.js';
 import { isSafeRelativePath } from '../lock/paths.js';
 import type { ManifestEntry } from '../odb/manifest.js';
 import { present, zip } from '../util/invariants.js';
+import {
+  KIND_DIR,
+  KIND_FILE,
+  KIND_SYMLINK,
+  META,
+  type NativeListing,
+  nativeWalk,
+} from '../util/native-walk.js';
 import type { Repo } from './repo.js';
-import type { StatCache } from './stat-cache.js';
+import { describeListing, type Listing, type StatCache } from './stat-cache.js';
 
 export interface WorkspaceFile {
   /** Repository path (`/`-separated). */
@@ -49,20 +58,183 @@ function describe(repoPath: string, rel: string, abs: string, st: fs.Stats, isLi
 
 /**
  * Lists the regular files below a directory, recursively, sorted by path. Symlinks are
- * followed only when they stay inside the repository.
+ * followed only when they stay inside the repository. The native walker reads the folders
+ * on several threads where it is built; the JavaScript walk gives the same list, and the
+ * errors of both are the JavaScript walk's (it runs again to name what failed).
  */
 export function walkDirectory(
   repo: Repo,
   repoPath: string,
   options: { leftovers?: string[] } = {},
 ): WorkspaceFile[] {
-  const out: WorkspaceFile[] = [];
+  return listDirectory(repo, repoPath, options).files();
+}
+
+/** A directory's listing: its metadata digest at once, its files when asked for (they cost objects). */
+export interface DirectoryListing extends Listing {
+  files(): WorkspaceFile[];
+}
+
+/**
+ * The metadata digest of a directory's files (see `describeListing`) and, lazily, the files.
+ * From the native walker the digest covers its raw, sorted output (names and every number),
+ * so that a no-op `status` builds no object per file; it differs from the JavaScript walk's
+ * digest, which only makes the first status after a switch between the two look further.
+ *
+ * @example
+ * const listing = listDirectory(repo, 'data');
+ * if (statCache.lookupDir('data', listing) === undefined) hashAll(listing.files());
+ */
+export function listDirectory(
+  repo: Repo,
+  repoPath: string,
+  options: { leftovers?: string[] } = {},
+): DirectoryListing {
   const rootAbs = repo.abs(repoPath);
   if (fs.lstatSync(rootAbs, { throwIfNoEntry: false })?.isSymbolicLink()) {
     throw new DataverError('PATH_OUTSIDE_REPO', `${repoPath} is a symlink to a folder`, {
       hint: 'dataver tracks real folders; replace the link by the folder',
     });
   }
+  let native: NativeListing | undefined;
+  try {
+    native = nativeWalk(rootAbs);
+  } catch {
+    native = undefined;
+  }
+  let files: WorkspaceFile[] | undefined;
+  const list = () => {
+    if (!files) {
+      files = native
+        ? fromNativeListing(repoPath, rootAbs, native, options, repo)
+        : walkInJs(repo, repoPath, rootAbs, options);
+      files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    }
+    return files;
+  };
+  const summary = native && nativeSummary(native);
+  // A symlink's numbers are its target's, which only the file list follows.
+  if (!summary) return { ...describeListing(list()), files: list };
+  return { ...summary, files: list };
+}
+
+/** The digest and newest time stamp of a native listing; undefined when it holds a symlink. */
+function nativeSummary({ names, meta }: NativeListing): Listing | undefined {
+  let newest = 0;
+  for (let m = 0; m < meta.length; m += META) {
+    const kind = meta[m];
+    if (kind === KIND_SYMLINK) return undefined;
+    if (kind === KIND_FILE) newest = Math.max(newest, meta[m + 2] as number, meta[m + 3] as number);
+  }
+  // Hard-link counts stay out, as in describeListing: add and checkout link files into the cache.
+  const numbers = Float64Array.from(meta);
+  for (let m = 6; m < numbers.length; m += META) numbers[m] = 0;
+  const digest = createHash('sha256')
+    .update('native walk 1\0')
+    .update(names)
+    .update(new Uint8Array(numbers.buffer))
+    .digest('hex');
+  return { digest, newest };
+}
+
+/**
+ * The rules both walks share for one entry: true to list it (or descend into it), false to skip
+ * it; a name dataver cannot track throws.
+ */
+function admit(repoPath: string, rel: string, name: string, options: { leftovers?: string[] }): boolean {
+  if (isTempName(name)) {
+    // A write in flight (another tool's atomic write) or one a crash interrupted: never data.
+    // Checkout collects those of dead processes to delete them.
+    if (isStaleTemp(name)) options.leftovers?.push(`${repoPath}/${rel}`);
+    return false;
+  }
+  if (!isSafeRelativePath(rel)) {
+    throw new DataverError(
+      'USAGE',
+      `${JSON.stringify(`${repoPath}/${rel}`)}: dataver cannot track this name`,
+      {
+        hint: 'rename it: backslashes, control characters and nested .git folders are not supported in tracked folders',
+      },
+    );
+  }
+  return true;
+}
+
+/** A symlink inside a tracked folder: its target's metadata, or undefined to skip it. */
+function followLink(repo: Repo, repoPath: string, rel: string, abs: string): fs.Stats | undefined {
+  repo.assertNoEscapingSymlink(abs, `${repoPath}/${rel}`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    return undefined; // dangling link
+  }
+  if (st.isDirectory()) {
+    throw new DataverError('USAGE', `${repoPath}/${rel} is a symlink to a directory`, {
+      hint: 'dataver tracks files; replace the link with the directory or a link per file',
+    });
+  }
+  return st.isFile() ? st : undefined; // a link to a fifo, socket or device: not data
+}
+
+function fromNativeListing(
+  repoPath: string,
+  rootAbs: string,
+  listing: NativeListing,
+  options: { leftovers?: string[] },
+  repo: Repo,
+): WorkspaceFile[] {
+  const out: WorkspaceFile[] = [];
+  const names = listing.names.toString('utf8').split('\0');
+  const { meta } = listing;
+  // Folders the rules skip (temporary names): what the native walk found inside them is skipped too.
+  const skipped = new Set<string>();
+  const insideSkipped = (rel: string) => {
+    for (let cut = rel.lastIndexOf('/'); cut > 0; cut = rel.lastIndexOf('/', cut - 1))
+      if (skipped.has(rel.slice(0, cut))) return true;
+    return false;
+  };
+  // Folders first, parents before children (the threads' output is in no order).
+  const folders = names.filter((_, i) => meta[i * META] === KIND_DIR).sort();
+  for (const rel of folders) {
+    if (skipped.size > 0 && insideSkipped(rel)) continue;
+    if (!admit(repoPath, rel, rel.slice(rel.lastIndexOf('/') + 1), options)) skipped.add(rel);
+  }
+  for (let i = 0, m = 0; i < names.length - 1; i++, m += META) {
+    const rel = names[i] as string;
+    const kind = meta[m];
+    if (kind !== KIND_FILE && kind !== KIND_SYMLINK) continue; // folders (done), sockets, fifos, devices
+    if (skipped.size > 0 && insideSkipped(rel)) continue;
+    if (!admit(repoPath, rel, rel.slice(rel.lastIndexOf('/') + 1), options)) continue;
+    const abs = path.sep === '/' ? `${rootAbs}/${rel}` : path.join(rootAbs, rel);
+    if (kind === KIND_SYMLINK) {
+      const st = followLink(repo, repoPath, rel, abs);
+      if (st) out.push(describe(`${repoPath}/${rel}`, rel, abs, st, true));
+      continue;
+    }
+    out.push({
+      path: `${repoPath}/${rel}`,
+      rel,
+      abs,
+      size: meta[m + 1] as number,
+      mtimeMs: meta[m + 2] as number,
+      ctimeMs: meta[m + 3] as number,
+      ino: meta[m + 4] as number,
+      dev: meta[m + 5] as number,
+      nlink: meta[m + 6] as number,
+      isLink: false,
+    });
+  }
+  return out;
+}
+
+function walkInJs(
+  repo: Repo,
+  repoPath: string,
+  rootAbs: string,
+  options: { leftovers?: string[] },
+): WorkspaceFile[] {
+  const out: WorkspaceFile[] = [];
   const stack: string[] = [''];
   for (let relDir = stack.pop(); relDir !== undefined; relDir = stack.pop()) {
     const absDir = relDir === '' ? rootAbs : path.join(rootAbs, relDir);
@@ -76,49 +248,21 @@ export function walkDirectory(
     }
     for (const entry of entries) {
       const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      if (isTempName(entry.name)) {
-        // A write in flight (another tool's atomic write) or one a crash interrupted: never data.
-        // Checkout collects those of dead processes to delete them.
-        if (isStaleTemp(entry.name)) options.leftovers?.push(`${repoPath}/${rel}`);
-        continue;
-      }
-      if (!isSafeRelativePath(rel)) {
-        throw new DataverError(
-          'USAGE',
-          `${JSON.stringify(`${repoPath}/${rel}`)}: dataver cannot track this name`,
-          {
-            hint: 'rename it: backslashes, control characters and nested .git folders are not supported in tracked folders',
-          },
-        );
-      }
+      if (!admit(repoPath, rel, entry.name, options)) continue;
       const abs = `${absDir}${path.sep}${entry.name}`;
       if (entry.isDirectory()) {
         stack.push(rel);
         continue;
       }
-      let st: fs.Stats;
       if (entry.isSymbolicLink()) {
-        repo.assertNoEscapingSymlink(abs, `${repoPath}/${rel}`);
-        try {
-          st = fs.statSync(abs);
-        } catch {
-          continue; // dangling link
-        }
-        if (st.isDirectory()) {
-          throw new DataverError('USAGE', `${repoPath}/${rel} is a symlink to a directory`, {
-            hint: 'dataver tracks files; replace the link with the directory or a link per file',
-          });
-        }
-        if (!st.isFile()) continue; // a link to a fifo, socket or device: not data
+        const st = followLink(repo, repoPath, rel, abs);
+        if (st) out.push(describe(`${repoPath}/${rel}`, rel, abs, st, true));
       } else if (entry.isFile()) {
-        st = fs.lstatSync(abs, { bigint: false, throwIfNoEntry: true });
-      } else {
-        continue; // sockets, fifos, devices
+        const st = fs.lstatSync(abs, { bigint: false, throwIfNoEntry: true });
+        out.push(describe(`${repoPath}/${rel}`, rel, abs, st, false));
       }
-      out.push(describe(`${repoPath}/${rel}`, rel, abs, st, entry.isSymbolicLink()));
     }
   }
-  out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return out;
 }
 

@@ -5,14 +5,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Repo } from '../core/repo.js';
-import { describeListing, type Listing, type StatCache } from '../core/stat-cache.js';
+import type { Listing, StatCache } from '../core/stat-cache.js';
 import {
   hashOf,
+  listDirectory,
   manifestEntries,
   resolveHashes,
   statFile,
   type WorkspaceFile,
-  walkDirectory,
 } from '../core/workspace.js';
 import type { StageState } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
@@ -98,8 +98,8 @@ export class PathHasher {
         continue;
       }
       if (st.isDirectory()) {
-        const files = walkDirectory(this.repo, p);
-        const listing = describeListing(files);
+        const listing = listDirectory(this.repo, p);
+        const files = listing.files();
         const known = this.statCache.lookupDir(p, listing);
         const size = files.reduce((n, f) => n + f.size, 0);
         // Same listing metadata as when the manifest was last computed: no per-file lookups.
