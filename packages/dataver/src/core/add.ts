@@ -10,6 +10,7 @@ import { caseClash, windowsNameProblem } from '../lock/portable-names.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
+import { CompleteMarks } from './complete-marks.js';
 import { ignoreOutputs } from './gitignore.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { type Listing, StatCache } from './stat-cache.js';
@@ -71,6 +72,7 @@ export async function addPaths(
   }
   await ensureInternalDirs(repo);
   const statCache = await StatCache.load(repo);
+  const marks = await CompleteMarks.load(repo);
   const results: AddedOutput[] = [];
 
   // Collect every file first so that hashing runs as one parallel batch.
@@ -97,6 +99,9 @@ export async function addPaths(
       await repo.cache.putManifest(manifest);
       statCache.recordDir(plan.path, plan.listing, hash);
       entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
+      // Every object was just ingested or seen in the cache: the next status need not look again.
+      marks.add(hash);
+      marks.rememberTotals(hash, { size: entry.size, files: manifest.length });
     }
     if (options.stage) entry.stage = options.stage;
     else if (previous?.stage) entry.stage = previous.stage;
@@ -126,6 +131,7 @@ export async function addPaths(
     await relinkWorkspace(repo, statCache, allFiles);
   }
   await statCache.save();
+  await marks.save();
   if (!options.lock) await writeLock(repo.root, lock);
   await ignoreOutputs(
     repo.root,

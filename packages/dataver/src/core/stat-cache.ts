@@ -17,8 +17,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@dataver/foundation';
 import type { Repo } from './repo.js';
-
-type Entry = [size: number, mtimeMs: number, ino: number, hash: string, ctimeMs: number];
+import { type StatEntry, StatTable } from './stat-table.js';
 
 export interface StatLike {
   size: number;
@@ -36,6 +35,12 @@ export interface Listing {
 
 /** 2: ctime joined the entries; caches of version 1 are ignored (everything is hashed once). */
 const VERSION = 2;
+/** The per-file table (binary, see stat-table.ts; it replaced stat-cache.json). */
+const STAT_FILE = 'stat-cache.bin';
+
+function sameStat(e: StatEntry, st: StatLike): boolean {
+  return e.size === st.size && e.mtimeMs === st.mtimeMs && e.ino === st.ino && e.ctimeMs === st.ctimeMs;
+}
 
 interface OutputState {
   dirs: Map<string, [digest: string, hash: string, newest: number]>;
@@ -59,9 +64,9 @@ export function isRacy(changed: number, stamp: number | undefined): boolean {
 }
 
 export class StatCache {
-  private entries: Map<string, Entry> | undefined;
+  private entries: StatTable | undefined;
   private outputs: OutputState | undefined;
-  /** mtime of stat-cache.json / outputs.json when read: entries not older than that are racy. */
+  /** mtime of stat-cache.bin / outputs.json when read: entries not older than that are racy. */
   private fileStamp: number | undefined;
   private outputStamp: number | undefined;
   /** Paths recorded by this process: hashed just now, so their metadata is trusted as recorded. */
@@ -77,20 +82,13 @@ export class StatCache {
 
   /** Opens the cache of a repository; files are read on first use. A damaged file is an empty cache. */
   static async load(repo: Repo): Promise<StatCache> {
-    return new StatCache(
-      path.join(repo.stateDir, 'stat-cache.json'),
-      path.join(repo.stateDir, 'outputs.json'),
-    );
+    return new StatCache(path.join(repo.stateDir, STAT_FILE), path.join(repo.stateDir, 'outputs.json'));
   }
 
-  private files(): Map<string, Entry> {
+  private files(): StatTable {
     if (!this.entries) {
-      this.entries = new Map();
       this.fileStamp = stampOf(this.file);
-      const parsed = readJson(this.file) as { version?: number; entries?: Record<string, Entry> } | undefined;
-      if (parsed?.version === VERSION && parsed.entries) {
-        for (const [key, entry] of Object.entries(parsed.entries)) this.entries.set(key, entry);
-      }
+      this.entries = StatTable.read(this.file);
     }
     return this.entries;
   }
@@ -117,30 +115,21 @@ export class StatCache {
   /** The cached hash when the file's metadata still matches and is not racy. */
   lookup(repoPath: string, st: StatLike): string | undefined {
     const e = this.files().get(repoPath);
-    if (!e || e[0] !== st.size || e[1] !== st.mtimeMs || e[2] !== st.ino || e[4] !== st.ctimeMs)
-      return undefined;
-    if (!this.fresh.has(repoPath) && isRacy(Math.max(e[1], e[4]), this.fileStamp)) {
+    if (!e || !sameStat(e, st)) return undefined;
+    if (!this.fresh.has(repoPath) && isRacy(Math.max(e.mtimeMs, e.ctimeMs), this.fileStamp)) {
       // Hashed again now; the rewrite of the cache file makes the entry old enough next time.
       this.dirtyFiles = true;
       return undefined;
     }
-    return e[3];
+    return e.hash;
   }
 
   record(repoPath: string, st: StatLike, hash: string): void {
     const files = this.files();
     this.fresh.add(repoPath);
     const e = files.get(repoPath);
-    if (
-      e &&
-      e[0] === st.size &&
-      e[1] === st.mtimeMs &&
-      e[2] === st.ino &&
-      e[3] === hash &&
-      e[4] === st.ctimeMs
-    )
-      return;
-    files.set(repoPath, [st.size, st.mtimeMs, st.ino, hash, st.ctimeMs]);
+    if (e && e.hash === hash && sameStat(e, st)) return;
+    files.set(repoPath, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirtyFiles = true;
   }
 
@@ -186,7 +175,7 @@ export class StatCache {
   forget(prefix: string): void {
     const inside = (key: string) =>
       key === prefix || key.startsWith(`${prefix}/`) || prefix.startsWith(`${key}/`);
-    for (const key of this.files().keys()) {
+    for (const key of [...this.files().paths()]) {
       if (inside(key)) {
         this.files().delete(key);
         this.fresh.delete(key);
@@ -211,9 +200,7 @@ export class StatCache {
   async save(onError?: (error: unknown) => void): Promise<void> {
     try {
       if (this.dirtyFiles && this.entries) {
-        const obj: Record<string, Entry> = {};
-        for (const [k, v] of this.entries) obj[k] = v;
-        await writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: obj }), { mkdir: true });
+        await this.entries.save(this.file);
         this.dirtyFiles = false;
       }
       if (this.dirtyOutputs && this.outputs) {

@@ -243,27 +243,37 @@ async function dirStatus(
   const before = await loadManifest();
   if (before) {
     result.changes = diffManifests(before, current);
-    const oldHashes = new Map(before.map((e) => [e.path, e.hash]));
+    // Only a file whose content changed can have damaged the object it shares an inode with.
+    const modified = new Set(result.changes.filter((c) => c.state === 'modified').map((c) => c.path));
+    const oldHashes = new Map(before.filter((e) => modified.has(e.path)).map((e) => [e.path, e.hash]));
     const corrupted = files.filter((f) => {
       const old = oldHashes.get(f.rel);
-      return old !== undefined && old !== f.hash && repo.cache.sharesInode(old, f);
+      return old !== undefined && repo.cache.sharesInode(old, f);
     });
     if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((f) => f.path);
   }
   return result;
 }
 
-/** File-level differences between two manifests (both sorted by path). */
+/** File-level differences between two manifests (both sorted by path), in path order. */
 export function diffManifests(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {
   const changes: FileChange[] = [];
-  const old = new Map(before.map((e) => [e.path, e.hash]));
-  const seen = new Set<string>();
-  for (const e of after) {
-    seen.add(e.path);
-    const h = old.get(e.path);
-    if (h === undefined) changes.push({ path: e.path, state: 'new' });
-    else if (h !== e.hash) changes.push({ path: e.path, state: 'modified' });
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const b = before[i];
+    const a = after[j];
+    if (a && (!b || a.path < b.path)) {
+      changes.push({ path: a.path, state: 'new' });
+      j++;
+    } else if (b && (!a || b.path < a.path)) {
+      changes.push({ path: b.path, state: 'deleted' });
+      i++;
+    } else if (a && b) {
+      if (a.hash !== b.hash) changes.push({ path: a.path, state: 'modified' });
+      i++;
+      j++;
+    }
   }
-  for (const e of before) if (!seen.has(e.path)) changes.push({ path: e.path, state: 'deleted' });
-  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return changes;
 }

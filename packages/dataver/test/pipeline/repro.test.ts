@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { StatTable } from '../../src/core/stat-table';
 import { CLI } from '../helpers/cli';
 import { dv, git, lockOf, ok, pipelineRepo, read, runs, writeFiles } from './helpers';
 
@@ -23,7 +24,7 @@ describe('dataver repro', () => {
 
     // Dependencies that are not tracked outputs are remembered in the stat cache too,
     // so the next check reads their metadata only.
-    expect(Object.keys(JSON.parse(read(root, '.dataver/state/stat-cache.json')).entries)).toContain(
+    expect([...StatTable.read(path.join(root, '.dataver/state/stat-cache.bin')).paths()]).toContain(
       'data/raw.txt',
     );
 

@@ -23,7 +23,7 @@ async function savedAt(repo: Repo, stampMs: number, record: (c: StatCache) => vo
   const cache = await StatCache.load(repo);
   record(cache);
   await cache.save();
-  for (const name of ['stat-cache.json', 'outputs.json']) {
+  for (const name of ['stat-cache.bin', 'outputs.json']) {
     const file = path.join(repo.stateDir, name);
     await fs.stat(file).then(
       () => utimesSync(file, stampMs / 1000, stampMs / 1000),

@@ -1,0 +1,200 @@
+// The per-file half of the stat cache, at a million entries: one binary file of records sorted
+// by path bytes, read into one buffer and searched in place. No object per entry is made, so
+// memory is the file's bytes plus what this process changed; a save writes the unchanged runs
+// straight from the old buffer, merged with the changes.
+//
+// File: "DVSTAT01", then records, then the SHA-256 of everything before it (a torn or damaged
+// file is detected and ignored: the cache only saves hashing, so it is rebuilt, never trusted).
+// Record: u16 path length, the path (UTF-8), f64 size, f64 mtimeMs, f64 ctimeMs, f64 ino, and
+// the 32 bytes of the content hash.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@dataver/foundation';
+
+/** What the cache knows of a file. */
+export interface StatEntry {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** Lowercase hex SHA-256 of its bytes. */
+  hash: string;
+}
+
+const MAGIC = Buffer.from('DVSTAT01', 'latin1');
+const TAIL = 4 * 8 + 32;
+const DIGEST = 32;
+
+export class StatTable {
+  private base: Buffer = Buffer.alloc(0);
+  /** Start of each record in `base`. */
+  private offsets = new Uint32Array(0);
+  /** Changes since loading: an entry, or null for a removal. */
+  private readonly changes = new Map<string, StatEntry | null>();
+  /** Where the last lookup ended: lookups in path order cost one comparison each. */
+  private cursor = 0;
+
+  /** Reads `file`; a missing, torn or damaged one gives an empty table. */
+  static read(file: string): StatTable {
+    const table = new StatTable();
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      return table;
+    }
+    const body = bytes.subarray(0, Math.max(0, bytes.length - DIGEST));
+    if (
+      bytes.length < MAGIC.length + DIGEST ||
+      !body.subarray(0, MAGIC.length).equals(MAGIC) ||
+      !createHash('sha256').update(body).digest().equals(bytes.subarray(body.length))
+    )
+      return table;
+    const offsets: number[] = [];
+    for (let at = MAGIC.length; at < body.length; ) {
+      const end = at + 2 + body.readUInt16LE(at) + TAIL;
+      if (end > body.length) return new StatTable(); // a valid digest over a malformed body: not ours
+      offsets.push(at);
+      at = end;
+    }
+    table.base = body;
+    table.offsets = Uint32Array.from(offsets);
+    return table;
+  }
+
+  get size(): number {
+    return this.offsets.length + this.changes.size;
+  }
+
+  get(path: string): StatEntry | undefined {
+    const changed = this.changes.get(path);
+    if (changed !== undefined) return changed ?? undefined;
+    const i = this.find(Buffer.from(path, 'utf8'));
+    return i < 0 ? undefined : this.entryAt(i);
+  }
+
+  set(path: string, entry: StatEntry): void {
+    this.changes.set(path, entry);
+  }
+
+  /** Removes an entry; true when there was one. */
+  delete(path: string): boolean {
+    const had = this.get(path) !== undefined;
+    if (had) this.changes.set(path, null);
+    return had;
+  }
+
+  /** Every path (for the rare whole-table sweeps: forgetting a removed output). */
+  *paths(): IterableIterator<string> {
+    for (let i = 0; i < this.offsets.length; i++) {
+      const path = this.pathAt(i);
+      if (!this.changes.has(path)) yield path;
+    }
+    for (const [path, entry] of this.changes) if (entry) yield path;
+  }
+
+  get dirty(): boolean {
+    return this.changes.size > 0;
+  }
+
+  /** Writes the table with its changes merged, atomically. */
+  async save(file: string): Promise<void> {
+    const changed = [...this.changes]
+      .map(([path, entry]) => ({ key: Buffer.from(path, 'utf8'), entry }))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    const parts: Buffer[] = [MAGIC];
+    let run = -1; // start of the current run of unchanged records in `base`
+    const flush = (end: number) => {
+      if (run >= 0) parts.push(this.base.subarray(run, end));
+      run = -1;
+    };
+    let c = 0;
+    for (let i = 0; i < this.offsets.length; i++) {
+      const start = this.offsets[i] as number;
+      const key = this.keyAt(i);
+      while (c < changed.length && Buffer.compare((changed[c] as { key: Buffer }).key, key) < 0) {
+        flush(start);
+        const { key: k, entry } = changed[c++] as { key: Buffer; entry: StatEntry | null };
+        if (entry) parts.push(encode(k, entry));
+      }
+      const same = changed[c];
+      if (same?.key.equals(key)) {
+        flush(start);
+        c++;
+        if (same.entry) parts.push(encode(same.key, same.entry));
+        continue;
+      }
+      if (run < 0) run = start;
+    }
+    flush(this.base.length);
+    for (; c < changed.length; c++) {
+      const { key, entry } = changed[c] as { key: Buffer; entry: StatEntry | null };
+      if (entry) parts.push(encode(key, entry));
+    }
+    const digest = createHash('sha256');
+    for (const p of parts) digest.update(p);
+    parts.push(digest.digest());
+    await writeFileAtomic(file, parts, { mkdir: true });
+  }
+
+  private keyAt(i: number): Buffer {
+    const at = this.offsets[i] as number;
+    return this.base.subarray(at + 2, at + 2 + this.base.readUInt16LE(at));
+  }
+
+  private pathAt(i: number): string {
+    return this.keyAt(i).toString('utf8');
+  }
+
+  private entryAt(i: number): StatEntry {
+    const at = this.offsets[i] as number;
+    const tail = at + 2 + this.base.readUInt16LE(at);
+    return {
+      size: this.base.readDoubleLE(tail),
+      mtimeMs: this.base.readDoubleLE(tail + 8),
+      ctimeMs: this.base.readDoubleLE(tail + 16),
+      ino: this.base.readDoubleLE(tail + 24),
+      hash: this.base.toString('hex', tail + 32, tail + 64),
+    };
+  }
+
+  /** The record index of `key`, or -1: from the cursor forward first, else by bisection. */
+  private find(key: Buffer): number {
+    const n = this.offsets.length;
+    for (let i = this.cursor, steps = 0; i < n && steps < 4; i++, steps++) {
+      const order = Buffer.compare(this.keyAt(i), key);
+      if (order === 0) {
+        this.cursor = i + 1;
+        return i;
+      }
+      if (order > 0) break;
+    }
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const order = Buffer.compare(this.keyAt(mid), key);
+      if (order === 0) {
+        this.cursor = mid + 1;
+        return mid;
+      }
+      if (order < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
+function encode(key: Buffer, entry: StatEntry): Buffer {
+  if (key.length > 0xffff) throw new RangeError(`path of ${key.length} bytes is too long for the stat cache`);
+  const out = Buffer.allocUnsafe(2 + key.length + TAIL);
+  out.writeUInt16LE(key.length, 0);
+  key.copy(out, 2);
+  let at = 2 + key.length;
+  at = out.writeDoubleLE(entry.size, at);
+  at = out.writeDoubleLE(entry.mtimeMs, at);
+  at = out.writeDoubleLE(entry.ctimeMs, at);
+  at = out.writeDoubleLE(entry.ino, at);
+  out.write(entry.hash, at, 32, 'hex');
+  return out;
+}
