@@ -193,6 +193,40 @@ export function buildProgram(): Command {
     'dataver update data/raw',
   );
 
+  const fsmonitor = program
+    .command('fsmonitor')
+    .description(
+      'a file-system monitor that makes status read only what changed (like git core.fsmonitor); status walks the tree whenever it is not running or lost events',
+    );
+  withExample(
+    fsmonitor
+      .command('start')
+      .description('start the monitor of this repository in the background')
+      .addOption(json())
+      .action(lazy('fsmonitor', 'start')),
+    'dataver fsmonitor start && dataver status',
+  );
+  withExample(
+    fsmonitor
+      .command('stop')
+      .description('stop the monitor')
+      .addOption(json())
+      .action(lazy('fsmonitor', 'stop')),
+    'dataver fsmonitor stop',
+  );
+  withExample(
+    fsmonitor
+      .command('status')
+      .description('whether the monitor runs, what it watches, and whether it can be trusted')
+      .addOption(json())
+      .action(lazy('fsmonitor', 'status')),
+    'dataver fsmonitor status --json',
+  );
+  fsmonitor
+    .command('run', { hidden: true })
+    .description('run the monitor in the foreground')
+    .action(lazy('fsmonitor', 'run'));
+
   const remote = program
     .command('remote')
     .description('manage remotes (gs://bucket/prefix or a local folder)');

@@ -7,6 +7,7 @@ import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
 import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
+import { MonitorView } from './fsmonitor.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { listDirectory, manifestEntries, resolveHashes, statFile, type WorkspaceFile } from './workspace.js';
@@ -41,6 +42,8 @@ export interface StatusOptions {
   workspaceFiles?: Map<string, WorkspaceFile[]>;
   /** Told when the state that speeds up the next status cannot be saved (a read-only cache). */
   onWarning?: (message: string) => void;
+  /** Told how the file-system monitor helped (for --verbose). */
+  onVerbose?: (message: string) => void;
 }
 
 /** Lock outputs selected by user paths (an output matches a path equal to it, inside it, or containing it). */
@@ -96,14 +99,22 @@ export async function computeStatus(
 ): Promise<OutputStatus[]> {
   const statCache = await StatCache.load(repo);
   const marks = await CompleteMarks.load(repo);
+  const selected = selectOutputs(lock, repoPaths);
+  // Asked before any folder is read: what changes while status runs is reported next time.
+  const monitor = await MonitorView.open(
+    repo,
+    selected.filter(([, e]) => e.kind === 'dir').map(([p]) => p),
+  );
+  options.onVerbose?.(monitor.describe());
   const out: OutputStatus[] = [];
-  for (const [path, entry] of selectOutputs(lock, repoPaths)) {
-    out.push(
-      entry.kind === 'file'
-        ? await fileStatus(repo, statCache, path, entry, options.workspaceFiles)
-        : await dirStatus(repo, statCache, marks, path, entry, options.workspaceFiles),
-    );
+  for (const [path, entry] of selected) {
+    if (entry.kind === 'file') {
+      out.push(await fileStatus(repo, statCache, path, entry, options.workspaceFiles));
+      continue;
+    }
+    out.push(await dirStatus(repo, statCache, marks, path, entry, options.workspaceFiles, monitor));
   }
+  if (!repoPaths) await monitor.save();
   // Only caches: a read-only cache or state folder costs the next status some hashing, nothing more.
   let warned = false;
   const onError = (error: unknown) => {
@@ -192,6 +203,7 @@ async function dirStatus(
   path: string,
   entry: OutputEntry,
   workspaceFiles: Map<string, WorkspaceFile[]> | undefined,
+  monitor?: MonitorView,
 ): Promise<OutputStatus> {
   const result: OutputStatus = {
     path,
@@ -225,17 +237,27 @@ async function dirStatus(
     result.workspace = 'deleted';
     return result;
   }
+  // Fastest path: the monitor vouches that nothing below the folder changed since it was seen.
+  if (monitor?.unchanged(path) === entry.hash) {
+    result.actualHash = entry.hash;
+    monitor.saw(path, entry.hash);
+    return result;
+  }
   // Fast path: the listing (names, sizes, times, inodes) is exactly as when last hashed.
   const listing = listDirectory(repo, path);
+  // A symlink's target may lie outside the watched folder: such a folder is never vouched for.
+  const vouch = (hash: string) => monitor?.saw(path, listing.links ? undefined : hash);
   const known = statCache.lookupDir(path, listing);
   if (known === entry.hash) {
     result.actualHash = known;
+    vouch(known);
     return result;
   }
   const files = listing.files();
   await resolveHashes(repo, statCache, files);
   const current = manifestEntries(files);
   result.actualHash = manifestObject(current).hash;
+  vouch(result.actualHash);
   statCache.recordDir(path, listing, result.actualHash);
   if (result.actualHash === entry.hash) return result;
   workspaceFiles?.set(path, files);

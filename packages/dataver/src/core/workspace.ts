@@ -73,6 +73,8 @@ export function walkDirectory(
 /** A directory's listing: its metadata digest at once, its files when asked for (they cost objects). */
 export interface DirectoryListing extends Listing {
   files(): WorkspaceFile[];
+  /** Some of the files are symlinks (their content can change outside the folder). */
+  links: boolean;
 }
 
 /**
@@ -114,8 +116,11 @@ export function listDirectory(
   };
   const summary = native && nativeSummary(native);
   // A symlink's numbers are its target's, which only the file list follows.
-  if (!summary) return { ...describeListing(list()), files: list };
-  return { ...summary, files: list };
+  if (!summary) {
+    const files = list();
+    return { ...describeListing(files), files: list, links: files.some((f) => f.isLink) };
+  }
+  return { ...summary, files: list, links: false };
 }
 
 /** The digest and newest time stamp of a native listing; undefined when it holds a symlink. */

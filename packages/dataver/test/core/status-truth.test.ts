@@ -1,5 +1,6 @@
 // No speed-up may make status call a changed file unchanged: every kind of edit, made right after
-// a status that trusted its caches, is reported — with the native walker and without it.
+// a status that trusted its caches, is reported — with the native walker, without it, and with
+// the file-system monitor vouching for the folders.
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { dv, tempRepo, writeFiles } from '../helpers/cli';
@@ -56,11 +57,15 @@ const edits: Edit[] = [
 ];
 
 describe.each([
-  ['native walker', {}],
-  ['JavaScript walker', { DATAVER_NATIVE: '0' }],
-])('status with the %s', (_name, env) => {
+  ['native walker', {}, false],
+  ['JavaScript walker', { DATAVER_NATIVE: '0' }, false],
+  ['file-system monitor', {}, true],
+])('status with the %s', (_name, env, monitor) => {
   let repo: string;
   let data: string;
+  afterAll(() => {
+    if (monitor) dv(repo, ['fsmonitor', 'stop']);
+  });
   beforeAll(() => {
     repo = tempRepo();
     data = path.join(repo, 'data');
@@ -69,11 +74,13 @@ describe.each([
     fs.writeFileSync(path.join(repo, 'outside.txt'), 'target');
     fs.symlinkSync('../outside.txt', path.join(data, 'link.bin'));
     expect(dv(repo, ['add', 'data'], env).code).toBe(0);
+    if (monitor) expect(dv(repo, ['fsmonitor', 'start']).code).toBe(0);
   });
 
   test.each(edits)('$name is reported', ({ change, expect: pattern }) => {
     // Twice: the second status is the one that trusts the caches the first one wrote.
     for (let i = 0; i < 2; i++) expect(dv(repo, ['status', '--porcelain'], env).stdout).toBe('');
+    if (monitor) expect(dv(repo, ['status', '-v'], env).stderr).toMatch(/0 folder\(s\) walked/);
     change(data, repo);
     const r = dv(repo, ['status', '--porcelain'], env);
     expect(r.stdout).toMatch(pattern);

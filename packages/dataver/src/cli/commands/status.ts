@@ -22,7 +22,10 @@ export async function run(
   const lock = await readWorkspaceLock(repo);
   const repoPaths = repo.toRepoSelection(paths);
   // A read-only cache cannot keep the stat cache: only a cost, said with --verbose.
-  const outputs = await computeStatus(repo, lock, repoPaths, { onWarning: (m) => output.debug(m) });
+  const outputs = await computeStatus(repo, lock, repoPaths, {
+    onWarning: (m) => output.debug(m),
+    onVerbose: (m) => output.debug(m),
+  });
   let remote: RemoteReport | undefined;
   if (options.remote !== undefined && options.remote !== false) {
     const { remoteStatus } = await import('../../core/transfer.js');
