@@ -374,6 +374,10 @@ export async function runMonitorDaemon(root: string, tmpDir: string, stateDir: s
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // A repository deleted under it (a temp folder of a test, a removed clone) ends the daemon.
+  setInterval(() => {
+    if (!fs.existsSync(stateDir)) shutdown();
+  }, 2000).unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address, resolve);

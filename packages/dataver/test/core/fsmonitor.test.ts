@@ -21,8 +21,8 @@ function setUp(env: NodeJS.ProcessEnv = {}) {
   return repo;
 }
 const started: string[] = [];
-afterAll(() => {
-  for (const repo of started) dv(repo, ['fsmonitor', 'stop']);
+afterEach(() => {
+  for (const repo of started.splice(0)) dv(repo, ['fsmonitor', 'stop']);
 });
 const info = (repo: string): Info => JSON.parse(dv(repo, ['fsmonitor', 'status', '--json']).stdout);
 const status = (repo: string) => dv(repo, ['status', '--porcelain', '-v']);
