@@ -99,42 +99,39 @@ export class StatTable {
 
   /** Writes the table with its changes merged, atomically. */
   async save(file: string): Promise<void> {
-    const changed = [...this.changes]
-      .map(([path, entry]) => ({ key: Buffer.from(path, 'utf8'), entry }))
-      .sort((a, b) => Buffer.compare(a.key, b.key));
-    const parts: Buffer[] = [MAGIC];
+    const changed = [...this.changes.keys()].sort(byteOrder);
+    const out = new RecordWriter();
+    out.push(MAGIC);
     let run = -1; // start of the current run of unchanged records in `base`
     const flush = (end: number) => {
-      if (run >= 0) parts.push(this.base.subarray(run, end));
+      if (run >= 0) out.push(this.base.subarray(run, end));
       run = -1;
     };
     let c = 0;
+    let head = changed[0] === undefined ? undefined : Buffer.from(changed[0], 'utf8');
+    const next = () => {
+      const path = changed[c++] as string;
+      const entry = this.changes.get(path);
+      if (entry) out.record(head as Buffer, entry);
+      head = c < changed.length ? Buffer.from(changed[c] as string, 'utf8') : undefined;
+    };
     for (let i = 0; i < this.offsets.length; i++) {
       const start = this.offsets[i] as number;
       const key = this.keyAt(i);
-      while (c < changed.length && Buffer.compare((changed[c] as { key: Buffer }).key, key) < 0) {
+      while (head && Buffer.compare(head, key) < 0) {
         flush(start);
-        const { key: k, entry } = changed[c++] as { key: Buffer; entry: StatEntry | null };
-        if (entry) parts.push(encode(k, entry));
+        next();
       }
-      const same = changed[c];
-      if (same?.key.equals(key)) {
+      if (head?.equals(key)) {
         flush(start);
-        c++;
-        if (same.entry) parts.push(encode(same.key, same.entry));
+        next();
         continue;
       }
       if (run < 0) run = start;
     }
     flush(this.base.length);
-    for (; c < changed.length; c++) {
-      const { key, entry } = changed[c] as { key: Buffer; entry: StatEntry | null };
-      if (entry) parts.push(encode(key, entry));
-    }
-    const digest = createHash('sha256');
-    for (const p of parts) digest.update(p);
-    parts.push(digest.digest());
-    await writeFileAtomic(file, parts, { mkdir: true });
+    while (head) next();
+    await writeFileAtomic(file, out.sealed(), { mkdir: true });
   }
 
   private keyAt(i: number): Buffer {
@@ -185,16 +182,56 @@ export class StatTable {
   }
 }
 
-function encode(key: Buffer, entry: StatEntry): Buffer {
-  if (key.length > 0xffff) throw new RangeError(`path of ${key.length} bytes is too long for the stat cache`);
-  const out = Buffer.allocUnsafe(2 + key.length + TAIL);
-  out.writeUInt16LE(key.length, 0);
-  key.copy(out, 2);
-  let at = 2 + key.length;
-  at = out.writeDoubleLE(entry.size, at);
-  at = out.writeDoubleLE(entry.mtimeMs, at);
-  at = out.writeDoubleLE(entry.ctimeMs, at);
-  at = out.writeDoubleLE(entry.ino, at);
-  out.write(entry.hash, at, 32, 'hex');
-  return out;
+/** Byte order of the UTF-8 encodings (UTF-16 order differs only around surrogates). */
+function byteOrder(a: string, b: string): number {
+  if (HIGH.test(a) || HIGH.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+const HIGH = /[\uD800-\uFFFF]/;
+
+/** The file's parts: runs of the old buffer as they are, new records packed into 1 MiB chunks. */
+class RecordWriter {
+  private readonly parts: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private start = 0;
+
+  push(bytes: Buffer): void {
+    this.cut();
+    this.parts.push(bytes);
+  }
+
+  record(key: Buffer, entry: StatEntry): void {
+    if (key.length > 0xffff)
+      throw new RangeError(`path of ${key.length} bytes is too long for the stat cache`);
+    const size = 2 + key.length + TAIL;
+    if (this.used + size > this.chunk.length) {
+      this.cut();
+      this.chunk = Buffer.allocUnsafe(Math.max(1 << 20, size));
+      this.used = 0;
+      this.start = 0;
+    }
+    let at = this.chunk.writeUInt16LE(key.length, this.used);
+    at += key.copy(this.chunk, at);
+    at = this.chunk.writeDoubleLE(entry.size, at);
+    at = this.chunk.writeDoubleLE(entry.mtimeMs, at);
+    at = this.chunk.writeDoubleLE(entry.ctimeMs, at);
+    at = this.chunk.writeDoubleLE(entry.ino, at);
+    this.chunk.write(entry.hash, at, 32, 'hex');
+    this.used = at + 32;
+  }
+
+  /** The parts followed by their SHA-256. */
+  sealed(): Buffer[] {
+    this.cut();
+    const digest = createHash('sha256');
+    for (const p of this.parts) digest.update(p);
+    return [...this.parts, digest.digest()];
+  }
+
+  /** Ends the records packed so far as one part. */
+  private cut(): void {
+    if (this.used > this.start) this.parts.push(this.chunk.subarray(this.start, this.used));
+    this.start = this.used;
+  }
 }

@@ -23,9 +23,46 @@ export function comparePaths(a: string, b: string): number {
  * const bytes = serializeManifest([{ path: 'a.txt', hash, size: 3 }]);
  */
 export function serializeManifest(entries: ManifestEntry[]): Buffer {
-  const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
-  const lines = sorted.map((e) => JSON.stringify({ path: e.path, hash: e.hash, size: e.size }));
-  return Buffer.from(`[\n${lines.join(',\n')}\n]\n`);
+  let sorted = entries;
+  for (let i = 1; i < entries.length; i++) {
+    if (comparePaths((entries[i - 1] as ManifestEntry).path, (entries[i] as ManifestEntry).path) > 0) {
+      sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+      break;
+    }
+  }
+  // Written in pieces of about 64 KiB into large chunks: a million entries never make one
+  // string of the whole manifest, nor a million strings at once.
+  const out = new ChunkWriter();
+  let text = '[\n';
+  sorted.forEach((e, i) => {
+    text += `${i === 0 ? '' : ',\n'}{"path":${JSON.stringify(e.path)},"hash":${JSON.stringify(e.hash)},"size":${JSON.stringify(e.size)}}`;
+    if (text.length > 1 << 16) {
+      out.write(text);
+      text = '';
+    }
+  });
+  out.write(`${text}\n]\n`);
+  return out.concat();
+}
+
+/** Text appended into 1 MiB buffers. */
+class ChunkWriter {
+  private readonly chunks: Buffer[] = [];
+  private current = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+
+  write(text: string): void {
+    if (this.used + text.length * 3 > this.current.length) {
+      this.chunks.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafe(Math.max(1 << 20, text.length * 3));
+      this.used = 0;
+    }
+    this.used += this.current.write(text, this.used, 'utf8');
+  }
+
+  concat(): Buffer {
+    return Buffer.concat([...this.chunks, this.current.subarray(0, this.used)]);
+  }
 }
 
 /** The hash and bytes of a manifest. */
