@@ -25,15 +25,60 @@ export interface IngestResult extends HashResult {
  * const { hash, added } = ingestFileSync('data/a.bin', '.dataver/cache/sha256');
  */
 export function ingestFileSync(source: string, root: string, scratch: Buffer): IngestResult {
+  const input = fs.openSync(source, 'r');
+  try {
+    return ingestSmall(input, root, scratch) ?? ingestStreaming(input, root, scratch);
+  } finally {
+    fs.closeSync(input);
+  }
+}
+
+/**
+ * A file that fits in `scratch`: read whole, hashed, and written only when the object is new,
+ * as a temporary file beside its final name (no folder shared by every write, no copy of a
+ * duplicate). Undefined when the file is larger than `scratch` (or grew while read).
+ */
+function ingestSmall(input: number, root: string, scratch: Buffer): IngestResult | undefined {
+  let size = 0;
+  for (;;) {
+    const n = fs.readSync(input, scratch, size, scratch.length - size, size);
+    if (n === 0) break;
+    size += n;
+    if (size === scratch.length) return undefined;
+  }
+  const bytes = scratch.subarray(0, size);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const target = objectPathIn(root, hash);
+  if (fs.existsSync(target)) return { hash, size, added: false };
+  // In foundation's temp-name shape, so crash clean-up (ObjectCache.removeLeftovers) finds it.
+  const tmp = tmpNameFor(target);
+  try {
+    try {
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    }
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  return { hash, size, added: true };
+}
+
+/** A large file: hashed while copied block by block into a temporary file, then renamed. */
+function ingestStreaming(input: number, root: string, scratch: Buffer): IngestResult {
   // The name is not known before the bytes are hashed: the temporary file sits in the root, in
   // foundation's temp-name shape, so crash clean-up (ObjectCache.removeLeftovers) recognises it.
   const tmp = tmpNameFor(path.join(root, 'ingest'));
-  const input = fs.openSync(source, 'r');
   let output: number | undefined;
   try {
     output = fs.openSync(tmp, 'wx', 0o444);
     const hasher = createHash('sha256');
     let size = 0;
+    // ingestSmall read with positions, so the file offset is still at the start.
     for (;;) {
       const bytesRead = fs.readSync(input, scratch, 0, scratch.length, null);
       if (bytesRead === 0) break;
@@ -63,7 +108,5 @@ export function ingestFileSync(source: string, root: string, scratch: Buffer): I
     if (output !== undefined) fs.closeSync(output);
     fs.rmSync(tmp, { force: true });
     throw error;
-  } finally {
-    fs.closeSync(input);
   }
 }
