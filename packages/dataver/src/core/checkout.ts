@@ -25,6 +25,8 @@ export interface CheckoutOptions {
    * object cannot be vouched for.
    */
   verified?: ReadonlySet<string>;
+  /** Verified bytes of some of those objects, still in memory: their files are written from them. */
+  verifiedBytes?: ReadonlyMap<string, Buffer>;
   /** Told about lock entries whose size or file count contradict their objects (the objects win). */
   onWarning?: (message: string) => void;
 }
@@ -108,7 +110,8 @@ export async function checkout(
         corrupt.push(w.hash);
         continue;
       }
-      if (!repo.cache.has(w.hash)) {
+      // Just verified into the cache: no need to look for it there.
+      if (!options.verified?.has(w.hash) && !repo.cache.has(w.hash)) {
         missing.add(w.hash);
         continue;
       }
@@ -133,8 +136,12 @@ export async function checkout(
     );
   }
 
+  // The check looks only at a path's folders: one path per folder is enough, and a fresh clone
+  // then pays one failing lstat per folder rather than per file.
   const verifiedParents = new Set<string>();
-  for (const p of [...deletes, ...writes.map((w) => w.repoPath)]) repo.assertPlainParents(p, verifiedParents);
+  const byFolder = new Map<string, string>();
+  for (const p of [...deletes, ...writes.map((w) => w.repoPath)]) byFolder.set(path.posix.dirname(p), p);
+  for (const p of byFolder.values()) repo.assertPlainParents(p, verifiedParents);
 
   options.progress?.start('checkout', writes.length);
   for (const p of deletes) {
@@ -154,6 +161,7 @@ export async function checkout(
     writes.map((w) => ({ hash: w.hash, dest: repo.abs(w.repoPath) })),
     repo.config.cache.link,
     () => options.progress?.tick(1),
+    options.verifiedBytes,
   );
   for (const w of writes) {
     if (options.verified?.has(w.hash))

@@ -18,7 +18,15 @@ export interface TransferOptions {
   progress?: Progress;
   /** Filled with the hashes of objects fetched and verified by this call. */
   verified?: Set<string>;
+  /**
+   * Filled with the bytes of small verified objects, up to HELD_BYTES in all, so that a checkout
+   * right after writes their files without reading them back from the cache.
+   */
+  verifiedBytes?: Map<string, Buffer>;
 }
+
+/** Memory a pull may spend on keeping downloaded objects for its checkout. */
+const HELD_BYTES = 128 * 1024 * 1024;
 
 export interface PushSummary {
   remote: string;
@@ -140,7 +148,7 @@ export async function fetchInto(
   name: string,
   lock: Lock,
   repoPaths?: string[],
-  options: Pick<TransferOptions, 'progress' | 'verified'> & {
+  options: Pick<TransferOptions, 'progress' | 'verified' | 'verifiedBytes'> & {
     /** Only the directory manifests (what a listing of the files needs). */
     manifestsOnly?: boolean;
   } = {},
@@ -180,6 +188,7 @@ export async function fetchInto(
     summary,
     verified,
     progressReporter(options.progress, 'fetching'),
+    options.verifiedBytes,
   );
   options.progress?.stop();
   return summary;
@@ -192,15 +201,28 @@ async function fetchRound(
   summary: FetchSummary,
   verified: Set<string>,
   onProgress?: (p: TransferProgress) => void,
+  held?: Map<string, Buffer>,
 ): Promise<void> {
   if (wanted.length === 0) return;
+  let heldBytes = 0;
   const result = await store.fetch(
     wanted.map((o) => ({ hash: o.hash, size: o.size })),
     (hash, tmpPath) => {
       verified.add(hash);
       return cache.acceptVerified(hash, tmpPath);
     },
-    { tmpDir: cache.downloadDir, onProgress },
+    {
+      tmpDir: cache.downloadDir,
+      onProgress,
+      acceptBytes: async (hash, bytes) => {
+        verified.add(hash);
+        cache.acceptVerifiedBytes(hash, bytes);
+        if (held && heldBytes + bytes.length <= HELD_BYTES) {
+          held.set(hash, bytes);
+          heldBytes += bytes.length;
+        }
+      },
+    },
   );
   const paths = new Map(wanted.map((o) => [o.hash, o.paths]));
   const problem = (hash: string) => ({ hash, paths: paths.get(hash) ?? [] });
@@ -265,11 +287,13 @@ export async function pull(
   options: TransferOptions & Pick<CheckoutOptions, 'force' | 'onWarning'> = {},
 ): Promise<FetchSummary & { checkout: CheckoutResult }> {
   const verified = new Set<string>();
-  const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified });
+  const verifiedBytes = new Map<string, Buffer>();
+  const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified, verifiedBytes });
   const result = await checkout(repo, lock, repoPaths, {
     force: options.force,
     progress: options.progress,
     verified,
+    verifiedBytes,
     onWarning: options.onWarning,
   });
   return { ...fetched, checkout: result };

@@ -36,6 +36,25 @@ function copySync(source: string, tmp: string, reflink: boolean): void {
 }
 
 /**
+ * Makes `dest` a file holding `bytes` atomically (an object already in memory, as a pull has
+ * just verified it: no need to read the cache's copy back). `tmp`, a name from tmpNameFor in
+ * dest's folder, may be passed again for the next file of that folder: the rename frees it, and
+ * drawing a random name costs as much as writing a small file.
+ *
+ * @example
+ * placeBytesSync(verifiedBytes, 'data/a.bin');
+ */
+export function placeBytesSync(bytes: Buffer, dest: string, tmp: string = tmpNameFor(dest)): void {
+  try {
+    fs.writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
+    fs.renameSync(tmp, dest);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
  * Makes `dest` a copy of (or link to) `source` atomically.
  *
  * @example

@@ -23,13 +23,15 @@ import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js
 
 export type { LinkMode } from '../hash/place.js';
 
-import type { LinkMode } from '../hash/place.js';
+import { type LinkMode, placeBytesSync } from '../hash/place.js';
 
 export class ObjectCache {
   /** Directory holding `ab/cdef…` object files. */
   readonly objectsDir: string;
   /** Where downloads wait, until verified, to be accepted into the cache (`acceptVerified`). */
   readonly downloadDir: string;
+  /** Temporary names of synchronous writes, one per folder (see reusedTmpName). */
+  private readonly tmpNames = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -163,8 +165,34 @@ export class ObjectCache {
   }
 
   /**
+   * Stores verified bytes (a download) as an object. The temporary file is made read-only and
+   * beside the object, so no chmod and no rename across folders are needed (both cost as much as
+   * the write for small objects); removeLeftovers looks in the object folders too. An object that
+   * is already there is replaced by the same bytes, which is harmless.
+   */
+  acceptVerifiedBytes(hash: string, bytes: Buffer): void {
+    const target = this.objectPath(hash);
+    const tmp = reusedTmpName(this.tmpNames, target);
+    try {
+      try {
+        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      }
+      fs.renameSync(tmp, target);
+    } catch (error) {
+      fs.rmSync(tmp, { force: true });
+      rethrowFsError(target)(error);
+    }
+  }
+
+  /**
    * Creates workspace files from objects (reflink where the file system can, else a copy;
    * hardlink/symlink only when asked); each appears atomically. Parent folders must exist.
+   * In the copy modes, objects found in `bytesOf` (verified bytes still in memory) are written
+   * from there, on this thread, rather than read back from the cache.
    *
    * @example
    * await cache.materializeMany([{ hash, dest: '/repo/data/a.bin' }], 'reflink');
@@ -173,14 +201,34 @@ export class ObjectCache {
     items: Array<{ hash: string; dest: string }>,
     mode: LinkMode,
     onFile?: (index: number) => void,
+    bytesOf?: ReadonlyMap<string, Buffer>,
   ): Promise<void> {
+    const fromCache: number[] = [];
+    const tmpNames = new Map<string, string>();
+    let placed = 0;
+    for (const [index, item] of items.entries()) {
+      const bytes = mode === 'copy' || mode === 'reflink' ? bytesOf?.get(item.hash) : undefined;
+      if (bytes === undefined) {
+        fromCache.push(index);
+        continue;
+      }
+      try {
+        placeBytesSync(bytes, item.dest, reusedTmpName(tmpNames, item.dest));
+      } catch (error) {
+        rethrowFsError(item.dest)(error);
+      }
+      onFile?.(index);
+      // Let timers (the progress bar) run now and then.
+      if (++placed % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const rest = fromCache.map((i) => items[i] as { hash: string; dest: string });
     const results = await placeFiles(
-      items.map((it) => ({ path: this.objectPath(it.hash), size: 0 })),
-      items.map((it) => it.dest),
+      rest.map((it) => ({ path: this.objectPath(it.hash), size: 0 })),
+      rest.map((it) => it.dest),
       mode,
-      { onFile: (i) => onFile?.(i) },
+      { onFile: (i) => onFile?.(fromCache[i] as number) },
     );
-    for (const [item, r] of zip(items, results)) {
+    for (const [item, r] of zip(rest, results)) {
       if (isFailure(r))
         this.rethrowPlaceError(item.hash, item.dest, Object.assign(new Error(r.error), { code: r.code }));
     }
@@ -262,6 +310,21 @@ export class ObjectCache {
   async remove(hash: string): Promise<void> {
     await fsp.rm(this.objectPath(hash), { force: true });
   }
+}
+
+/**
+ * A temporary name beside `target`, the same for every target of its folder: for synchronous
+ * writes, each renamed (or removed) before the next begins, so the name is free again each time;
+ * drawing a fresh random name per file costs as much as writing a small one.
+ */
+function reusedTmpName(names: Map<string, string>, target: string): string {
+  const folder = path.dirname(target);
+  let tmp = names.get(folder);
+  if (tmp === undefined) {
+    tmp = tmpNameFor(target);
+    names.set(folder, tmp);
+  }
+  return tmp;
 }
 
 /** mkdir -p whose errors name the real cause (recursive mkdir reports ENOENT on a read-only file system). */

@@ -327,7 +327,16 @@ export class RemoteObjectStore {
   async fetch(
     objects: TransferObject[],
     accept: (hash: string, verifiedTmpPath: string) => Promise<void>,
-    opts: { tmpDir: string; onProgress?: (p: TransferProgress) => void },
+    opts: {
+      tmpDir: string;
+      onProgress?: (p: TransferProgress) => void;
+      /**
+       * Takes verified objects read from packs as bytes instead of `accept` taking a temporary
+       * file: a store of small objects writes each once, where it belongs, instead of a download
+       * file that is then renamed across folders.
+       */
+      acceptBytes?: (hash: string, verifiedBytes: Buffer) => Promise<void>;
+    },
   ): Promise<FetchResult> {
     await fs.mkdir(opts.tmpDir, { recursive: true });
     if (!this.index.loaded) await this.loadIndex();
@@ -403,6 +412,7 @@ export class RemoteObjectStore {
             this.fetchRun(
               run,
               async (hash, data) => {
+                if (opts.acceptBytes) return opts.acceptBytes(hash, data);
                 const tmp = tmpPath(opts.tmpDir, hash);
                 // Small files: one synchronous write beats three thread-pool round trips
                 // (open, write, close), and file creation is what a many-small-files pull waits on.
