@@ -14,8 +14,15 @@ import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
 export const INDEX_PREFIX = 'index/';
 export const OBJECTS_PREFIX = 'objects/sha256/';
 export const PACKS_PREFIX = 'packs/';
-/** Segments beyond this count are merged into one at the end of a push. */
-export const COMPACT_SEGMENTS_AT = 16;
+/**
+ * Segments are compacted by size tier: a segment's tier is log base COMPACT_FANOUT of its entry
+ * count, and when COMPACT_FANOUT segments share a tier they are merged into one (of the next tier).
+ * A push therefore rewrites only segments about as small as its own, never the big ones, so the
+ * cost of a compaction follows what changed, not the size of the index; each entry is rewritten
+ * about once per tier (7 times for a million entries), and at most COMPACT_FANOUT - 1 segments
+ * stay in each tier.
+ */
+export const COMPACT_FANOUT = 8;
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const SEGMENT_RE = /^index\/seg-([0-9a-f]{64})\.json$/;
@@ -205,6 +212,13 @@ export function decodeSegment(bytes: Buffer, nameHash: string): IndexSegment | u
     }
   }
   return v as IndexSegment;
+}
+
+/** A segment's size tier: log base `fanout` of its entry count (bad marks count as entries). */
+function segmentTier(segment: IndexSegment, fanout: number): number {
+  let entries = segment.loose.length + (segment.bad?.length ?? 0);
+  for (const p of segment.packs) entries += p.objects.length;
+  return Math.floor(Math.log(Math.max(1, entries)) / Math.log(fanout));
 }
 
 /** What one `load` found, for logs and tests. */
@@ -399,38 +413,68 @@ export class RemoteIndex {
     if (segment.loose.length === 0 && segment.packs.length === 0 && !segment.bad?.length) return undefined;
     const { key, bytes } = encodeSegment(segment);
     await this.storage.put(key, bytes, { size: bytes.length });
+    const known = this.segments.has(key);
     this.segments.set(key, segment);
     await this.writeCached(key, bytes);
-    this.rebuildView();
+    // New entries are added to the view as they are (a push's checkpoints cost what they add);
+    // only bad marks, which take entries away, need the whole view rebuilt.
+    if (segment.bad?.length) this.rebuildView();
+    else if (!known) this.addToView(segment);
     return key;
   }
 
-  /**
-   * Merges all segments into one when there are more than `threshold`; the
-   * inputs are deleted only after the merged segment is stored, and only those
-   * inputs, so entries a concurrent writer adds meanwhile are never lost.
-   */
-  async compact(threshold = COMPACT_SEGMENTS_AT): Promise<boolean> {
-    if (this.segments.size <= threshold) return false;
-    const inputs = [...this.segments.entries()];
-    const loose = new Map<string, number>();
-    const packs = new Map<string, SegmentPack>();
-    for (const [, s] of inputs) {
-      for (const [hash, size] of s.loose) loose.set(hash, size);
-      for (const p of s.packs) packs.set(p.pack, p);
+  private addToView(segment: IndexSegment): void {
+    for (const p of segment.packs) {
+      this.packSizes.set(p.pack, p.size);
+      for (const [hash, offset, size] of p.objects) {
+        if (this.objects.has(hash) || this.badPacked.has(`${p.pack}:${hash}`)) continue;
+        this.objects.set(hash, { kind: 'pack', pack: p.pack, offset, size });
+      }
     }
-    const bad = [...this.badPacked].map((k) => k.split(':') as [string, string]);
-    const merged = await this.write({ version: 1, loose: [...loose], packs: [...packs.values()], bad });
-    await mapLimit(
-      inputs.filter(([key]) => key !== merged),
-      this.jobs,
-      async ([key]) => {
-        await this.storage.delete(key);
-        this.segments.delete(key);
-      },
-    );
-    this.rebuildView();
-    return true;
+    for (const [hash, size] of segment.loose) this.objects.set(hash, { kind: 'loose', size });
+  }
+
+  /**
+   * Merges the segments of each size tier that holds `fanout` of them (see COMPACT_FANOUT), the
+   * smallest tier first, so a merge that fills the next tier merges on. The merged segment is
+   * stored before its inputs are deleted, and only those inputs are, so entries a concurrent
+   * writer adds meanwhile are never lost and a crash leaves at worst entries listed twice (the
+   * view is a union). The view does not change: the merged segment holds what its inputs held.
+   */
+  async compact(fanout = COMPACT_FANOUT): Promise<boolean> {
+    let compacted = false;
+    for (;;) {
+      const tiers = new Map<number, Array<[string, IndexSegment]>>();
+      for (const entry of this.segments) {
+        const tier = segmentTier(entry[1], fanout);
+        tiers.set(tier, [...(tiers.get(tier) ?? []), entry]);
+      }
+      const full = [...tiers].filter(([, list]) => list.length >= fanout).sort((a, b) => a[0] - b[0]);
+      const inputs = full[0]?.[1];
+      if (inputs === undefined) return compacted;
+      const loose = new Map<string, number>();
+      const packs = new Map<string, SegmentPack>();
+      const bad: [string, string][] = [];
+      for (const [, s] of inputs) {
+        for (const [hash, size] of s.loose) loose.set(hash, size);
+        for (const p of s.packs) packs.set(p.pack, p);
+        bad.push(...(s.bad ?? []));
+      }
+      const merged: IndexSegment = { version: 1, loose: [...loose], packs: [...packs.values()], bad };
+      const { key, bytes } = encodeSegment(merged);
+      await this.storage.put(key, bytes, { size: bytes.length });
+      this.segments.set(key, merged);
+      await this.writeCached(key, bytes);
+      await mapLimit(
+        inputs.filter(([input]) => input !== key),
+        this.jobs,
+        async ([input]) => {
+          await this.storage.delete(input);
+          this.segments.delete(input);
+        },
+      );
+      compacted = true;
+    }
   }
 
   /**

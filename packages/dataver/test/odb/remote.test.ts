@@ -320,6 +320,33 @@ describe('RemoteObjectStore over a folder', () => {
     expect((await newStore().has(all.map((o) => o.hash))).size).toBe(20);
   });
 
+  test('compaction interrupted after the merged segment is stored loses nothing and finishes later', async () => {
+    const counting = new CountingStorage(new LocalStorage(remoteDir(), { fsync: false }));
+    // The first deletion of a merged input fails, as a crash right after the merged put would.
+    let failDeletes = true;
+    const deleteOf = counting.delete.bind(counting);
+    counting.delete = async (key: string) => {
+      if (failDeletes) throw new DataverError('REMOTE_UNREACHABLE', 'gone');
+      return deleteOf(key);
+    };
+    const store = new RemoteObjectStore(counting);
+    const all = [];
+    for (let i = 0; i < 8; i++) {
+      const cache = await makeCache(path.join(root, `c${i}`), [100 + i]);
+      all.push(...cache.objects);
+      await store.push(cache.objects, cache.path);
+    }
+    // Eight inputs and the merged segment: every entry listed twice, none lost.
+    expect((await listKeys(counting, 'index/')).length).toBe(9);
+    expect((await newStore().has(all.map((o) => o.hash))).size).toBe(8);
+    failDeletes = false;
+    const next = await makeCache(path.join(root, 'next'), [200]);
+    await newStore().push(next.objects, next.path);
+    // The leftover inputs were merged again, with the new segment: the duplicates are gone.
+    expect((await listKeys(counting, 'index/')).length).toBe(2);
+    expect((await newStore().has([...all, ...next.objects].map((o) => o.hash))).size).toBe(9);
+  });
+
   test('a missing or corrupt object in the local cache fails the push loudly', async () => {
     const cache = await makeCache(path.join(root, 'cache'), [100, 2 * MiB]);
     await fs.rm(cache.path(cache.objects[1].hash));

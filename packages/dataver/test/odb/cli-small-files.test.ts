@@ -1,0 +1,115 @@
+// Many small files through the real CLI and a folder remote: a pull large enough to place its
+// files on several threads, and an index whose segments are merged by size tier.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { dv, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
+
+jest.setTimeout(120_000);
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+function expectOk(r: { code: number; stderr: string }): void {
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
+/** A repository with a folder remote `origin` (default) and a bare git remote. */
+function setUp(): { repo: string; remote: string; bare: string } {
+  const repo = tempRepo();
+  const remote = path.join(tempDir(), 'remote');
+  mkdirSync(remote);
+  const bare = path.join(tempDir(), 'bare.git');
+  git(repo, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(repo, 'remote', 'add', 'origin', bare);
+  expectOk(dv(repo, ['remote', 'add', 'origin', remote, '--default', '-q']));
+  return { repo, remote, bare };
+}
+
+function clone(bare: string): string {
+  const dir = path.join(tempDir(), 'clone');
+  git(path.dirname(dir), 'clone', '-q', bare, dir);
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'config', 'user.name', 'Test');
+  return dir;
+}
+
+function segments(remote: string): string[] {
+  return readdirSync(path.join(remote, 'index'))
+    .filter((n) => n.startsWith('seg-'))
+    .sort();
+}
+
+test('a pull and a checkout of thousands of files in many folders write each one whole', () => {
+  const { repo, bare } = setUp();
+  // Folders of unequal sizes, so the threads' shares are uneven to balance.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 1600; i++)
+    files[`data/d${i % 7}/${i % 3}/f${i}.txt`] = `file ${i}\n`.repeat(1 + (i % 5));
+  writeFiles(repo, files);
+  expectOk(dv(repo, ['add', 'data', '-q']));
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'data');
+  expectOk(dv(repo, ['push', '-q']));
+  git(repo, 'push', '-q', 'origin', 'main');
+
+  const copy = clone(bare);
+  const pulled = dv(copy, ['pull', '--json']);
+  expectOk(pulled);
+  expect(JSON.parse(pulled.stdout).checkout.restored).toBe(1600);
+  for (const [rel, content] of Object.entries(files))
+    expect(readFileSync(path.join(copy, rel), 'utf8')).toBe(content);
+  // No temporary file of the placement is left in any folder.
+  const leftovers = readdirSync(path.join(copy, 'data'), { recursive: true }).filter((n) =>
+    String(n).includes('.dv-'),
+  );
+  expect(leftovers).toEqual([]);
+  // The pull vouched for what it wrote: status finds nothing to hash or report.
+  const status = dv(copy, ['status', '--json']);
+  expectOk(status);
+  expect(JSON.stringify(JSON.parse(status.stdout))).not.toMatch(/modified|added|deleted/);
+  // A checkout from the cache places the files on several threads, folder by folder.
+  rmSync(path.join(copy, 'data'), { recursive: true });
+  const restored = dv(copy, ['checkout', '--json']);
+  expectOk(restored);
+  expect(JSON.parse(restored.stdout).restored).toBe(1600);
+  for (const [rel, content] of Object.entries(files))
+    expect(readFileSync(path.join(copy, rel), 'utf8')).toBe(content);
+  // A second pull has nothing to do.
+  const again = dv(copy, ['pull', '--json']);
+  expectOk(again);
+  expect(JSON.parse(again.stdout).checkout).toMatchObject({ restored: 0, unchanged: 1600 });
+});
+
+test('small pushes merge only small index segments; a big one is never rewritten', () => {
+  const { repo, remote, bare } = setUp();
+  const big: Record<string, string> = {};
+  for (let i = 0; i < 600; i++) big[`data/big/f${i}.txt`] = `big ${i}\n`;
+  writeFiles(repo, big);
+  expectOk(dv(repo, ['add', 'data/big', '-q']));
+  expectOk(dv(repo, ['push', '-q']));
+  const [bigSegment] = segments(remote);
+  expect(segments(remote)).toHaveLength(1);
+
+  const small: Record<string, string> = {};
+  for (let i = 0; i < 9; i++) {
+    const rel = `data/small${i}.txt`;
+    small[rel] = `small ${i}\n`;
+    writeFiles(repo, { [rel]: small[rel] as string });
+    expectOk(dv(repo, ['add', rel, '-q']));
+    expectOk(dv(repo, ['push', '-q']));
+  }
+  // Eight one-entry segments became one; the ninth waits for its tier to fill.
+  const after = segments(remote);
+  expect(after).toHaveLength(3);
+  expect(after).toContain(bigSegment);
+
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'data');
+  git(repo, 'push', '-q', 'origin', 'main');
+  const copy = clone(bare);
+  const status = dv(copy, ['status', '--remote', '--json']);
+  expectOk(status);
+  expectOk(dv(copy, ['pull', '-q']));
+  for (const [rel, content] of Object.entries({ ...big, ...small }))
+    expect(sha(readFileSync(path.join(copy, rel)))).toBe(sha(content));
+});
