@@ -84,15 +84,69 @@ export function ingestFiles(
  * @example
  * await placeFiles([{ path: objectPath, size }], ['data/a.bin'], 'reflink');
  */
-export function placeFiles(
+export async function placeFiles(
   files: FileJob[],
   dests: string[],
   mode: LinkMode,
   options: PoolOptions = {},
 ): Promise<Array<HashResult | FileFailure>> {
-  // One thread: creating files in the same folder from two threads contends on the folder's
-  // lock and measured slower here (1.4 s vs 0.7 s for 10 000 files) than one thread alone.
-  return runPool({ op: 'place', dests, mode }, files, { workers: 1, ...options });
+  // Creating names in one folder from two threads contends on that folder's lock, so each thread
+  // gets whole folders: the largest first, each to the thread with the fewest files so far.
+  // Below a few hundred files per thread, starting a worker costs more than it saves.
+  const perThread = 500;
+  const script = workerScript();
+  const threads = Math.min(options.workers ?? availableParallelism(), Math.floor(files.length / perThread));
+  if (!script || threads <= 1)
+    return runPool({ op: 'place', dests, mode }, files, { workers: 1, ...options });
+  const byFolder = new Map<string, number[]>();
+  dests.forEach((dest, index) => {
+    const folder = path.dirname(dest);
+    const list = byFolder.get(folder);
+    if (list) list.push(index);
+    else byFolder.set(folder, [index]);
+  });
+  const shares: number[][] = Array.from({ length: threads }, () => []);
+  for (const list of [...byFolder.values()].sort((a, b) => b.length - a.length)) {
+    const least = shares.reduce((a, b) => (b.length < a.length ? b : a));
+    least.push(...list);
+  }
+  const results: Array<HashResult | FileFailure> = new Array(files.length);
+  const placeShare = (share: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      if (share.length === 0) return resolve();
+      const worker = new Worker(script);
+      let from = 0;
+      let batch: number[] = [];
+      const send = () => {
+        if (from >= share.length) {
+          worker.terminate().then(() => resolve(), reject);
+          return;
+        }
+        batch = share.slice(from, from + BATCH_FILES);
+        from += batch.length;
+        worker.postMessage({
+          id: from,
+          op: 'place',
+          mode,
+          files: batch.map((i) => (files[i] as FileJob).path),
+          dests: batch.map((i) => dests[i] as string),
+        } satisfies PoolRequest);
+      };
+      worker.on('message', (response: PoolResponse) => {
+        for (const [i, result] of zip(batch, response.results)) {
+          results[i] = result as HashResult | FileFailure;
+          options.onFile?.(i, (files[i] as FileJob).size);
+        }
+        send();
+      });
+      worker.on('error', (error) => {
+        worker.terminate().catch(() => undefined);
+        reject(error);
+      });
+      send();
+    });
+  await Promise.all(shares.map(placeShare));
+  return results;
 }
 
 function workerScript(): string | undefined {
