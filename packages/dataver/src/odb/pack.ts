@@ -40,6 +40,31 @@ function writeOctal(header: Buffer, offset: number, length: number, value: numbe
   header[offset + length - 1] = 0;
 }
 
+/** The fields every header shares (mode, owner, mtime 0, type, magic), with the checksum field blank. */
+const TEMPLATE = (() => {
+  const header = Buffer.alloc(BLOCK, 0);
+  writeOctal(header, 100, 8, 0o644);
+  writeOctal(header, 108, 8, 0);
+  writeOctal(header, 116, 8, 0);
+  writeOctal(header, 136, 12, 0);
+  header[156] = 0x30; // '0': regular file
+  header.write('ustar\u000000', 257, 8, 'ascii');
+  header.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
+  return header;
+})();
+
+/** Writes the ustar header of a regular file named `name` of `size` bytes at `target[at]`. */
+function writeHeader(target: Buffer, at: number, name: string, size: number): void {
+  if (name.length > 100) throw new TypeError(`tar entry name too long: ${name}`);
+  if (size >= 8 ** 11) throw new RangeError(`object too large for a pack: ${size} bytes`);
+  target.set(TEMPLATE, at);
+  target.write(name, at, 100, 'ascii');
+  writeOctal(target, at + 124, 12, size);
+  let sum = 0;
+  for (let i = at; i < at + BLOCK; i++) sum += target[i] as number;
+  target.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, at + 148, 8, 'ascii');
+}
+
 /**
  * A ustar header for a regular file named `name` of `size` bytes, mtime 0 so packs are reproducible.
  *
@@ -47,36 +72,30 @@ function writeOctal(header: Buffer, offset: number, length: number, value: numbe
  * const header = tarHeader(hash, data.length);
  */
 export function tarHeader(name: string, size: number): Buffer {
-  if (name.length > 100) throw new TypeError(`tar entry name too long: ${name}`);
-  if (size >= 8 ** 11) throw new RangeError(`object too large for a pack: ${size} bytes`);
-  const header = Buffer.alloc(BLOCK, 0);
-  header.write(name, 0, 100, 'ascii');
-  writeOctal(header, 100, 8, 0o644);
-  writeOctal(header, 108, 8, 0);
-  writeOctal(header, 116, 8, 0);
-  writeOctal(header, 124, 12, size);
-  writeOctal(header, 136, 12, 0);
-  header[156] = 0x30; // '0': regular file
-  header.write('ustar\u000000', 257, 8, 'ascii');
-  header.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'ascii');
+  const header = Buffer.alloc(BLOCK);
+  writeHeader(header, 0, name, size);
   return header;
 }
 
 /**
- * A pack under construction: append objects, then `finish()` gives the bytes, their hash and the entries.
+ * A pack under construction, in one buffer: reserve a slot per object and fill it (a read can
+ * go straight into the pack, with no buffer per object and no copy at the end), then `finish()`
+ * gives the bytes, their hash and the entries.
  *
  * @example
- * const builder = new PackBuilder();
+ * const builder = new PackBuilder(packedSize(data.length));
  * builder.add(hash, data);
  * const { bytes, hash: packHash, index } = builder.finish();
  */
 export class PackBuilder {
-  private readonly parts: Buffer[] = [];
+  private buffer: Buffer;
   private length = 0;
   readonly entries: PackEntry[] = [];
+
+  /** `capacity`: the bytes the objects will take (a sum of packedSize); more is allowed, at the cost of a copy. */
+  constructor(capacity = 0) {
+    this.buffer = Buffer.allocUnsafe(capacity + 2 * BLOCK);
+  }
 
   /** Bytes the pack will have once finished if nothing more is added. */
   get size(): number {
@@ -87,19 +106,33 @@ export class PackBuilder {
     return this.entries.length;
   }
 
+  /**
+   * Appends the header of an object of `size` bytes and returns the space for its bytes, which
+   * the caller must fill (and check that they hash to `hash`) before `finish`.
+   */
+  slot(hash: string, size: number): Buffer {
+    const needed = this.length + packedSize(size) + 2 * BLOCK;
+    if (needed > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.buffer.length));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    writeHeader(this.buffer, this.length, hash, size);
+    const start = this.length + BLOCK;
+    this.entries.push({ hash, offset: start, size });
+    this.length += packedSize(size);
+    this.buffer.fill(0, start + size, this.length);
+    return this.buffer.subarray(start, start + size);
+  }
+
   /** Appends one object (its bytes must hash to `hash`; the caller checks). */
   add(hash: string, data: Buffer): void {
-    this.parts.push(tarHeader(hash, data.length));
-    this.entries.push({ hash, offset: this.length + BLOCK, size: data.length });
-    this.parts.push(data);
-    const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
-    if (pad > 0) this.parts.push(Buffer.alloc(pad));
-    this.length += packedSize(data.length);
+    this.slot(hash, data.length).set(data);
   }
 
   /** The finished archive (two zero blocks end it), its sha256 and its index file. */
   finish(): { bytes: Buffer; hash: string; index: PackIndexFile } {
-    const bytes = Buffer.concat([...this.parts, Buffer.alloc(2 * BLOCK)]);
+    const bytes = this.buffer.subarray(0, this.length + 2 * BLOCK).fill(0, this.length);
     const hash = createHash('sha256').update(bytes).digest('hex');
     return {
       bytes,

@@ -5,7 +5,15 @@
 // hashed before it is handed over; missing and corrupt objects are reported.
 // Which Storage a configured remote is, is remote construction's job (core/remotes.ts).
 import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  promises as fs,
+  fstatSync,
+  openSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -207,8 +215,8 @@ export class RemoteObjectStore {
 
     let packsUploaded = 0;
     const uploadPack = async (group: TransferObject[]) => {
-      const builder = new PackBuilder();
-      for (const o of group) builder.add(o.hash, await readSource(o.hash, sourcePath(o.hash)));
+      const builder = new PackBuilder(group.reduce((n, o) => n + packedSize(o.size), 0));
+      for (const o of group) packSource(builder, o.hash, sourcePath(o.hash));
       const { bytes, hash, index } = builder.finish();
       await this.storage.put(packKey(hash), bytes, { size: bytes.length });
       const idx = Buffer.from(`${JSON.stringify(index)}\n`);
@@ -777,22 +785,35 @@ function missingSource(hash: string, file: string, error: unknown): DataverError
   });
 }
 
-/** Reads a small object from the local cache and checks it still has its hash. */
-async function readSource(hash: string, file: string): Promise<Buffer> {
-  let data: Buffer;
+/**
+ * Reads a small object from the local cache straight into its slot of a pack, and checks it still
+ * has its hash. Synchronous: packed objects are small, and blocking calls skip the thread-pool
+ * round trips (open, stat, read, close) that are most of the cost of packing 100 000 files.
+ */
+function packSource(builder: PackBuilder, hash: string, file: string): void {
+  let fd: number;
   try {
-    // Packed objects are small: a synchronous read skips four thread-pool round trips
-    // (open, stat, read, close), which is most of the cost of packing 100 000 files.
-    data = readFileSync(file);
+    fd = openSync(file, 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') throw missingSource(hash, file, error);
     throw error;
   }
-  if (sha256(data) !== hash) {
-    throw new DataverError('OBJECT_CORRUPT', `object ${hash} in the local cache is corrupt (${file})`, {
-      hint: 'run `dataver verify` to find damaged cache objects, then `dataver add` or `dataver fetch` them again',
-      data: { hash },
-    });
+  try {
+    const size = fstatSync(fd).size;
+    const slot = builder.slot(hash, size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, slot, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    if (read !== size || sha256(slot) !== hash) {
+      throw new DataverError('OBJECT_CORRUPT', `object ${hash} in the local cache is corrupt (${file})`, {
+        hint: 'run `dataver verify` to find damaged cache objects, then `dataver add` or `dataver fetch` them again',
+        data: { hash },
+      });
+    }
+  } finally {
+    closeSync(fd);
   }
-  return data;
 }
