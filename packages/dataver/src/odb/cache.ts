@@ -91,6 +91,13 @@ export class ObjectCache {
           Object.assign(new Error(r.error), { code: r.code }),
         );
       }
+      // A recursive mkdir of an object folder reports ENOENT on a read-only file system: making
+      // that folder again, one level at a time, names the real cause (and the cache, not the file).
+      const prefix = r.path?.startsWith(this.objectsDir + path.sep)
+        ? r.path.slice(this.objectsDir.length + 1, this.objectsDir.length + 3)
+        : undefined;
+      if (r.code === 'ENOENT' && prefix && /^[0-9a-f]{2}$/.test(prefix))
+        await mkdirp(path.join(this.objectsDir, prefix));
       throw new DataverError('PATH_NOT_FOUND', `cannot read ${file.path}: ${r.error}`, {
         hint: 'the file changed or vanished while it was being added; run the command again',
       });
