@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { tmpNameFor } from '@dataver/foundation';
-import type { HashResult } from './file.js';
+import { type HashResult, READ_BLOCK } from './file.js';
 
 /** Where an object with this hash lives under a content-addressed root. */
 export function objectPathIn(root: string, hash: string): string {
@@ -78,11 +78,13 @@ function ingestStreaming(input: number, root: string, scratch: Buffer): IngestRe
     output = fs.openSync(tmp, 'wx', 0o444);
     const hasher = createHash('sha256');
     let size = 0;
-    // ingestSmall read with positions, so the file offset is still at the start.
+    // Cache-sized reads (see READ_BLOCK), however large `scratch` is: the small-file path wants it
+    // large. ingestSmall read with positions, so the file offset is still at the start.
+    const length = Math.min(scratch.length, READ_BLOCK);
     for (;;) {
-      const bytesRead = fs.readSync(input, scratch, 0, scratch.length, null);
+      const bytesRead = fs.readSync(input, scratch, 0, length, null);
       if (bytesRead === 0) break;
-      const block = bytesRead === scratch.length ? scratch : scratch.subarray(0, bytesRead);
+      const block = scratch.subarray(0, bytesRead);
       hasher.update(block);
       let written = 0;
       while (written < bytesRead) written += fs.writeSync(output, block, written, bytesRead - written);

@@ -200,7 +200,7 @@ async function runPool(
         options.onFile?.(only.index, only.file.size);
         continue;
       }
-      deliver(batch, runBatch(request(0, batch)));
+      deliver(batch, await runBatch(request(0, batch)));
       // Let timers (the progress bar) run between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -1,32 +1,48 @@
 // Worker thread body: hashes, ingests or places batches of files with blocking I/O.
+// Ingest and place are loaded on first use: they pull in @dataver/foundation, whose loading
+// would more than double the start-up of a worker that only hashes.
 import { parentPort } from 'node:worker_threads';
 import { zip } from '../util/invariants.js';
-import { hashFileSync } from './file.js';
-import { ingestFileSync } from './ingest.js';
-import { placeFileSync } from './place.js';
+import { type HashResult, hashFileSync, pageAlignedBuffer } from './file.js';
+import type { IngestResult } from './ingest.js';
 import type { PoolRequest, PoolResponse } from './pool.js';
 
-const scratch = Buffer.allocUnsafe(1 << 20);
+// Large enough for ingest's small-file path (a file read whole, written only when new).
+const scratch = pageAlignedBuffer(1 << 20);
 
 const port = parentPort;
 port?.on('message', (request: PoolRequest) => {
-  port.postMessage(runBatch(request));
+  runBatch(request).then((response) => port.postMessage(response));
 });
 
+type FileOperation = (file: string, dest: string) => HashResult | IngestResult;
+
+async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileOperation> {
+  switch (request.op) {
+    case 'hash':
+      return (file) => hashFileSync(file, buffer);
+    case 'ingest': {
+      const { ingestFileSync } = await import('./ingest.js');
+      return (file) => ingestFileSync(file, request.root, buffer);
+    }
+    case 'place': {
+      const { placeFileSync } = await import('./place.js');
+      return (file, dest) => {
+        placeFileSync(file, dest, request.mode);
+        return { hash: '', size: 0 };
+      };
+    }
+  }
+}
+
 /** Runs one batch; a failure of one file is reported for that file, not for the batch. */
-export function runBatch(request: PoolRequest, buffer: Buffer = scratch): PoolResponse {
+export async function runBatch(request: PoolRequest, buffer: Buffer = scratch): Promise<PoolResponse> {
+  const operation = await operationFor(request, buffer);
   const results: PoolResponse['results'] = [];
   const dests = request.op === 'place' ? request.dests : request.files.map(() => '');
   for (const [file, dest] of zip(request.files, dests)) {
     try {
-      if (request.op === 'place') {
-        placeFileSync(file, dest, request.mode);
-        results.push({ hash: '', size: 0 });
-        continue;
-      }
-      results.push(
-        request.op === 'hash' ? hashFileSync(file, buffer) : ingestFileSync(file, request.root, buffer),
-      );
+      results.push(operation(file, dest));
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
       results.push({ error: e.message, code: e.code, path: e.path });
