@@ -1,7 +1,7 @@
 // ObjectCache.removeLeftovers: one crash clean-up for every temporary name dataver writes in the
 // cache (foundation's `.dv-<pid>-<hex>.tmp`, and the names older versions used).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpNameFor } from '@dataver/foundation';
 import { ObjectCache } from '../../src/odb/cache';
@@ -29,4 +29,39 @@ test('removes the leftovers of dead writers, wherever the cache writes them, and
   expect(readdirSync(objectDir)).toEqual(['c'.repeat(62)]);
   expect(readdirSync(cache.downloadDir)).toEqual([path.basename(live)]);
   expect(readdirSync(cache.objectsDir)).toEqual(['ab']);
+});
+
+describe('placing many files on worker threads (the built pool: workers need compiled scripts)', () => {
+  test('two threads, folder by folder: every file arrives whole, a failure is its own, results in input order', async () => {
+    const { placeFiles } = require('../../dist/hash/pool.js') as typeof import('../../src/hash/pool');
+    const dir = tempDir('dataver-place-');
+    const sources: string[] = [];
+    const dests: string[] = [];
+    mkdirSync(path.join(dir, 'src'));
+    for (let i = 0; i < 1500; i++) {
+      const source = path.join(dir, 'src', `o${i}`);
+      writeFileSync(source, `object ${i}\n`);
+      sources.push(source);
+      // Folders of a few hundred files and of a dozen, so the shares must be balanced.
+      const dest = path.join(dir, 'out', `d${i < 1000 ? i % 3 : 3 + (i % 40)}`, `f${i}`);
+      mkdirSync(path.dirname(dest), { recursive: true });
+      dests.push(dest);
+    }
+    dests[7] = path.join(dir, 'no-such-folder', 'f7');
+    const seen = new Set<number>();
+    const results = await placeFiles(
+      sources.map((p) => ({ path: p, size: 0 })),
+      dests,
+      'copy',
+      { workers: 2, onFile: (i) => seen.add(i) },
+    );
+    expect(results).toHaveLength(1500);
+    expect(results[7]).toMatchObject({ code: 'ENOENT' });
+    for (const [i, d] of dests.entries()) {
+      if (i === 7) continue;
+      expect(results[i]).not.toHaveProperty('error');
+      expect(readFileSync(d, 'utf8')).toBe(`object ${i}\n`);
+    }
+    expect(seen.size).toBe(1500);
+  });
 });
