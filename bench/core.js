@@ -17,6 +17,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { benchEnv } = require('./lib/env.js');
 
 const root = path.resolve(__dirname, '..');
 // DATAVER_CLI points the benchmark at another build of the CLI.
@@ -40,17 +41,7 @@ const TRANSFER_FILE_SIZE = 4096;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dataver-bench-'));
 const home = path.join(tmp, 'home');
-// A private HOME keeps git and git-lfs configuration out of the user's own.
-const env = {
-  ...process.env,
-  HOME: home,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  LC_ALL: 'C',
-};
+const env = benchEnv(home);
 
 /** Rows of the result table. */
 const rows = [];
@@ -363,27 +354,18 @@ function benchTransfer() {
   // The floor of a pull: making the same files here with C tools (a copy, and an unpack of a tar).
   const floor = fileCreationFloor(path.join(dvRepo, 'data'));
 
-  addRow({
-    measure: `add + commit ${label}`,
-    seconds: dvAdd,
-    anchor: 'git-lfs',
-    anchorSeconds: lfsAdd,
-    target: { minRatio: 1 },
-  });
-  addRow({
-    measure: `push ${label}`,
-    seconds: dvPush,
-    anchor: 'git-lfs',
-    anchorSeconds: lfsPush,
-    target: { minRatio: 1 },
-  });
-  addRow({
-    measure: `clone + pull ${label}`,
-    seconds: dvPull,
-    anchor: 'git-lfs',
-    anchorSeconds: lfsPull,
-    target: { minRatio: 1 },
-  });
+  for (const [step, seconds, anchorSeconds] of [
+    ['add + commit', dvAdd, lfsAdd],
+    ['push', dvPush, lfsPush],
+    ['clone + pull', dvPull, lfsPull],
+  ])
+    addRow({
+      measure: `${step} ${label}`,
+      seconds,
+      anchor: 'git-lfs',
+      anchorSeconds,
+      target: { minRatio: 1 },
+    });
   addRow({
     measure: `dataver pull ${label}`,
     seconds: dvPullOnly,

@@ -17,6 +17,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { benchEnv } = require('./lib/env.js');
 
 const root = path.resolve(__dirname, '..');
 const cli = path.resolve(
@@ -33,17 +34,7 @@ const sizes = quick
 const REPEAT = 5;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dataver-bench-pipeline-'));
-const env = {
-  ...process.env,
-  HOME: path.join(tmp, 'home'),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  CI: '1',
-  LC_ALL: 'C',
-};
+const env = benchEnv(path.join(tmp, 'home'), { CI: '1' });
 fs.mkdirSync(env.HOME, { recursive: true });
 
 const rows = [];

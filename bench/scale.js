@@ -23,6 +23,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { benchEnv } = require('./lib/env.js');
 
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'packages', 'dataver', 'bin', 'dataver.js');
@@ -35,16 +36,7 @@ const PER_DIR = 1000;
 const GiB = 1024 ** 3;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dataver-scale-'));
-const env = {
-  ...process.env,
-  HOME: path.join(tmp, 'home'),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  LC_ALL: 'C',
-};
+const env = benchEnv(path.join(tmp, 'home'));
 const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const rows = [];
