@@ -102,7 +102,7 @@ describe('history reads', () => {
   });
 });
 
-test('no other module of dataver starts processes, except the stage runner (which runs `sh -c`)', () => {
+test('no other module of dataver starts processes, except the stage runner (which runs `sh -c`) and `fsmonitor start` (its daemon)', () => {
   const src = path.resolve(__dirname, '../../src');
   const spawning = readdirSync(src, { recursive: true, encoding: 'utf8' })
     .filter(
@@ -111,5 +111,5 @@ test('no other module of dataver starts processes, except the stage runner (whic
     )
     .map((f) => f.split(path.sep).join('/'))
     .sort();
-  expect(spawning).toEqual(['git/git.ts', 'pipeline/repro.ts']);
+  expect(spawning).toEqual(['cli/commands/fsmonitor.ts', 'git/git.ts', 'pipeline/repro.ts']);
 });
