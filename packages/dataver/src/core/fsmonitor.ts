@@ -41,6 +41,11 @@ export type MonitorAnswer =
       unknown: string[];
       /** How many changed paths the daemon holds since the token. */
       events: number;
+      /**
+       * For a changed folder: the paths below it (relative to it) that changed, when there are
+       * at most DATAVER_FSMONITOR_MAX_PATHS of them and the folder itself was not replaced.
+       */
+      paths?: Record<string, string[]>;
     }
   | { ok: false; reason: string };
 
@@ -88,10 +93,35 @@ export function askMonitor(root: string, request: Request, timeoutMs = 2000): Pr
 
 const TOKEN_FILE = 'fsmonitor-token.json';
 
-/** What the last status saw: its token and the content hash of each tracked folder then. */
+/** How one file of a folder differs from the version in the cache that a view is relative to. */
+export interface FileDelta {
+  /** Path relative to the folder. */
+  path: string;
+  state: 'new' | 'modified' | 'deleted';
+  /** The file's hash and size now (new and modified files). */
+  hash?: string;
+  size?: number;
+  /** The hash in the version (modified files). */
+  old?: string;
+}
+
+/**
+ * What a status saw in a tracked folder: its content hash then and, when that is not a version
+ * in the cache, how it differs from one (`base`), so that the next status can start from it.
+ */
+export interface FolderView {
+  hash: string;
+  base: string;
+  delta: FileDelta[];
+}
+
+/** A folder's view is kept with at most this many differing files; more, and the next status walks. */
+const MAX_DELTA = 10_000;
+
+/** What the last status saw: its token and each tracked folder then (a bare hash: no delta). */
 interface SavedView {
   token: string;
-  folders: Record<string, string>;
+  folders: Record<string, string | FolderView>;
 }
 
 /** The monitor's view of the tracked folders for one status. */
@@ -102,7 +132,8 @@ export class MonitorView {
     private readonly saved: SavedView | undefined,
     /** Why the monitor cannot help this time (for --verbose); undefined when it can. */
     readonly fallback: string | undefined,
-    private readonly seen = new Map<string, string>(),
+    private readonly seen = new Map<string, string | FolderView>(),
+    private readonly counts = { walked: 0, patched: 0 },
   ) {}
 
   /** Asks the daemon (when one runs) what changed below `folders` since the last status. */
@@ -115,6 +146,9 @@ export class MonitorView {
       saved = undefined; // damaged: only a shortcut, walk once
     }
     if (folders.length === 0) return new MonitorView(repo, undefined, saved, 'no tracked folder');
+    // Turned off for one command (like git's -c core.fsmonitor=false): the saved view stays as it is.
+    if (process.env.DATAVER_FSMONITOR === '0')
+      return new MonitorView(repo, undefined, undefined, 'is turned off (DATAVER_FSMONITOR=0)');
     const reply = (await askMonitor(repo.root, { op: 'query', since: saved?.token, folders })) as
       | MonitorAnswer
       | undefined;
@@ -125,27 +159,58 @@ export class MonitorView {
 
   /** The folder's content hash when the monitor vouches that nothing below it changed since it was seen. */
   unchanged(folder: string): string | undefined {
-    const a = this.answer;
-    if (!a || !this.saved || a.changed.includes(folder) || a.unknown.includes(folder)) return undefined;
-    return this.saved.folders[folder];
+    return this.changedPaths(folder)?.length === 0 ? this.view(folder)?.hash : undefined;
   }
 
-  /** Records what status found in a folder, to be vouched for next time. */
-  saw(folder: string, hash: string | undefined): void {
-    if (hash !== undefined) this.seen.set(folder, hash);
+  /**
+   * The paths below `folder` (relative to it) that changed since the last status saw it: none
+   * when nothing did; undefined when the monitor cannot say (then the folder must be walked).
+   */
+  changedPaths(folder: string): string[] | undefined {
+    const a = this.answer;
+    if (!a || !this.saved || a.unknown.includes(folder)) return undefined;
+    if (!a.changed.includes(folder)) return [];
+    return a.paths?.[folder];
+  }
+
+  /** What the last status saw in `folder`, or undefined. */
+  view(folder: string): FolderView | undefined {
+    const v = this.saved?.folders[folder];
+    if (v === undefined) return undefined;
+    return typeof v === 'string' ? { hash: v, base: v, delta: [] } : v;
+  }
+
+  /**
+   * Records what status found in a folder, to be vouched for next time: its content hash and,
+   * when it is not `base`, how it differs from that version (undefined: a hash status cannot
+   * vouch for, such as a folder holding symlinks).
+   */
+  saw(folder: string, hash: string | undefined, base?: string, delta: FileDelta[] = []): void {
+    if (hash === undefined) return;
+    const keep = base !== undefined && hash !== base && delta.length > 0 && delta.length <= MAX_DELTA;
+    this.seen.set(folder, keep ? { hash, base, delta } : hash);
+  }
+
+  /** Counts a folder that status walked, or read at its changed paths only (for --verbose). */
+  count(how: 'walked' | 'patched'): void {
+    this.counts[how]++;
   }
 
   /** One line for --verbose. */
   describe(): string {
     if (this.fallback) return `fsmonitor: ${this.fallback}; every tracked folder is walked`;
     const a = this.answer as Extract<MonitorAnswer, { ok: true }>;
-    const walked = new Set([...a.changed, ...a.unknown]).size;
-    return `fsmonitor: ${a.events} changed path(s) since the last status; ${walked} folder(s) walked`;
+    const { walked, patched } = this.counts;
+    return (
+      `fsmonitor: ${a.events} changed path(s) since the last status; ${walked} folder(s) walked, ` +
+      `${patched} read at the changed paths only`
+    );
   }
 
   /** Saves the token with what was seen (only a shortcut: a failure costs one walk). */
   async save(): Promise<void> {
     const file = path.join(this.repo.stateDir, TOKEN_FILE);
+    if (process.env.DATAVER_FSMONITOR === '0') return;
     if (!this.answer) {
       await fs.promises.rm(file, { force: true }).catch(() => undefined);
       return;
@@ -159,9 +224,25 @@ export class MonitorView {
 
 const MAX_CHANGES = Number(process.env.DATAVER_FSMONITOR_MAX_CHANGES) || 1_000_000;
 const MAX_WATCHES = Number(process.env.DATAVER_FSMONITOR_MAX_WATCHES) || Number.POSITIVE_INFINITY;
+const MAX_PATHS = Number(process.env.DATAVER_FSMONITOR_MAX_PATHS) || 10_000;
 const COOKIE_TIMEOUT_MS = 1500;
 /** The folder of the cookies (the repository's scratch folder). */
 const TMP_DIR = '.dataver/tmp';
+
+/**
+ * The changed paths below `folder`, relative to it; undefined when the folder itself (or a
+ * folder above it) changed, or when there are more than MAX_PATHS of them.
+ */
+function pathsBelow(changed: readonly string[], folder: string): string[] | undefined {
+  const out: string[] = [];
+  for (const p of changed) {
+    if (p === folder || folder.startsWith(`${p}/`)) return undefined;
+    if (!p.startsWith(`${folder}/`)) continue;
+    if (out.length === MAX_PATHS) return undefined;
+    out.push(p.slice(folder.length + 1));
+  }
+  return out;
+}
 
 /**
  * Runs the daemon for `root` until it is told to stop (or its socket is taken from it). Exits
@@ -324,6 +405,12 @@ export async function runMonitorDaemon(root: string, tmpDir: string, stateDir: s
       changed: changedFolders,
       unknown,
       events: recent.length,
+      paths: Object.fromEntries(
+        changedFolders.flatMap((f) => {
+          const below = pathsBelow(recent, f);
+          return below ? [[f, below]] : [];
+        }),
+      ),
     };
   };
 

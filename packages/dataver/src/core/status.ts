@@ -2,12 +2,18 @@
 // output, with per-file detail for directories, and whether the lock's own
 // figures (size, file count) agree with the objects they describe.
 import * as fs from 'node:fs';
-import { DataverError, isDataverError } from '@dataver/foundation';
-import { isSameOrInside } from '../lock/paths.js';
+import { DataverError, isDataverError, isTempName } from '@dataver/foundation';
+import { isSafeRelativePath, isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
-import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
+import {
+  comparePaths,
+  type ManifestEdit,
+  type ManifestEntry,
+  ManifestView,
+  manifestObject,
+} from '../odb/manifest.js';
 import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
-import { MonitorView } from './fsmonitor.js';
+import { type FileDelta, MonitorView } from './fsmonitor.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { listDirectory, manifestEntries, resolveHashes, statFile, type WorkspaceFile } from './workspace.js';
@@ -105,7 +111,6 @@ export async function computeStatus(
     repo,
     selected.filter(([, e]) => e.kind === 'dir').map(([p]) => p),
   );
-  options.onVerbose?.(monitor.describe());
   const out: OutputStatus[] = [];
   for (const [path, entry] of selected) {
     if (entry.kind === 'file') {
@@ -114,6 +119,7 @@ export async function computeStatus(
     }
     out.push(await dirStatus(repo, statCache, marks, path, entry, options.workspaceFiles, monitor));
   }
+  options.onVerbose?.(monitor.describe());
   if (!repoPaths) await monitor.save();
   // Only caches: a read-only cache or state folder costs the next status some hashing, nothing more.
   let warned = false;
@@ -237,16 +243,17 @@ async function dirStatus(
     result.workspace = 'deleted';
     return result;
   }
-  // Fastest path: the monitor vouches that nothing below the folder changed since it was seen.
-  if (monitor?.unchanged(path) === entry.hash) {
-    result.actualHash = entry.hash;
-    monitor.saw(path, entry.hash);
-    return result;
+  // Fastest path: the monitor says what changed below the folder since the last status saw it.
+  if (monitor && !workspaceFiles) {
+    const known = await statusFromMonitor(repo, statCache, path, entry, monitor, result);
+    if (known) return known;
   }
+  monitor?.count('walked');
   // Fast path: the listing (names, sizes, times, inodes) is exactly as when last hashed.
   const listing = listDirectory(repo, path);
   // A symlink's target may lie outside the watched folder: such a folder is never vouched for.
-  const vouch = (hash: string) => monitor?.saw(path, listing.links ? undefined : hash);
+  const vouch = (hash: string, delta?: FileDelta[]) =>
+    monitor?.saw(path, listing.links ? undefined : hash, entry.hash, delta);
   const known = statCache.lookupDir(path, listing);
   if (known === entry.hash) {
     result.actualHash = known;
@@ -257,45 +264,191 @@ async function dirStatus(
   await resolveHashes(repo, statCache, files);
   const current = manifestEntries(files);
   result.actualHash = manifestObject(current).hash;
-  vouch(result.actualHash);
   statCache.recordDir(path, listing, result.actualHash);
-  if (result.actualHash === entry.hash) return result;
+  if (result.actualHash === entry.hash) {
+    vouch(result.actualHash);
+    return result;
+  }
   workspaceFiles?.set(path, files);
   result.workspace = 'modified';
   const before = await loadManifest();
-  if (before) {
-    result.changes = diffManifests(before, current);
-    // Only a file whose content changed can have damaged the object it shares an inode with.
-    const modified = new Set(result.changes.filter((c) => c.state === 'modified').map((c) => c.path));
-    const oldHashes = new Map(before.filter((e) => modified.has(e.path)).map((e) => [e.path, e.hash]));
-    const corrupted = files.filter((f) => {
-      const old = oldHashes.get(f.rel);
-      return old !== undefined && repo.cache.sharesInode(old, f);
-    });
-    if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((f) => f.path);
+  if (!before) {
+    vouch(result.actualHash);
+    return result;
   }
+  const delta = deltaOf(before, current);
+  vouch(result.actualHash, delta);
+  result.changes = delta.map(({ path, state }) => ({ path, state }));
+  // Only a file whose content changed can have damaged the object it shares an inode with.
+  const old = new Map(delta.filter((d) => d.old !== undefined).map((d) => [d.path, d.old as string]));
+  const corrupted = files.filter((f) => {
+    const hash = old.get(f.rel);
+    return hash !== undefined && repo.cache.sharesInode(hash, f);
+  });
+  if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((f) => f.path);
   return result;
 }
 
-/** File-level differences between two manifests (both sorted by path), in path order. */
-export function diffManifests(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {
-  const changes: FileChange[] = [];
+/**
+ * A folder's status from what the file-system monitor says changed since the last status,
+ * without walking it: the view that status kept (the locked version plus the files that
+ * differed from it) with only the changed paths read again. Undefined when the monitor cannot
+ * say, or what changed is something only the walk handles (symlinks, names dataver refuses):
+ * then the folder is walked.
+ */
+async function statusFromMonitor(
+  repo: Repo,
+  statCache: StatCache,
+  folder: string,
+  entry: OutputEntry,
+  monitor: MonitorView,
+  result: OutputStatus,
+): Promise<OutputStatus | undefined> {
+  const changed = monitor.changedPaths(folder);
+  const seen = monitor.view(folder);
+  if (!changed || !seen) return undefined;
+  // The view relative to the locked version: one that matched the version now locked has no delta.
+  let delta: FileDelta[];
+  let hash: string;
+  if (seen.hash === entry.hash) [delta, hash] = [[], entry.hash];
+  else if (seen.base === entry.hash) [delta, hash] = [seen.delta, seen.hash];
+  else return undefined;
+  if (changed.length > 0) {
+    if (!repo.cache.has(entry.hash)) return undefined;
+    let reread: { delta: FileDelta[]; hash: string } | undefined;
+    try {
+      const view = ManifestView.from(await repo.cache.readManifestBytes(entry.hash), entry.hash);
+      reread = view && (await rereadChanged(repo, statCache, folder, view, delta, changed));
+    } catch (error) {
+      if (isDataverError(error, 'OBJECT_CORRUPT') || isDataverError(error, 'OBJECT_MISSING'))
+        return undefined;
+      throw error;
+    }
+    if (!reread) return undefined;
+    ({ delta, hash } = reread);
+    monitor.count('patched');
+  }
+  monitor.saw(folder, hash, entry.hash, delta);
+  result.actualHash = hash;
+  if (delta.length === 0) return result;
+  result.workspace = 'modified';
+  result.changes = delta.map(({ path, state }) => ({ path, state }));
+  const corrupted = delta.filter((d) => {
+    if (d.old === undefined) return false;
+    const st = fs.statSync(repo.abs(`${folder}/${d.path}`), { throwIfNoEntry: false });
+    return st !== undefined && repo.cache.sharesInode(d.old, st);
+  });
+  if (corrupted.length > 0) result.cacheCorrupted = corrupted.map((d) => `${folder}/${d.path}`);
+  return result;
+}
+
+/**
+ * The delta of a folder against the locked version `view` after reading again the paths that
+ * changed (each a file, a folder, or gone), and the folder's content hash then. Undefined when a
+ * changed path is one only the walk handles.
+ */
+async function rereadChanged(
+  repo: Repo,
+  statCache: StatCache,
+  folder: string,
+  view: ManifestView,
+  delta: FileDelta[],
+  changed: string[],
+): Promise<{ delta: FileDelta[]; hash: string } | undefined> {
+  // The changed paths that no other changed path contains: each is read again whole.
+  const roots: string[] = [];
+  for (const p of [...changed].sort(comparePaths)) {
+    const last = roots[roots.length - 1];
+    if (last === undefined || !(p === last || p.startsWith(`${last}/`))) roots.push(p);
+  }
+  /** Whether `p` is a root or below one (roots are sorted and none holds another). */
+  const isTouched = (p: string) => {
+    let lo = 0;
+    let hi = roots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePaths(roots[mid] as string, p) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const root = roots[lo - 1];
+    return root !== undefined && (p === root || p.startsWith(`${root}/`));
+  };
+  const files: WorkspaceFile[] = [];
+  for (const root of roots) {
+    // A write in flight (a temporary name) is never data; the walk names what cannot be tracked.
+    if (root.split('/').some(isTempName)) continue;
+    if (!isSafeRelativePath(root)) return undefined;
+    const repoPath = `${folder}/${root}`;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(repo.abs(repoPath), { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR: a folder on the way is a file now (its own event says so)
+    }
+    if (st?.isSymbolicLink()) return undefined;
+    if (st?.isFile()) {
+      const f = statFile(repo, repoPath);
+      if (f) files.push({ ...f, rel: root });
+    } else if (st?.isDirectory()) {
+      const listing = listDirectory(repo, repoPath);
+      if (listing.links) return undefined;
+      for (const f of listing.files()) files.push({ ...f, rel: `${root}/${f.rel}` });
+    }
+  }
+  await resolveHashes(repo, statCache, files);
+  const now = new Map(files.map((f) => [f.rel, f]));
+  // Every path the changes touch: in the version, in the old delta, or on disk now.
+  const touched = new Map<string, ManifestEntry | undefined>();
+  for (const root of roots) {
+    const own = view.get(root);
+    if (own) touched.set(root, own);
+    for (const e of view.under(root)) touched.set(e.path, e);
+  }
+  // The rest are not in the version (every path of it below a root is in already).
+  for (const d of delta) if (isTouched(d.path) && !touched.has(d.path)) touched.set(d.path, undefined);
+  for (const f of files) if (!touched.has(f.rel)) touched.set(f.rel, undefined);
+  const next = delta.filter((d) => !isTouched(d.path));
+  for (const [p, was] of touched) {
+    const f = now.get(p);
+    if (f && was) {
+      if (f.hash !== was.hash)
+        next.push({ path: p, state: 'modified', hash: f.hash, size: f.size, old: was.hash });
+    } else if (f) next.push({ path: p, state: 'new', hash: f.hash, size: f.size });
+    else if (was) next.push({ path: p, state: 'deleted' });
+  }
+  next.sort((a, b) => comparePaths(a.path, b.path));
+  const edits: ManifestEdit[] = next.map((d) => ({
+    path: d.path,
+    entry: d.state === 'deleted' ? null : { path: d.path, hash: d.hash as string, size: d.size as number },
+  }));
+  return { delta: next, hash: view.hashWith(edits) };
+}
+
+/** How the files of `after` differ from those of `before` (both sorted by path), in path order. */
+function deltaOf(before: ManifestEntry[], after: ManifestEntry[]): FileDelta[] {
+  const out: FileDelta[] = [];
   let i = 0;
   let j = 0;
   while (i < before.length || j < after.length) {
     const b = before[i];
     const a = after[j];
     if (a && (!b || a.path < b.path)) {
-      changes.push({ path: a.path, state: 'new' });
+      out.push({ path: a.path, state: 'new', hash: a.hash, size: a.size });
       j++;
     } else if (b && (!a || b.path < a.path)) {
-      changes.push({ path: b.path, state: 'deleted' });
+      out.push({ path: b.path, state: 'deleted' });
       i++;
     } else if (a && b) {
-      if (a.hash !== b.hash) changes.push({ path: a.path, state: 'modified' });
+      if (a.hash !== b.hash)
+        out.push({ path: a.path, state: 'modified', hash: a.hash, size: a.size, old: b.hash });
       i++;
       j++;
     }
   }
-  return changes;
+  return out;
+}
+
+/** File-level differences between two manifests (both sorted by path), in path order. */
+export function diffManifests(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {
+  return deltaOf(before, after).map(({ path, state }) => ({ path, state }));
 }

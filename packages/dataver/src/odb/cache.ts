@@ -131,6 +131,11 @@ export class ObjectCache {
 
   /** Reads a manifest object, verifying its bytes against its hash. */
   async readManifest(hash: string): Promise<ManifestEntry[]> {
+    return parseManifest(await this.readManifestBytes(hash), hash);
+  }
+
+  /** A directory manifest's bytes, checked against its hash. */
+  async readManifestBytes(hash: string): Promise<Buffer> {
     let bytes: Buffer;
     try {
       bytes = await fsp.readFile(this.objectPath(hash));
@@ -148,7 +153,7 @@ export class ObjectCache {
         hint: 'run `dataver verify` then `dataver pull` to restore it',
       });
     }
-    return parseManifest(bytes, hash);
+    return bytes;
   }
 
   /**

@@ -1,5 +1,6 @@
 // Directory manifests: a tracked directory is stored as a JSON object listing
 // its files, sorted by path; the directory's hash is the manifest's own hash.
+import { createHash } from 'node:crypto';
 import { DataverError } from '@dataver/foundation';
 import { sha256 } from '../hash/file.js';
 import { isSafeRelativePath } from '../lock/paths.js';
@@ -35,7 +36,7 @@ export function serializeManifest(entries: ManifestEntry[]): Buffer {
   const out = new ChunkWriter();
   let text = '[\n';
   sorted.forEach((e, i) => {
-    text += `${i === 0 ? '' : ',\n'}{"path":${JSON.stringify(e.path)},"hash":${JSON.stringify(e.hash)},"size":${JSON.stringify(e.size)}}`;
+    text += `${i === 0 ? '' : ',\n'}${entryText(e)}`;
     if (text.length > 1 << 16) {
       out.write(text);
       text = '';
@@ -43,6 +44,11 @@ export function serializeManifest(entries: ManifestEntry[]): Buffer {
   });
   out.write(`${text}\n]\n`);
   return out.concat();
+}
+
+/** One entry as the canonical bytes hold it (one line, without the separator). */
+function entryText(e: ManifestEntry): string {
+  return `{"path":${JSON.stringify(e.path)},"hash":${JSON.stringify(e.hash)},"size":${JSON.stringify(e.size)}}`;
 }
 
 /** Text appended into 1 MiB buffers. */
@@ -89,21 +95,160 @@ export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
   if (!Array.isArray(raw)) {
     throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not a list`);
   }
-  return raw.map((entry: unknown) => {
-    const e = entry as Partial<ManifestEntry>;
-    if (
-      typeof e !== 'object' ||
-      e === null ||
-      typeof e.path !== 'string' ||
-      !isSafeRelativePath(e.path) ||
-      typeof e.hash !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(e.hash) ||
-      typeof e.size !== 'number'
-    ) {
-      throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} has an invalid entry`, {
-        hint: 'the manifest may be hand-crafted: do not trust it; restore it from a remote',
+  return raw.map((entry: unknown) => validEntry(entry, hash));
+}
+
+/** A parsed entry checked (its path must stay inside the directory); a bad one throws OBJECT_CORRUPT. */
+function validEntry(entry: unknown, hash: string): ManifestEntry {
+  const e = entry as Partial<ManifestEntry>;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    typeof e.path !== 'string' ||
+    !isSafeRelativePath(e.path) ||
+    typeof e.hash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(e.hash) ||
+    typeof e.size !== 'number'
+  ) {
+    throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} has an invalid entry`, {
+      hint: 'the manifest may be hand-crafted: do not trust it; restore it from a remote',
+    });
+  }
+  return { path: e.path, hash: e.hash, size: e.size };
+}
+
+/** A change to a manifest: the new entry of a path, or null to remove the path. */
+export type ManifestEdit = { path: string; entry: ManifestEntry | null };
+
+const NEWLINE = 0x0a;
+const HEAD = Buffer.from('[\n');
+const TAIL = Buffer.from('\n]\n');
+const SEPARATOR = Buffer.from(',\n');
+
+/**
+ * A manifest read in place from its canonical bytes (one entry per line, sorted by path): an
+ * entry is found by binary search over the bytes, and the hash of the manifest with a few
+ * entries changed is computed from the untouched runs of bytes, so that a status which knows
+ * what changed (from the file-system monitor) never parses or rebuilds a million entries.
+ *
+ * @example
+ * const view = ManifestView.from(bytes, hash);
+ * view.get('a/1.bin');                       // { path, hash, size } or undefined
+ * view.hashWith([{ path: 'a/1.bin', entry: null }]); // the hash without that file
+ */
+export class ManifestView {
+  private constructor(
+    private readonly bytes: Buffer,
+    readonly hash: string,
+    /** The first entry's first byte, and the byte after the last entry. */
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  /** The view of manifest bytes, or undefined when they are not laid out as `serializeManifest` writes them. */
+  static from(bytes: Buffer, hash: string): ManifestView | undefined {
+    const framed =
+      bytes.length >= HEAD.length + TAIL.length &&
+      bytes.subarray(0, HEAD.length).equals(HEAD) &&
+      bytes.subarray(bytes.length - TAIL.length).equals(TAIL);
+    if (!framed) return undefined;
+    const view = new ManifestView(bytes, hash, HEAD.length, bytes.length - TAIL.length);
+    // An empty manifest is exactly "[\n\n]\n"; any other holds entries from its first byte.
+    if (view.start > view.end) return undefined;
+    if (view.start < view.end && view.entryAt(view.start) === undefined) return undefined;
+    return view;
+  }
+
+  /** The entry of `path`, or undefined. */
+  get(path: string): ManifestEntry | undefined {
+    const at = this.lowerBound(path, this.start);
+    const e = at < this.end ? this.entryAt(at) : undefined;
+    return e?.path === path ? e : undefined;
+  }
+
+  /** The entries of the files below folder `prefix` (a path without the trailing slash), in order. */
+  under(prefix: string): ManifestEntry[] {
+    const out: ManifestEntry[] = [];
+    // '0' follows '/' in code-unit order: [prefix/, prefix0) holds exactly the paths below it.
+    const stop = this.lowerBound(`${prefix}0`, this.start);
+    for (let at = this.lowerBound(`${prefix}/`, this.start); at < stop; at = this.next(at)) {
+      out.push(this.entryOrThrow(at));
+    }
+    return out;
+  }
+
+  /**
+   * The hash of this manifest with `edits` applied (sorted by path, one per path): the bytes
+   * `serializeManifest` would write for the edited entries, hashed without being assembled.
+   */
+  hashWith(edits: readonly ManifestEdit[]): string {
+    const hasher = createHash('sha256').update(HEAD);
+    let first = true;
+    const emit = (bytes: Uint8Array | string) => {
+      if (!first) hasher.update(SEPARATOR);
+      hasher.update(bytes);
+      first = false;
+    };
+    /** Entries from line start `a` to line start `b`, as they are. */
+    const emitRun = (a: number, b: number) => {
+      if (a < b) emit(this.bytes.subarray(a, b === this.end ? b : b - SEPARATOR.length));
+    };
+    let pos = this.start;
+    let previous: string | undefined;
+    for (const edit of edits) {
+      if (previous !== undefined && comparePaths(previous, edit.path) >= 0)
+        throw new Error(`manifest edits out of order: ${previous} before ${edit.path}`);
+      previous = edit.path;
+      const at = this.lowerBound(edit.path, pos);
+      emitRun(pos, at);
+      pos = at < this.end && this.entryOrThrow(at).path === edit.path ? this.next(at) : at;
+      if (edit.entry) emit(entryText(edit.entry));
+    }
+    emitRun(pos, this.end);
+    return hasher.update(TAIL).digest('hex');
+  }
+
+  /** The line start of the first entry at or after line start `from` whose path is not less than `path`. */
+  private lowerBound(path: string, from: number): number {
+    let lo = from;
+    let hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      // The start of the line holding `mid`: a line start in [lo, mid].
+      const line = Math.max(lo, this.bytes.lastIndexOf(NEWLINE, mid - 1) + 1);
+      if (comparePaths(this.entryOrThrow(line).path, path) < 0) lo = this.next(line);
+      else hi = line;
+    }
+    return lo;
+  }
+
+  /** The line start after the entry at `at` (or the end). */
+  private next(at: number): number {
+    const nl = this.bytes.indexOf(NEWLINE, at);
+    return nl < 0 || nl >= this.end ? this.end : nl + 1;
+  }
+
+  /** The entry at line start `at`, or undefined when the line is not canonical. */
+  private entryAt(at: number): ManifestEntry | undefined {
+    const next = this.next(at);
+    const line = this.bytes.toString('utf8', at, next === this.end ? next : next - SEPARATOR.length);
+    let entry: ManifestEntry;
+    try {
+      entry = validEntry(JSON.parse(line), this.hash);
+    } catch {
+      return undefined;
+    }
+    // Canonical or not used: a line written another way would splice into bytes of another hash.
+    return entryText(entry) === line ? entry : undefined;
+  }
+
+  private entryOrThrow(at: number): ManifestEntry {
+    const e = this.entryAt(at);
+    if (!e) {
+      throw new DataverError('OBJECT_CORRUPT', `directory manifest ${this.hash} has an invalid entry`, {
+        hint: 'run `dataver verify` and `dataver pull` to restore it',
       });
     }
-    return { path: e.path, hash: e.hash, size: e.size };
-  });
+    return e;
+  }
 }

@@ -35,7 +35,12 @@ test('start, vouch, see an edit, stop', () => {
   fs.appendFileSync(path.join(repo, 'data/a/1.bin'), '!');
   const r = status(repo);
   expect(r.stdout).toBe('M data/a/1.bin\n');
-  expect(r.stderr).toMatch(/1 folder\(s\) walked/);
+  expect(r.stderr).toMatch(/0 folder\(s\) walked, 1 read at the changed paths only/); // not walked
+  // The next one starts from that view: still modified, and nothing read.
+  expect(status(repo)).toMatchObject({
+    stdout: 'M data/a/1.bin\n',
+    stderr: expect.stringMatching(/0 folder\(s\) walked, 0 read/),
+  });
   expect(dv(repo, ['fsmonitor', 'stop']).stdout).toMatch(/stopped/);
   expect(info(repo)).toEqual({ running: false });
   expect(dv(repo, ['fsmonitor', 'stop']).stdout).toMatch(/not running/);
