@@ -54,7 +54,10 @@ test('hashWith equals the hash of the edited manifest serialized anew', () => {
           if (victim) edits.set(victim.path, { path: victim.path, entry: null });
         }
         for (const c of changes)
-          edits.set(c.path, { path: c.path, entry: c.keep ? { path: c.path, hash: c.hash, size: c.size } : null });
+          edits.set(c.path, {
+            path: c.path,
+            entry: c.keep ? { path: c.path, hash: c.hash, size: c.size } : null,
+          });
         const sortedEdits = [...edits.values()].sort(byPath);
         const after = new Map(list.map((e) => [e.path, e]));
         for (const e of sortedEdits) {
