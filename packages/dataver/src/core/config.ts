@@ -2,52 +2,73 @@
 // remotes, default remote, plugins). Validated on every read.
 import path from 'node:path';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
-import { z } from 'zod';
 import { sortKeys } from '../lock/lock-file.js';
 import { readTextOrUndefined } from '../util/fs.js';
 import { present } from '../util/invariants.js';
 import { firstDuplicateKey } from '../util/json-keys.js';
 import { firstIssue } from '../util/parse-errors.js';
+import type { Config } from './config-schema.js';
+
+/** The schema, loaded only for a config the zod-free check does not accept, or to change one. */
+const schema = () => require('./config-schema.js') as typeof import('./config-schema.js');
 
 export const LINK_MODES = ['copy', 'reflink', 'hardlink', 'symlink'] as const;
 export type LinkMode = (typeof LINK_MODES)[number];
 
-const remoteSchema = z
-  .object({
-    url: z.string().min(1),
-    endpoint: z.string().optional(),
-    projectId: z.string().optional(),
-    credentials: z.string().optional(),
-    jobs: z.number().int().positive().max(256).optional(),
-    packThreshold: z.number().int().nonnegative().optional(),
-  })
-  .strict();
-
-export const configSchema = z
-  .object({
-    version: z.literal(1),
-    core: z.object({ remote: z.string().optional() }).strict().default({}),
-    cache: z
-      .object({
-        /** How workspace files are made from the cache: reflink (falls back to copy), copy, hardlink, symlink. */
-        link: z.enum(LINK_MODES).default('reflink'),
-      })
-      .strict()
-      .default({ link: 'reflink' }),
-    remotes: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), remoteSchema).default({}),
-    /** Modules that contribute tensor metadata readers (e.g. `some-package/dataver-plugin`). */
-    plugins: z.array(z.string()).default([]),
-  })
-  .strict();
-
-export type Config = z.infer<typeof configSchema>;
-export type RemoteSettings = z.infer<typeof remoteSchema>;
+export type { Config, RemoteSettings } from './config-schema.js';
 
 export const CONFIG_DIR = '.dataver';
 export const CONFIG_FILE = path.join(CONFIG_DIR, 'config.json');
 
 export function defaultConfig(): Config {
-  return configSchema.parse({ version: 1 });
+  return present(acceptConfig({ version: 1 }), 'the default config');
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown, keys: readonly string[]): v is Obj =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.keys(v).every((k) => k !== '__proto__' && keys.includes(k));
+const isOptionalString = (v: unknown) => v === undefined || typeof v === 'string';
+const isWhole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+
+/**
+ * The config with its defaults filled in, when `raw` is one that the schema accepts and would
+ * make exactly that of (a test holds it to the schema); undefined when only the schema can tell.
+ * It saves every command the start-up cost of loading zod.
+ */
+export function acceptConfig(raw: unknown): Config | undefined {
+  if (!isObject(raw, ['version', 'core', 'cache', 'remotes', 'plugins']) || raw.version !== 1)
+    return undefined;
+  const { core = {}, cache = {}, remotes = {}, plugins = [] } = raw;
+  if (!isObject(core, ['remote']) || !isOptionalString(core.remote)) return undefined;
+  if (!isObject(cache, ['link'])) return undefined;
+  const link = cache.link ?? 'reflink';
+  if (!(LINK_MODES as readonly unknown[]).includes(link)) return undefined;
+  if (typeof remotes !== 'object' || remotes === null || !isObject(remotes, Object.keys(remotes)))
+    return undefined;
+  const order = ['url', 'endpoint', 'projectId', 'credentials', 'jobs', 'packThreshold'];
+  for (const [name, r] of Object.entries(remotes)) {
+    const ok =
+      /^[A-Za-z0-9_.-]+$/.test(name) &&
+      isObject(r, order) &&
+      typeof r.url === 'string' &&
+      r.url.length > 0 &&
+      [r.endpoint, r.projectId, r.credentials].every(isOptionalString) &&
+      (r.jobs === undefined || isWhole(r.jobs, 1, 256)) &&
+      (r.packThreshold === undefined || isWhole(r.packThreshold, 0));
+    if (!ok) return undefined;
+  }
+  if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) return undefined;
+  const ordered = Object.fromEntries(
+    Object.entries(remotes).map(([name, r]) => [
+      name,
+      Object.fromEntries(order.flatMap((k) => ((r as Obj)[k] === undefined ? [] : [[k, (r as Obj)[k]]]))),
+    ]),
+  );
+  return { version: 1, core, cache: { link }, remotes: ordered, plugins } as Config;
 }
 
 /** Reads and validates `<root>/.dataver/config.json`. */
@@ -76,7 +97,9 @@ export async function readConfig(root: string): Promise<Config> {
       },
     );
   }
-  const result = configSchema.safeParse(raw);
+  const accepted = acceptConfig(raw);
+  if (accepted) return accepted;
+  const result = schema().configSchema.safeParse(raw);
   if (!result.success) {
     const issue = firstIssue(result.error);
     throw new DataverError(
@@ -136,7 +159,7 @@ export function setConfigValue(config: Config, key: string, rawValue: string | u
   }
   if (rawValue === undefined) delete node[last];
   else node[last] = parseConfigValue(key, last, rawValue);
-  const result = configSchema.safeParse(copy);
+  const result = schema().configSchema.safeParse(copy);
   if (!result.success) {
     throw new DataverError(
       'CONFIG_INVALID',

@@ -3,8 +3,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
+import { emptyLock } from '../lock/accept.js';
 import { LOCK_FILE, writeLock } from '../lock/lock-file.js';
-import { emptyLock } from '../lock/schema.js';
 import { lstatOrUndefined } from '../util/fs.js';
 import { CONFIG_DIR, CONFIG_FILE, defaultConfig, writeConfig } from './config.js';
 import { isInGitRepo } from './gitignore.js';

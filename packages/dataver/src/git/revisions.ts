@@ -3,8 +3,9 @@
 // All through ./git.js, the one module that runs git.
 import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
+import { emptyLock } from '../lock/accept.js';
 import { LOCK_FILE, parseLock } from '../lock/lock-file.js';
-import { emptyLock, type Lock } from '../lock/schema.js';
+import type { Lock } from '../lock/schema.js';
 import { catFileBatch, complaint, gitOutput, runGit } from './git.js';
 
 /** A `rev:path` name for git, with `file` relative to `root` (which may be a subfolder of the work tree). */

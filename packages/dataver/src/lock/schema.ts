@@ -2,9 +2,11 @@
 // states. Validated on read (it may be hand-edited or come from a hostile
 // commit) and written deterministically so that git merges it cleanly.
 import { z } from 'zod';
+import { LOCK_VERSION } from './accept.js';
 import { findOverlap, isSafeRelativePath, isTrackablePath } from './paths.js';
 
-export const LOCK_VERSION = 1;
+// Kept in the zod-free module, so that reading a lock needs no zod: see accept.ts.
+export { emptyLock, LOCK_VERSION } from './accept.js';
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 const relativePath = z.string().refine(isSafeRelativePath, 'must be a relative path inside the repository');
@@ -91,8 +93,3 @@ export type StageState = z.infer<typeof stageStateSchema>;
 export type Lock = z.infer<typeof lockSchema>;
 export type TensorMetaValue = z.infer<typeof tensorMetaSchema>;
 export type ImportSource = z.infer<typeof importSourceSchema>;
-
-/** A lock with nothing in it. */
-export function emptyLock(): Lock {
-  return { version: LOCK_VERSION, outputs: {}, stages: {} };
-}

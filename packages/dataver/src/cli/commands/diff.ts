@@ -11,7 +11,8 @@ import {
   workspaceVersion,
 } from '../../core/diff.js';
 import { readWorkspaceLock } from '../../core/workspace-lock.js';
-import { emptyLock, type Lock } from '../../lock/schema.js';
+import { emptyLock } from '../../lock/accept.js';
+import type { Lock } from '../../lock/schema.js';
 import type { ManifestEntry } from '../../odb/manifest.js';
 import { zip } from '../../util/invariants.js';
 import { openRepo } from './context.js';

@@ -3,8 +3,9 @@
 import { promises as fsp } from 'node:fs';
 import type { Output } from '@dataver/foundation';
 import { DataverError, writeFileAtomic } from '@dataver/foundation';
+import { emptyLock } from '../../lock/accept.js';
 import { parseLock, serializeLock } from '../../lock/lock-file.js';
-import { emptyLock, type Lock } from '../../lock/schema.js';
+import type { Lock } from '../../lock/schema.js';
 
 async function readSide(file: string, label: string): Promise<Lock> {
   let text: string;
