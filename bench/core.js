@@ -457,7 +457,7 @@ function targetText(t) {
   if (!t) return '';
   const parts = [];
   if (t.maxSeconds !== undefined) parts.push(`< ${fmt(t.maxSeconds)}`);
-  if (t.minRatio !== undefined) parts.push(`>= ${t.minRatio}x`);
+  if (t.minRatio !== undefined) parts.push(`>= ${Number(t.minRatio.toFixed(2))}x`);
   return parts.join(', ');
 }
 
