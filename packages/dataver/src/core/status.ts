@@ -342,6 +342,9 @@ async function statusFromMonitor(
   return result;
 }
 
+/** Up to this many bytes, the files the monitor names are hashed without the stat cache. */
+const DIRECT_HASH_BYTES = 64 << 20;
+
 /**
  * The delta of a folder against the locked version `view` after reading again the paths that
  * changed (each a file, a folder, or gone), and the folder's content hash then. Undefined when a
@@ -395,7 +398,10 @@ async function rereadChanged(
       for (const f of listing.files()) files.push({ ...f, rel: `${root}/${f.rel}` });
     }
   }
-  await resolveHashes(repo, statCache, files);
+  // A few small files known to have changed hash faster than the stat cache loads (it is read
+  // and checked whole); more, and it saves reading what did not change after all.
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  await resolveHashes(repo, statCache, files, { statCache: bytes > DIRECT_HASH_BYTES });
   const now = new Map(files.map((f) => [f.rel, f]));
   // Every path the changes touch: in the version, in the old delta, or on disk now.
   const touched = new Map<string, ManifestEntry | undefined>();

@@ -2,6 +2,7 @@
 // and every command that rewrites it or deletes by it: add, remove, move, commit, repro, gc):
 // refused while git holds data.lock.json unmerged, since its content then is only one side (a
 // gc by it would delete the other side's objects, an add would commit one side as the merge).
+import path from 'node:path';
 import { DataverError } from '@dataver/foundation';
 import { isUnmerged } from '../git/conflicts.js';
 import { LOCK_FILE, readLock } from '../lock/lock-file.js';
@@ -42,7 +43,10 @@ export async function assertLockMerged(repo: Repo): Promise<void> {
  * const lock = await readWorkspaceLock(repo);
  */
 export async function readWorkspaceLock(repo: Repo): Promise<Lock> {
-  const [lock, unmerged] = await Promise.all([readLock(repo.root), isUnmerged(repo.root, LOCK_FILE)]);
+  const [lock, unmerged] = await Promise.all([
+    readLock(repo.root),
+    isUnmerged(repo.root, LOCK_FILE, path.join(repo.stateDir, 'lock-merged.json')),
+  ]);
   if (unmerged) throw unmergedLockError();
   return lock;
 }

@@ -310,10 +310,19 @@ export async function resolveHashes(
   repo: Repo,
   statCache: StatCache,
   files: WorkspaceFile[],
-  options: PoolOptions & { ingest?: boolean } = {},
+  options: PoolOptions & {
+    ingest?: boolean;
+    /** false: hash every file, and neither read nor load the stat cache (for a few files known changed). */
+    statCache?: boolean;
+  } = {},
 ): Promise<{ hashed: number; ingested: number }> {
   const todo: WorkspaceFile[] = [];
+  const useCache = options.statCache !== false;
   for (const f of files) {
+    if (!useCache) {
+      todo.push(f);
+      continue;
+    }
     const cached = statCache.lookup(f.path, f);
     if (cached !== undefined && (!options.ingest || repo.cache.has(cached))) f.hash = cached;
     else todo.push(f);
@@ -336,7 +345,7 @@ export async function resolveHashes(
         });
       }
       f.hash = r.hash;
-      statCache.record(f.path, f, r.hash);
+      if (useCache) statCache.record(f.path, f, r.hash);
     }
   }
   return { hashed: todo.length, ingested };
