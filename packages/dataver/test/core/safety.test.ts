@@ -255,22 +255,28 @@ describe('the command line', () => {
 
   it('a folder remote is stored relative to the root, and a missing one is exit 4', () => {
     const dir = tempRepo();
+    // Beside the repository, named after it: never a folder another run left there.
+    const store = `store-${path.basename(dir)}`;
+    const nowhere = `nowhere-${path.basename(dir)}`;
     mkdirSync(path.join(dir, 'sub'));
-    expect(dv(path.join(dir, 'sub'), ['remote', 'add', 'origin', '../../store-here']).code).toBe(0);
+    expect(dv(path.join(dir, 'sub'), ['remote', 'add', 'origin', `../../${store}`]).code).toBe(0);
     expect(JSON.parse(readFileSync(path.join(dir, '.dataver/config.json'), 'utf8')).remotes.origin.url).toBe(
-      '../store-here',
+      `../${store}`,
     );
     writeFiles(dir, { f: 'data' });
     dv(dir, ['add', 'f']);
     // dataver never creates a remote folder: a typo or an unmounted share must not "succeed".
-    expectCleanError(dv(dir, ['push']), 4, /store-here does not exist/);
-    mkdirSync(path.join(path.dirname(dir), 'store-here'));
-    expect(dv(dir, ['push']).code).toBe(0);
-    dv(dir, ['remote', 'add', 'typo', '../nowhere-at-all']);
-    expectCleanError(dv(dir, ['pull', '-r', 'typo']), 4, /does not exist/);
-    expectCleanError(dv(dir, ['push', '-r', 'typo']), 4, /does not exist/);
-    expect(existsSync(path.join(path.dirname(dir), 'nowhere-at-all'))).toBe(false);
-    rmSync(path.join(path.dirname(dir), 'store-here'), { recursive: true, force: true });
+    expectCleanError(dv(dir, ['push']), 4, new RegExp(`${store} does not exist`));
+    mkdirSync(path.join(path.dirname(dir), store));
+    try {
+      expect(dv(dir, ['push']).code).toBe(0);
+      dv(dir, ['remote', 'add', 'typo', `../${nowhere}`]);
+      expectCleanError(dv(dir, ['pull', '-r', 'typo']), 4, /does not exist/);
+      expectCleanError(dv(dir, ['push', '-r', 'typo']), 4, /does not exist/);
+      expect(existsSync(path.join(path.dirname(dir), nowhere))).toBe(false);
+    } finally {
+      rmSync(path.join(path.dirname(dir), store), { recursive: true, force: true });
+    }
   });
 
   it('two contenders for a stale lock: never both inside, and no lost lock entries', async () => {
