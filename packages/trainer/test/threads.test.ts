@@ -2,12 +2,13 @@
 // and two threads compute the same training (only float rounding of the gradient sums differs), and the
 // run records how many threads it used. Bounds are generous and explicit: a busy machine makes these
 // slower, never wrong.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTrainConfig } from '../src/config';
 import { train } from '../src/train';
-import { trainingThreads } from '../src/train/epochs';
+import { busyCores, trainingThreads } from '../src/train/epochs';
 import { makeProcessed, TRAINER_BIN, tmpDir } from './helpers/fixtures';
 
 const LONG = 600_000;
@@ -71,7 +72,24 @@ test('workers auto picks the cores the load leaves free, capped by the batch; ot
   expect(auto.count).toBeGreaterThanOrEqual(1);
   expect(auto.why).toMatch(/^auto: \d+ of \d+ cores free at load/);
   expect(trainingThreads(8, 6, 'wasm')).toEqual({ count: 3, why: 'workers 8, capped by batch 6' });
+  // The load measured now, not the minute's average: a busy core leaves the other.
+  const cores = os.availableParallelism();
+  expect(trainingThreads('auto', 64, 'wasm', 0).count).toBe(Math.min(cores, 32));
+  expect(trainingThreads('auto', 64, 'wasm', cores).count).toBe(1);
+  if (cores >= 2) expect(trainingThreads('auto', 64, 'wasm', cores - 1).count).toBe(1);
   expect(trainingThreads(2, 64, 'cpu').count).toBe(1);
+});
+
+test('busyCores sees a process that spins a core now', async () => {
+  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 3000; while (Date.now() < end);']);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // started and spinning
+    const busy = await busyCores(500);
+    expect(busy).toBeGreaterThan(0.3);
+    expect(busy).toBeLessThanOrEqual(os.availableParallelism() + 0.01);
+  } finally {
+    child.kill();
+  }
 });
 
 test(

@@ -197,7 +197,12 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
   let trainSeconds = 0;
 
   const bar = options.progress ? await progressBar() : null;
-  const threads = trainingThreads(config.workers, bs, options.backend);
+  const threads = trainingThreads(
+    config.workers,
+    bs,
+    options.backend,
+    config.workers === 'auto' && options.backend === 'wasm' ? await busyCores() : undefined,
+  );
   const pool =
     threads.count > 1 ? await WorkerPool.start(model, threads.count, options.backend, trainSet, bs) : null;
   log.info(
@@ -398,7 +403,9 @@ interface ThreadChoice {
 
 /**
  * The training thread count: the configured number, or with `auto` one per core that the load leaves
- * free (`os.availableParallelism()` minus the 1-minute load average, rounded), at least 1. Capped so that
+ * free (`os.availableParallelism()` minus `load`, rounded), at least 1. `load` is the busy cores measured
+ * just before (`busyCores`), or else the 1-minute load average — which still counts a command that has
+ * just ended, such as the `npm ci` before `npm start`. Capped so that
  * every thread gets two images or more; several threads need the wasm backend (their batch statistics
  * are exchanged by its kernels).
  *
@@ -411,6 +418,7 @@ export function trainingThreads(
   workers: number | 'auto',
   batchSize: number,
   backend: BackendName,
+  load: number = os.loadavg()[0] ?? 0,
 ): ThreadChoice {
   const cap = Math.max(1, Math.floor(batchSize / 2));
   if (backend !== 'wasm') return { count: 1, why: `the ${backend} backend trains on one thread here` };
@@ -422,12 +430,35 @@ export function trainingThreads(
     };
   }
   const cores = os.availableParallelism();
-  const [load = 0] = os.loadavg();
   const free = Math.max(1, Math.min(cores, cores - Math.round(load)));
   return {
     count: Math.min(free, cap),
     why: `auto: ${free} of ${cores} cores free at load ${load.toFixed(2)}`,
   };
+}
+
+/**
+ * How many cores are busy now: the share of each core's time that was not idle over `ms`
+ * milliseconds, summed (unlike the load average, a command that ended a minute ago counts nothing).
+ *
+ * @example
+ * ```ts
+ * trainingThreads('auto', 64, 'wasm', await busyCores()); // 2 threads on a quiet 2-core machine
+ * ```
+ */
+export async function busyCores(ms = 300): Promise<number> {
+  const sample = () =>
+    os.cpus().map(({ times: t }) => ({ idle: t.idle, all: t.user + t.nice + t.sys + t.idle + t.irq }));
+  const before = sample();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = sample();
+  let busy = 0;
+  after.forEach((b, i) => {
+    const a = before[i];
+    const all = a ? b.all - a.all : 0;
+    if (a && all > 0) busy += 1 - (b.idle - a.idle) / all;
+  });
+  return busy;
 }
 
 function showProgress(bar: ProgressBar, value: number, totals: EpochTotals, t0: number): void {
