@@ -6,6 +6,7 @@ import { sortKeys } from '../lock/lock-file.js';
 import { readTextOrUndefined } from '../util/fs.js';
 import { present } from '../util/invariants.js';
 import { firstDuplicateKey } from '../util/json-keys.js';
+import { isJsonObject as isObject, pickKeys } from '../util/json-shape.js';
 import { firstIssue } from '../util/parse-errors.js';
 import type { Config } from './config-schema.js';
 
@@ -24,12 +25,6 @@ export function defaultConfig(): Config {
   return present(acceptConfig({ version: 1 }), 'the default config');
 }
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown, keys: readonly string[]): v is Obj =>
-  typeof v === 'object' &&
-  v !== null &&
-  !Array.isArray(v) &&
-  Object.keys(v).every((k) => k !== '__proto__' && keys.includes(k));
 const isOptionalString = (v: unknown) => v === undefined || typeof v === 'string';
 const isWhole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
@@ -47,8 +42,8 @@ export function acceptConfig(raw: unknown): Config | undefined {
   if (!isObject(cache, ['link'])) return undefined;
   const link = cache.link ?? 'reflink';
   if (!(LINK_MODES as readonly unknown[]).includes(link)) return undefined;
-  if (typeof remotes !== 'object' || remotes === null || !isObject(remotes, Object.keys(remotes)))
-    return undefined;
+  if (!isObject(remotes)) return undefined;
+  // The remote's keys, in the order of its zod schema (the order zod returns them in).
   const order = ['url', 'endpoint', 'projectId', 'credentials', 'jobs', 'packThreshold'];
   for (const [name, r] of Object.entries(remotes)) {
     const ok =
@@ -63,10 +58,7 @@ export function acceptConfig(raw: unknown): Config | undefined {
   }
   if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) return undefined;
   const ordered = Object.fromEntries(
-    Object.entries(remotes).map(([name, r]) => [
-      name,
-      Object.fromEntries(order.flatMap((k) => ((r as Obj)[k] === undefined ? [] : [[k, (r as Obj)[k]]]))),
-    ]),
+    Object.entries(remotes).map(([name, r]) => [name, pickKeys(r as Record<string, unknown>, order)]),
   );
   return { version: 1, core, cache: { link }, remotes: ordered, plugins } as Config;
 }

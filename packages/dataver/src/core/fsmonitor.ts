@@ -157,11 +157,6 @@ export class MonitorView {
     return new MonitorView(repo, reply, saved, undefined);
   }
 
-  /** The folder's content hash when the monitor vouches that nothing below it changed since it was seen. */
-  unchanged(folder: string): string | undefined {
-    return this.changedPaths(folder)?.length === 0 ? this.view(folder)?.hash : undefined;
-  }
-
   /**
    * The paths below `folder` (relative to it) that changed since the last status saw it: none
    * when nothing did; undefined when the monitor cannot say (then the folder must be walked).

@@ -319,11 +319,7 @@ export async function resolveHashes(
   const todo: WorkspaceFile[] = [];
   const useCache = options.statCache !== false;
   for (const f of files) {
-    if (!useCache) {
-      todo.push(f);
-      continue;
-    }
-    const cached = statCache.lookup(f.path, f);
+    const cached = useCache ? statCache.lookup(f.path, f) : undefined;
     if (cached !== undefined && (!options.ingest || repo.cache.has(cached))) f.hash = cached;
     else todo.push(f);
   }
@@ -335,7 +331,7 @@ export async function resolveHashes(
       f.hash = r.hash;
       f.added = r.added;
       if (r.added) ingested++;
-      statCache.record(f.path, f, r.hash);
+      if (useCache) statCache.record(f.path, f, r.hash);
     }
   } else {
     for (const [f, r] of zip(todo, await hashFiles(jobs, options))) {

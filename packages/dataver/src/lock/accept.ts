@@ -5,6 +5,7 @@
 // strip, unusual numbers) — goes to the schema, which decides and names the problem. A property
 // test holds it to that: accepted ⇒ the schema accepts the same value and returns the same
 // value, keys in the schema's order (code compares entries by their JSON).
+import { isJsonObject as isObject, type JsonObject as Obj, pickKeys as pick } from '../util/json-shape.js';
 import { findOverlap, isSafeRelativePath, isTrackablePath } from './paths.js';
 import type { Lock } from './schema.js';
 
@@ -15,27 +16,11 @@ export function emptyLock(): Lock {
   return { version: LOCK_VERSION, outputs: {}, stages: {} };
 }
 
-type Obj = Record<string, unknown>;
-
-/** A copy of `o` with the keys of `order` that it holds, in that order (as zod returns objects). */
-function pick(o: Obj, order: readonly string[]): Obj {
-  const out: Obj = {};
-  for (const k of order) if (o[k] !== undefined) out[k] = o[k];
-  return out;
-}
-
 const mapValues = (o: Obj, f: (v: Obj) => Obj): Obj =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as Obj)]));
 
 const HASH = /^[0-9a-f]{64}$/;
 const COMMIT = /^[0-9a-f]{40,64}$/;
-
-/** A plain JSON object whose keys are all in `allowed` (and none is `__proto__`). */
-function isObject(v: unknown, allowed?: ReadonlySet<string>): v is Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  for (const k of Object.keys(v)) if (k === '__proto__' || (allowed && !allowed.has(k))) return false;
-  return true;
-}
 
 const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isOptional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
@@ -44,11 +29,11 @@ const isNonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
 const isFiniteNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const isHash = (v: unknown) => typeof v === 'string' && HASH.test(v);
 
+// Each object's keys, in the order of its zod schema (the order zod returns them in).
 const SUMMARY_ORDER = ['name', 'dtype', 'shape', 'mean', 'std', 'min', 'max'];
-const SUMMARY_KEYS = new Set(SUMMARY_ORDER);
 function isTensorSummary(v: unknown): boolean {
   return (
-    isObject(v, SUMMARY_KEYS) &&
+    isObject(v, SUMMARY_ORDER) &&
     isOptional(v.name, isString) &&
     isString(v.dtype) &&
     Array.isArray(v.shape) &&
@@ -57,14 +42,14 @@ function isTensorSummary(v: unknown): boolean {
   );
 }
 
-const META_KEYS = new Set(['format', 'tensors']);
+const META_ORDER = ['format', 'tensors'];
 const orderMeta = (m: Obj): Obj => ({
   format: m.format,
   tensors: (m.tensors as Obj[]).map((t) => pick(t, SUMMARY_ORDER)),
 });
 function isTensorMeta(v: unknown): boolean {
   return (
-    isObject(v, META_KEYS) &&
+    isObject(v, META_ORDER) &&
     isString(v.format) &&
     Array.isArray(v.tensors) &&
     v.tensors.every(isTensorSummary)
@@ -77,10 +62,9 @@ function isMeta(v: unknown): boolean {
 }
 
 const IMPORT_ORDER = ['url', 'rev', 'commit', 'path'];
-const IMPORT_KEYS = new Set(IMPORT_ORDER);
 function isImportSource(v: unknown): boolean {
   return (
-    isObject(v, IMPORT_KEYS) &&
+    isObject(v, IMPORT_ORDER) &&
     isNonEmpty(v.url) &&
     isOptional(v.rev, isNonEmpty) &&
     typeof v.commit === 'string' &&
@@ -91,7 +75,6 @@ function isImportSource(v: unknown): boolean {
 }
 
 const OUTPUT_ORDER = ['hash', 'size', 'files', 'kind', 'stage', 'meta', 'import'];
-const OUTPUT_KEYS = new Set(OUTPUT_ORDER);
 function orderOutput(e: Obj): Obj {
   const out = pick(e, OUTPUT_ORDER);
   if (out.meta)
@@ -101,7 +84,7 @@ function orderOutput(e: Obj): Obj {
 }
 function isOutputEntry(v: unknown): boolean {
   return (
-    isObject(v, OUTPUT_KEYS) &&
+    isObject(v, OUTPUT_ORDER) &&
     isHash(v.hash) &&
     isCount(v.size) &&
     isOptional(v.files, isCount) &&
@@ -118,10 +101,9 @@ function isPathHashes(v: unknown): boolean {
 }
 
 const STAGE_ORDER = ['cmd', 'deps', 'params', 'outs'];
-const STAGE_KEYS = new Set(STAGE_ORDER);
 function isStageState(v: unknown): boolean {
   return (
-    isObject(v, STAGE_KEYS) &&
+    isObject(v, STAGE_ORDER) &&
     isString(v.cmd) &&
     isPathHashes(v.deps) &&
     isObject(v.params) &&
@@ -129,7 +111,7 @@ function isStageState(v: unknown): boolean {
   );
 }
 
-const LOCK_KEYS = new Set(['version', 'outputs', 'stages']);
+const LOCK_ORDER = ['version', 'outputs', 'stages'];
 
 /**
  * The lock, when `raw` (parsed JSON) is one that the schema accepts as it is; undefined when
@@ -139,7 +121,7 @@ const LOCK_KEYS = new Set(['version', 'outputs', 'stages']);
  * const lock = acceptLock(JSON.parse(text)) ?? lockSchema.parse(JSON.parse(text));
  */
 export function acceptLock(raw: unknown): Lock | undefined {
-  if (!isObject(raw, LOCK_KEYS) || raw.version !== LOCK_VERSION) return undefined;
+  if (!isObject(raw, LOCK_ORDER) || raw.version !== LOCK_VERSION) return undefined;
   const { outputs, stages = {} } = raw;
   if (!isObject(outputs) || !isObject(stages)) return undefined;
   for (const [p, entry] of Object.entries(outputs))
