@@ -95,12 +95,17 @@ async function acquire(file: string, info: LockInfo): Promise<void> {
 async function takeOver(file: string, stale: LockInfo | undefined): Promise<void> {
   const gate = `${file}.takeover`;
   try {
-    await fsp.writeFile(gate, String(process.pid), { flag: 'wx' });
+    await fsp.writeFile(gate, JSON.stringify({ pid: process.pid, host: hostname() }), { flag: 'wx' });
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
-    // Someone else is taking over; a gate left by a dead process is cleared after a while.
+    // Someone else is taking over. A gate left by a process killed in this very step is stale
+    // at once, like the lock; one that cannot be read (killed between create and write) after
+    // a while — sooner than acquire() gives up.
+    const keeper = readHolder(gate);
     const stat = await fsp.stat(gate).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > 5000) await fsp.rm(gate, { force: true });
+    const dead = keeper !== undefined && keeper.host === hostname() && !isProcessAlive(keeper.pid);
+    if (dead || (keeper === undefined && stat && Date.now() - stat.mtimeMs > 250))
+      await fsp.rm(gate, { force: true });
     await sleep(25);
     return;
   }

@@ -279,6 +279,20 @@ describe('the command line', () => {
     }
   });
 
+  it('a lock and its takeover gate both left by processes killed with -9: the next command takes over', () => {
+    const dir = tempRepo();
+    writeFiles(dir, { f: 'data' });
+    mkdirSync(path.join(dir, '.dataver/tmp'), { recursive: true });
+    const dead = { pid: 999999, host: hostname() };
+    writeFileSync(
+      path.join(dir, '.dataver/tmp/lock'),
+      JSON.stringify({ ...dead, command: 'push', started: 'x' }),
+    );
+    writeFileSync(path.join(dir, '.dataver/tmp/lock.takeover'), JSON.stringify(dead));
+    expect(dv(dir, ['add', 'f']).code).toBe(0);
+    expect(existsSync(path.join(dir, '.dataver/tmp/lock.takeover'))).toBe(false);
+  });
+
   it('two contenders for a stale lock: never both inside, and no lost lock entries', async () => {
     const dir = tempRepo();
     const files: Record<string, string> = {};
