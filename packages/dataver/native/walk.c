@@ -4,10 +4,16 @@
 // one buffer of names and one array of numbers. Optional: without it (no compiler, Windows)
 // dataver walks in JavaScript with the same results.
 //
-//   walk(root, threads) -> { names: Buffer, meta: Float64Array }
-//     names: the paths relative to root, '/'-separated, each ended by a NUL byte, in byte order
-//     meta:  META numbers per name: kind (1 file, 2 folder, 3 symlink, 4 other), size, mtimeMs, ctimeMs,
-//            ino, dev, nlink (0 for all but files: the caller follows a symlink itself)
+//   walk(root, threads) -> { names: Buffer, meta: Float64Array, digest: string, newest: number, links: boolean }
+//     names:  the paths relative to root, '/'-separated, each ended by a NUL byte, in no order
+//             (each thread's folders as it read them)
+//     meta:   META numbers per name: kind (1 file, 2 folder, 3 symlink, 4 other), size, mtimeMs, ctimeMs,
+//             ino, dev, nlink (0 for all but files: the caller follows a symlink itself)
+//     digest: 32 hex digits and the count, which depend on the set of (name, kind, size, mtimeMs, ctimeMs, ino, dev)
+//             and on nothing else (not the order, not nlink): two 64-bit multiply-mix hashes of each
+//             entry, each summed over all entries, and the count. Computed on the threads as they
+//             read, so that a no-op `status` needs neither a sort nor a pass over the listing.
+//     newest: the latest mtimeMs or ctimeMs of a file (0 without files); links: a symlink was met
 //   Throws an Error whose `code` is the errno name when any folder or file cannot be read.
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -15,6 +21,7 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,7 +52,43 @@ typedef struct {
 typedef struct {
   bytes_t names;
   numbers_t meta;
+  uint64_t sum1, sum2; /* the two lanes of the digest */
+  double newest;
+  int links;
 } output_t;
+
+/* wyhash's primes and its multiply-mix: the 128-bit product of a and b, halves xored. */
+#define P0 0xa0761d6478bd642fULL
+#define P1 0xe7037ed1a0b428dbULL
+#define P2 0x8ebc6af09c88c6e3ULL
+#define P3 0x589965cc75374cc3ULL
+
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t load8(const unsigned char *p, size_t n) {
+  uint64_t v = 0;
+  memcpy(&v, p, n < 8 ? n : 8);
+  return v;
+}
+
+/* One entry's hash in one lane: the name 16 bytes at a time, then its numbers two at a time. */
+static uint64_t entry_hash(uint64_t seed, const char *name, size_t len, const double *m) {
+  const unsigned char *p = (const unsigned char *)name;
+  uint64_t h = mum(seed ^ P0, (uint64_t)len ^ P1);
+  for (size_t i = 0; i < len; i += 16) {
+    size_t left = len - i;
+    uint64_t a = load8(p + i, left);
+    uint64_t b = left > 8 ? load8(p + i + 8, left - 8) : 0;
+    h = mum(a ^ P1, b ^ h);
+  }
+  uint64_t n[6];
+  memcpy(n, m, sizeof n);
+  for (int i = 0; i < 6; i += 2) h = mum(n[i] ^ P2, n[i + 1] ^ h);
+  return mum(h ^ P3, (uint64_t)len ^ P0);
+}
 
 typedef struct {
   int root_fd;
@@ -115,6 +158,13 @@ static int emit(output_t *out, const char *rel, size_t rel_len, double kind, con
   } else {
     m[1] = m[2] = m[3] = m[4] = m[5] = m[6] = 0;
   }
+  out->sum1 += entry_hash(P1, rel, rel_len, m);
+  out->sum2 += entry_hash(P2, rel, rel_len, m);
+  if (kind == 1) {
+    if (m[2] > out->newest) out->newest = m[2];
+    if (m[3] > out->newest) out->newest = m[3];
+  } else if (kind == 3)
+    out->links = 1;
   return 1;
 }
 
@@ -182,15 +232,6 @@ static void read_folder(walk_t *w, output_t *out, const char *dir) {
   }
   free(rel);
   closedir(d);
-}
-
-typedef struct {
-  const char *name;
-  const double *meta;
-} entry_t;
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(((const entry_t *)a)->name, ((const entry_t *)b)->name);
 }
 
 typedef struct {
@@ -278,43 +319,43 @@ static napi_value walk(napi_env env, napi_callback_info info) {
     else throw_errno(env, w.failed_errno, w.failed_path);
   } else {
     size_t name_bytes = 0, count = 0;
+    uint64_t sum1 = 0, sum2 = 0;
+    double newest = 0;
+    int links = 0;
     for (int i = 0; i < started; i++) {
-      name_bytes += workers[i].out.names.len;
-      count += workers[i].out.meta.len / META;
+      output_t *o = &workers[i].out;
+      name_bytes += o->names.len;
+      count += o->meta.len / META;
+      sum1 += o->sum1;
+      sum2 += o->sum2;
+      if (o->newest > newest) newest = o->newest;
+      links |= o->links;
     }
-    entry_t *entries = malloc((count ? count : 1) * sizeof(entry_t));
-    if (!entries) {
-      napi_throw_error(env, "ENOMEM", "out of memory while walking the folder");
-    } else {
-      size_t k = 0;
-      for (int i = 0; i < started; i++) {
-        const char *name = workers[i].out.names.data;
-        for (size_t j = 0; j < workers[i].out.meta.len; j += META) {
-          entries[k].name = name;
-          entries[k].meta = workers[i].out.meta.data + j;
-          name += strlen(name) + 1;
-          k++;
-        }
-      }
-      /* Sorted by name, so that equal trees give equal buffers (the threads finish in any order). */
-      qsort(entries, count, sizeof(entry_t), by_name);
-      void *names_data, *meta_data;
-      napi_value names, meta_buffer, meta;
-      napi_create_buffer(env, name_bytes, &names_data, &names);
-      napi_create_arraybuffer(env, count * META * sizeof(double), &meta_data, &meta_buffer);
-      napi_create_typedarray(env, napi_float64_array, count * META, meta_buffer, 0, &meta);
-      char *at = names_data;
-      for (size_t i = 0; i < count; i++) {
-        size_t len = strlen(entries[i].name) + 1;
-        memcpy(at, entries[i].name, len);
-        at += len;
-        memcpy((double *)meta_data + i * META, entries[i].meta, META * sizeof(double));
-      }
-      free(entries);
+    void *names_data, *meta_data;
+    napi_value names, meta_buffer, meta, digest, newest_value, links_value;
+    napi_create_buffer(env, name_bytes, &names_data, &names);
+    napi_create_arraybuffer(env, count * META * sizeof(double), &meta_data, &meta_buffer);
+    napi_create_typedarray(env, napi_float64_array, count * META, meta_buffer, 0, &meta);
+    char *names_at = names_data;
+    double *meta_at = meta_data;
+    for (int i = 0; i < started; i++) {
+      output_t *o = &workers[i].out;
+      if (o->names.len) memcpy(names_at, o->names.data, o->names.len);
+      if (o->meta.len) memcpy(meta_at, o->meta.data, o->meta.len * sizeof(double));
+      names_at += o->names.len;
+      meta_at += o->meta.len;
+    }
+    char hex[64];
+    snprintf(hex, sizeof hex, "%016llx%016llx-%zu", (unsigned long long)sum1, (unsigned long long)sum2, count);
+    napi_create_string_utf8(env, hex, NAPI_AUTO_LENGTH, &digest);
+    napi_create_double(env, newest, &newest_value);
+    napi_get_boolean(env, links, &links_value);
     napi_create_object(env, &result);
     napi_set_named_property(env, result, "names", names);
     napi_set_named_property(env, result, "meta", meta);
-    }
+    napi_set_named_property(env, result, "digest", digest);
+    napi_set_named_property(env, result, "newest", newest_value);
+    napi_set_named_property(env, result, "links", links_value);
   }
   free(w.failed_path);
   for (int i = 0; i < started; i++) {

@@ -1,6 +1,5 @@
 // Reading the workspace: walking tracked paths, and hashing what the stat
 // cache cannot vouch for (on all cores), optionally copying it into the cache.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { DataverError, isStaleTemp, isTempName } from '@dataver/foundation';
@@ -79,7 +78,7 @@ export interface DirectoryListing extends Listing {
 
 /**
  * The metadata digest of a directory's files (see `describeListing`) and, lazily, the files.
- * From the native walker the digest covers its raw, sorted output (names and every number),
+ * From the native walker the digest covers its raw output (names and every number but nlink),
  * so that a no-op `status` builds no object per file; it differs from the JavaScript walk's
  * digest, which only makes the first status after a switch between the two look further.
  *
@@ -123,23 +122,14 @@ export function listDirectory(
   return { ...summary, files: list, links: false };
 }
 
-/** The digest and newest time stamp of a native listing; undefined when it holds a symlink. */
-function nativeSummary({ names, meta }: NativeListing): Listing | undefined {
-  let newest = 0;
-  for (let m = 0; m < meta.length; m += META) {
-    const kind = meta[m];
-    if (kind === KIND_SYMLINK) return undefined;
-    if (kind === KIND_FILE) newest = Math.max(newest, meta[m + 2] as number, meta[m + 3] as number);
-  }
-  // Hard-link counts stay out, as in describeListing: add and checkout link files into the cache.
-  const numbers = Float64Array.from(meta);
-  for (let m = 6; m < numbers.length; m += META) numbers[m] = 0;
-  const digest = createHash('sha256')
-    .update('native walk 1\0')
-    .update(names)
-    .update(new Uint8Array(numbers.buffer))
-    .digest('hex');
-  return { digest, newest };
+/**
+ * The digest and newest time stamp of a native listing, both computed by the walk's threads;
+ * undefined when it holds a symlink. Hard-link counts stay out, as in describeListing: add and
+ * checkout link files into the cache.
+ */
+function nativeSummary(listing: NativeListing): Listing | undefined {
+  if (listing.links) return undefined;
+  return { digest: `native walk 2 ${listing.digest}`, newest: listing.newest };
 }
 
 /**

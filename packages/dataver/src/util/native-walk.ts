@@ -12,9 +12,19 @@ export const KIND_DIR = 2;
 export const KIND_SYMLINK = 3;
 
 export interface NativeListing {
-  /** Paths relative to the walked folder, `/`-separated, each ended by a NUL byte. */
+  /** Paths relative to the walked folder, `/`-separated, each ended by a NUL byte, in no order. */
   names: Buffer;
   meta: Float64Array;
+  /**
+   * Depends on the set of entries (path, kind, size, mtimeMs, ctimeMs, ino, dev) alone, not on
+   * their order nor on hard-link counts: two 64-bit multiply-mix hashes of each entry summed over
+   * the entries, and their count, computed on the walking threads.
+   */
+  digest: string;
+  /** The latest mtimeMs or ctimeMs of a file; 0 without files. */
+  newest: number;
+  /** A symlink was found. */
+  links: boolean;
 }
 
 interface NativeModule {
@@ -43,12 +53,12 @@ export function nativeWalkAvailable(): boolean {
 
 /**
  * Every entry below `root` (files with their metadata; symlinks and others by kind only), read
- * on up to two threads per core; undefined when the native walker is not available. Throws
+ * on up to two threads per core (or `threads`); undefined when the native walker is not available. Throws
  * the system error of the first folder or file it could not read.
  *
  * @example
  * const listing = nativeWalk('/repo/data'); // { names, meta } or undefined
  */
-export function nativeWalk(root: string): NativeListing | undefined {
-  return load()?.walk(root, Math.min(8, Math.max(2, availableParallelism())));
+export function nativeWalk(root: string, threads?: number): NativeListing | undefined {
+  return load()?.walk(root, threads ?? Math.min(8, Math.max(2, availableParallelism())));
 }
