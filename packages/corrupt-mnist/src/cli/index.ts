@@ -4,7 +4,7 @@ import { createProgram, lazyAction, parseInteger, runProgram, withExample } from
 import { type Command, Option } from 'commander';
 import { RECIPES } from '../generate.js';
 
-const command = (name: string) => lazyAction(() => import('./commands.js'), name);
+const command = (name: string) => lazyAction(async () => require('./commands.js'), name);
 const json = () => new Option('--json', 'print the result as JSON');
 
 /**

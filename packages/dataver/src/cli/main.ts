@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 
 /** A lazily loaded command of ./commands/<moduleName>.js. */
 function lazy(moduleName: string, exportName = 'run') {
-  return lazyAction(() => import(`./commands/${moduleName}.js`), exportName);
+  return lazyAction(async () => require(`./commands/${moduleName}.js`), exportName);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -192,7 +192,7 @@ async function runPool(
 
   // One small job, or no compiled worker (unit tests on sources): do it here.
   if (!script || workerCount <= 1 || (files.length === 1 && op.op === 'hash')) {
-    const { runBatch } = await import('./worker.js');
+    const { runBatch } = require('./worker.js') as typeof import('./worker.js');
     for (const batch of batches) {
       const [only] = batch;
       if (op.op === 'hash' && batch.length === 1 && only) {

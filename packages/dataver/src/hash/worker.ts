@@ -22,11 +22,11 @@ async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileO
     case 'hash':
       return (file) => hashFileSync(file, buffer);
     case 'ingest': {
-      const { ingestFileSync } = await import('./ingest.js');
+      const { ingestFileSync } = require('./ingest.js') as typeof import('./ingest.js');
       return (file) => ingestFileSync(file, request.root, buffer);
     }
     case 'place': {
-      const { placeFileSync } = await import('./place.js');
+      const { placeFileSync } = require('./place.js') as typeof import('./place.js');
       return (file, dest) => {
         placeFileSync(file, dest, request.mode);
         return { hash: '', size: 0 };

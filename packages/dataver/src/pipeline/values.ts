@@ -24,7 +24,8 @@ export async function openSource(root: string, rev?: string): Promise<Source> {
   if (rev === undefined) {
     return { label: 'workspace', read: (f) => readTextOrUndefined(path.join(root, f)) };
   }
-  const { readFileAtRevision, resolveRevision } = await import('../git/revisions.js');
+  const { readFileAtRevision, resolveRevision } =
+    require('../git/revisions.js') as typeof import('../git/revisions.js');
   const commit = await resolveRevision(root, rev); // an unknown revision fails here, once
   return { label: rev, read: (f) => readFileAtRevision(root, commit, f) };
 }

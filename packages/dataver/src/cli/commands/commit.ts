@@ -7,9 +7,9 @@ import { openRepo } from './context.js';
 export async function run(output: Output, [targets]: [string[]]): Promise<number> {
   const repo = await openRepo();
   await assertLockMerged(repo);
-  const { commitTargets } = await import('../../pipeline/commit.js');
+  const { commitTargets } = require('../../pipeline/commit.js') as typeof import('../../pipeline/commit.js');
   // Stage names stay as given; anything else is a path, relative to where the user stands.
-  const { readPipeline } = await import('../../pipeline/config.js');
+  const { readPipeline } = require('../../pipeline/config.js') as typeof import('../../pipeline/config.js');
   const stages = new Set((await readPipeline(repo.root))?.stages.map((s) => s.name) ?? []);
   const resolved = (targets ?? []).map((t) => (stages.has(t) ? t : repo.toRepoPath(t)));
   const result = await withWriteLock(repo, 'commit', () => commitTargets(repo, resolved));

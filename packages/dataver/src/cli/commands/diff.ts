@@ -32,7 +32,8 @@ export async function run(
   options: { md?: boolean },
 ): Promise<number> {
   const repo = await openRepo();
-  const { readLockAtRevision, resolveRevision } = await import('../../git/revisions.js');
+  const { readLockAtRevision, resolveRevision } =
+    require('../../git/revisions.js') as typeof import('../../git/revisions.js');
   let from = revA ?? 'HEAD';
   // In a repository without commits yet, the default base is simply "nothing".
   const noCommits =

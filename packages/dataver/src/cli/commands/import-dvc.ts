@@ -13,7 +13,8 @@ export async function run(
       hint: 'take the data from one of them; run the command again for the rest',
     });
   }
-  const { importDvc } = await import('../../pipeline/dvc-import.js');
+  const { importDvc } =
+    require('../../pipeline/dvc-import.js') as typeof import('../../pipeline/dvc-import.js');
   const result = await importDvc(process.cwd(), {
     fromCache: options.fromCache === true ? '.dvc/cache' : options.fromCache,
     fromRemote: options.fromRemote,

@@ -6,7 +6,8 @@ import { initRepo } from '../../core/init.js';
 import { cliScript } from '../self.js';
 
 async function setUpMergeDriver(root: string): Promise<void> {
-  const { installMergeDriver, mergeDriverCommand } = await import('../../git/merge-driver-setup.js');
+  const { installMergeDriver, mergeDriverCommand } =
+    require('../../git/merge-driver-setup.js') as typeof import('../../git/merge-driver-setup.js');
   await installMergeDriver(root, mergeDriverCommand(process.execPath, cliScript()));
 }
 
@@ -17,7 +18,7 @@ export async function run(
 ): Promise<number> {
   if (options.gitHooks) {
     // In a clone the repository exists already: only the (local) merge driver is missing.
-    const { Repo } = await import('../../core/repo.js');
+    const { Repo } = require('../../core/repo.js') as typeof import('../../core/repo.js');
     const existing = await Repo.tryFind(process.cwd());
     if (existing?.root === process.cwd()) {
       await setUpMergeDriver(existing.root);

@@ -24,7 +24,8 @@ export async function run(
   output: Output,
   [base, ours, theirs, shown]: [string, string, string, string | undefined],
 ): Promise<number> {
-  const { mergeLocks, renderConflicts, describeConflict } = await import('../../git/merge-lock.js');
+  const { mergeLocks, renderConflicts, describeConflict } =
+    require('../../git/merge-lock.js') as typeof import('../../git/merge-lock.js');
   const name = shown ?? 'data.lock.json';
   const merge = mergeLocks(
     await readSide(base, 'base'),

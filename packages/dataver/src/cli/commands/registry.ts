@@ -122,7 +122,8 @@ export async function list(
   let result: { rows: Row[]; unknown: string[] };
   if (url === undefined || url === '.') {
     const repo = await openRepo();
-    const { readLockAtRevision } = await import('../../git/revisions.js');
+    const { readLockAtRevision } =
+      require('../../git/revisions.js') as typeof import('../../git/revisions.js');
     const lock = options.rev
       ? await readLockAtRevision(repo.root, options.rev)
       : await readWorkspaceLock(repo);

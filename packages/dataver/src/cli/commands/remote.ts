@@ -44,7 +44,7 @@ async function changeConfig(
     await writeConfig(repo.root, change(await readConfig(repo.root)));
   });
   output.info(done());
-  const { commitState, stageFile } = await import('../../git/staging.js');
+  const { commitState, stageFile } = require('../../git/staging.js') as typeof import('../../git/staging.js');
   const file = toPosix(CONFIG_FILE);
   if (gitAdd) {
     if (await stageFile(repo.root, file))
@@ -73,7 +73,7 @@ export async function checkRemoteUrl(url: string): Promise<void> {
   }
   if (location.kind === 'gcs') {
     // Only the URL parser: the GCS client library itself loads when a remote is opened.
-    const { parseGsUrl } = await import('../../storage/gcs.js');
+    const { parseGsUrl } = require('../../storage/gcs.js') as typeof import('../../storage/gcs.js');
     parseGsUrl(url);
   }
 }
@@ -249,7 +249,8 @@ export async function setDefault(
 }
 
 export async function test(output: Output, [name]: [string | undefined]): Promise<number> {
-  const { testConfiguredRemote } = await import('../../core/remote-diagnostics.js');
+  const { testConfiguredRemote } =
+    require('../../core/remote-diagnostics.js') as typeof import('../../core/remote-diagnostics.js');
   const repo = await openRepo();
   const report = await testConfiguredRemote(repo, name);
   output.result(report, () =>

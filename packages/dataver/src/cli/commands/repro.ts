@@ -15,7 +15,7 @@ export async function run(
   const repo = await openRepo();
   // The pipeline reads the lock itself: one side of an unmerged lock would be recorded as the merge.
   await assertLockMerged(repo);
-  const { reproduce } = await import('../../pipeline/repro.js');
+  const { reproduce } = require('../../pipeline/repro.js') as typeof import('../../pipeline/repro.js');
   const onEvent = (event: ReproEvent) => {
     if (event.type === 'running') {
       output.info(`Running stage '${event.stage}' (${describeReasons(event.reasons)}):`);

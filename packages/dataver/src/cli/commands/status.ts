@@ -28,7 +28,7 @@ export async function run(
   });
   let remote: RemoteReport | undefined;
   if (options.remote !== undefined && options.remote !== false) {
-    const { remoteStatus } = await import('../../core/transfer.js');
+    const { remoteStatus } = require('../../core/transfer.js') as typeof import('../../core/transfer.js');
     remote = await remoteStatus(
       repo,
       lock,
@@ -40,7 +40,8 @@ export async function run(
   let stages: StageStatus[] = [];
   if (!repoPaths && existsSync(path.join(repo.root, 'dataver.yaml'))) {
     // Loaded only for repositories with a pipeline: the YAML parser costs start-up time.
-    const { computePipelineStatus } = await import('../../pipeline/status.js');
+    const { computePipelineStatus } =
+      require('../../pipeline/status.js') as typeof import('../../pipeline/status.js');
     stages = await computePipelineStatus(repo, lock);
   }
   const differs =

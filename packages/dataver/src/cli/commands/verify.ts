@@ -46,7 +46,7 @@ async function verifyRemoteCommand(
   repo: Repo,
   options: { remote?: string | boolean; sample?: number; jobs?: number },
 ): Promise<number> {
-  const { verifyRemote } = await import('../../core/transfer.js');
+  const { verifyRemote } = require('../../core/transfer.js') as typeof import('../../core/transfer.js');
   const name = typeof options.remote === 'string' ? options.remote : undefined;
   const result = await verifyRemote(repo, await readLock(repo.root), name, {
     sample: options.sample,

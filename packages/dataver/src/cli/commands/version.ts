@@ -35,7 +35,7 @@ export async function run(output: Output): Promise<number> {
         .replace(/^git version /, ''),
     () => null,
   );
-  const { Repo } = await import('../../core/repo.js');
+  const { Repo } = require('../../core/repo.js') as typeof import('../../core/repo.js');
   const repo = await Repo.tryFind(process.cwd()).catch(() => undefined);
   const info = {
     dataver: cliVersion(),
