@@ -122,6 +122,8 @@ const MAX_DELTA = 10_000;
 interface SavedView {
   token: string;
   folders: Record<string, string | FolderView>;
+  /** The identity of each manifest object whose bytes were checked against its hash. */
+  manifests?: Record<string, string>;
 }
 
 /** The monitor's view of the tracked folders for one status. */
@@ -134,6 +136,7 @@ export class MonitorView {
     readonly fallback: string | undefined,
     private readonly seen = new Map<string, string | FolderView>(),
     private readonly counts = { walked: 0, patched: 0 },
+    private readonly manifests = new Map<string, string>(),
   ) {}
 
   /** Asks the daemon (when one runs) what changed below `folders` since the last status. */
@@ -186,6 +189,17 @@ export class MonitorView {
     this.seen.set(folder, keep ? { hash, base, delta } : hash);
   }
 
+  /** The identity (see `ObjectCache.readManifestChecked`) a manifest object had when last checked. */
+  checkedManifest(hash: string): string | undefined {
+    const known = this.saved?.manifests?.[hash];
+    return typeof known === 'string' ? known : undefined;
+  }
+
+  /** Remembers that a manifest object with this identity matched its hash. */
+  noteManifest(hash: string, identity: string): void {
+    this.manifests.set(hash, identity);
+  }
+
   /** Counts a folder that status walked, or read at its changed paths only (for --verbose). */
   count(how: 'walked' | 'patched'): void {
     this.counts[how]++;
@@ -210,7 +224,11 @@ export class MonitorView {
       await fs.promises.rm(file, { force: true }).catch(() => undefined);
       return;
     }
-    const view: SavedView = { token: this.answer.token, folders: Object.fromEntries(this.seen) };
+    const view: SavedView = {
+      token: this.answer.token,
+      folders: Object.fromEntries(this.seen),
+      manifests: Object.fromEntries(this.manifests),
+    };
     await writeFileAtomic(file, JSON.stringify(view), { mkdir: true }).catch(() => undefined);
   }
 }

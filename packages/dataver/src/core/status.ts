@@ -317,7 +317,13 @@ async function statusFromMonitor(
     if (!repo.cache.has(entry.hash)) return undefined;
     let reread: { delta: FileDelta[]; hash: string } | undefined;
     try {
-      const view = ManifestView.from(await repo.cache.readManifestBytes(entry.hash), entry.hash);
+      // Checked against its hash once; then vouched for by the object file's identity.
+      const { bytes, identity } = repo.cache.readManifestChecked(
+        entry.hash,
+        monitor.checkedManifest(entry.hash),
+      );
+      monitor.noteManifest(entry.hash, identity);
+      const view = ManifestView.from(bytes, entry.hash);
       reread = view && (await rereadChanged(repo, statCache, folder, view, delta, changed));
     } catch (error) {
       if (isDataverError(error, 'OBJECT_CORRUPT') || isDataverError(error, 'OBJECT_MISSING'))

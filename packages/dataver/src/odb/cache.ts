@@ -134,11 +134,27 @@ export class ObjectCache {
     return parseManifest(await this.readManifestBytes(hash), hash);
   }
 
-  /** A directory manifest's bytes, checked against its hash. */
+  /**
+   * A directory manifest's bytes, checked against its hash. Read with one synchronous call:
+   * `fs.promises.readFile` reads in 512 KiB chunks, a thread-pool round trip each (15 ms of
+   * waiting for a manifest of 100 000 files, against 3 ms).
+   */
   async readManifestBytes(hash: string): Promise<Buffer> {
-    let bytes: Buffer;
+    return this.readManifestChecked(hash).bytes;
+  }
+
+  /**
+   * {@link readManifestBytes} with the identity of the object file as it was read (inode, size,
+   * mtime and ctime, from the open file): when that is `checkedAs`, the identity of an earlier
+   * read whose bytes matched the hash, the hash is not computed again. Objects are never written
+   * in place, and any write or chmod moves the ctime, so the identity vouches for the bytes as the
+   * stat cache vouches for a workspace file's; `verify` re-reads everything.
+   */
+  readManifestChecked(hash: string, checkedAs?: string): { bytes: Buffer; identity: string } {
+    const file = this.objectPath(hash);
+    let fd: number;
     try {
-      bytes = await fsp.readFile(this.objectPath(hash));
+      fd = fs.openSync(file, 'r');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
         throw new DataverError('OBJECT_MISSING', `directory manifest ${hash} is not in the cache`, {
@@ -148,12 +164,21 @@ export class ObjectCache {
       }
       throw error;
     }
-    if (sha256(bytes) !== hash) {
+    let bytes: Buffer;
+    let identity: string;
+    try {
+      const st = fs.fstatSync(fd);
+      identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      bytes = fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (checkedAs !== identity && sha256(bytes) !== hash) {
       throw new DataverError('OBJECT_CORRUPT', `cache object ${hash} (directory manifest) is corrupt`, {
         hint: 'run `dataver verify` then `dataver pull` to restore it',
       });
     }
-    return bytes;
+    return { bytes, identity };
   }
 
   /**

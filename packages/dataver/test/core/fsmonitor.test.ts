@@ -102,3 +102,17 @@ test('a tracked folder deleted and made again is watched anew', () => {
   fs.appendFileSync(path.join(repo, 'data/b/2.bin'), '!'); // in a subfolder made again
   expect(status(repo).stdout).toBe('M data/b/2.bin\n');
 });
+
+test('a locked manifest damaged in the cache after status checked it: checked again, never trusted', () => {
+  const repo = setUp();
+  fs.appendFileSync(path.join(repo, 'data/a/1.bin'), '!');
+  expect(status(repo).stderr).toMatch(/1 read at the changed paths only/); // manifest checked, its identity kept
+  const lock = JSON.parse(fs.readFileSync(path.join(repo, 'data.lock.json'), 'utf8'));
+  const hash: string = lock.outputs.data.hash;
+  const object = path.join(repo, '.dataver/cache/sha256', hash.slice(0, 2), hash.slice(2));
+  fs.chmodSync(object, 0o644);
+  fs.writeFileSync(object, fs.readFileSync(object, 'utf8').replace('"b/2.bin"', '"b/9.bin"'));
+  fs.appendFileSync(path.join(repo, 'data/c/3.bin'), '!');
+  // The monitor's path gives up on it and the walk, which needs the manifest too, says what is wrong.
+  expect(status(repo)).toMatchObject({ code: 3, stdout: '', stderr: expect.stringMatching(/is corrupt/) });
+});

@@ -1,7 +1,9 @@
 // ObjectCache.removeLeftovers: one crash clean-up for every temporary name dataver writes in the
-// cache (foundation's `.dv-<pid>-<hex>.tmp`, and the names older versions used).
+// cache (foundation's `.dv-<pid>-<hex>.tmp`, and the names older versions used); placing files on
+// worker threads; reading a manifest checked once and then vouched for by its file's identity.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpNameFor } from '@dataver/foundation';
 import { ObjectCache } from '../../src/odb/cache';
@@ -65,3 +67,41 @@ describe('placing many files on worker threads (the built pool: workers need com
     expect(seen.size).toBe(1500);
   });
 });
+
+describe('readManifestChecked', () => {
+  const setUp = async () => {
+    const root = tempDir();
+    const cache = new ObjectCache(path.join(root, 'cache'), path.join(root, 'tmp'));
+    await cache.ensureDirs();
+    const bytes = Buffer.from('[\n{"path":"a.bin","hash":"00","size":1}\n]\n');
+    const hash = await cache.putBuffer(bytes);
+    expect(hash).toBe(createHash('sha256').update(bytes).digest('hex'));
+    return { cache, hash, file: cache.objectPath(hash) };
+  };
+
+  test('checks the bytes against the hash, and again whenever the file is not the one checked', async () => {
+    const { cache, hash, file } = await setUp();
+    const first = cache.readManifestChecked(hash);
+    expect(first.bytes.toString()).toContain('a.bin');
+    expect(cache.readManifestChecked(hash, first.identity).identity).toBe(first.identity);
+    // Damaged in place, same size: the ctime moves, so the old identity no longer vouches.
+    chmodSync(file, 0o644);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('a.bin', 'b.bin'));
+    expect(() => cache.readManifestChecked(hash, first.identity)).toThrow(/is corrupt/);
+    expect(() => cache.readManifestChecked(hash)).toThrow(/is corrupt/);
+  });
+
+  test('an identity that matches is trusted without hashing (the memo), a missing object is named', async () => {
+    const { cache, hash, file } = await setUp();
+    chmodSync(file, 0o644);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('a.bin', 'b.bin'));
+    const damaged = fstatIdentity(file);
+    expect(cache.readManifestChecked(hash, damaged).bytes.toString()).toContain('b.bin');
+    expect(() => cache.readManifestChecked('f'.repeat(64))).toThrow(/is not in the cache/);
+  });
+});
+
+function fstatIdentity(file: string): string {
+  const st = statSync(file);
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
