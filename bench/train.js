@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Training and inference speed of the trainer's cnn-small against the same model in PyTorch (Debian's
+// Training and inference speed of the trainer's cnn-small (or, with --model, cnn-medium: the same design
+// wider, the pipeline's model) against the same model in PyTorch (Debian's
 // /usr/bin/python3 with python3-torch, 2 threads), measured in the same run on the same data: one epoch
 // of N images (default 30 000) at the same batch size through the trainer's real training loop (threads
 // chosen by `workers: auto`, and on one thread), then inference at batch 1000 and batch 1 (the server's
@@ -7,7 +8,7 @@
 // medians are reported with the machine's load. Without PyTorch only our figures are printed. Never
 // fails the test suite.
 //
-//   node bench/train.js [--images 30000] [--batch 64] [--rounds 3] [--quick] [--json]
+//   node bench/train.js [--images 30000] [--batch 64] [--rounds 3] [--model cnn-medium] [--quick] [--json]
 //   node bench/train.js --profile [--batch 64] [--steps 100]    per-kernel time per batch (main thread)
 //   --dist DIR measures another build of the trainer (e.g. an older commit's packages/trainer/dist).
 const { spawnSync } = require('node:child_process');
@@ -24,6 +25,14 @@ const images = arg('images', quick ? 6000 : 30000);
 const batch = arg('batch', 64);
 const rounds = arg('rounds', quick ? 1 : 3);
 const asJson = process.argv.includes('--json');
+const modelArg = process.argv.indexOf('--model');
+const modelName = modelArg > 0 ? process.argv[modelArg + 1] : 'cnn-small';
+/** Channels of the three blocks and the hidden units of each model of the course's design. */
+const SHAPES = { 'cnn-small': [12, 16, 20, 32], 'cnn-medium': [16, 24, 32, 40] };
+if (!SHAPES[modelName]) {
+  console.error(`bench/train: --model ${modelName}: choose ${Object.keys(SHAPES).join(' or ')}`);
+  process.exit(2);
+}
 const distArg = process.argv.indexOf('--dist');
 const dist =
   distArg > 0
@@ -59,8 +68,9 @@ x = torch.from_numpy(np.fromfile(xpath, dtype=np.float32).reshape(n, 1, 28, 28))
 y = torch.from_numpy(np.fromfile(ypath, dtype=np.int32).astype(np.int64))
 def block(i, o):
     return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.LeakyReLU(0.1), nn.MaxPool2d(2)]
-model = nn.Sequential(*block(1, 12), *block(12, 16), *block(16, 20), nn.Flatten(),
-                      nn.Linear(180, 32), nn.LeakyReLU(0.1), nn.Linear(32, 10))
+a, b, c, h = map(int, sys.argv[6:10])
+model = nn.Sequential(*block(1, a), *block(a, b), *block(b, c), nn.Flatten(),
+                      nn.Linear(9 * c, h), nn.LeakyReLU(0.1), nn.Linear(h, 10))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 lossf = nn.CrossEntropyLoss()
 model.train()
@@ -100,9 +110,8 @@ function pytorch(data) {
   const yp = path.join(dir, 'y.i32');
   fs.writeFileSync(xp, Buffer.from(data.x.buffer));
   fs.writeFileSync(yp, Buffer.from(data.y.buffer));
-  const r = spawnSync(py, ['-c', PYTORCH, String(images), String(batch), xp, yp, String(singles)], {
-    encoding: 'utf8',
-  });
+  const args = [String(images), String(batch), xp, yp, String(singles), ...SHAPES[modelName].map(String)];
+  const r = spawnSync(py, ['-c', PYTORCH, ...args], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) return { skipped: `pytorch failed: ${r.stderr.trim().split('\n').pop()}` };
   const [seconds, batch1000, batch1, params, threads] = r.stdout.trim().split(/\s+/).map(Number);
@@ -141,6 +150,7 @@ async function ours(data, workers, withInference) {
   processedDir ??= await writeProcessed(data);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-out-'));
   const settings = {
+    model: modelName,
     epochs: 1,
     batchSize: batch,
     workers,
@@ -226,7 +236,7 @@ async function profile() {
     });
   }
   const data = loadMnist(6400);
-  const model = createModel('cnn-small', { seed: 0 });
+  const model = createModel(modelName, { seed: 0 });
   const trainables = model.variables.filter((v) => v.trainable);
   const vars = trainables.map((v) => v.variable);
   const optimizer = new Optimizer({ name: 'adam', learningRate: 1e-3 }, adam);
@@ -260,7 +270,7 @@ async function profile() {
   const total = performance.now() - start;
   const l = load();
   const per = (ms) => (ms / steps).toFixed(2).padStart(7);
-  console.log(`profile: cnn-small, batch ${batch}, ${steps} steps on the main thread, ${loadText(l)}`);
+  console.log(`profile: ${modelName}, batch ${batch}, ${steps} steps on the main thread, ${loadText(l)}`);
   console.log(
     `  ${(total / steps).toFixed(2)} ms/batch, ${((batch * steps) / (total / 1000)).toFixed(0)} images/s`,
   );
@@ -300,7 +310,8 @@ async function compare() {
   const data = loadMnist(images);
   const rows = [];
   const loadStart = load();
-  if (!asJson) console.log(`${images} images, batch ${batch}, ${rounds} round(s); ${loadText(loadStart)}`);
+  if (!asJson)
+    console.log(`${modelName}, ${images} images, batch ${batch}, ${rounds} round(s); ${loadText(loadStart)}`);
   for (let r = 0; r < rounds; r++) {
     const before = load();
     const auto = await ours(data, 'auto', true);

@@ -46,6 +46,11 @@ export const trainConfigSchema = z
      * and inference; recorded in the model), so that the model need not learn the data's rotations.
      */
     canonicalize: z.boolean().default(false),
+    /**
+     * Scale every image to mean 0 and standard deviation 1 of its own before the network sees it
+     * (training and inference; recorded in the model): contrast and background level stop mattering.
+     */
+    standardize: z.boolean().default(false),
     epochs: z.number().int().min(1).max(1000).default(8),
     batchSize: z.number().int().min(1).max(8192).default(64),
     /**
@@ -173,15 +178,20 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
 }
 
 /**
- * The architecture options a configuration asks for (seeded initial weights, canonicalization).
+ * The architecture options a configuration asks for (seeded initial weights, canonicalization,
+ * standardization).
  *
  * @example
  * ```ts
  * const model = createModel(config.model, modelOptionsOf(config));
  * ```
  */
-export function modelOptionsOf(config: TrainConfig): { seed: number; canonicalize: boolean } {
-  return { seed: config.seed, canonicalize: config.canonicalize };
+export function modelOptionsOf(config: TrainConfig): {
+  seed: number;
+  canonicalize: boolean;
+  standardize: boolean;
+} {
+  return { seed: config.seed, canonicalize: config.canonicalize, standardize: config.standardize };
 }
 
 /**

@@ -298,7 +298,9 @@ test('config errors name the key and the allowed values (exit 2), and nothing is
   const line = errorLine(r.stderr);
   expect(line).toMatch(/optimizer: "adagrad" is not allowed \(allowed: adam, adamw, sgd\)/);
   expect(line).toMatch(/epochs: 0 is too small/);
-  expect(line).toMatch(/unknown key 'batchsize' \(allowed: model, canonicalize, epochs, batchSize/);
+  expect(line).toMatch(
+    /unknown key 'batchsize' \(allowed: model, canonicalize, standardize, epochs, batchSize/,
+  );
   expect(fs.existsSync(out)).toBe(false);
   const flag = trainer(['train', '--epochs', 'two', '--out', out]);
   expect(flag.code).toBe(2);

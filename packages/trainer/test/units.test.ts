@@ -12,17 +12,17 @@ import { crc32c, encodeEvent, frameRecord, maskedCrc32c, readRecords } from '../
 import { REPO_ROOT } from './helpers/fixtures';
 
 describe('config', () => {
-  test('configs/train.yaml is valid and uses the default model', () => {
+  test("configs/train.yaml is valid and trains the pipeline's model", () => {
     const config = parseTrainConfig(
       parse(fs.readFileSync(path.join(REPO_ROOT, 'configs/train.yaml'), 'utf8')),
     );
-    expect(config.model).toBe('cnn-small');
+    expect(config.model).toBe('cnn-medium');
     expect(config.data.dir).toBe('data/processed');
   });
 
   test('errors name the key, the value and the allowed values', () => {
     expect(() => parseTrainConfig({ model: 'vgg' })).toThrow(
-      /model: "vgg" is not allowed \(allowed: cnn-small, cnn-large\)/,
+      /model: "vgg" is not allowed \(allowed: cnn-small, cnn-medium, cnn-large\)/,
     );
     expect(() => parseTrainConfig({ schedule: { name: 'linear' } })).toThrow(
       /schedule\.name: "linear" is not allowed \(allowed: constant, step, cosine, onecycle\)/,

@@ -50,7 +50,7 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'data-parallel worker threads (overrides workers)', int)
     .option('--lr <x>', 'learning rate (overrides learningRate)', num)
     .option('--seed <n>', 'seed (overrides seed)', int)
-    .option('--model <name>', 'architecture: cnn-small | cnn-large (overrides model)')
+    .option('--model <name>', 'architecture: cnn-small | cnn-medium | cnn-large (overrides model)')
     .option('--limit <n>', 'use only the first N training images', int)
     .option('--no-augment', 'turn augmentation off')
     .option('--out <dir>', 'run directory (overrides output.dir)')

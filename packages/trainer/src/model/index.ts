@@ -1,5 +1,6 @@
 // Model factories: `createModel(name, options)` returns a seeded, initialised model with a forward
-// function and its variables. Two architectures: the small default CNN and a larger one with dropout.
+// function and its variables. Three architectures: the course's small CNN, the same design wider
+// (`cnn-medium`), and a larger plain one with dropout.
 import { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -13,7 +14,7 @@ import {
 } from './layers.js';
 
 /** Names accepted by {@link createModel}. */
-export const MODEL_NAMES = ['cnn-small', 'cnn-large'] as const;
+export const MODEL_NAMES = ['cnn-small', 'cnn-medium', 'cnn-large'] as const;
 /** A model architecture name. */
 export type ModelName = (typeof MODEL_NAMES)[number];
 
@@ -29,13 +30,19 @@ export interface ModelOptions {
   momentum?: number;
   /** Batch-norm epsilon [1e-5]. */
   epsilon?: number;
-  /** Dropout rate before the first dense layer [cnn-small 0.1, cnn-large 0.5]. */
+  /** Dropout rate before the first dense layer [cnn-small and cnn-medium 0.1, cnn-large 0.5]. */
   dropout?: number;
   /**
    * Whether every input is first turned upright by the principal axis of its ink [false]
    * (data/canonical.ts): inference does it in {@link infer}, training folds it into augmentation.
    */
   canonicalize?: boolean;
+  /**
+   * Whether every input is first scaled to mean 0 and standard deviation 1 of its own [false]: the
+   * network then sees the same image whatever its contrast gain and background level (a grey-level
+   * affine change of the pixels), in training and inference alike.
+   */
+  standardize?: boolean;
 }
 
 /** Per-call options of {@link Model.forward}. */
@@ -80,7 +87,7 @@ export function countParams(model: Model): ParamCount {
 }
 
 /** Each architecture's dropout rate before its first dense layer. */
-const DEFAULT_DROPOUT: Record<ModelName, number> = { 'cnn-small': 0.1, 'cnn-large': 0.5 };
+const DEFAULT_DROPOUT: Record<ModelName, number> = { 'cnn-small': 0.1, 'cnn-medium': 0.1, 'cnn-large': 0.5 };
 
 function resolveOptions(name: ModelName, options: ModelOptions): Required<ModelOptions> {
   return {
@@ -91,27 +98,48 @@ function resolveOptions(name: ModelName, options: ModelOptions): Required<ModelO
     epsilon: options.epsilon ?? 1e-5,
     dropout: options.dropout ?? DEFAULT_DROPOUT[name] ?? 0,
     canonicalize: options.canonicalize ?? false,
+    standardize: options.standardize ?? false,
   };
 }
 
-function createSmall(opts: Required<ModelOptions>): Model {
+/** Variance floor of {@link standardizeImages}: a blank image stays blank (all zeros). */
+const STANDARDIZE_EPSILON = 1e-4;
+
+/**
+ * Each image of a batch (N×H×W×C) shifted and scaled to mean 0 and standard deviation 1 of its own;
+ * one image's result depends on no other, so the threads of a training step agree bit for bit.
+ */
+function standardizeImages(x: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
+  return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, STANDARDIZE_EPSILON))) as tf.Tensor4D;
+}
+
+/**
+ * The course's design: three blocks of conv 3×3 (same) → batch norm → LeakyReLU → max-pool 2 with
+ * `widths` channels, dropout, a dense layer of `hidden` units and the classifier.
+ */
+function createBlocks(
+  name: 'cnn-small' | 'cnn-medium',
+  widths: readonly [number, number, number],
+  hidden: number,
+  opts: Required<ModelOptions>,
+): Model {
   const store = new ParameterStore(new Rng(opts.seed));
-  const widths = [12, 16, 20] as const;
-  const inputs = [1, 12, 16] as const;
+  const inputs = [1, widths[0], widths[1]] as const;
   const blocks = widths.map((w, i) => ({
     conv: convParams(store, `conv${i + 1}`, 3, inputs[i] ?? 1, w),
     bn: batchNormParams(store, `bn${i + 1}`, w),
   }));
   // 28 → 14 → 7 → 3 after three floor-pools.
   const flat = 3 * 3 * widths[2];
-  const fc1 = denseParams(store, 'fc1', flat, 32);
-  const fc2 = denseParams(store, 'fc2', 32, opts.numClasses);
+  const fc1 = denseParams(store, 'fc1', flat, hidden);
+  const fc2 = denseParams(store, 'fc2', hidden, opts.numClasses);
   return {
-    name: 'cnn-small',
+    name,
     options: opts,
     variables: store.variables,
     forward(x, { training, rng }) {
-      let h = x;
+      let h = opts.standardize ? standardizeImages(x) : x;
       for (const b of blocks) {
         h = convBnLeakyPool(h, b.conv, b.bn, { training, ...opts });
       }
@@ -150,7 +178,7 @@ function createLarge(opts: Required<ModelOptions>): Model {
           2,
           'valid',
         );
-      const h = block(block(x, c1), c2);
+      const h = block(block(opts.standardize ? standardizeImages(x) : x, c1), c2);
       const f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
       let d = tf.relu(tf.add(tf.matMul(f, fc1.kernel as tf.Tensor2D), fc1.bias)) as tf.Tensor2D;
       if (training && rng) d = seededDropout(d, opts.dropout, rng);
@@ -175,7 +203,9 @@ export function createModel(name: ModelName, options: ModelOptions = {}): Model 
   const opts = resolveOptions(name, options);
   switch (name) {
     case 'cnn-small':
-      return createSmall(opts);
+      return createBlocks('cnn-small', [12, 16, 20], 32, opts);
+    case 'cnn-medium':
+      return createBlocks('cnn-medium', [16, 24, 32], 40, opts);
     case 'cnn-large':
       return createLarge(opts);
     default:
