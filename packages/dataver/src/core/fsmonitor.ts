@@ -110,7 +110,8 @@ export interface FileDelta {
  * in the cache, how it differs from one (`base`), so that the next status can start from it.
  */
 export interface FolderView {
-  hash: string;
+  /** null: not computed (a status that did not need it); `base` and `delta` say what it is. */
+  hash: string | null;
   base: string;
   delta: FileDelta[];
 }
@@ -181,12 +182,13 @@ export class MonitorView {
   /**
    * Records what status found in a folder, to be vouched for next time: its content hash and,
    * when it is not `base`, how it differs from that version (undefined: a hash status cannot
-   * vouch for, such as a folder holding symlinks).
+   * vouch for, such as a folder holding symlinks; null: not computed, `base` and `delta` say it).
    */
-  saw(folder: string, hash: string | undefined, base?: string, delta: FileDelta[] = []): void {
+  saw(folder: string, hash: string | null | undefined, base?: string, delta: FileDelta[] = []): void {
     if (hash === undefined) return;
     const keep = base !== undefined && hash !== base && delta.length > 0 && delta.length <= MAX_DELTA;
-    this.seen.set(folder, keep ? { hash, base, delta } : hash);
+    if (keep) this.seen.set(folder, { hash, base, delta });
+    else if (hash !== null) this.seen.set(folder, hash);
   }
 
   /** The identity (see `ObjectCache.readManifestChecked`) a manifest object had when last checked. */

@@ -50,6 +50,12 @@ export interface StatusOptions {
   onWarning?: (message: string) => void;
   /** Told how the file-system monitor helped (for --verbose). */
   onVerbose?: (message: string) => void;
+  /**
+   * Whether each modified folder's `actualHash` is wanted [true]. Without it, a status under the
+   * file-system monitor reads the locked manifest only where the changed paths lead and does not
+   * hash the folder's new manifest (`actualHash` is then left out where it was not known already).
+   */
+  hashes?: boolean;
 }
 
 /** Lock outputs selected by user paths (an output matches a path equal to it, inside it, or containing it). */
@@ -117,7 +123,18 @@ export async function computeStatus(
       out.push(await fileStatus(repo, statCache, path, entry, options.workspaceFiles));
       continue;
     }
-    out.push(await dirStatus(repo, statCache, marks, path, entry, options.workspaceFiles, monitor));
+    out.push(
+      await dirStatus(
+        repo,
+        statCache,
+        marks,
+        path,
+        entry,
+        options.workspaceFiles,
+        monitor,
+        options.hashes !== false,
+      ),
+    );
   }
   options.onVerbose?.(monitor.describe());
   if (!repoPaths) await monitor.save();
@@ -210,6 +227,7 @@ async function dirStatus(
   entry: OutputEntry,
   workspaceFiles: Map<string, WorkspaceFile[]> | undefined,
   monitor?: MonitorView,
+  wantHash = true,
 ): Promise<OutputStatus> {
   const result: OutputStatus = {
     path,
@@ -245,7 +263,7 @@ async function dirStatus(
   }
   // Fastest path: the monitor says what changed below the folder since the last status saw it.
   if (monitor && !workspaceFiles) {
-    const known = await statusFromMonitor(repo, statCache, path, entry, monitor, result);
+    const known = await statusFromMonitor(repo, statCache, path, entry, monitor, result, wantHash);
     if (known) return known;
   }
   monitor?.count('walked');
@@ -303,39 +321,52 @@ async function statusFromMonitor(
   entry: OutputEntry,
   monitor: MonitorView,
   result: OutputStatus,
+  wantHash: boolean,
 ): Promise<OutputStatus | undefined> {
   const changed = monitor.changedPaths(folder);
   const seen = monitor.view(folder);
   if (!changed || !seen) return undefined;
   // The view relative to the locked version: one that matched the version now locked has no delta.
   let delta: FileDelta[];
-  let hash: string;
+  let hash: string | null;
   if (seen.hash === entry.hash) [delta, hash] = [[], entry.hash];
   else if (seen.base === entry.hash) [delta, hash] = [seen.delta, seen.hash];
   else return undefined;
-  if (changed.length > 0) {
+  if (changed.length > 0 || (hash === null && wantHash)) {
     if (!repo.cache.has(entry.hash)) return undefined;
-    let reread: { delta: FileDelta[]; hash: string } | undefined;
+    const checkedAs = monitor.checkedManifest(entry.hash);
+    // Without the new hash to compute, a manifest checked before is read only where lookups lead.
+    const open =
+      !wantHash && checkedAs !== undefined && repo.cache.openCheckedManifest(entry.hash, checkedAs);
     try {
-      // Checked against its hash once; then vouched for by the object file's identity.
-      const { bytes, identity } = repo.cache.readManifestChecked(
-        entry.hash,
-        monitor.checkedManifest(entry.hash),
-      );
-      monitor.noteManifest(entry.hash, identity);
-      const view = ManifestView.from(bytes, entry.hash);
-      reread = view && (await rereadChanged(repo, statCache, folder, view, delta, changed));
+      let view: ManifestView | undefined;
+      if (open) {
+        monitor.noteManifest(entry.hash, checkedAs as string);
+        view = ManifestView.fromFile(open.fd, open.size, entry.hash);
+      } else {
+        // Checked against its hash once; then vouched for by the object file's identity.
+        const { bytes, identity } = repo.cache.readManifestChecked(entry.hash, checkedAs);
+        monitor.noteManifest(entry.hash, identity);
+        view = ManifestView.from(bytes, entry.hash);
+      }
+      if (!view) return undefined;
+      if (changed.length > 0) {
+        const reread = await rereadChanged(repo, statCache, folder, view, delta, changed);
+        if (!reread) return undefined;
+        delta = reread;
+        monitor.count('patched');
+      }
+      hash = delta.length === 0 ? entry.hash : wantHash ? view.hashWith(editsOf(delta)) : null;
     } catch (error) {
       if (isDataverError(error, 'OBJECT_CORRUPT') || isDataverError(error, 'OBJECT_MISSING'))
         return undefined;
       throw error;
+    } finally {
+      if (open) fs.closeSync(open.fd);
     }
-    if (!reread) return undefined;
-    ({ delta, hash } = reread);
-    monitor.count('patched');
   }
   monitor.saw(folder, hash, entry.hash, delta);
-  result.actualHash = hash;
+  if (hash !== null) result.actualHash = hash;
   if (delta.length === 0) return result;
   result.workspace = 'modified';
   result.changes = delta.map(({ path, state }) => ({ path, state }));
@@ -363,7 +394,7 @@ async function rereadChanged(
   view: ManifestView,
   delta: FileDelta[],
   changed: string[],
-): Promise<{ delta: FileDelta[]; hash: string } | undefined> {
+): Promise<FileDelta[] | undefined> {
   // The changed paths that no other changed path contains: each is read again whole.
   const roots: string[] = [];
   for (const p of [...changed].sort(comparePaths)) {
@@ -429,11 +460,15 @@ async function rereadChanged(
     else if (was) next.push({ path: p, state: 'deleted' });
   }
   next.sort((a, b) => comparePaths(a.path, b.path));
-  const edits: ManifestEdit[] = next.map((d) => ({
+  return next;
+}
+
+/** A folder's differences from its version as manifest edits (sorted by path, as the delta is). */
+function editsOf(delta: FileDelta[]): ManifestEdit[] {
+  return delta.map((d) => ({
     path: d.path,
     entry: d.state === 'deleted' ? null : { path: d.path, hash: d.hash as string, size: d.size as number },
   }));
-  return { delta: next, hash: view.hashWith(edits) };
 }
 
 /** How the files of `after` differ from those of `before` (both sorted by path), in path order. */

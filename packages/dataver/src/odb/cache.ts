@@ -167,8 +167,7 @@ export class ObjectCache {
     let bytes: Buffer;
     let identity: string;
     try {
-      const st = fs.fstatSync(fd);
-      identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      identity = fileIdentity(fs.fstatSync(fd));
       bytes = fs.readFileSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -179,6 +178,24 @@ export class ObjectCache {
       });
     }
     return { bytes, identity };
+  }
+
+  /**
+   * A manifest object opened for reading in place when its file still has `checkedAs`, the
+   * identity of a read that matched the hash (see {@link readManifestChecked}); undefined when it
+   * is missing or has changed since. The caller closes `fd`.
+   */
+  openCheckedManifest(hash: string, checkedAs: string): { fd: number; size: number } | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.objectPath(hash), 'r');
+    } catch {
+      return undefined;
+    }
+    const st = fs.fstatSync(fd);
+    if (fileIdentity(st) === checkedAs) return { fd, size: st.size };
+    fs.closeSync(fd);
+    return undefined;
   }
 
   /**
@@ -438,4 +455,9 @@ export async function removeTemps(stale: ReadonlyArray<{ path: string }>): Promi
     }
   }
   return removed;
+}
+
+/** What identifies one version of an object file: it is replaced, never written in place. */
+function fileIdentity(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }

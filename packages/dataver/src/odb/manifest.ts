@@ -1,6 +1,7 @@
 // Directory manifests: a tracked directory is stored as a JSON object listing
 // its files, sorted by path; the directory's hash is the manifest's own hash.
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { DataverError } from '@dataver/foundation';
 import { sha256 } from '../hash/file.js';
 import { isSafeRelativePath } from '../lock/paths.js';
@@ -125,6 +126,90 @@ const HEAD = Buffer.from('[\n');
 const TAIL = Buffer.from('\n]\n');
 const SEPARATOR = Buffer.from(',\n');
 
+/** The bytes a {@link ManifestView} reads: a buffer, or a file read a page at a time. */
+interface ManifestBytes {
+  readonly length: number;
+  /** Like Buffer's: the first `byte` at or after `from`, or −1. */
+  indexOf(byte: number, from: number): number;
+  /** Like Buffer's: the last `byte` at or before `from`, or −1. */
+  lastIndexOf(byte: number, from: number): number;
+  slice(start: number, end: number): Buffer;
+}
+
+function bufferBytes(buffer: Buffer): ManifestBytes {
+  return {
+    length: buffer.length,
+    indexOf: (byte, from) => buffer.indexOf(byte, from),
+    lastIndexOf: (byte, from) => (from < 0 ? -1 : buffer.lastIndexOf(byte, from)),
+    slice: (start, end) => buffer.subarray(start, end),
+  };
+}
+
+/** Page size of a manifest read from its file: a lookup touches a dozen pages of 100k-entry bytes. */
+const PAGE = 16 * 1024;
+
+/** A file's bytes, read a page at a time on demand (positional reads) and kept. */
+class FileBytes implements ManifestBytes {
+  private readonly pages = new Map<number, Buffer>();
+
+  constructor(
+    private readonly fd: number,
+    readonly length: number,
+    private readonly hash: string,
+  ) {}
+
+  private page(n: number): Buffer {
+    let page = this.pages.get(n);
+    if (!page) {
+      const start = n * PAGE;
+      page = Buffer.allocUnsafe(Math.min(PAGE, this.length - start));
+      for (let got = 0; got < page.length; ) {
+        const read = readSync(this.fd, page, got, page.length - got, start + got);
+        if (read === 0)
+          throw new DataverError('OBJECT_CORRUPT', `directory manifest ${this.hash} is shorter than it was`, {
+            hint: 'run `dataver verify` and `dataver pull` to restore it',
+          });
+        got += read;
+      }
+      this.pages.set(n, page);
+    }
+    return page;
+  }
+
+  indexOf(byte: number, from: number): number {
+    for (let n = Math.floor(Math.max(0, from) / PAGE); n * PAGE < this.length; n++) {
+      const base = n * PAGE;
+      const at = this.page(n).indexOf(byte, Math.max(0, from - base));
+      if (at >= 0) return base + at;
+    }
+    return -1;
+  }
+
+  lastIndexOf(byte: number, from: number): number {
+    if (from < 0 || this.length === 0) return -1;
+    for (let n = Math.floor(Math.min(from, this.length - 1) / PAGE); n >= 0; n--) {
+      const base = n * PAGE;
+      const page = this.page(n);
+      const at = page.lastIndexOf(byte, Math.min(page.length - 1, from - base));
+      if (at >= 0) return base + at;
+    }
+    return -1;
+  }
+
+  slice(start: number, end: number): Buffer {
+    if (start >= end) return Buffer.alloc(0);
+    const first = Math.floor(start / PAGE);
+    const last = Math.floor((end - 1) / PAGE);
+    if (first === last) return this.page(first).subarray(start - first * PAGE, end - first * PAGE);
+    const parts: Buffer[] = [];
+    for (let n = first; n <= last; n++) {
+      const base = n * PAGE;
+      parts.push(this.page(n).subarray(Math.max(0, start - base), Math.min(PAGE, end - base)));
+    }
+    return Buffer.concat(parts);
+  }
+}
+
 /**
  * A manifest read in place from its canonical bytes (one entry per line, sorted by path): an
  * entry is found by binary search over the bytes, and the hash of the manifest with a few
@@ -138,7 +223,7 @@ const SEPARATOR = Buffer.from(',\n');
  */
 export class ManifestView {
   private constructor(
-    private readonly bytes: Buffer,
+    private readonly bytes: ManifestBytes,
     readonly hash: string,
     /** The first entry's first byte, and the byte after the last entry. */
     private readonly start: number,
@@ -147,10 +232,23 @@ export class ManifestView {
 
   /** The view of manifest bytes, or undefined when they are not laid out as `serializeManifest` writes them. */
   static from(bytes: Buffer, hash: string): ManifestView | undefined {
+    return ManifestView.over(bufferBytes(bytes), hash);
+  }
+
+  /**
+   * The view of a manifest file open as `fd` (`size` bytes), read a page at a time where lookups
+   * lead: a few changed paths cost a few dozen KiB, not the whole file. The caller vouches for the
+   * bytes (they are not hashed) and closes the file.
+   */
+  static fromFile(fd: number, size: number, hash: string): ManifestView | undefined {
+    return ManifestView.over(new FileBytes(fd, size, hash), hash);
+  }
+
+  private static over(bytes: ManifestBytes, hash: string): ManifestView | undefined {
     const framed =
       bytes.length >= HEAD.length + TAIL.length &&
-      bytes.subarray(0, HEAD.length).equals(HEAD) &&
-      bytes.subarray(bytes.length - TAIL.length).equals(TAIL);
+      bytes.slice(0, HEAD.length).equals(HEAD) &&
+      bytes.slice(bytes.length - TAIL.length, bytes.length).equals(TAIL);
     if (!framed) return undefined;
     const view = new ManifestView(bytes, hash, HEAD.length, bytes.length - TAIL.length);
     // An empty manifest is exactly "[\n\n]\n"; any other holds entries from its first byte.
@@ -191,7 +289,7 @@ export class ManifestView {
     };
     /** Entries from line start `a` to line start `b`, as they are. */
     const emitRun = (a: number, b: number) => {
-      if (a < b) emit(this.bytes.subarray(a, b === this.end ? b : b - SEPARATOR.length));
+      if (a < b) emit(this.bytes.slice(a, b === this.end ? b : b - SEPARATOR.length));
     };
     let pos = this.start;
     let previous: string | undefined;
@@ -231,7 +329,7 @@ export class ManifestView {
   /** The entry at line start `at`, or undefined when the line is not canonical. */
   private entryAt(at: number): ManifestEntry | undefined {
     const next = this.next(at);
-    const line = this.bytes.toString('utf8', at, next === this.end ? next : next - SEPARATOR.length);
+    const line = this.bytes.slice(at, next === this.end ? next : next - SEPARATOR.length).toString('utf8');
     let entry: ManifestEntry;
     try {
       entry = validEntry(JSON.parse(line), this.hash);

@@ -102,7 +102,7 @@ describe('status from the monitor across edits, without an add in between', () =
   let repo: string;
   afterAll(() => dv(repo, ['fsmonitor', 'stop']));
 
-  /** The monitor's answer and a full walk's (DATAVER_FSMONITOR=0), as --json reports them. */
+  /** The monitor's answer and a full walk's (DATAVER_FSMONITOR=0), as --json reports them (hashes included). */
   const both = () => {
     const read = (env: NodeJS.ProcessEnv) => {
       const r = dv(repo, ['status', '--json', '-v'], env);
@@ -154,6 +154,15 @@ describe('status from the monitor across edits, without an add in between', () =
     ];
     for (const [name, step] of steps) {
       step();
+      // The text forms first: they skip the new folder hash and read the locked manifest only
+      // where the changed paths lead; the --json status after them must still get every hash right.
+      const text = dv(repo, ['status', '--porcelain', '-v']);
+      const textWalked = dv(repo, ['status', '--porcelain'], { DATAVER_FSMONITOR: '0' });
+      expect({ name, porcelain: text.stdout }).toEqual({ name, porcelain: textWalked.stdout });
+      expect({ name, verbose: text.stderr }).toMatchObject({
+        name,
+        verbose: expect.stringMatching(/0 folder\(s\) walked/),
+      });
       const { monitored, walked } = both();
       expect({ name, outputs: monitored.outputs }).toEqual({ name, outputs: walked.outputs });
       // Read at the changed paths, or vouched for; never walked.

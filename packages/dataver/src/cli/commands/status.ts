@@ -25,6 +25,8 @@ export async function run(
   const outputs = await computeStatus(repo, lock, repoPaths, {
     onWarning: (m) => output.debug(m),
     onVerbose: (m) => output.debug(m),
+    // Only --json prints each folder's new content hash; the text forms need the changes alone.
+    hashes: output.json,
   });
   let remote: RemoteReport | undefined;
   if (options.remote !== undefined && options.remote !== false) {
