@@ -9,9 +9,9 @@ import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
 import { COURSE_RECIPE, courseAngle, rotateNearest, toUnitFloat } from './recipe/course.js';
 
-/** The recipes `generate` knows. */
-export const RECIPES = ['course', 'mixed'] as const;
-export type RecipeName = (typeof RECIPES)[number];
+import { RECIPES, type RecipeName } from './recipe-names.js';
+
+export { RECIPES, type RecipeName };
 
 /** How raw images are stored: float32 in [0, 1] like the course, or the exact uint8 bytes. */
 export type RawDtype = 'float32' | 'uint8';

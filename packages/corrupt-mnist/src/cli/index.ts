@@ -2,7 +2,7 @@
 // is loaded when it runs (so --help is fast); errors become one line + hint + exit code.
 import { createProgram, lazyAction, parseInteger, runProgram, withExample } from '@dataver/foundation';
 import { type Command, Option } from 'commander';
-import { RECIPES } from '../generate.js';
+import { RECIPES } from '../recipe-names.js';
 
 const command = (name: string) => lazyAction(async () => require('./commands.js'), name);
 const json = () => new Option('--json', 'print the result as JSON');
