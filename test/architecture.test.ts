@@ -50,6 +50,7 @@ const LAYERS: Record<string, Record<string, number>> = {
     idx: 4,
     'raw-set': 4,
     'fs-util': 3,
+    'recipe-names': 0,
   },
   trainer: {
     index: 9,
