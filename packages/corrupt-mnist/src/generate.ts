@@ -8,7 +8,6 @@ import { removeStaleShards } from './fs-util.js';
 import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
 import { COURSE_RECIPE, courseAngle, rotateNearest, toUnitFloat } from './recipe/course.js';
-
 import { RECIPES, type RecipeName } from './recipe-names.js';
 
 export { RECIPES, type RecipeName };

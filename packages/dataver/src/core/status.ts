@@ -384,8 +384,9 @@ const DIRECT_HASH_BYTES = 64 << 20;
 
 /**
  * The delta of a folder against the locked version `view` after reading again the paths that
- * changed (each a file, a folder, or gone), and the folder's content hash then. Undefined when a
- * changed path is one only the walk handles.
+ * changed (each a file, a folder, or gone), sorted by path; the caller hashes it into the folder's
+ * new content hash when it needs one ({@link editsOf}). Undefined when a changed path is one only
+ * the walk handles.
  */
 async function rereadChanged(
   repo: Repo,
