@@ -82,7 +82,7 @@ export async function checkout(
       entry.kind === 'dir'
         ? totalsOf(wanted.map((w) => ({ path: w.repoPath, hash: w.hash, size: w.size })))
         : repo.cache.has(entry.hash)
-          ? { size: fs.statSync(repo.cache.objectPath(entry.hash)).size }
+          ? { size: repo.cache.sizeOf(entry.hash) }
           : undefined;
     for (const problem of actual ? lockProblems(entry, actual) : [])
       options.onWarning?.(

@@ -216,11 +216,13 @@ async function fetchRound(
       onProgress,
       acceptBytes: async (hash, bytes) => {
         verified.add(hash);
-        cache.acceptVerifiedBytes(hash, bytes);
         if (held && heldBytes + bytes.length <= HELD_BYTES) {
+          // Kept for the checkout, which writes the workspace copy from memory while another
+          // thread writes the cache's (the pull waits for it: ObjectCache.finishWrites).
           held.set(hash, bytes);
           heldBytes += bytes.length;
-        }
+          cache.acceptVerifiedBytesLater(hash, bytes);
+        } else cache.acceptVerifiedBytes(hash, bytes);
       },
     },
   );
@@ -288,15 +290,24 @@ export async function pull(
 ): Promise<FetchSummary & { checkout: CheckoutResult }> {
   const verified = new Set<string>();
   const verifiedBytes = new Map<string, Buffer>();
-  const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified, verifiedBytes });
-  const result = await checkout(repo, lock, repoPaths, {
-    force: options.force,
-    progress: options.progress,
-    verified,
-    verifiedBytes,
-    onWarning: options.onWarning,
-  });
-  return { ...fetched, checkout: result };
+  let outcome: FetchSummary & { checkout: CheckoutResult };
+  try {
+    const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified, verifiedBytes });
+    const result = await checkout(repo, lock, repoPaths, {
+      force: options.force,
+      progress: options.progress,
+      verified,
+      verifiedBytes,
+      onWarning: options.onWarning,
+    });
+    outcome = { ...fetched, checkout: result };
+  } catch (error) {
+    // The cache's copies of what arrived are still written; the first error is the one to report.
+    await repo.cache.finishWrites().catch(() => undefined);
+    throw error;
+  }
+  await repo.cache.finishWrites();
+  return outcome;
 }
 
 /** Which needed objects the remote lacks, per its index. */

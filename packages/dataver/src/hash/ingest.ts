@@ -12,6 +12,50 @@ export function objectPathIn(root: string, hash: string): string {
   return path.join(root, hash.slice(0, 2), hash.slice(2));
 }
 
+/**
+ * Writes `bytes`, already known to hash to `hash`, as that object under `root`: read-only, through
+ * the temporary name `tmp` beside it (so no rename across folders), creating its folder when
+ * missing. An object already there is replaced by the same bytes, which is harmless.
+ *
+ * @example
+ * storeObjectSync('.dataver/cache/sha256', hash, bytes, tmpNameFor(objectPathIn(root, hash)));
+ */
+export function storeObjectSync(root: string, hash: string, bytes: Uint8Array, tmp: string): void {
+  const target = objectPathIn(root, hash);
+  try {
+    try {
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    }
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    // The clean-up may fail for the same reason (a file where the folder should be): the first
+    // error is the one to report, and it names the object, not its temporary file.
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {}
+    throw Object.assign(error as Error, { path: target });
+  }
+}
+
+/**
+ * A temporary name beside `target`, the same for every target of its folder: for synchronous
+ * writes, each renamed (or removed) before the next begins, so the name is free again each time;
+ * drawing a fresh random name per file costs as much as writing a small one.
+ */
+export function reusedTmpName(names: Map<string, string>, target: string): string {
+  const folder = path.dirname(target);
+  let tmp = names.get(folder);
+  if (tmp === undefined) {
+    tmp = tmpNameFor(target);
+    names.set(folder, tmp);
+  }
+  return tmp;
+}
+
 export interface IngestResult extends HashResult {
   /** True when the object was new to the store. */
   added: boolean;
@@ -51,20 +95,7 @@ function ingestSmall(input: number, root: string, scratch: Buffer): IngestResult
   const target = objectPathIn(root, hash);
   if (fs.existsSync(target)) return { hash, size, added: false };
   // In foundation's temp-name shape, so crash clean-up (ObjectCache.removeLeftovers) finds it.
-  const tmp = tmpNameFor(target);
-  try {
-    try {
-      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
-    }
-    fs.renameSync(tmp, target);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  storeObjectSync(root, hash, bytes, tmpNameFor(target));
   return { hash, size, added: true };
 }
 

@@ -16,9 +16,13 @@ import type { LinkMode } from './place.js';
 export type PoolOp =
   | { op: 'hash' }
   | { op: 'ingest'; root: string }
-  | { op: 'place'; dests: string[]; mode: LinkMode };
+  | { op: 'place'; dests: string[]; mode: LinkMode }
+  | { op: 'store'; root: string; blobs: Uint8Array[] };
 
-/** One batch for a worker (for `place`, `dests` are those of the batch's files). */
+/**
+ * One batch for a worker (for `place`, `dests` are those of the batch's files; for `store`, `files`
+ * are the objects' hashes and `blobs` their bytes, already verified).
+ */
 export type PoolRequest = { id: number; files: string[] } & PoolOp;
 
 /** A file that failed: the message, the errno code, and the path the system call named (source or target). */
@@ -96,11 +100,8 @@ export async function placeFiles(
   // this thread alone (1.3–1.8 s vs 0.75–1.6 s for 10 000 files, one of two cores busy). Below a
   // few hundred files per thread, starting a worker costs more than it saves.
   const perThread = 500;
-  const { loadavg } = require('node:os') as typeof import('node:os');
-  const cores = availableParallelism();
-  const free = Math.max(1, Math.min(cores, cores - Math.round(loadavg()[0] ?? 0)));
   const script = workerScript();
-  const threads = Math.min(options.workers ?? free, Math.floor(files.length / perThread));
+  const threads = Math.min(options.workers ?? freeCores(), Math.floor(files.length / perThread));
   if (!script || threads <= 1)
     return runPool({ op: 'place', dests, mode }, files, { workers: 1, ...options });
   const byFolder = new Map<string, number[]>();
@@ -152,6 +153,127 @@ export async function placeFiles(
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return results;
+}
+
+/** Cores not busy with other work, by the 1-minute load average: at least 1. */
+function freeCores(): number {
+  const { loadavg } = require('node:os') as typeof import('node:os');
+  const cores = availableParallelism();
+  return Math.max(1, Math.min(cores, cores - Math.round(loadavg()[0] ?? 0)));
+}
+
+/** Objects sent to the writer thread per message. */
+const STORE_BATCH = 256;
+
+/**
+ * Writes verified objects, bytes already in memory, into a content-addressed root on a worker
+ * thread: during a pull the cache's copies are then created on one core while the workspace files
+ * are created on the other. Creating a small file is what such a pull waits on (two per pulled
+ * file: the object and the workspace copy), and two threads creating files in different folders
+ * took 0.52 s where one took 0.84 s for 20 000 files of 4 KiB here.
+ *
+ * The worker starts with the first full batch; objects before that wait in memory, and a pull of
+ * fewer objects writes them on this thread in `finish`. Until `finish` resolves, an object is
+ * `pending`: its bytes are here, its file may not exist yet.
+ *
+ * @example
+ * const writer = new BackgroundStore(objectsDir); writer.add(hash, bytes); await writer.finish();
+ */
+export class BackgroundStore {
+  /** Every object not yet known to be written, with its bytes. */
+  private readonly unwritten = new Map<string, Uint8Array>();
+  /** Those of them not yet sent to the worker. */
+  private waiting: string[] = [];
+  /** Batches the worker has, by message id. */
+  private readonly sent = new Map<number, string[]>();
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private failure: FileFailure | undefined;
+  private crashed: Error | undefined;
+  private drained: (() => void) | undefined;
+
+  /**
+   * @param root the content-addressed root (`<root>/ab/cdef…`)
+   * @param threaded false: never start a worker. By default, one starts wherever there are two
+   *   cores, even busy ones: the work is moved off this thread, not added, and with one of two
+   *   cores kept busy by another process a pull of 10 000 files took 1.56–1.86 s this way against
+   *   1.88–2.37 s on this thread alone (2.1 s of CPU either way).
+   */
+  constructor(
+    readonly root: string,
+    private readonly threaded = workerScript() !== undefined && availableParallelism() >= 2,
+  ) {}
+
+  /** Queues an object; it is written by `finish` at the latest. */
+  add(hash: string, bytes: Uint8Array): void {
+    if (this.unwritten.has(hash)) return;
+    this.unwritten.set(hash, bytes);
+    this.waiting.push(hash);
+    if (this.threaded && this.waiting.length >= STORE_BATCH) this.send();
+  }
+
+  /** The bytes of an object queued and not yet known to be written. */
+  pending(hash: string): Uint8Array | undefined {
+    return this.unwritten.get(hash);
+  }
+
+  /**
+   * Writes what is still queued, waits for the worker, stops it, and throws the first failure (a
+   * system error naming the object's path). The store can be used again afterwards.
+   */
+  async finish(): Promise<void> {
+    if (this.worker) {
+      this.send();
+      if (this.sent.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      await this.worker.terminate();
+      this.worker = undefined;
+    }
+    if (this.waiting.length > 0 && !this.failure && !this.crashed) {
+      const { runBatch } = require('./worker.js') as typeof import('./worker.js');
+      const response = await runBatch(this.request(0, this.waiting));
+      this.failure = response.results.find(isFailure);
+    }
+    this.waiting = [];
+    this.unwritten.clear();
+    this.sent.clear();
+    const { failure, crashed } = this;
+    this.failure = undefined;
+    this.crashed = undefined;
+    if (crashed) throw crashed;
+    if (failure) throw Object.assign(new Error(failure.error), { code: failure.code, path: failure.path });
+  }
+
+  private request(id: number, hashes: string[]): PoolRequest {
+    const blobs = hashes.map((h) => this.unwritten.get(h) as Uint8Array);
+    return { id, op: 'store', root: this.root, files: hashes, blobs };
+  }
+
+  private send(): void {
+    if (this.waiting.length === 0) return;
+    if (!this.worker) this.worker = this.startWorker();
+    const id = this.nextId++;
+    this.sent.set(id, this.waiting);
+    this.worker.postMessage(this.request(id, this.waiting));
+    this.waiting = [];
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(workerScript() as string);
+    worker.on('message', (response: PoolResponse) => {
+      this.failure ??= response.results.find(isFailure);
+      for (const hash of this.sent.get(response.id) ?? []) this.unwritten.delete(hash);
+      this.sent.delete(response.id);
+      if (this.sent.size === 0) this.drained?.();
+    });
+    worker.on('error', (error) => {
+      this.crashed ??= error;
+      this.sent.clear();
+      this.drained?.();
+    });
+    // Not unref'd: while `finish` awaits the worker's last reply, the worker is all that keeps
+    // the process alive (an unref'd one let Node exit with the writes half done).
+    return worker;
+  }
 }
 
 function workerScript(): string | undefined {

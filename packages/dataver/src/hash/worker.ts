@@ -2,7 +2,6 @@
 // Ingest and place are loaded on first use: they pull in @dataver/foundation, whose loading
 // would more than double the start-up of a worker that only hashes.
 import { parentPort } from 'node:worker_threads';
-import { zip } from '../util/invariants.js';
 import { type HashResult, hashFileSync, pageAlignedBuffer } from './file.js';
 import type { IngestResult } from './ingest.js';
 import type { PoolRequest, PoolResponse } from './pool.js';
@@ -10,12 +9,16 @@ import type { PoolRequest, PoolResponse } from './pool.js';
 // Large enough for ingest's small-file path (a file read whole, written only when new).
 const scratch = pageAlignedBuffer(1 << 20);
 
+// Temporary names of `store` writes, one per folder (see reusedTmpName).
+const tmpNames = new Map<string, string>();
+
 const port = parentPort;
 port?.on('message', (request: PoolRequest) => {
   runBatch(request).then((response) => port.postMessage(response));
 });
 
-type FileOperation = (file: string, dest: string) => HashResult | IngestResult;
+/** What a batch does to its file number `index`, named by `file` (a path, or for `store` a hash). */
+type FileOperation = (file: string, index: number) => HashResult | IngestResult;
 
 async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileOperation> {
   switch (request.op) {
@@ -27,9 +30,18 @@ async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileO
     }
     case 'place': {
       const { placeFileSync } = require('./place.js') as typeof import('./place.js');
-      return (file, dest) => {
-        placeFileSync(file, dest, request.mode);
+      return (file, index) => {
+        placeFileSync(file, request.dests[index] as string, request.mode);
         return { hash: '', size: 0 };
+      };
+    }
+    case 'store': {
+      const { objectPathIn, reusedTmpName, storeObjectSync } =
+        require('./ingest.js') as typeof import('./ingest.js');
+      return (hash, index) => {
+        const bytes = request.blobs[index] as Uint8Array;
+        storeObjectSync(request.root, hash, bytes, reusedTmpName(tmpNames, objectPathIn(request.root, hash)));
+        return { hash, size: bytes.length };
       };
     }
   }
@@ -39,10 +51,9 @@ async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileO
 export async function runBatch(request: PoolRequest, buffer: Buffer = scratch): Promise<PoolResponse> {
   const operation = await operationFor(request, buffer);
   const results: PoolResponse['results'] = [];
-  const dests = request.op === 'place' ? request.dests : request.files.map(() => '');
-  for (const [file, dest] of zip(request.files, dests)) {
+  for (const [index, file] of request.files.entries()) {
     try {
-      results.push(operation(file, dest));
+      results.push(operation(file, index));
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
       results.push({ error: e.message, code: e.code, path: e.path });

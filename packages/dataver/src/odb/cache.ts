@@ -13,11 +13,19 @@ import {
   rethrowFsError,
   syncFileSystem,
   tmpNameFor,
+  userFsError,
 } from '@dataver/foundation';
 import { hashFile, sha256 } from '../hash/file.js';
 import type { IngestResult } from '../hash/ingest.js';
-import { objectPathIn } from '../hash/ingest.js';
-import { type FileJob, ingestFiles, isFailure, type PoolOptions, placeFiles } from '../hash/pool.js';
+import { objectPathIn, reusedTmpName, storeObjectSync } from '../hash/ingest.js';
+import {
+  BackgroundStore,
+  type FileJob,
+  ingestFiles,
+  isFailure,
+  type PoolOptions,
+  placeFiles,
+} from '../hash/pool.js';
 import { zip } from '../util/invariants.js';
 import { type ManifestEntry, manifestObject, parseManifest } from './manifest.js';
 
@@ -32,6 +40,8 @@ export class ObjectCache {
   readonly downloadDir: string;
   /** Temporary names of synchronous writes, one per folder (see reusedTmpName). */
   private readonly tmpNames = new Map<string, string>();
+  /** Verified objects being written on another thread (acceptVerifiedBytesLater). */
+  private background: BackgroundStore | undefined;
 
   constructor(
     readonly root: string,
@@ -46,8 +56,14 @@ export class ObjectCache {
     return objectPathIn(this.objectsDir, hash);
   }
 
+  /** True when the object is in the cache, or accepted and being written (acceptVerifiedBytesLater). */
   has(hash: string): boolean {
-    return fs.existsSync(this.objectPath(hash));
+    return this.background?.pending(hash) !== undefined || fs.existsSync(this.objectPath(hash));
+  }
+
+  /** The size of an object that `has` the cache. */
+  sizeOf(hash: string): number {
+    return this.background?.pending(hash)?.length ?? fs.statSync(this.objectPath(hash)).size;
   }
 
   /**
@@ -226,19 +242,35 @@ export class ObjectCache {
    */
   acceptVerifiedBytes(hash: string, bytes: Buffer): void {
     const target = this.objectPath(hash);
-    const tmp = reusedTmpName(this.tmpNames, target);
     try {
-      try {
-        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
-      } catch (error) {
-        if (errnoCode(error) !== 'ENOENT') throw error;
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
-      }
-      fs.renameSync(tmp, target);
+      storeObjectSync(this.objectsDir, hash, bytes, reusedTmpName(this.tmpNames, target));
     } catch (error) {
-      fs.rmSync(tmp, { force: true });
-      rethrowFsError(target)(error);
+      throw objectWriteError(target, error);
+    }
+  }
+
+  /**
+   * Like acceptVerifiedBytes, but the file may be written later, on another thread, while this
+   * one goes on (a pull writes the workspace copies meanwhile). Until `finishWrites` the object
+   * counts as cached (`has`, `sizeOf`) and must not be read through its path; `materializeMany`
+   * waits where it would. Every caller must reach `finishWrites`, which reports a failed write.
+   *
+   * @example
+   * cache.acceptVerifiedBytesLater(hash, bytes); …; await cache.finishWrites();
+   */
+  acceptVerifiedBytesLater(hash: string, bytes: Buffer): void {
+    this.background ??= new BackgroundStore(this.objectsDir);
+    this.background.add(hash, bytes);
+  }
+
+  /** Waits until every object accepted by acceptVerifiedBytesLater is written; throws the first failure. */
+  async finishWrites(): Promise<void> {
+    const writer = this.background;
+    if (!writer) return;
+    try {
+      await writer.finish();
+    } catch (error) {
+      throw objectWriteError((error as NodeJS.ErrnoException).path ?? this.objectsDir, error);
     }
   }
 
@@ -276,6 +308,8 @@ export class ObjectCache {
       if (++placed % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     const rest = fromCache.map((i) => items[i] as { hash: string; dest: string });
+    // These are read through the cache's paths: objects still being written must be there first.
+    if (rest.length > 0) await this.finishWrites();
     const results = await placeFiles(
       rest.map((it) => ({ path: this.objectPath(it.hash), size: 0 })),
       rest.map((it) => it.dest),
@@ -367,18 +401,24 @@ export class ObjectCache {
 }
 
 /**
- * A temporary name beside `target`, the same for every target of its folder: for synchronous
- * writes, each renamed (or removed) before the next begins, so the name is free again each time;
- * drawing a fresh random name per file costs as much as writing a small one.
+ * The error for a failed write of an object: a full disk or a read-only cache as the user's
+ * (userFsError); a file where an object folder should be (or a folder where a file should) as a
+ * damaged cache, exit 3, naming the path; anything else as it is.
  */
-function reusedTmpName(names: Map<string, string>, target: string): string {
-  const folder = path.dirname(target);
-  let tmp = names.get(folder);
-  if (tmp === undefined) {
-    tmp = tmpNameFor(target);
-    names.set(folder, tmp);
-  }
-  return tmp;
+function objectWriteError(target: string, error: unknown): unknown {
+  const mapped = userFsError(error, target);
+  if (mapped) return mapped;
+  const errno = errnoCode(error);
+  if (errno === 'ENOTDIR' || errno === 'EEXIST' || errno === 'EISDIR')
+    return new DataverError(
+      'IO',
+      `cannot write ${target}: something else is in the way in the cache (${errno})`,
+      {
+        hint: 'the cache is damaged there: move that file or folder away, then run the command again',
+        cause: error,
+      },
+    );
+  return error;
 }
 
 /** mkdir -p whose errors name the real cause (recursive mkdir reports ENOENT on a read-only file system). */

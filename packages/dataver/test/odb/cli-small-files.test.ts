@@ -1,7 +1,7 @@
 // Many small files through the real CLI and a folder remote: a pull large enough to place its
 // files on several threads, and an index whose segments are merged by size tier.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dv, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
@@ -63,6 +63,11 @@ test('a pull and a checkout of thousands of files in many folders write each one
     String(n).includes('.dv-'),
   );
   expect(leftovers).toEqual([]);
+  // Nor of the cache's copies, which another thread wrote while this one placed the files.
+  const cacheLeftovers = readdirSync(path.join(copy, '.dataver', 'cache'), { recursive: true }).filter((n) =>
+    String(n).includes('.dv-'),
+  );
+  expect(cacheLeftovers).toEqual([]);
   // The pull vouched for what it wrote: status finds nothing to hash or report.
   const status = dv(copy, ['status', '--json']);
   expectOk(status);
@@ -113,3 +118,44 @@ test('small pushes merge only small index segments; a big one is never rewritten
   for (const [rel, content] of Object.entries({ ...big, ...small }))
     expect(sha(readFileSync(path.join(copy, rel)))).toBe(sha(content));
 });
+
+// 600 files: the cache's copies are written by a worker thread, in batches; 40: by the pull's own
+// thread when it finishes. Either way a write that fails fails the pull, naming the object.
+test.each([600, 40])(
+  'a pull of %i files into a cache with a file where an object folder belongs fails naming it; the next pull completes',
+  (count) => {
+    const { repo, bare } = setUp();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < count; i++) files[`data/d${i % 4}/f${i}.txt`] = `blocked ${i}\n`;
+    writeFiles(repo, files);
+    expectOk(dv(repo, ['add', 'data', '-q']));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+    expectOk(dv(repo, ['push', '-q']));
+    git(repo, 'push', '-q', 'origin', 'main');
+
+    const copy = clone(bare);
+    const hash = sha('blocked 0\n');
+    const blocker = path.join(copy, '.dataver', 'cache', 'sha256', hash.slice(0, 2));
+    mkdirSync(path.dirname(blocker), { recursive: true });
+    writeFileSync(blocker, 'in the way\n');
+    // (Another object of that folder may be the one named.)
+    const failed = dv(copy, ['pull']);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(
+      new RegExp(
+        `^error: cannot write \\S*sha256/${hash.slice(0, 2)}/[0-9a-f]{62}: something else is in the way`,
+      ),
+    );
+    expect(failed.stderr).not.toMatch(/internal error|\n\s+at /);
+    // Nothing claims that the missing object is there.
+    expect(dv(copy, ['status']).stdout).toMatch(/not in cache\s+data/);
+
+    rmSync(blocker);
+    expectOk(dv(copy, ['pull', '-q']));
+    expectOk(dv(copy, ['verify', '-q']));
+    for (const [rel, content] of Object.entries(files))
+      expect(readFileSync(path.join(copy, rel), 'utf8')).toBe(content);
+    expect(dv(copy, ['status']).stdout).toMatch(/up to date/);
+  },
+);
