@@ -35,6 +35,19 @@ export interface ProcessStats {
   test: SplitStats;
   format: TensorFormat;
   files: string[];
+  /**
+   * The rotation each range of rows already carries (degrees), from the generator's manifest.json
+   * when the raw folder has one, in the rows of the written tensors; the trainer's augmentation then
+   * draws each image's total rotation instead of adding to it.
+   */
+  rotations?: { train: RotationRange[]; test: RotationRange[] };
+}
+
+/** Rows `start .. start + count − 1` of a written split, rotated by `angle` degrees. */
+export interface RotationRange {
+  start: number;
+  count: number;
+  angle: number;
 }
 
 const SIDE = 28;
@@ -325,6 +338,73 @@ function normalizeFloats(
   };
 }
 
+interface ManifestShard {
+  file?: unknown;
+  start?: unknown;
+  count?: unknown;
+  angle?: unknown;
+}
+
+/**
+ * The rotations recorded in `<dir>/manifest.json` (corrupt-mnist generate's), in the rows of the
+ * concatenated train set and of the test set; undefined without a manifest or without angles. A
+ * manifest that does not describe these shards is an error: it would mislead the augmentation.
+ */
+async function readRotations(
+  dir: string,
+  shardCounts: number[],
+  testCount: number,
+): Promise<{ train: RotationRange[]; test: RotationRange[] } | undefined> {
+  const file = path.join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const bad = (why: string) =>
+    new DataverError('CORRUPT', `does not describe the shards beside it: ${why}`, {
+      file,
+      hint: 'regenerate the folder with corrupt-mnist generate, or remove manifest.json',
+    });
+  let manifest: { train?: unknown; test?: unknown };
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  const offsets = shardCounts.map((_, i) => shardCounts.slice(0, i).reduce((a, b) => a + b, 0));
+  const ranges = (records: unknown, rowsOf: (file: string) => [number, number] | undefined) => {
+    if (records === undefined) return [];
+    if (!Array.isArray(records)) throw bad('train and test must be lists');
+    return (records as ManifestShard[]).flatMap((r) => {
+      if (r.angle === undefined) return [];
+      const rows = typeof r.file === 'string' ? rowsOf(r.file) : undefined;
+      const { start, count, angle } = r;
+      if (
+        !rows ||
+        !Number.isInteger(start) ||
+        !Number.isInteger(count) ||
+        typeof angle !== 'number' ||
+        !Number.isFinite(angle) ||
+        (start as number) < 0 ||
+        (start as number) + (count as number) > rows[1]
+      )
+        throw bad(`the entry for ${String(r.file)} names rows or an angle that are not there`);
+      return [{ start: rows[0] + (start as number), count: count as number, angle }];
+    });
+  };
+  const train = ranges(manifest.train, (f) => {
+    const i = /^train_images_(\d+)\.pt$/.exec(f)?.[1];
+    const shard = i === undefined ? -1 : Number(i);
+    return shard >= 0 && shard < shardCounts.length
+      ? [offsets[shard] ?? 0, shardCounts[shard] ?? 0]
+      : undefined;
+  });
+  const test = ranges(manifest.test, (f) => (f === 'test_images.pt' ? [0, testCount] : undefined));
+  return train.length || test.length ? { train, test } : undefined;
+}
+
 /**
  * Concatenates the raw shards, scales to [0,1], normalizes train and test with the train
  * mean/std, and writes `train_images`, `train_target`, `test_images`, `test_target` and `stats.json`.
@@ -377,6 +457,11 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     testTarget: `test_target.${format}`,
   };
   const files = [...Object.values(names), 'stats.json'];
+  const rotations = await readRotations(
+    options.in,
+    trainParts.map((p) => p.targets.length),
+    testCount,
+  );
   const stats: ProcessStats = {
     normalization: n.normalization,
     scale: n.scale,
@@ -384,6 +469,7 @@ export async function processRaw(options: ProcessOptions): Promise<ProcessStats>
     test: { count: testCount, ...n.testStats },
     format,
     files,
+    ...(rotations ? { rotations } : {}),
   };
   const sync = options.sync ?? true;
   await writeAllOrNothing(options.out, async (tmp) => {

@@ -89,6 +89,19 @@ describe('process and import refuse a raw folder that breaks the rules', () => {
   });
 });
 
+test('process refuses a manifest.json that names rows the shards do not have, and writes nothing', async () => {
+  const dir = await rawFolder('stale-manifest', () => undefined);
+  const manifest = { train: [{ file: 'train_images_0.pt', start: 0, count: 5000, angle: 12 }], test: [] };
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const out = path.join(tmp, 'stale-manifest-processed');
+  const r = cli(['process', '--in', dir, '--out', out]);
+  expect(r.status).toBe(3);
+  expect(r.stderr.trim().split('\n')[0]).toMatch(
+    /^error: \S+\/manifest\.json: does not describe the shards beside it: the entry for train_images_0\.pt names rows/,
+  );
+  expect(fs.existsSync(out)).toBe(false);
+});
+
 test('an unknown recipe exits 2 and lists the recipes', () => {
   const r = cli(['generate', '--out', path.join(tmp, 'x'), '--recipe', 'rotated']);
   expect(r.status).toBe(2);

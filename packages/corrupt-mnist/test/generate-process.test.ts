@@ -28,7 +28,7 @@ const RAW_SEED0: Record<string, string> = {
   'train_target_5.pt': '7c8977f910077ebe9ef0113d260b757b1db9c310594dace3c123c5e8ec1e8db4',
 };
 const PROCESSED_SEED0: Record<string, string> = {
-  'stats.json': 'd91b332f42de429c06c3a12c6a3bd7f035a3c27881a3c1af0d2d7628704071a8',
+  'stats.json': '7cd7db2bffd9bc656231e6183f29ddedbc9c013a9eb6eba31dd6bc283d426e42',
   'test_images.pt': '37c76589333ef6f56f083a2faee10dc96b32f188aee801e226d00c76b6aec3c0',
   'test_target.pt': '55249055fd0101e4aca4a0dbe65442c43e79eb260babb58f04150e265d09cf30',
   'train_images.pt': '6fee858a8aedacf016055cb8c90ec67a27dde101ab10a3d35c2d2e2e5955c244',
@@ -96,6 +96,16 @@ test('process: committed hashes; train mean 0 and std 1 within 1e-6; stats.json'
   expect(Math.abs(stats.train.std - 1)).toBeLessThan(1e-6);
   expect(stats.normalization.mean).toBeGreaterThan(0.1);
   expect(stats.normalization.std).toBeGreaterThan(0.2);
+  // The generator's angles, in the rows of the concatenated train set.
+  const manifest = JSON.parse(fs.readFileSync(path.join(raw(), 'manifest.json'), 'utf8'));
+  expect(stats.rotations.train).toEqual(
+    manifest.train.map((s: { angle: number }, i: number) => ({
+      start: 5000 * i,
+      count: 5000,
+      angle: s.angle,
+    })),
+  );
+  expect(stats.rotations.test).toEqual([{ start: 0, count: 5000, angle: manifest.test[0].angle }]);
   const again = path.join(tmp, 'processed2');
   expect(cli(['process', '--in', raw(), '--out', again]).status).toBe(0);
   expect(hashDir(again)).toEqual(PROCESSED_SEED0);

@@ -32,6 +32,8 @@ const augmentation = z
     shift: z.number().min(0).max(14).default(2),
     scale: z.number().min(0).max(0.9).default(0.1),
     strokeWidth: z.number().min(0).max(1).default(0),
+    /** Share of images given the `mixed` recipe's pixel corruptions (contrast, blur, occlusion, noise). */
+    corruption: z.number().min(0).max(1).default(0),
     /** With `canonicalize`: ± degrees of extra turn on each transformed image. */
     jitter: z.number().min(0).max(45).default(0),
   })

@@ -39,3 +39,41 @@ it('strokeWidth 0 draws nothing from the random stream', () => {
   augmentImage(src, dst, { ...base, probability: 0.5, rotation: 10, strokeWidth: 0 }, b, BACKGROUND);
   expect(a.float()).toBe(b.float());
 });
+
+describe('corruption: the mixed recipe pixel stage', () => {
+  // Raw 0 is the background and raw 255 full ink, as after normalization with mean 0.1307, std 0.3081.
+  const white = BACKGROUND + 1 / 0.3081;
+  const corruptOnly = { ...base, corruption: 1 };
+
+  it('changes images with the recipe share, stays within [background, white], repeats per seed', () => {
+    const src = strokeImage().map((v) => (v > 0 ? white : v));
+    const rng = new Rng(3);
+    let changed = 0;
+    const runs = 400;
+    for (let i = 0; i < runs; i++) {
+      const dst = new Float32Array(src.length);
+      const state = rng.state();
+      augmentImage(src, dst, corruptOnly, rng, BACKGROUND, white);
+      const again = new Float32Array(src.length);
+      augmentImage(src, again, corruptOnly, Rng.fromState(state), BACKGROUND, white);
+      expect(again).toEqual(dst);
+      expect(Math.min(...dst)).toBeGreaterThanOrEqual(BACKGROUND - 1e-6);
+      expect(Math.max(...dst)).toBeLessThanOrEqual(white + 1e-6);
+      if (dst.some((v, j) => Math.abs(v - (src[j] ?? 0)) > 1e-4)) changed++;
+    }
+    // contrast 0.1, blur 0.2, occlusion 0.05, noise 0.4: none of them in 0.9 × 0.8 × 0.95 × 0.6 = 41 %
+    // (an occlusion or noise can also miss the ink and the background alike, rarely).
+    expect(changed / runs).toBeGreaterThan(0.5);
+    expect(changed / runs).toBeLessThan(0.68);
+  });
+
+  it('corruption 0 draws nothing from the random stream', () => {
+    const src = strokeImage();
+    const a = new Rng(7);
+    const b = new Rng(7);
+    const dst = new Float32Array(src.length);
+    augmentImage(src, dst, { ...base, probability: 0.5, rotation: 10 }, a, BACKGROUND, white);
+    augmentImage(src, dst, { ...base, probability: 0.5, rotation: 10, corruption: 0 }, b, BACKGROUND, white);
+    expect(a.float()).toBe(b.float());
+  });
+});

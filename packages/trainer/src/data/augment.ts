@@ -1,11 +1,14 @@
 // Random affine augmentation (rotation, shift, scale) of normalized 28×28 digits, applied per image with
 // a probability, and optionally a stroke-width change (grey-level erosion or dilation with a 3×3 cross),
-// so that the model also meets thinner and bolder pens than the training data has. Bilinear sampling;
-// outside pixels take the background (the normalized value of 0).
+// so that the model also meets thinner and bolder pens than the training data has, and the `mixed`
+// recipe's pixel corruptions (contrast, blur, occlusion, Gaussian or impulse noise, each with the
+// recipe's own probability and strength, by corrupt-mnist's own code). Bilinear sampling; outside pixels
+// take the background (the normalized value of 0).
 // Two steps: a *plan* draws every random number of a batch (on the thread that owns the generator, in
 // one fixed order), then the plan is applied — here in JS (the reference), or by a backend's SIMD warp
 // on whichever thread holds the images.
-import type { Rng } from '@dataver/foundation';
+import { Rng } from '@dataver/foundation';
+import { applyCorruption, type CorruptionKind, RECIPE } from 'corrupt-mnist';
 import { canonicalTurn } from './canonical.js';
 import { PIXELS, SIDE } from './dataset.js';
 import { warpBilinear } from './warp.js';
@@ -23,20 +26,34 @@ export interface AugmentOptions {
    * the ink-axis estimate on resampled digits.
    */
   jitter?: number;
+  /**
+   * Probability that an image goes through the `mixed` recipe's pixel stage after the warp: contrast,
+   * blur, occlusion and noise, each with the recipe's probability; 0 turns it off.
+   */
+  corruption?: number;
+}
+
+/** The normalized values of a blank pixel (raw 0) and of full ink (raw 255). */
+export interface PixelLevels {
+  background: number;
+  white: number;
 }
 
 /**
- * Numbers per image in a plan: [warp (0 or 1), cos/s, sin/s, tx, ty, stroke (0 none, 1 thinner, 2 bolder)]
- * — the inverse map of the affine warp, with the rotation's cos and sin divided by the scale.
+ * Numbers per image in a plan: [warp (0 or 1), cos/s, sin/s, tx, ty, stroke (0 none, 1 thinner, 2 bolder),
+ * corruption (0 none, else 1 + the seed of its draws), the normalized value of full ink] — the inverse
+ * map of the affine warp, with the rotation's cos and sin divided by the scale, then the pixel steps.
  */
-export const PLAN_STRIDE = 6;
+export const PLAN_STRIDE = 8;
 
 /**
  * Draws the random transforms of `count` images, in the order and number of draws that augmenting them
  * one after the other takes. With `leans` (each image's {@link inkLean}, for a model that
  * canonicalizes its inputs), every image is also turned upright, exactly as inference would turn the
  * same digit after a rotation of up to ± `rotation` degrees: the augmentation's rotation stands for the
- * data's, and the warp applies both in one resampling.
+ * data's, and the warp applies both in one resampling. With `angles` (the rotation each image already
+ * carries, in degrees, where the data records it), a transformed image's total rotation is drawn in
+ * ± `rotation` instead of adding to what it carries.
  *
  * @example
  * ```ts
@@ -48,9 +65,12 @@ export function planAugmentation(
   options: AugmentOptions,
   rng: Rng,
   leans?: ArrayLike<number>,
+  levels: PixelLevels = { background: 0, white: 1 },
+  angles?: ArrayLike<number>,
 ): Float64Array {
   const plan = new Float64Array(count * PLAN_STRIDE);
-  for (let i = 0; i < count; i++) drawTransform(plan, i * PLAN_STRIDE, options, rng, leans?.[i]);
+  for (let i = 0; i < count; i++)
+    drawTransform(plan, i * PLAN_STRIDE, options, rng, leans?.[i], levels, angles?.[i] ?? 0);
   return plan;
 }
 
@@ -62,10 +82,14 @@ function drawTransform(
   options: AugmentOptions,
   rng: Rng,
   lean: number | undefined,
+  levels: PixelLevels,
+  carried: number,
 ): void {
   const random = options.probability > 0 && rng.float() < options.probability;
   if (random || lean !== undefined) {
-    let angle = random ? rng.uniform(-options.rotation, options.rotation) * RADIANS : 0;
+    // The warp with angle θ turns the image by −θ (the course's convention), so an image that already
+    // carries a rotation c gets θ = draw + c: its total rotation, c − θ = −draw, lies in ± rotation.
+    let angle = random ? (rng.uniform(-options.rotation, options.rotation) + carried) * RADIANS : 0;
     let s = 1;
     if (random) s = 1 + rng.uniform(-options.scale, options.scale);
     if (lean !== undefined) {
@@ -83,18 +107,25 @@ function drawTransform(
   }
   // Drawn only when enabled, so configurations without it keep their exact random stream.
   if (options.strokeWidth && rng.float() < options.strokeWidth) plan[at + 5] = rng.float() < 0.5 ? 1 : 2;
+  if (options.corruption && rng.float() < options.corruption) {
+    plan[at + 6] = 1 + rng.uint32();
+    plan[at + 7] = levels.white;
+  }
 }
 
 /**
- * Whether a plan changes any stroke width (a step the SIMD warp does not do).
+ * Whether a plan has pixel steps (a stroke change, a corruption), which the SIMD warp does not do.
  *
  * @example
  * ```ts
- * if (!planChangesStrokes(plan, n)) simdWarp(x, plan); else applyPlan(images, n, plan, background);
+ * if (!planHasPixelSteps(plan, n)) simdWarp(x, plan); else applyPlan(images, n, plan, background);
  * ```
  */
-export function planChangesStrokes(plan: Float64Array, count: number): boolean {
-  for (let i = 0; i < count; i++) if (plan[i * PLAN_STRIDE + 5] !== 0) return true;
+export function planHasPixelSteps(plan: Float64Array, count: number): boolean {
+  for (let i = 0; i < count; i++) {
+    const at = i * PLAN_STRIDE;
+    if (plan[at + 5] !== 0 || plan[at + 6] !== 0) return true;
+  }
   return false;
 }
 
@@ -118,11 +149,47 @@ export function applyPlan(batch: Float32Array, count: number, plan: Float64Array
     const stroke = plan[at + 5];
     if (stroke === 1) morph(img, Math.min);
     else if (stroke === 2) morph(img, Math.max);
+    const corruption = plan[at + 6] ?? 0;
+    if (corruption !== 0) corrupt(img, corruption - 1, { background, white: plan[at + 7] ?? 1 });
   }
+}
+
+/** The recipe's pixel steps before its noise, in its order, each with the probability it has there. */
+const PIXEL_STEPS: ReadonlyArray<[CorruptionKind, number]> = [
+  ['contrast', RECIPE.contrast.p],
+  ['blur', RECIPE.blur.p],
+  ['occlusion', RECIPE.occlude.p],
+];
+
+const corruptBytes = new Uint8Array(PIXELS);
+const corruptOut = new Uint8Array(PIXELS);
+
+/**
+ * The `mixed` recipe's pixel stage on one normalized image, drawn from `seed`: the image is taken to raw
+ * bytes (0 at the background, 255 at full ink), corrupted by corrupt-mnist's own {@link applyCorruption},
+ * and normalized back. Noise is Gaussian or impulse or none, with the recipe's shares.
+ */
+function corrupt(img: Float32Array, seed: number, levels: PixelLevels): void {
+  const rng = new Rng(seed);
+  const unit = (levels.white - levels.background) / 255;
+  for (let i = 0; i < PIXELS; i++) {
+    const raw = Math.round(((img[i] ?? 0) - levels.background) / unit);
+    corruptBytes[i] = raw < 0 ? 0 : raw > 255 ? 255 : raw;
+  }
+  const noise = rng.float();
+  const steps = PIXEL_STEPS.filter(([, p]) => rng.chance(p)).map(([kind]) => kind);
+  if (noise < RECIPE.gaussianNoise.p) steps.push('noise');
+  else if (noise < RECIPE.gaussianNoise.p + RECIPE.impulseNoise.p) steps.push('impulse');
+  for (const kind of steps) {
+    applyCorruption(kind, corruptBytes, corruptOut, rng);
+    corruptBytes.set(corruptOut);
+  }
+  for (let i = 0; i < PIXELS; i++) img[i] = levels.background + (corruptBytes[i] ?? 0) * unit;
 }
 
 /**
  * Writes a randomly transformed copy of `src` (one image) to `dst`; with probability 1 − p, a copy.
+ * `white` is the normalized value of full ink (for the pixel corruptions) [background + 1].
  *
  * @example
  * ```ts
@@ -135,16 +202,17 @@ export function augmentImage(
   options: AugmentOptions,
   rng: Rng,
   background: number,
+  white = background + 1,
 ): void {
   dst.set(src);
-  applyPlan(dst, 1, planAugmentation(1, options, rng), background);
+  augmentBatch(dst, 1, options, rng, background, white);
 }
 
 /** Augments `count` consecutive images of a batch buffer in place.
  *
  * @example
  * ```ts
- * augmentBatch(batch, 64, config.augmentation, rng, -mean / std);
+ * augmentBatch(batch, 64, config.augmentation, rng, -mean / std, (1 - mean) / std);
  * ```
  */
 export function augmentBatch(
@@ -153,8 +221,14 @@ export function augmentBatch(
   options: AugmentOptions,
   rng: Rng,
   background: number,
+  white = background + 1,
 ): void {
-  applyPlan(batch, count, planAugmentation(count, options, rng), background);
+  applyPlan(
+    batch,
+    count,
+    planAugmentation(count, options, rng, undefined, { background, white }),
+    background,
+  );
 }
 
 const morphScratch = new Float32Array(PIXELS);

@@ -22,6 +22,11 @@ export interface Dataset {
   images: Float32Array;
   labels: Int32Array;
   count: number;
+  /**
+   * The rotation (degrees) each image already carries, where the data records it (corrupt-mnist's
+   * manifest, through `process`'s stats.json); augmentation then draws each image's total rotation.
+   */
+  angles?: Float32Array;
 }
 
 /** How to read the image tensor. */
@@ -160,6 +165,37 @@ export function readStats(dir: string): Normalization {
   }
 }
 
+/**
+ * The rotation each image of a split already carries, from stats.json's `rotations` (written by
+ * `corrupt-mnist process` from the generator's manifest), or undefined where it records none.
+ */
+function readCarriedAngles(dir: string, split: 'train' | 'test', count: number): Float32Array | undefined {
+  const file = path.join(dir, 'stats.json');
+  const { rotations } = JSON.parse(fs.readFileSync(file, 'utf8')) as { rotations?: Record<string, unknown> };
+  const ranges = rotations?.[split];
+  if (ranges === undefined) return undefined;
+  const angles = new Float32Array(count);
+  const valid =
+    Array.isArray(ranges) &&
+    ranges.every((r: { start?: unknown; count?: unknown; angle?: unknown }) => {
+      const { start, count: n, angle } = r ?? {};
+      if (!Number.isInteger(start) || !Number.isInteger(n) || typeof angle !== 'number') return false;
+      if (!Number.isFinite(angle) || (start as number) < 0 || (start as number) + (n as number) > count)
+        return false;
+      angles.fill(angle, start as number, (start as number) + (n as number));
+      return true;
+    });
+  if (!valid)
+    throw new DataverError(
+      'DATA_INVALID',
+      `${file}: rotations.${split} names rows that are not in the data`,
+      {
+        hint: 'rerun the process stage (corrupt-mnist process)',
+      },
+    );
+  return angles;
+}
+
 /** The processed train and test sets. */
 export interface ProcessedData {
   train: Dataset;
@@ -196,6 +232,8 @@ export async function loadProcessed(
       normalization,
       names: { images: imagesFile, targets: targetsFile },
     });
+    const angles = readCarriedAngles(dir, split, result[split].count);
+    if (angles) result[split].angles = angles;
     result.files.push(imagesFile, targetsFile);
   }
   return result;
@@ -248,5 +286,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     images.set(ds.images.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
     labels[i] = ds.labels[j]!;
   }
-  return { images, labels, count };
+  if (!ds.angles) return { images, labels, count };
+  const from = ds.angles;
+  return { images, labels, count, angles: Float32Array.from(indices, (j) => from[j] ?? 0) };
 }

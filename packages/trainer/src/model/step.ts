@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type BatchSlice, type BatchSync, withBatchSlice } from '../backend/batch-sync.js';
 import { softmaxCrossEntropy } from '../backend/loss-kernel.js';
 import { simdAffineWarp } from '../backend/warp-kernel.js';
-import { applyPlan, planChangesStrokes } from '../data/augment.js';
+import { applyPlan, PLAN_STRIDE, planHasPixelSteps } from '../data/augment.js';
 import { SIDE } from '../data/dataset.js';
 import type { Model } from './index.js';
 
@@ -59,9 +59,9 @@ export interface StepOptions {
 }
 
 function inputTensor(images: Float32Array, n: number, augment: StepOptions['augment']): tf.Tensor4D {
-  if (augment && !planChangesStrokes(augment.plan, n)) {
+  if (augment && !planHasPixelSteps(augment.plan, n)) {
     const x = tf.tensor4d(images, [n, SIDE, SIDE, 1]);
-    const warped = simdAffineWarp(x, augment.plan, augment.background);
+    const warped = simdAffineWarp(x, augment.plan, PLAN_STRIDE, augment.background);
     if (warped) {
       x.dispose();
       return warped;

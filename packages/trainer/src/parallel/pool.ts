@@ -12,6 +12,7 @@ import { Rng, type RngState } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { BatchSync, createBatchSyncShared } from '../backend/batch-sync.js';
 import type { BackendPreference } from '../backend/select.js';
+import { PLAN_STRIDE } from '../data/augment.js';
 import { type Dataset, PIXELS } from '../data/dataset.js';
 import type { Model } from '../model/index.js';
 import { gradientStep, type PreparedInput, prepareInput } from '../model/step.js';
@@ -146,7 +147,7 @@ export class WorkerPool {
         indices: work.indices.slice(offset, offset + n),
         offset,
         total: count,
-        plan: work.plan ? work.plan.slice(offset * 6, (offset + n) * 6) : null,
+        plan: work.plan ? work.plan.slice(offset * PLAN_STRIDE, (offset + n) * PLAN_STRIDE) : null,
         background: work.background,
       };
       offset += n;

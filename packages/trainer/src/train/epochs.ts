@@ -223,6 +223,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * config.epochs,
     background: (0 - normalization.mean) / normalization.std,
+    white: (1 - normalization.mean) / normalization.std,
     leans: model.options.canonicalize ? inkLeans(trainSet) : null,
     staging: createStaging(bs),
   };
@@ -326,6 +327,8 @@ interface BatchContext {
   totalSteps: number;
   /** The normalized value of a blank pixel, which augmentation fills in. */
   background: number;
+  /** The normalized value of full ink (raw 255), for the augmentation's pixel corruptions. */
+  white: number;
   /** Each training image's ink lean, when the model canonicalizes its inputs. */
   leans: Float64Array | null;
   /** Reused batch buffers of the single-thread path. */
@@ -353,6 +356,9 @@ async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
   const workOf = (b: number): BatchWork => {
     const indices = order.subarray(b * bs, b * bs + Math.min(bs, trainSet.count - b * bs));
     const leans = ctx.leans ? Array.from(indices, (i) => ctx.leans?.[i] ?? 0) : undefined;
+    // With canonicalization the carried rotation does not matter: the turn upright undoes it.
+    const angles =
+      trainSet.angles && !leans ? Array.from(indices, (i) => trainSet.angles?.[i] ?? 0) : undefined;
     const plan =
       config.augmentation.enabled || leans
         ? planAugmentation(
@@ -360,6 +366,8 @@ async function runBatches(ctx: BatchContext, t0: number): Promise<EpochTotals> {
             config.augmentation.enabled ? config.augmentation : { ...config.augmentation, probability: 0 },
             st.rng,
             leans,
+            { background: ctx.background, white: ctx.white },
+            angles,
           )
         : null;
     const rng: RngState = [st.rng.uint32(), st.rng.uint32(), st.rng.uint32(), st.rng.uint32() | 1];

@@ -26,6 +26,7 @@ export async function run(
   const { train, normalization } = await loadProcessed(opts.data ?? config.data.dir, ['train']);
   const rng = new Rng(opts.seed);
   const background = -normalization.mean / normalization.std;
+  const white = (1 - normalization.mean) / normalization.std;
   const count = Math.min(opts.count, train.count);
   const cols = Math.min(8, count);
   const tiles = [];
@@ -40,11 +41,13 @@ export async function run(
     }
     for (const i of rowIdx) {
       const dst = new Float32Array(PIXELS);
-      augmentImage(train.images.subarray(i * PIXELS, (i + 1) * PIXELS), dst, aug, rng, background);
+      augmentImage(train.images.subarray(i * PIXELS, (i + 1) * PIXELS), dst, aug, rng, background, white);
       tiles.push({ pixels: dst, caption: `${train.labels[i]} aug` });
     }
   }
-  const title = `Augmentation: rot ${aug.rotation}, shift ${aug.shift}, scale ${aug.scale}`;
+  const title =
+    `Augmentation: rot ${aug.rotation}, shift ${aug.shift}, scale ${aug.scale}` +
+    (aug.corruption ? `, corruption ${aug.corruption}` : '');
   writeFileAtomicSync(path.resolve(opts.out), imageGridPng(tiles, normalization, cols, title), {
     mkdir: true,
   });
