@@ -68,7 +68,7 @@ export async function commitTargets(repo: Repo, targets: string[]): Promise<Comm
       }
       const before = JSON.stringify(lock.stages[name]);
       const check = await checkStage(stage, lock.stages[name], hasher, checked.paramsFiles);
-      await recordStage(repo, stage, lock, hasher, checked.paramsFiles, check.inputsKey, false);
+      await recordStage(repo, stage, lock, hasher, checked.paramsFiles, check.inputsKey);
       result.stages.push({ stage: name, changed: before !== JSON.stringify(lock.stages[name]) });
     }
   }

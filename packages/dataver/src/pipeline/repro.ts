@@ -19,7 +19,7 @@ import { StatCache } from '../core/stat-cache.js';
 import { hashOf, manifestEntries } from '../core/workspace.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
-import type { Lock, OutputEntry } from '../lock/schema.js';
+import type { Lock, OutputEntry, StageState } from '../lock/schema.js';
 import { present, zip } from '../util/invariants.js';
 import { allOutputs, gitOutputs, PIPELINE_FILE, type Pipeline, readPipeline, type Stage } from './config.js';
 import { buildGraph, edgesOf, type StageGraph, selectStages, stageOf } from './graph.js';
@@ -48,6 +48,11 @@ export interface StageOutcome {
   /** For `restored`: where the outputs came from. */
   from?: 'run-cache' | 'lock';
   seconds?: number;
+  /**
+   * For `ran`: dependencies and params that changed while the command ran. The lock keeps what the
+   * command started from, so the stage is stale (and runs again) until it runs on what is there now.
+   */
+  changedWhileRunning?: string[];
 }
 
 export type ReproEvent =
@@ -165,15 +170,21 @@ export async function reproduce(
     if (!options.force && !stage.alwaysChanged && restorable) {
       const from = await restoreOutputs(repo, stage, check, lock, hasher);
       if (from) {
-        await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, false);
+        await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey);
         report({ stage: name, action: 'restored', from, reasons, seconds: (Date.now() - started) / 1000 });
         continue;
       }
     }
     options.onEvent?.({ type: 'running', stage: name, cmd: stage.cmd, reasons });
     await runStage(repo, stage, hasher, options.commandStdout ?? 'inherit');
-    await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, true);
-    report({ stage: name, action: 'ran', reasons, seconds: (Date.now() - started) / 1000 });
+    const changed = await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, check.current);
+    report({
+      stage: name,
+      action: 'ran',
+      reasons,
+      seconds: (Date.now() - started) / 1000,
+      ...(changed.length > 0 ? { changedWhileRunning: changed } : {}),
+    });
   }
   if (!options.dryRun) await hasher.save();
   if (!options.dryRun && targets.length === 0) {
@@ -186,10 +197,13 @@ export async function reproduce(
 
 /**
  * After a stage ran or was restored (or is committed as it is): cache and lock its outputs,
- * record its state, and remember the run when it `ran`.
+ * record its state, and remember the run when it ran. `ranFrom` is the state the command started
+ * from, for a stage that ran: the lock records *those* dependencies and params, never ones that
+ * changed while it ran (a run on other inputs than the lock claims would be trusted from then on).
+ * Returns what changed while it ran (nothing is then remembered in the run cache either).
  *
  * @example
- * await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey, false);
+ * await recordStage(repo, stage, lock, hasher, paramsFiles, check.inputsKey);
  */
 export async function recordStage(
   repo: Repo,
@@ -198,23 +212,39 @@ export async function recordStage(
   hasher: PathHasher,
   paramsFiles: ParamsFiles,
   key: string,
-  ran: boolean,
-): Promise<void> {
+  ranFrom?: StageState,
+): Promise<string[]> {
   await hasher.save();
   if (stage.outs.length > 0) await addPaths(repo, stage.outs, { stage: stage.name, lock });
   hasher.reset(await StatCache.load(repo));
   const after = await checkStage(stage, undefined, hasher, paramsFiles);
   await hasher.save();
-  lock.stages[stage.name] = after.current;
+  const changed = ranFrom ? changedInputs(ranFrom, after.current) : [];
+  lock.stages[stage.name] = ranFrom
+    ? { ...after.current, deps: ranFrom.deps, params: ranFrom.params }
+    : after.current;
   await writeLock(repo.root, lock);
-  if (!ran) return;
+  if (!ranFrom || changed.length > 0) return changed;
   const metrics: Record<string, string> = {};
   for (const m of stage.metrics) metrics[m] = await fsp.readFile(repo.abs(m), 'utf8');
   const outs: Record<string, OutputEntry> = {};
   for (const o of stage.outs) outs[o] = present(lock.outputs[o], `the lock entry of ${o}, just added`);
   // `cache: false` outputs may be binary and large: a stage with them is not remembered in the run cache.
-  if (stage.uncachedOuts.length > 0) return;
+  if (stage.uncachedOuts.length > 0) return changed;
   await writeRunRecord(repo, key, { version: 1, stage: stage.name, cmd: stage.cmd, outs, metrics });
+  return changed;
+}
+
+/** The dependencies and params whose value differs between two states of a stage, sorted. */
+function changedInputs(before: StageState, after: StageState): string[] {
+  const deps = new Set([...Object.keys(before.deps), ...Object.keys(after.deps)]);
+  const params = new Set([...Object.keys(before.params), ...Object.keys(after.params)]);
+  return [
+    ...[...deps].filter((d) => before.deps[d] !== after.deps[d]),
+    ...[...params]
+      .filter((k) => JSON.stringify(before.params[k]) !== JSON.stringify(after.params[k]))
+      .map((k) => `param ${k}`),
+  ].sort();
 }
 
 /** A record of outputs to restore: from the run cache, or the lock when only outputs changed. */

@@ -4,7 +4,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StatTable } from '../../src/core/stat-table';
 import { CLI } from '../helpers/cli';
-import { dv, git, lockOf, ok, pipelineRepo, read, runs, writeFiles } from './helpers';
+import { counted, dv, git, lockOf, ok, pipelineRepo, q, read, runs, tempRepo, writeFiles } from './helpers';
 
 describe('dataver repro', () => {
   test('runs every stage once, then is a no-op that says so', () => {
@@ -147,6 +147,37 @@ describe('dataver repro', () => {
     }>;
     expect(st.find((s) => s.stage === 'prepare')?.stale).toBe(false);
     expect(st.find((s) => s.stage === 'train')?.stale).toBe(true);
+  });
+
+  test('a dependency edited while its stage runs: the lock keeps what the command read, so the stage stays stale', () => {
+    const root = tempRepo();
+    // The command reads its input, then the input changes before the command ends (an editor, a
+    // sync, a second terminal): the output was made from the old input.
+    writeFiles(root, {
+      'in.txt': 'old\n',
+      'dataver.yaml': [
+        'stages:',
+        '  copy:',
+        `    cmd: ${q(counted('copy', 'cp in.txt out.txt && echo new > in.txt'))}`,
+        '    deps: [in.txt]',
+        '    outs: [out.txt]',
+        '',
+      ].join('\n'),
+    });
+    const first = ok(root, ['repro']);
+    expect(first.stderr).toMatch(
+      /^warning: in\.txt changed while stage 'copy' ran: the lock keeps what it started from, so the stage runs again next time$/m,
+    );
+    expect(read(root, 'out.txt')).toBe('old\n');
+    // The lock names the input the output was made from, not the one there now.
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    expect(lockOf(root).stages.copy.deps['in.txt']).toBe(createHash('sha256').update('old\n').digest('hex'));
+    expect(dv(root, ['status', '--exit-code']).code).toBe(1);
+    // Nothing was remembered in the run cache for those inputs: the next repro really runs.
+    const second = ok(root, ['repro']);
+    expect(second.stdout).toMatch(/Running stage 'copy' \(dep in\.txt modified\)/);
+    expect(runs(root, 'copy')).toBe(2);
+    expect(read(root, 'out.txt')).toBe('new\n');
   });
 
   test('a command that is not found says so with a hint (exit 127)', () => {

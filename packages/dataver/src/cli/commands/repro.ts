@@ -24,6 +24,11 @@ export async function run(
     }
     const line = describeOutcome(event.outcome);
     if (line) output.info(line);
+    const changed = event.outcome.changedWhileRunning;
+    if (changed)
+      output.warn(
+        `${changed.join(', ')} changed while stage '${event.outcome.stage}' ran: the lock keeps what it started from, so the stage runs again next time`,
+      );
   };
   const run = () =>
     reproduce(repo, targets ?? [], {
