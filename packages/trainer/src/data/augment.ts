@@ -174,7 +174,7 @@ function corrupt(img: Float32Array, seed: number, levels: PixelLevels): void {
   const unit = (levels.white - levels.background) / 255;
   for (let i = 0; i < PIXELS; i++) {
     const raw = Math.round(((img[i] ?? 0) - levels.background) / unit);
-    corruptBytes[i] = raw < 0 ? 0 : raw > 255 ? 255 : raw;
+    corruptBytes[i] = Math.min(255, Math.max(0, raw));
   }
   const noise = rng.float();
   const steps = PIXEL_STEPS.filter(([, p]) => rng.chance(p)).map(([kind]) => kind);
@@ -189,7 +189,8 @@ function corrupt(img: Float32Array, seed: number, levels: PixelLevels): void {
 
 /**
  * Writes a randomly transformed copy of `src` (one image) to `dst`; with probability 1 − p, a copy.
- * `white` is the normalized value of full ink (for the pixel corruptions) [background + 1].
+ * `white` is the normalized value of full ink (for the pixel corruptions) [background + 1]; `carried`
+ * the rotation the image already has (degrees), where the data records it [0].
  *
  * @example
  * ```ts
@@ -203,9 +204,11 @@ export function augmentImage(
   rng: Rng,
   background: number,
   white = background + 1,
+  carried = 0,
 ): void {
   dst.set(src);
-  augmentBatch(dst, 1, options, rng, background, white);
+  const plan = planAugmentation(1, options, rng, undefined, { background, white }, [carried]);
+  applyPlan(dst, 1, plan, background);
 }
 
 /** Augments `count` consecutive images of a batch buffer in place.

@@ -41,7 +41,15 @@ export async function run(
     }
     for (const i of rowIdx) {
       const dst = new Float32Array(PIXELS);
-      augmentImage(train.images.subarray(i * PIXELS, (i + 1) * PIXELS), dst, aug, rng, background, white);
+      augmentImage(
+        train.images.subarray(i * PIXELS, (i + 1) * PIXELS),
+        dst,
+        aug,
+        rng,
+        background,
+        white,
+        train.angles?.[i] ?? 0,
+      );
       tiles.push({ pixels: dst, caption: `${train.labels[i]} aug` });
     }
   }
