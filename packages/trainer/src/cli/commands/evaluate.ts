@@ -1,8 +1,12 @@
 // `trainer evaluate`: report as a table or JSON.
+import * as os from 'node:os';
 import type { GlobalOptions, Output } from '@dataver/foundation';
 import type { BackendPreference } from '../../backend/select.js';
+import { DEFAULT_IMAGE_LIMITS } from '../../data/image-probe.js';
 import { type EvaluationReport, evaluate } from '../../evaluate.js';
-import type { SweepOptions, SweepReport } from '../../sweep.js';
+import { readManifest } from '../../model/io.js';
+import { InferencePool } from '../../serve/inference-pool.js';
+import { SWEEP_BATCH, type SweepOptions, type SweepReport } from '../../sweep.js';
 
 interface EvaluateFlags {
   model: string;
@@ -32,18 +36,25 @@ export async function run(
   _args: unknown[],
   opts: EvaluateFlags & GlobalOptions,
 ): Promise<number> {
-  const report = await evaluate({
-    modelDir: opts.model,
-    data: opts.images ? undefined : opts.data,
-    images: opts.images,
-    targets: opts.targets,
-    raw: opts.raw,
-    reportDir: opts.report,
-    sweep: opts.sweep ? sweepOptions(opts.sweep, opts.sweepLimit) : undefined,
-    manifest: opts.manifest,
-    metricsFile: opts.metrics,
-    backend: opts.backend,
-  });
+  const sweep = opts.sweep ? sweepOptions(opts.sweep, opts.sweepLimit) : undefined;
+  const pool = sweep ? await sweepPool(opts, sweep) : null;
+  let report: EvaluationReport;
+  try {
+    report = await evaluate({
+      modelDir: opts.model,
+      data: opts.images ? undefined : opts.data,
+      images: opts.images,
+      targets: opts.targets,
+      raw: opts.raw,
+      reportDir: opts.report,
+      sweep: sweep && pool ? { ...sweep, classify: classifyWith(pool) } : sweep,
+      manifest: opts.manifest,
+      metricsFile: opts.metrics,
+      backend: opts.backend,
+    });
+  } finally {
+    await pool?.close();
+  }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
@@ -72,6 +83,40 @@ export async function run(
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+/**
+ * Model workers for the sweep on a machine with two or more cores (its passes are independent), or
+ * null to run it on this thread. Both give the same numbers (see SweepOptions.classify); the pool is
+ * used only where every request is a whole batch, so that its batches are those of this thread.
+ */
+async function sweepPool(opts: EvaluateFlags, sweep: SweepOptions): Promise<InferencePool | null> {
+  const workers = Math.min(2, os.availableParallelism());
+  if (workers < 2 || (sweep.limit ?? 10000) % SWEEP_BATCH !== 0) return null;
+  return InferencePool.start({
+    modelDir: opts.model,
+    backend: opts.backend ?? 'auto',
+    workers,
+    maxBatch: SWEEP_BATCH,
+    maxQueue: 1 << 20,
+    limits: DEFAULT_IMAGE_LIMITS,
+    classes: readManifest(opts.model).classes,
+  });
+}
+
+/** A pool's classification of consecutive ink images as one probability buffer. */
+function classifyWith(pool: InferencePool): NonNullable<SweepOptions['classify']> {
+  return async (ink, count) => {
+    const inputs = Array.from({ length: count }, (_, i) => ({
+      name: `sweep ${i}`,
+      ink: ink.subarray(i * 784, (i + 1) * 784),
+    }));
+    const rows = await pool.classify(inputs);
+    const classes = rows[0]?.length ?? 0;
+    const out = new Float32Array(count * classes);
+    rows.forEach((row, i) => out.set(row, i * classes));
+    return out;
+  };
+}
 
 /** What `--sweep <kind>` measures: rotations, corruptions or both, on the first `limit` digits. */
 function sweepOptions(kind: 'all' | 'rotation' | 'corruptions', limit: number | undefined): SweepOptions {
