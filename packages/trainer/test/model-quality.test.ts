@@ -177,23 +177,7 @@ test(
 test(
   'evaluate --sweep rotation measures no corruptions, and an unknown kind is refused (exit 2)',
   () => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        TRAINER_BIN,
-        'evaluate',
-        '--model',
-        modelDir,
-        '--data',
-        dataDir,
-        '--sweep',
-        'rotation',
-        '--sweep-limit',
-        '50',
-        '--json',
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = evaluateJson(['--sweep', 'rotation', '--sweep-limit', '50']);
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as {
       sweep: { count: number; rotation: unknown[]; corruptions: unknown[] };
@@ -219,22 +203,7 @@ test(
   async () => {
     // 1 000 digits, a whole number of batches: the CLI runs the sweep on two model workers where
     // there are two cores; robustnessSweep without a classifier runs it here.
-    const r = spawnSync(
-      process.execPath,
-      [
-        TRAINER_BIN,
-        'evaluate',
-        '--model',
-        modelDir,
-        '--data',
-        dataDir,
-        '--sweep',
-        '--sweep-limit',
-        '1000',
-        '--json',
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = evaluateJson(['--sweep', '--sweep-limit', '1000']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     if (os.availableParallelism() < 2) console.log('one core: the CLI ran the sweep on its own thread too');
@@ -246,3 +215,12 @@ test(
   },
   LONG,
 );
+
+/** `trainer evaluate --json` of the test model on its data, with more flags. */
+function evaluateJson(flags: string[]) {
+  return spawnSync(
+    process.execPath,
+    [TRAINER_BIN, 'evaluate', '--model', modelDir, '--data', dataDir, ...flags, '--json'],
+    { encoding: 'utf8' },
+  );
+}

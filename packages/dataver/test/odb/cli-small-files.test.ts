@@ -39,18 +39,23 @@ function segments(remote: string): string[] {
     .sort();
 }
 
-test('a pull and a checkout of thousands of files in many folders write each one whole', () => {
-  const { repo, bare } = setUp();
-  // Folders of unequal sizes, so the threads' shares are uneven to balance.
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 1600; i++)
-    files[`data/d${i % 7}/${i % 3}/f${i}.txt`] = `file ${i}\n`.repeat(1 + (i % 5));
+/** Writes files under the repository, adds and commits them, and pushes data and commits. */
+function publish(repo: string, files: Record<string, string>): void {
   writeFiles(repo, files);
   expectOk(dv(repo, ['add', 'data', '-q']));
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'data');
   expectOk(dv(repo, ['push', '-q']));
   git(repo, 'push', '-q', 'origin', 'main');
+}
+
+test('a pull and a checkout of thousands of files in many folders write each one whole', () => {
+  const { repo, bare } = setUp();
+  // Folders of unequal sizes, so the threads' shares are uneven to balance.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 1600; i++)
+    files[`data/d${i % 7}/${i % 3}/f${i}.txt`] = `file ${i}\n`.repeat(1 + (i % 5));
+  publish(repo, files);
 
   const copy = clone(bare);
   const pulled = dv(copy, ['pull', '--json']);
@@ -127,12 +132,7 @@ test.each([600, 40])(
     const { repo, bare } = setUp();
     const files: Record<string, string> = {};
     for (let i = 0; i < count; i++) files[`data/d${i % 4}/f${i}.txt`] = `blocked ${i}\n`;
-    writeFiles(repo, files);
-    expectOk(dv(repo, ['add', 'data', '-q']));
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-q', '-m', 'data');
-    expectOk(dv(repo, ['push', '-q']));
-    git(repo, 'push', '-q', 'origin', 'main');
+    publish(repo, files);
 
     const copy = clone(bare);
     const hash = sha('blocked 0\n');
