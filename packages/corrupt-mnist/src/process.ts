@@ -338,11 +338,17 @@ function normalizeFloats(
   };
 }
 
-interface ManifestShard {
-  file?: unknown;
-  start?: unknown;
-  count?: unknown;
-  angle?: unknown;
+/**
+ * `r` as a rotation range when it is one — integer `start` ≥ 0 and `count`, a finite `angle` — that
+ * lies within the first `rows` rows; otherwise undefined. (The trainer checks stats.json's the same
+ * way, in its own code: it does not load this package to read a data set.)
+ */
+function rotationRangeWithin(r: unknown, rows: number): RotationRange | undefined {
+  const { start, count, angle } = (r ?? {}) as { start?: unknown; count?: unknown; angle?: unknown };
+  if (!Number.isInteger(start) || !Number.isInteger(count) || typeof angle !== 'number') return undefined;
+  if (!Number.isFinite(angle) || (start as number) < 0 || (start as number) + (count as number) > rows)
+    return undefined;
+  return { start: start as number, count: count as number, angle };
 }
 
 /**
@@ -377,21 +383,13 @@ async function readRotations(
   const ranges = (records: unknown, rowsOf: (file: string) => [number, number] | undefined) => {
     if (records === undefined) return [];
     if (!Array.isArray(records)) throw bad('train and test must be lists');
-    return (records as ManifestShard[]).flatMap((r) => {
+    return (records as Array<{ file?: unknown; angle?: unknown }>).flatMap((r) => {
       if (r.angle === undefined) return [];
       const rows = typeof r.file === 'string' ? rowsOf(r.file) : undefined;
-      const { start, count, angle } = r;
-      if (
-        !rows ||
-        !Number.isInteger(start) ||
-        !Number.isInteger(count) ||
-        typeof angle !== 'number' ||
-        !Number.isFinite(angle) ||
-        (start as number) < 0 ||
-        (start as number) + (count as number) > rows[1]
-      )
+      const range = rows && rotationRangeWithin(r, rows[1]);
+      if (!rows || !range)
         throw bad(`the entry for ${String(r.file)} names rows or an angle that are not there`);
-      return [{ start: rows[0] + (start as number), count: count as number, angle }];
+      return [{ ...range, start: rows[0] + range.start }];
     });
   };
   const train = ranges(manifest.train, (f) => {

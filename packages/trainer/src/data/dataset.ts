@@ -134,6 +134,42 @@ export async function readTensorChecked(file: string): Promise<Tensor> {
   }
 }
 
+/** `stats.json` of a processed folder, parsed once for everything read from it. */
+interface StatsFile {
+  file: string;
+  raw: {
+    normalization?: Normalization;
+    mean?: number;
+    std?: number;
+    rotations?: Record<string, unknown> | null;
+  };
+}
+
+function loadStatsFile(dir: string): StatsFile {
+  const file = path.join(dir, 'stats.json');
+  if (!fs.existsSync(file)) {
+    throw new DataverError('DATA_MISSING', `${file} not found`, {
+      hint: 'run the process stage (corrupt-mnist process)',
+    });
+  }
+  try {
+    return { file, raw: JSON.parse(fs.readFileSync(file, 'utf8')) as StatsFile['raw'] };
+  } catch (error) {
+    throw noNormalization(file, error);
+  }
+}
+
+function noNormalization(file: string, cause: unknown): DataverError {
+  return new DataverError('DATA_INVALID', `${file} has no valid normalization {mean, std}`, { cause });
+}
+
+function normalizationOf({ file, raw }: StatsFile): Normalization {
+  const n = raw?.normalization ?? (raw?.mean !== undefined ? { mean: raw.mean, std: raw.std! } : undefined);
+  if (!n || typeof n.mean !== 'number' || typeof n.std !== 'number' || !(n.std > 0))
+    throw noNormalization(file, new Error('no normalization'));
+  return { mean: n.mean, std: n.std };
+}
+
 /** Reads `stats.json` of a processed folder.
  *
  * @example
@@ -142,42 +178,26 @@ export async function readTensorChecked(file: string): Promise<Tensor> {
  * ```
  */
 export function readStats(dir: string): Normalization {
-  const file = path.join(dir, 'stats.json');
-  if (!fs.existsSync(file)) {
-    throw new DataverError('DATA_MISSING', `${file} not found`, {
-      hint: 'run the process stage (corrupt-mnist process)',
-    });
-  }
-  try {
-    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-      normalization?: Normalization;
-      mean?: number;
-      std?: number;
-    };
-    const n = raw.normalization ?? (raw.mean !== undefined ? { mean: raw.mean, std: raw.std! } : undefined);
-    if (!n || typeof n.mean !== 'number' || typeof n.std !== 'number' || !(n.std > 0))
-      throw new Error('no normalization');
-    return { mean: n.mean, std: n.std };
-  } catch (error) {
-    throw new DataverError('DATA_INVALID', `${file} has no valid normalization {mean, std}`, {
-      cause: error,
-    });
-  }
+  return normalizationOf(loadStatsFile(dir));
 }
 
 /**
  * The rotation each image of a split already carries, from stats.json's `rotations` (written by
  * `corrupt-mnist process` from the generator's manifest), or undefined where it records none.
  */
-function readCarriedAngles(dir: string, split: 'train' | 'test', count: number): Float32Array | undefined {
-  const file = path.join(dir, 'stats.json');
-  const { rotations } = JSON.parse(fs.readFileSync(file, 'utf8')) as { rotations?: Record<string, unknown> };
-  const ranges = rotations?.[split];
+function carriedAngles(
+  { file, raw }: StatsFile,
+  split: 'train' | 'test',
+  count: number,
+): Float32Array | undefined {
+  const ranges = raw.rotations?.[split];
   if (ranges === undefined) return undefined;
   const angles = new Float32Array(count);
   const valid =
     Array.isArray(ranges) &&
     ranges.every((r: { start?: unknown; count?: unknown; angle?: unknown }) => {
+      // corrupt-mnist's rotationRangeWithin makes the same check; importing it would load that
+      // package's whole index into every command that reads a data set.
       const { start, count: n, angle } = r ?? {};
       if (!Number.isInteger(start) || !Number.isInteger(n) || typeof angle !== 'number') return false;
       if (!Number.isFinite(angle) || (start as number) < 0 || (start as number) + (n as number) > count)
@@ -216,7 +236,8 @@ export async function loadProcessed(
   dir: string,
   which: Array<'train' | 'test'> = ['train', 'test'],
 ): Promise<ProcessedData> {
-  const normalization = readStats(dir);
+  const stats = loadStatsFile(dir);
+  const normalization = normalizationOf(stats);
   const empty: Dataset = { images: new Float32Array(0), labels: new Int32Array(0), count: 0 };
   const result: ProcessedData = {
     train: empty,
@@ -232,7 +253,7 @@ export async function loadProcessed(
       normalization,
       names: { images: imagesFile, targets: targetsFile },
     });
-    const angles = readCarriedAngles(dir, split, result[split].count);
+    const angles = carriedAngles(stats, split, result[split].count);
     if (angles) result[split].angles = angles;
     result.files.push(imagesFile, targetsFile);
   }
