@@ -145,7 +145,7 @@ export async function robustnessSweep(
     }
     const rows = await Promise.all(parts);
     const probabilities = new Float32Array(n * classes);
-    rows.forEach((part, i) => probabilities.set(part, i * SWEEP_BATCH * classes));
+    for (const [i, part] of rows.entries()) probabilities.set(part, i * SWEEP_BATCH * classes);
     return accuracyOf(probabilities, labels, classes);
   };
   const passes: Array<() => Uint8Array> = [

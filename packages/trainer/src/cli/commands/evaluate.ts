@@ -113,7 +113,7 @@ function classifyWith(pool: InferencePool): NonNullable<SweepOptions['classify']
     const rows = await pool.classify(inputs);
     const classes = rows[0]?.length ?? 0;
     const out = new Float32Array(count * classes);
-    rows.forEach((row, i) => out.set(row, i * classes));
+    for (const [i, row] of rows.entries()) out.set(row, i * classes);
     return out;
   };
 }
