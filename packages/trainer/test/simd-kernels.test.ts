@@ -11,7 +11,8 @@ import { initBackend } from '../src/backend/select';
 import { simdWasmFile } from '../src/backend/simd';
 import { simdAffineWarp } from '../src/backend/warp-kernel';
 import { setKernelImplementation, simdLoadError } from '../src/backend/wasm-backend';
-import { applyPlan, PLAN_STRIDE, planAugmentation } from '../src/data/augment';
+import { applyPlan, PLAN_STRIDE, planAugmentation, planHasPixelSteps } from '../src/data/augment';
+import { prepareInput } from '../src/model/step';
 import { adamReference } from '../src/optim';
 
 function rand(n: number, seed: number, scale = 1, offset = 0): Float32Array {
@@ -277,4 +278,34 @@ test('the SIMD augmentation warp equals the JS reference, borders and identity i
   );
   expect(relDiff(warped, reference)).toBeLessThan(1e-5);
   expect(warped.some((v) => v === Math.fround(background))).toBe(true);
+});
+
+test("a training step's input with pen and corruption steps: the SIMD warp, then the JS pixel steps, as the reference", () => {
+  const n = 24;
+  const levels = { background: -0.42, white: 2.8 };
+  const images = rand(n * 784, 52, 2);
+  const options = { probability: 0.8, rotation: 50, shift: 2, scale: 0.1, strokeWidth: 0.5, corruption: 0.6 };
+  const plan = planAugmentation(n, options, new Rng(6), undefined, levels);
+  expect(planHasPixelSteps(plan, n)).toBe(true);
+  const reference = images.slice();
+  applyPlan(reference, n, plan, levels.background);
+  const input = prepareInput(images.slice(), new Int32Array(n), { plan, background: levels.background });
+  const got = input.x.dataSync().slice();
+  tf.dispose([input.x, input.y]);
+  // The corruptions round to grey levels, so the warps' last-bit differences may move a pixel by one level.
+  const level = (levels.white - levels.background) / 255;
+  let off = 0;
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i]! - reference[i]!);
+    expect(d).toBeLessThan(level * 1.01);
+    if (d > 1e-4) off++;
+  }
+  expect(off).toBeLessThan(got.length / 1000);
+  // Without the pixel steps the result would be far from the reference.
+  const warpOnly = tf.tidy(() =>
+    simdAffineWarp(tf.tensor4d(images, [n, 28, 28, 1]), plan, PLAN_STRIDE, levels.background)!
+      .dataSync()
+      .slice(),
+  );
+  expect(relDiff(warpOnly, reference)).toBeGreaterThan(0.01);
 });

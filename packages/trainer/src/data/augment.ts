@@ -130,7 +130,8 @@ export function planHasPixelSteps(plan: Float64Array, count: number): boolean {
 }
 
 /**
- * Applies a plan to `count` consecutive images of a batch buffer in place (the JS reference).
+ * Applies a plan to `count` consecutive images of a batch buffer in place (the JS reference): the
+ * warps, then {@link applyPixelSteps}.
  *
  * @example
  * ```ts
@@ -140,16 +141,37 @@ export function planHasPixelSteps(plan: Float64Array, count: number): boolean {
 export function applyPlan(batch: Float32Array, count: number, plan: Float64Array, background: number): void {
   const scratch = new Float32Array(PIXELS);
   for (let i = 0; i < count; i++) {
-    const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
     const at = i * PLAN_STRIDE;
-    if (plan[at] === 1) {
-      warpBilinear(img, scratch, plan[at + 1]!, plan[at + 2]!, plan[at + 3]!, plan[at + 4]!, background);
-      img.set(scratch);
-    }
+    if (plan[at] !== 1) continue;
+    const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
+    warpBilinear(img, scratch, plan[at + 1]!, plan[at + 2]!, plan[at + 3]!, plan[at + 4]!, background);
+    img.set(scratch);
+  }
+  applyPixelSteps(batch, count, plan, background);
+}
+
+/**
+ * The pixel steps of a plan (stroke-width changes, corruptions) on `count` consecutive images that
+ * are already warped, in place: what follows the SIMD warp, on the images that have any.
+ *
+ * @example
+ * ```ts
+ * if (planHasPixelSteps(plan, n)) applyPixelSteps(warpedPixels, n, plan, background);
+ * ```
+ */
+export function applyPixelSteps(
+  batch: Float32Array,
+  count: number,
+  plan: Float64Array,
+  background: number,
+): void {
+  for (let i = 0; i < count; i++) {
+    const at = i * PLAN_STRIDE;
     const stroke = plan[at + 5];
-    if (stroke === 1) morph(img, Math.min);
-    else if (stroke === 2) morph(img, Math.max);
     const corruption = plan[at + 6] ?? 0;
+    if (stroke === 0 && corruption === 0) continue;
+    const img = batch.subarray(i * PIXELS, (i + 1) * PIXELS);
+    if (stroke === 1 || stroke === 2) morph(img, stroke === 2);
     if (corruption !== 0) corrupt(img, corruption - 1, { background, white: plan[at + 7] ?? 1 });
   }
 }
@@ -236,14 +258,21 @@ export function augmentBatch(
 
 const morphScratch = new Float32Array(PIXELS);
 
-/** Grey-level erosion (min) or dilation (max) over a 3×3 cross; the border replicates itself. */
-function morph(img: Float32Array, pick: (...values: number[]) => number): void {
-  morphScratch.set(img);
-  const at = (x: number, y: number) =>
-    morphScratch[Math.min(SIDE - 1, Math.max(0, y)) * SIDE + Math.min(SIDE - 1, Math.max(0, x))]!;
+/** Grey-level erosion (min) or, `bolder`, dilation (max) over a 3×3 cross; the border replicates itself. */
+function morph(img: Float32Array, bolder: boolean): void {
+  const s = morphScratch;
+  s.set(img);
   for (let y = 0; y < SIDE; y++) {
+    const row = y * SIDE;
+    const up = y === 0 ? row : row - SIDE;
+    const down = y === SIDE - 1 ? row : row + SIDE;
     for (let x = 0; x < SIDE; x++) {
-      img[y * SIDE + x] = pick(at(x, y), at(x - 1, y), at(x + 1, y), at(x, y - 1), at(x, y + 1));
+      const left = row + (x === 0 ? x : x - 1);
+      const right = row + (x === SIDE - 1 ? x : x + 1);
+      // Two loops rather than a chosen function: V8 inlines Math.min and Math.max only when called by name.
+      img[row + x] = bolder
+        ? Math.max(s[row + x]!, s[left]!, s[right]!, s[up + x]!, s[down + x]!)
+        : Math.min(s[row + x]!, s[left]!, s[right]!, s[up + x]!, s[down + x]!);
     }
   }
 }

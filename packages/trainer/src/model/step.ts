@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type BatchSlice, type BatchSync, withBatchSlice } from '../backend/batch-sync.js';
 import { softmaxCrossEntropy } from '../backend/loss-kernel.js';
 import { simdAffineWarp } from '../backend/warp-kernel.js';
-import { applyPlan, PLAN_STRIDE, planHasPixelSteps } from '../data/augment.js';
+import { applyPixelSteps, applyPlan, PLAN_STRIDE, planHasPixelSteps } from '../data/augment.js';
 import { SIDE } from '../data/dataset.js';
 import type { Model } from './index.js';
 
@@ -59,17 +59,19 @@ export interface StepOptions {
 }
 
 function inputTensor(images: Float32Array, n: number, augment: StepOptions['augment']): tf.Tensor4D {
-  if (augment && !planHasPixelSteps(augment.plan, n)) {
+  if (augment) {
+    const { plan, background } = augment;
     const x = tf.tensor4d(images, [n, SIDE, SIDE, 1]);
-    const warped = simdAffineWarp(x, augment.plan, PLAN_STRIDE, augment.background);
-    if (warped) {
-      x.dispose();
-      return warped;
-    }
+    // The warp on the SIMD kernels, then the pixel steps in JS on its output, where any image has them.
+    const pixelSteps = planHasPixelSteps(plan, n)
+      ? (pixels: Float32Array) => applyPixelSteps(pixels, n, plan, background)
+      : undefined;
+    const warped = simdAffineWarp(x, plan, PLAN_STRIDE, background, pixelSteps);
     x.dispose();
+    if (warped) return warped;
+    // The JS reference works in place on the caller's staging buffer.
+    applyPlan(images, n, plan, background);
   }
-  // The JS reference works in place on the caller's staging buffer.
-  if (augment) applyPlan(images, n, augment.plan, augment.background);
   return tf.tensor4d(images, [n, SIDE, SIDE, 1]);
 }
 
