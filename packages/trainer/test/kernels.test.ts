@@ -33,6 +33,8 @@ describe.each([
   { name: 'same, 3x3', x: [2, 6, 5, 3], w: [3, 3, 3, 4], pad: 'same' as const },
   { name: 'valid, 3x3', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
   { name: 'same, 5x5 one channel', x: [3, 8, 8, 1], w: [5, 5, 1, 3], pad: 'same' as const },
+  // Even kernels pad one side more (bottom and right): the padded grid cannot share padding between images.
+  { name: 'same, 2x4 (uneven padding)', x: [3, 5, 6, 2], w: [2, 4, 2, 3], pad: 'same' as const },
 ])('conv2d gradients ($name)', ({ x: xShape, w: wShape, pad }) => {
   function grads() {
     return tf.tidy(() => {
