@@ -41,7 +41,7 @@ test(
       // One short epoch learns most with small batches and a one-cycle schedule.
       config: base(out, {
         batchSize: 16,
-        learningRate: 0.005,
+        learningRate: 0.006,
         schedule: { name: 'onecycle', warmupFraction: 0.1 },
       }),
       log: { info: () => {}, debug: () => {}, warn: (m) => warnings.push(m) },

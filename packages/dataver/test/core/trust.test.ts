@@ -280,8 +280,9 @@ describe('5. crashes leak neither disk nor work', () => {
       let n = 0;
       for (const sub of [fetchDir, path.join(fetchDir, 'partial')]) {
         for (const name of existsSync(sub) ? readdirSync(sub) : []) {
-          const st = statSync(path.join(sub, name));
-          if (st.isFile()) n += st.size;
+          // The running pull renames its temporary files away: one may go between readdir and stat.
+          const st = statSync(path.join(sub, name), { throwIfNoEntry: false });
+          if (st?.isFile()) n += st.size;
         }
       }
       return n;
