@@ -29,6 +29,10 @@ const augmentation = z
     enabled: z.boolean().default(true),
     probability: z.number().min(0).max(1).default(0.5),
     rotation: z.number().min(0).max(180).default(15),
+    /** Share of transformed images whose rotation is drawn in ± nearRotation instead (more upright digits). */
+    nearUpright: z.number().min(0).max(1).default(0),
+    /** The ± degrees of the nearUpright draws (the `mixed` recipe rotates by up to 18). */
+    nearRotation: z.number().min(0).max(180).default(18),
     shift: z.number().min(0).max(14).default(2),
     scale: z.number().min(0).max(0.9).default(0.1),
     strokeWidth: z.number().min(0).max(1).default(0),
@@ -53,6 +57,8 @@ export const trainConfigSchema = z
      * (training and inference; recorded in the model): contrast and background level stop mattering.
      */
     standardize: z.boolean().default(false),
+    /** Dropout rate before the first dense layer; null: the model's own (cnn-small and cnn-medium 0.1, cnn-large 0.5). */
+    dropout: z.number().min(0).max(0.9).nullable().default(null),
     epochs: z.number().int().min(1).max(1000).default(8),
     batchSize: z.number().int().min(1).max(8192).default(64),
     /**
@@ -181,7 +187,7 @@ export async function loadTrainConfig(file: string | undefined): Promise<TrainCo
 
 /**
  * The architecture options a configuration asks for (seeded initial weights, canonicalization,
- * standardization).
+ * standardization, and the dropout rate where it sets one).
  *
  * @example
  * ```ts
@@ -192,8 +198,10 @@ export function modelOptionsOf(config: TrainConfig): {
   seed: number;
   canonicalize: boolean;
   standardize: boolean;
+  dropout?: number;
 } {
-  return { seed: config.seed, canonicalize: config.canonicalize, standardize: config.standardize };
+  const { seed, canonicalize, standardize, dropout } = config;
+  return { seed, canonicalize, standardize, ...(dropout === null ? {} : { dropout }) };
 }
 
 /**

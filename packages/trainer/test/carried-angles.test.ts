@@ -83,6 +83,27 @@ test('augmentation draws the total rotation: the warp undoes the carried angle, 
   expect(hi).toBeGreaterThan(48);
 });
 
+test('nearUpright draws that share of the total rotations in ± nearRotation, and costs no draw when off', () => {
+  const n = 4000;
+  const carried = new Float64Array(n).fill(-20);
+  const totals = (options: Parameters<typeof planAugmentation>[1]) => {
+    const plan = planAugmentation(n, options, new Rng(3), undefined, undefined, carried);
+    return Array.from({ length: n }, (_, i) => {
+      const at = i * PLAN_STRIDE;
+      return -20 - (Math.atan2(plan[at + 2]!, plan[at + 1]!) * 180) / Math.PI;
+    });
+  };
+  const base = { probability: 1, rotation: 50, shift: 0, scale: 0 };
+  const near = totals({ ...base, nearUpright: 0.4, nearRotation: 10 });
+  expect(Math.max(...near.map(Math.abs))).toBeLessThanOrEqual(50 + 1e-9);
+  // Uniform in ± 50 puts 20 % within ± 10; with 40 % drawn there: 0.4 + 0.6 × 0.2 = 52 %.
+  const share = near.filter((t) => Math.abs(t) <= 10 + 1e-9).length / n;
+  expect(share).toBeGreaterThan(0.49);
+  expect(share).toBeLessThan(0.55);
+  // Off (0, or absent) draws exactly the plan of a configuration without the key.
+  expect(totals({ ...base, nearUpright: 0, nearRotation: 10 })).toEqual(totals(base));
+});
+
 test("a plan angle of θ turns an image by −θ in the course's convention, which the carried angle assumes", () => {
   // An L: a vertical bar and a foot to the right.
   const img = new Uint8Array(784);

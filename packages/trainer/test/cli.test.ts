@@ -299,7 +299,7 @@ test('config errors name the key and the allowed values (exit 2), and nothing is
   expect(line).toMatch(/optimizer: "adagrad" is not allowed \(allowed: adam, adamw, sgd\)/);
   expect(line).toMatch(/epochs: 0 is too small/);
   expect(line).toMatch(
-    /unknown key 'batchsize' \(allowed: model, canonicalize, standardize, epochs, batchSize/,
+    /unknown key 'batchsize' \(allowed: model, canonicalize, standardize, dropout, epochs, batchSize/,
   );
   expect(fs.existsSync(out)).toBe(false);
   const flag = trainer(['train', '--epochs', 'two', '--out', out]);

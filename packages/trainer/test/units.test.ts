@@ -28,7 +28,7 @@ describe('config', () => {
       /schedule\.name: "linear" is not allowed \(allowed: constant, step, cosine, onecycle\)/,
     );
     expect(() => parseTrainConfig({ augmentation: { rotate: 3 } })).toThrow(
-      /augmentation: unknown key 'rotate' \(allowed: enabled, probability, rotation, shift, scale, strokeWidth, corruption, jitter\)/,
+      /augmentation: unknown key 'rotate' \(allowed: enabled, probability, rotation, nearUpright, nearRotation, shift, scale, strokeWidth, corruption, jitter\)/,
     );
     expect(() => parseTrainConfig({ batchSize: 'big' })).toThrow(/batchSize: expected number, got "big"/);
     expect(() => parseTrainConfig({ learningRate: -1 })).toThrow(/learningRate: -1 is too small/);
