@@ -39,6 +39,9 @@ export interface CheckoutResult {
   missing: string[];
 }
 
+/** Files materialized per round of a checkout. */
+const WRITE_SLICE = 16384;
+
 interface Write {
   repoPath: string;
   hash: string;
@@ -157,16 +160,21 @@ export async function checkout(
       madeDirs.add(parent);
     }
   }
-  await repo.cache.materializeMany(
-    writes.map((w) => ({ hash: w.hash, dest: repo.abs(w.repoPath) })),
-    repo.config.cache.link,
-    () => options.progress?.tick(1),
-    options.verifiedBytes,
-  );
-  for (const w of writes) {
-    if (options.verified?.has(w.hash))
-      statCache.record(w.repoPath, fs.statSync(repo.abs(w.repoPath)), w.hash);
-    else statCache.forgetFile(w.repoPath);
+  // In slices, so that the absolute paths and per-file jobs of a million-file checkout never all
+  // exist at once (they cost about 0.5 KiB a file).
+  for (let at = 0; at < writes.length; at += WRITE_SLICE) {
+    const slice = writes.slice(at, at + WRITE_SLICE);
+    await repo.cache.materializeMany(
+      slice.map((w) => ({ hash: w.hash, dest: repo.abs(w.repoPath) })),
+      repo.config.cache.link,
+      () => options.progress?.tick(1),
+      options.verifiedBytes,
+    );
+    for (const w of slice) {
+      if (options.verified?.has(w.hash))
+        statCache.record(w.repoPath, fs.statSync(repo.abs(w.repoPath)), w.hash);
+      else statCache.forgetFile(w.repoPath);
+    }
   }
   for (const dir of emptyDirs) await fsp.mkdir(repo.abs(dir), { recursive: true });
   options.progress?.stop();

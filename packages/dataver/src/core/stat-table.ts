@@ -1,7 +1,9 @@
 // The per-file half of the stat cache, at a million entries: one binary file of records sorted
 // by path bytes, read into one buffer and searched in place. No object per entry is made, so
 // memory is the file's bytes plus what this process changed; a save writes the unchanged runs
-// straight from the old buffer, merged with the changes.
+// straight from the old buffer, merged with the changes. The changes are packed too (a slot of
+// four doubles and 32 hash bytes each, found through a path → slot map), since a checkout of a
+// million files changes every entry: as objects they cost about 200 bytes a file more.
 //
 // File: "DVSTAT01", then records, then the SHA-256 of everything before it (a torn or damaged
 // file is detected and ignored: the cache only saves hashing, so it is rebuilt, never trusted).
@@ -29,8 +31,9 @@ export class StatTable {
   private base: Buffer = Buffer.alloc(0);
   /** Start of each record in `base`. */
   private offsets = new Uint32Array(0);
-  /** Changes since loading: an entry, or null for a removal. */
-  private readonly changes = new Map<string, StatEntry | null>();
+  /** Changes since loading: the slot of an entry in `changed`, or {@link REMOVED}. */
+  private readonly changes = new Map<string, number>();
+  private readonly changed = new ChangeSlots();
   /** Where the last lookup ended: lookups in path order cost one comparison each. */
   private cursor = 0;
 
@@ -67,20 +70,24 @@ export class StatTable {
   }
 
   get(path: string): StatEntry | undefined {
-    const changed = this.changes.get(path);
-    if (changed !== undefined) return changed ?? undefined;
+    const slot = this.changes.get(path);
+    if (slot !== undefined) return slot === REMOVED ? undefined : this.changed.entry(slot);
     const i = this.find(Buffer.from(path, 'utf8'));
     return i < 0 ? undefined : this.entryAt(i);
   }
 
   set(path: string, entry: StatEntry): void {
-    this.changes.set(path, entry);
+    const slot = this.changes.get(path);
+    this.changes.set(
+      path,
+      this.changed.put(entry, slot === undefined || slot === REMOVED ? undefined : slot),
+    );
   }
 
   /** Removes an entry; true when there was one. */
   delete(path: string): boolean {
     const had = this.get(path) !== undefined;
-    if (had) this.changes.set(path, null);
+    if (had) this.changes.set(path, REMOVED);
     return had;
   }
 
@@ -90,7 +97,7 @@ export class StatTable {
       const path = this.pathAt(i);
       if (!this.changes.has(path)) yield path;
     }
-    for (const [path, entry] of this.changes) if (entry) yield path;
+    for (const [path, slot] of this.changes) if (slot !== REMOVED) yield path;
   }
 
   get dirty(): boolean {
@@ -111,8 +118,8 @@ export class StatTable {
     let head = changed[0] === undefined ? undefined : Buffer.from(changed[0], 'utf8');
     const next = () => {
       const path = changed[c++] as string;
-      const entry = this.changes.get(path);
-      if (entry) out.record(head as Buffer, entry);
+      const slot = this.changes.get(path) as number;
+      if (slot !== REMOVED) out.record(head as Buffer, this.changed, slot);
       head = c < changed.length ? Buffer.from(changed[c] as string, 'utf8') : undefined;
     };
     for (let i = 0; i < this.offsets.length; i++) {
@@ -182,6 +189,52 @@ export class StatTable {
   }
 }
 
+/** The slot value of a removal. */
+const REMOVED = -1;
+
+/** Changed entries, packed as the file's record tails are (4 doubles, 32 hash bytes), in growing arrays. */
+class ChangeSlots {
+  private bytes = Buffer.alloc(0);
+  private count = 0;
+
+  /** Stores an entry in `slot`, or in a new slot; returns the slot. */
+  put(entry: StatEntry, slot = this.count): number {
+    if (slot === this.count) {
+      if ((slot + 1) * TAIL > this.bytes.length) {
+        const grown = Buffer.alloc(Math.max(64 * TAIL, 2 * this.bytes.length));
+        this.bytes.copy(grown);
+        this.bytes = grown;
+      }
+      this.count++;
+    }
+    let at = slot * TAIL;
+    at = this.bytes.writeDoubleLE(entry.size, at);
+    at = this.bytes.writeDoubleLE(entry.mtimeMs, at);
+    at = this.bytes.writeDoubleLE(entry.ctimeMs, at);
+    at = this.bytes.writeDoubleLE(entry.ino, at);
+    if (this.bytes.write(entry.hash, at, DIGEST, 'hex') !== DIGEST || !HEX64.test(entry.hash))
+      throw new TypeError(`not a SHA-256 hex digest: '${entry.hash}'`);
+    return slot;
+  }
+
+  entry(slot: number): StatEntry {
+    const at = slot * TAIL;
+    return {
+      size: this.bytes.readDoubleLE(at),
+      mtimeMs: this.bytes.readDoubleLE(at + 8),
+      ctimeMs: this.bytes.readDoubleLE(at + 16),
+      ino: this.bytes.readDoubleLE(at + 24),
+      hash: this.bytes.toString('hex', at + 32, at + TAIL),
+    };
+  }
+
+  /** Copies a slot's bytes, which are a file record's tail, into `target`; returns the byte count. */
+  copyRecordTail(slot: number, target: Buffer, at: number): number {
+    return this.bytes.copy(target, at, slot * TAIL, (slot + 1) * TAIL);
+  }
+}
+const HEX64 = /^[0-9a-f]{64}$/;
+
 /** Byte order of the UTF-8 encodings (UTF-16 order differs only around surrogates). */
 function byteOrder(a: string, b: string): number {
   if (HIGH.test(a) || HIGH.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -201,7 +254,7 @@ class RecordWriter {
     this.parts.push(bytes);
   }
 
-  record(key: Buffer, entry: StatEntry): void {
+  record(key: Buffer, slots: ChangeSlots, slot: number): void {
     if (key.length > 0xffff)
       throw new RangeError(`path of ${key.length} bytes is too long for the stat cache`);
     const size = 2 + key.length + TAIL;
@@ -213,12 +266,7 @@ class RecordWriter {
     }
     let at = this.chunk.writeUInt16LE(key.length, this.used);
     at += key.copy(this.chunk, at);
-    at = this.chunk.writeDoubleLE(entry.size, at);
-    at = this.chunk.writeDoubleLE(entry.mtimeMs, at);
-    at = this.chunk.writeDoubleLE(entry.ctimeMs, at);
-    at = this.chunk.writeDoubleLE(entry.ino, at);
-    this.chunk.write(entry.hash, at, 32, 'hex');
-    this.used = at + 32;
+    this.used = at + slots.copyRecordTail(slot, this.chunk, at);
   }
 
   /** The parts followed by their SHA-256. */

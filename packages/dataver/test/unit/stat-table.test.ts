@@ -44,6 +44,9 @@ test('edits, removals and additions survive a save and merge with unchanged reco
             model.set(p, entry(n));
           }
         }
+        // Before the save, the packed changes read back as they were set.
+        for (const [p] of edits) expect(second.get(p)).toEqual(model.get(p));
+        expect(second.size).toBeGreaterThanOrEqual(model.size);
         await second.save(file);
         const third = StatTable.read(file);
         for (const p of new Set([...initial, ...edits.map(([q]) => q)]))
