@@ -7,7 +7,7 @@ import { writeTensor } from '@dataver/tensor';
 import { removeStaleShards } from './fs-util.js';
 import { readIdx } from './idx.js';
 import { corruptDigit, SIDE } from './recipe/corrupt.js';
-import { COURSE_RECIPE, courseAngle, rotateNearest, toUnitFloat } from './recipe/course.js';
+import { COURSE_RECIPE, courseAngle, nearestRotationMap, remapPixels, toUnitFloat } from './recipe/course.js';
 import { RECIPES, type RecipeName } from './recipe-names.js';
 
 export { RECIPES, type RecipeName };
@@ -176,9 +176,10 @@ function courseSplit(
     angle: courseAngle(new Rng(deriveSeed(seed, split, ANGLE, s))),
   }));
   for (const { start, count, angle } of shards) {
+    const map = nearestRotationMap(angle);
     for (let i = start; i < start + count; i++) {
       const k = chosen[i] ?? 0;
-      rotateNearest(src.subarray(k * n, (k + 1) * n), x.subarray(i * n, (i + 1) * n), angle);
+      remapPixels(src.subarray(k * n, (k + 1) * n), x.subarray(i * n, (i + 1) * n), map);
     }
   }
   return { x, y: labelsOf(labels, chosen), shards };

@@ -30,4 +30,11 @@ export {
   corruptDigit,
   RECIPE,
 } from './recipe/corrupt.js';
-export { COURSE_RECIPE, courseAngle, rotateNearest, toUnitFloat } from './recipe/course.js';
+export {
+  COURSE_RECIPE,
+  courseAngle,
+  nearestRotationMap,
+  remapPixels,
+  rotateNearest,
+  toUnitFloat,
+} from './recipe/course.js';

@@ -8,8 +8,9 @@ import {
   CORRUPTIONS,
   type CorruptionKind,
   defaultMnistDir,
+  nearestRotationMap,
   readIdx,
-  rotateNearest,
+  remapPixels,
 } from 'corrupt-mnist';
 import { infer } from './batch.js';
 import { type Normalization, PIXELS } from './data/dataset.js';
@@ -81,9 +82,14 @@ async function mnistTest(dir: string, limit: number): Promise<{ images: Uint8Arr
   };
 }
 
-/** uint8 pixels → ink in [0, 1] (float32, as the server's workers receive it). */
+/**
+ * uint8 pixels → ink in [0, 1] (float32, as the server's workers receive it). A plain loop:
+ * `Float32Array.from` with a map function took 1.4 s a pass of 7.8 M pixels, most of the sweep.
+ */
 function toInk(bytes: Uint8Array): Float32Array {
-  return Float32Array.from(bytes, (v) => v / 255);
+  const ink = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) ink[i] = bytes[i]! / 255;
+  return ink;
 }
 
 /** The share of rows whose first most probable class is the label. */
@@ -151,11 +157,12 @@ export async function robustnessSweep(
   const passes: Array<() => Uint8Array> = [
     ...angles.map((angle) => () => {
       const out = new Uint8Array(images.length);
+      const map = nearestRotationMap(angle);
       for (let i = 0; i < n; i++)
-        rotateNearest(
+        remapPixels(
           images.subarray(i * PIXELS, (i + 1) * PIXELS),
           out.subarray(i * PIXELS, (i + 1) * PIXELS),
-          angle,
+          map,
         );
       return out;
     }),

@@ -28,13 +28,26 @@ function roundHalfEven(v: number): number {
  * Rotates one square uint8 image by `degrees` (counter-clockwise for positive angles, as
  * torchvision) with nearest-neighbour sampling and fill 0, exactly as
  * `torchvision.transforms.functional.rotate(img, degrees, InterpolationMode.NEAREST)`.
- * `degrees` must lie within ±90.
+ * `degrees` must lie within ±90. To rotate many images by one angle, make its
+ * {@link nearestRotationMap} once and {@link remapPixels} each image.
  *
  * @example
  * const out = new Uint8Array(784);
  * rotateNearest(digit, out, -37.5);
  */
 export function rotateNearest(src: Uint8Array, dst: Uint8Array, degrees: number, side = SIDE): void {
+  remapPixels(src, dst, nearestRotationMap(degrees, side));
+}
+
+/**
+ * Where each output pixel of a nearest-neighbour rotation by `degrees` reads from: the index of a
+ * source pixel, or −1 for the fill (0). The arithmetic is torchvision's, float32 step by step.
+ *
+ * @example
+ * const map = nearestRotationMap(12.5);
+ * for (const [src, dst] of pairs) remapPixels(src, dst, map);
+ */
+export function nearestRotationMap(degrees: number, side = SIDE): Int32Array {
   // torchvision passes −angle to its inverse-matrix helper: [cos, sin, 0, −sin, cos, 0] of radians(−angle),
   // as a float32 tensor, transposed and divided by (w/2, h/2).
   const rot = radians(-degrees);
@@ -45,6 +58,7 @@ export function rotateNearest(src: Uint8Array, dst: Uint8Array, degrees: number,
   const r10 = f32(sin / half);
   const r01 = f32(-sin / half);
   const r11 = r00;
+  const map = new Int32Array(side * side);
   for (let i = 0; i < side; i++) {
     const yb = i + 0.5 - half; // pixel centres, as torch.linspace(-h/2 + 0.5, h/2 - 0.5)
     for (let j = 0; j < side; j++) {
@@ -54,8 +68,17 @@ export function rotateNearest(src: Uint8Array, dst: Uint8Array, degrees: number,
       // grid_sample, align_corners=False: ((g + 1) · size − 1) / 2, then the nearest pixel
       const ix = roundHalfEven(f32(f32(f32(f32(gx + 1) * side) - 1) / 2));
       const iy = roundHalfEven(f32(f32(f32(f32(gy + 1) * side) - 1) / 2));
-      dst[i * side + j] = ix >= 0 && ix < side && iy >= 0 && iy < side ? (src[iy * side + ix] ?? 0) : 0;
+      map[i * side + j] = ix >= 0 && ix < side && iy >= 0 && iy < side ? iy * side + ix : -1;
     }
+  }
+  return map;
+}
+
+/** `dst[p] = src[map[p]]`, 0 where the map says −1 (see {@link nearestRotationMap}). */
+export function remapPixels(src: Uint8Array, dst: Uint8Array, map: Int32Array): void {
+  for (let p = 0; p < map.length; p++) {
+    const from = map[p]!;
+    dst[p] = from >= 0 ? src[from]! : 0;
   }
 }
 
