@@ -11,6 +11,7 @@ import {
   nearestRotationMap,
   readIdx,
   remapPixels,
+  toUnitFloat,
 } from 'corrupt-mnist';
 import { infer } from './batch.js';
 import { type Normalization, PIXELS } from './data/dataset.js';
@@ -82,16 +83,6 @@ async function mnistTest(dir: string, limit: number): Promise<{ images: Uint8Arr
   };
 }
 
-/**
- * uint8 pixels → ink in [0, 1] (float32, as the server's workers receive it). A plain loop:
- * `Float32Array.from` with a map function took 1.4 s a pass of 7.8 M pixels, most of the sweep.
- */
-function toInk(bytes: Uint8Array): Float32Array {
-  const ink = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) ink[i] = bytes[i]! / 255;
-  return ink;
-}
-
 /** The share of rows whose first most probable class is the label. */
 function accuracyOf(probabilities: Float32Array, labels: Int32Array, classes: number): number {
   let correct = 0;
@@ -143,7 +134,8 @@ export async function robustnessSweep(
   // Every pass is sent in requests of SWEEP_BATCH images; two passes are in flight at a time, so two
   // workers stay busy while this thread makes the next pass's images.
   const accuracy = async (bytes: Uint8Array): Promise<number> => {
-    const ink = toInk(bytes);
+    // uint8 → ink in [0, 1], float32, as the server's workers receive it (the course's own x / 255).
+    const ink = toUnitFloat(bytes);
     const parts: Array<Promise<Float32Array>> = [];
     for (let start = 0; start < n; start += SWEEP_BATCH) {
       const end = Math.min(n, start + SWEEP_BATCH);
