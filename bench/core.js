@@ -18,6 +18,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { benchEnv } = require('./lib/env.js');
+const { settleDisk } = require('./lib/disk.js');
 
 const root = path.resolve(__dirname, '..');
 // DATAVER_CLI points the benchmark at another build of the CLI.
@@ -291,7 +292,7 @@ function benchTransfer() {
   dataver(['remote', 'add', 'bench', dvRemote, '--default'], { cwd: dvRepo });
   writeSmallFiles(path.join(dvRepo, 'data'), n, sizeOf, 100);
   const dvAdd = steps('dataver add + commit', [
-    ['dataver add', () => dataver(['add', 'data'], { cwd: dvRepo })],
+    ['dataver add', () => settled(() => dataver(['add', 'data'], { cwd: dvRepo }))],
     ['git add', () => git(['add', '-A'], { cwd: dvRepo })],
     ['git commit', () => git(['commit', '-q', '-m', 'data'], { cwd: dvRepo })],
   ]);
@@ -309,7 +310,7 @@ function benchTransfer() {
     [
       'dataver pull',
       () => {
-        const result = dataver(['pull'], { cwd: dvClone });
+        const result = settled(() => dataver(['pull'], { cwd: dvClone }));
         dvPullOnly = result.seconds;
         return result;
       },
@@ -333,7 +334,7 @@ function benchTransfer() {
   writeSmallFiles(path.join(lfsRepo, 'data'), n, sizeOf, 100);
   const lfsAdd = steps('git-lfs add + commit', [
     ['git lfs track', () => git(['lfs', 'track', '*.bin'], { cwd: lfsRepo })],
-    ['git add', () => git(['add', '.gitattributes', 'data'], { cwd: lfsRepo })],
+    ['git add', () => settled(() => git(['add', '.gitattributes', 'data'], { cwd: lfsRepo }))],
     ['git commit', () => git(['commit', '-q', '-m', 'data'], { cwd: lfsRepo })],
   ]);
   const lfsTracked = git(['lfs', 'ls-files', '--name-only'], { cwd: lfsRepo })
@@ -349,7 +350,7 @@ function benchTransfer() {
       'git clone',
       () => git(['clone', '-q', `file://${lfsRemote}`, lfsClone], { env: { GIT_LFS_SKIP_SMUDGE: '1' } }),
     ],
-    ['git lfs pull', () => git(['lfs', 'pull'], { cwd: lfsClone })],
+    ['git lfs pull', () => settled(() => git(['lfs', 'pull'], { cwd: lfsClone }))],
   ]);
   const lfsPulled = fs.readFileSync(path.join(lfsClone, 'data', lastFile(n, 100)));
   if (!fileBytes(n - 1, TRANSFER_FILE_SIZE).equals(lfsPulled))
@@ -391,6 +392,15 @@ function benchTransfer() {
   });
 }
 
+/**
+ * Runs a file-creating measurement once the disk has settled (see bench/lib/disk.js): the
+ * write-back of the step before would otherwise slow whichever tool comes next.
+ */
+function settled(measure) {
+  settleDisk();
+  return measure();
+}
+
 /** Runs named commands in order; logs each one's time and returns the total. */
 function steps(label, commands) {
   const times = commands.map(([name, command]) => [name, command().seconds]);
@@ -404,13 +414,13 @@ function steps(label, commands) {
  */
 function fileCreationFloor(dir) {
   const cpDest = path.join(tmp, 'floor-cp');
-  const cp = run('cp', ['-r', dir, cpDest]).seconds;
+  const cp = settled(() => run('cp', ['-r', dir, cpDest])).seconds;
   const tarFile = path.join(tmp, 'floor.tar');
   run('tar', ['cf', tarFile, '-C', path.dirname(dir), path.basename(dir)]);
   readThrough(tarFile);
   const tarDest = path.join(tmp, 'floor-tar');
   fs.mkdirSync(tarDest);
-  const tar = run('tar', ['xf', tarFile, '-C', tarDest]).seconds;
+  const tar = settled(() => run('tar', ['xf', tarFile, '-C', tarDest])).seconds;
   console.log(`  file-creation floor: cp -r ${fmt(cp)}, tar x ${fmt(tar)}`);
   fs.rmSync(cpDest, { recursive: true, force: true });
   fs.rmSync(tarDest, { recursive: true, force: true });

@@ -24,6 +24,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { benchEnv } = require('./lib/env.js');
+const { settleDisk } = require('./lib/disk.js');
 
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'packages', 'dataver', 'bin', 'dataver.js');
@@ -138,6 +139,7 @@ function main() {
   git([...anchorGit, 'status', '--porcelain'], tmp);
   const gitStatus = median(3, () => git([...anchorGit, 'status', '--porcelain'], tmp).seconds);
 
+  settleDisk();
   const add = dataver(['add', 'data'], repo);
   addRow({ measure: 'add', ...add });
   git(['add', '-A'], repo);
@@ -156,25 +158,29 @@ function main() {
     rss: Math.max(add.rss ?? 0, push.rss ?? 0),
   });
 
-  // The floor of creating the files: cp -r and tar x of the same tree.
+  // The floor of creating the files: cp -r and tar x of the same tree. Each file-creating step
+  // starts on a settled disk, and nothing is deleted until all three are done: on this machine
+  // kind, the discards of a big delete slow the file creation after it by up to 10x.
   const copy = path.join(tmp, 'copy');
+  settleDisk();
   const cp = measure('cp', ['-r', path.join(repo, 'data'), copy], tmp);
-  fs.rmSync(copy, { recursive: true, force: true });
   const tarFile = path.join(tmp, 'tree.tar');
   measure('tar', ['cf', tarFile, '-C', repo, 'data'], tmp);
-  fs.mkdirSync(copy);
-  const tar = measure('tar', ['xf', tarFile, '-C', copy], tmp);
-  fs.rmSync(copy, { recursive: true, force: true });
-  fs.rmSync(tarFile, { force: true });
+  const untarred = path.join(tmp, 'untarred');
+  fs.mkdirSync(untarred);
+  settleDisk();
+  const tar = measure('tar', ['xf', tarFile, '-C', untarred], tmp);
 
   const clone = path.join(tmp, 'clone');
   git(['clone', '-q', `file://${remoteGit}`, clone], tmp);
+  settleDisk();
   const pull = dataver(['pull'], clone);
   addRow({ measure: 'pull (fresh clone)', ...pull, anchor: 'cp -r', anchorSeconds: cp.seconds });
   addRow({ measure: 'pull (fresh clone)', ...pull, anchor: 'tar x', anchorSeconds: tar.seconds });
   const pulled = fileCount(path.join(clone, 'data'));
   if (pulled !== COUNT) problems.push(`pull made ${pulled} files, expected ${COUNT}`);
-  fs.rmSync(clone, { recursive: true, force: true });
+  for (const done of [clone, copy, untarred, tarFile]) fs.rmSync(done, { recursive: true, force: true });
+  settleDisk();
 
   // One file changed.
   const edited = path.join(repo, 'data', 'd0000', 'f0000000.bin');
