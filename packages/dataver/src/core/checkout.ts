@@ -11,9 +11,10 @@ import type { Progress } from '@dataver/foundation';
 import { DataverError, isDataverError } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
+import type { ManifestEntry } from '../odb/manifest.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
-import { lockProblems, selectOutputs, totalsOf } from './status.js';
+import { lockProblems, selectOutputs } from './status.js';
 import { hashOf, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
 
 export interface CheckoutOptions {
@@ -27,6 +28,8 @@ export interface CheckoutOptions {
   verified?: ReadonlySet<string>;
   /** Verified bytes of some of those objects, still in memory: their files are written from them. */
   verifiedBytes?: ReadonlyMap<string, Buffer>;
+  /** Directory manifests already parsed by this process (by hash), used instead of reading them again. */
+  manifests?: ReadonlyMap<string, ManifestEntry[]>;
   /** Told about lock entries whose size or file count contradict their objects (the objects win). */
   onWarning?: (message: string) => void;
 }
@@ -75,7 +78,7 @@ export async function checkout(
   let unchanged = 0;
 
   for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
-    const wanted = await wantedFiles(repo, outPath, entry);
+    const wanted = await wantedFiles(repo, outPath, entry, options.manifests);
     if (!wanted) {
       missing.add(entry.hash);
       continue;
@@ -83,7 +86,7 @@ export async function checkout(
     // The hash names the content; a size or file count that disagrees is the lock's mistake.
     const actual =
       entry.kind === 'dir'
-        ? totalsOf(wanted.map((w) => ({ path: w.repoPath, hash: w.hash, size: w.size })))
+        ? { size: wanted.reduce((n, w) => n + w.size, 0), files: wanted.length }
         : repo.cache.has(entry.hash)
           ? { size: repo.cache.sizeOf(entry.hash) }
           : undefined;
@@ -94,13 +97,14 @@ export async function checkout(
     const previous = await previousFiles(repo, statCache, outPath);
     const current = currentFiles(repo, outPath, deletes).filter((f) => inScope(f.path));
     await resolveHashes(repo, statCache, current);
-    const wantedHash = new Map(wanted.map((w) => [w.repoPath, w.hash]));
+    // Only asked about files that stand there now (none in a fresh clone: no map of every file).
+    const wantedHash = current.length > 0 ? new Map(wanted.map((w) => [w.repoPath, w.hash])) : undefined;
     // dataver's own content: what it last wrote here, or what is wanted anyway; both recoverable.
     const replaceable = (f: WorkspaceFile) =>
-      repo.cache.has(hashOf(f)) && (previous.get(f.path) === f.hash || wantedHash.get(f.path) === f.hash);
+      repo.cache.has(hashOf(f)) && (previous.get(f.path) === f.hash || wantedHash?.get(f.path) === f.hash);
 
     const byPath = new Map(current.map((f) => [f.path, f]));
-    for (const w of wanted.filter((x) => inScope(x.repoPath))) {
+    for (const w of repoPaths ? wanted.filter((x) => inScope(x.repoPath)) : wanted) {
       const f = byPath.get(w.repoPath);
       byPath.delete(w.repoPath);
       if (f && f.hash === w.hash && !needsRelink(repo, f, w.hash)) {
@@ -199,10 +203,15 @@ export async function checkout(
 }
 
 /** The files an output should have; undefined when its manifest is not in the cache. */
-async function wantedFiles(repo: Repo, outPath: string, entry: OutputEntry): Promise<Write[] | undefined> {
+async function wantedFiles(
+  repo: Repo,
+  outPath: string,
+  entry: OutputEntry,
+  manifests?: ReadonlyMap<string, ManifestEntry[]>,
+): Promise<Write[] | undefined> {
   if (entry.kind === 'file') return [{ repoPath: outPath, hash: entry.hash, size: 0 }];
   try {
-    const manifest = await repo.cache.readManifest(entry.hash);
+    const manifest = manifests?.get(entry.hash) ?? (await repo.cache.readManifest(entry.hash));
     return manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash, size: e.size }));
   } catch (error) {
     if (isDataverError(error, 'OBJECT_MISSING')) return undefined;

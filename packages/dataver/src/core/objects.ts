@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { isDataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
+import type { ManifestEntry } from '../odb/manifest.js';
 import type { Repo } from './repo.js';
 import { selectOutputs } from './status.js';
 
@@ -22,7 +23,10 @@ export interface NeededObjects {
 }
 
 /**
- * Collects the objects referenced by the selected outputs of a lock, deduplicated.
+ * Collects the objects referenced by the selected outputs of a lock, deduplicated. With
+ * `manifests`, the directory manifests it parses are kept there by hash (and taken from there), so
+ * that a caller going on to the same outputs (pull's checkout) neither parses them again nor holds
+ * a second copy of every file's hash.
  *
  * @example
  * const { objects } = await neededObjects(repo, lock);
@@ -31,6 +35,7 @@ export async function neededObjects(
   repo: Pick<Repo, 'cache'>,
   lock: Lock,
   repoPaths?: string[],
+  manifests?: Map<string, ManifestEntry[]>,
 ): Promise<NeededObjects> {
   const seen = new Map<string, NeededObject>();
   const missingManifests: Array<{ hash: string; path: string }> = [];
@@ -45,7 +50,8 @@ export async function neededObjects(
       continue;
     }
     try {
-      const manifest = await repo.cache.readManifest(entry.hash);
+      const manifest = manifests?.get(entry.hash) ?? (await repo.cache.readManifest(entry.hash));
+      manifests?.set(entry.hash, manifest);
       need(entry.hash, statSync(repo.cache.objectPath(entry.hash)).size, outPath);
       for (const e of manifest) need(e.hash, e.size, `${outPath}/${e.path}`);
     } catch (error) {

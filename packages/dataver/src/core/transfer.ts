@@ -6,6 +6,7 @@ import type { Progress } from '@dataver/foundation';
 import { DataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
 import type { ObjectCache } from '../odb/cache.js';
+import type { ManifestEntry } from '../odb/manifest.js';
 import type { RemoteObjectStore, TransferProgress } from '../odb/remote.js';
 import { type CheckoutOptions, type CheckoutResult, checkout } from './checkout.js';
 import { type NeededObject, neededObjects } from './objects.js';
@@ -23,6 +24,8 @@ export interface TransferOptions {
    * right after writes their files without reading them back from the cache.
    */
   verifiedBytes?: Map<string, Buffer>;
+  /** Filled with the directory manifests read on the way (by hash), for a checkout right after. */
+  manifests?: Map<string, ManifestEntry[]>;
 }
 
 /** Memory a pull may spend on keeping downloaded objects for its checkout. */
@@ -148,7 +151,7 @@ export async function fetchInto(
   name: string,
   lock: Lock,
   repoPaths?: string[],
-  options: Pick<TransferOptions, 'progress' | 'verified' | 'verifiedBytes'> & {
+  options: Pick<TransferOptions, 'progress' | 'verified' | 'verifiedBytes' | 'manifests'> & {
     /** Only the directory manifests (what a listing of the files needs). */
     manifestsOnly?: boolean;
   } = {},
@@ -174,7 +177,7 @@ export async function fetchInto(
     summary,
     verified,
   );
-  const { objects, missingManifests } = await neededObjects(repoLike, lock, repoPaths);
+  const { objects, missingManifests } = await neededObjects(repoLike, lock, repoPaths, options.manifests);
   // A manifest that could not be fetched hides its files: the output itself is what is missing.
   const reported = new Set([...summary.missing, ...summary.corrupt].map((p) => p.hash));
   for (const m of missingManifests)
@@ -226,8 +229,12 @@ async function fetchRound(
       },
     },
   );
-  const paths = new Map(wanted.map((o) => [o.hash, o.paths]));
-  const problem = (hash: string) => ({ hash, paths: paths.get(hash) ?? [] });
+  // Built only when something failed: a map of every object costs ~100 B a file.
+  let paths: Map<string, string[]> | undefined;
+  const problem = (hash: string) => {
+    paths ??= new Map(wanted.map((o) => [o.hash, o.paths]));
+    return { hash, paths: paths.get(hash) ?? [] };
+  };
   summary.fetched += result.fetched;
   summary.bytes += result.bytes;
   summary.resumedBytes += result.resumedBytes;
@@ -290,14 +297,23 @@ export async function pull(
 ): Promise<FetchSummary & { checkout: CheckoutResult }> {
   const verified = new Set<string>();
   const verifiedBytes = new Map<string, Buffer>();
+  // The checkout works from the manifests the fetch parsed: one copy of every file's hash, shared
+  // with `verified`, rather than two (the difference is hundreds of MiB at a million files).
+  const manifests = new Map<string, ManifestEntry[]>();
   let outcome: FetchSummary & { checkout: CheckoutResult };
   try {
-    const fetched = await fetchObjects(repo, lock, repoPaths, { ...options, verified, verifiedBytes });
+    const fetched = await fetchObjects(repo, lock, repoPaths, {
+      ...options,
+      verified,
+      verifiedBytes,
+      manifests,
+    });
     const result = await checkout(repo, lock, repoPaths, {
       force: options.force,
       progress: options.progress,
       verified,
       verifiedBytes,
+      manifests,
       onWarning: options.onWarning,
     });
     outcome = { ...fetched, checkout: result };
