@@ -8,7 +8,6 @@ import { writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import { caseClash, windowsNameProblem } from '../lock/portable-names.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
-import { manifestObject } from '../odb/manifest.js';
 import { relinkWorkspace } from './checkout.js';
 import { CompleteMarks } from './complete-marks.js';
 import { ignoreOutputs } from './gitignore.js';
@@ -18,7 +17,7 @@ import { collectTensorMeta } from './tensor-meta.js';
 import {
   hashOf,
   listDirectory,
-  manifestEntries,
+  manifestFields,
   resolveHashes,
   statFile,
   type WorkspaceFile,
@@ -94,14 +93,14 @@ export async function addPaths(
       const [f] = plan.files;
       entry = { hash: hashOf(f), size: f.size, kind: 'file' };
     } else {
-      const manifest = manifestEntries(plan.files);
-      const { hash } = manifestObject(manifest);
-      await repo.cache.putManifest(manifest);
+      // Streamed from the files themselves: no second object per file, no whole-manifest buffer.
+      const hash = await repo.cache.putManifest(plan.files, manifestFields);
       statCache.recordDir(plan.path, plan.listing, hash);
-      entry = { hash, size: manifest.reduce((n, e) => n + e.size, 0), files: manifest.length, kind: 'dir' };
+      const files = plan.files.length;
+      entry = { hash, size: plan.files.reduce((n, f) => n + f.size, 0), files, kind: 'dir' };
       // Every object was just ingested or seen in the cache: the next status need not look again.
       marks.add(hash);
-      marks.rememberTotals(hash, { size: entry.size, files: manifest.length });
+      marks.rememberTotals(hash, { size: entry.size, files });
     }
     if (options.stage) entry.stage = options.stage;
     else if (previous?.stage) entry.stage = previous.stage;

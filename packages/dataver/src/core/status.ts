@@ -10,7 +10,7 @@ import {
   type ManifestEdit,
   type ManifestEntry,
   ManifestView,
-  manifestObject,
+  manifestHash,
 } from '../odb/manifest.js';
 import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
 import { type FileDelta, MonitorView } from './fsmonitor.js';
@@ -281,7 +281,7 @@ async function dirStatus(
   const files = listing.files();
   await resolveHashes(repo, statCache, files);
   const current = manifestEntries(files);
-  result.actualHash = manifestObject(current).hash;
+  result.actualHash = manifestHash(current);
   statCache.recordDir(path, listing, result.actualHash);
   if (result.actualHash === entry.hash) {
     vouch(result.actualHash);

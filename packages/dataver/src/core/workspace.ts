@@ -289,7 +289,18 @@ export function hashOf(file: WorkspaceFile): string {
  * const { hash } = manifestObject(manifestEntries(files));
  */
 export function manifestEntries(files: readonly WorkspaceFile[]): ManifestEntry[] {
-  return files.map((f) => ({ path: f.rel, hash: hashOf(f), size: f.size }));
+  return files.map(manifestFields);
+}
+
+/**
+ * What a file's manifest entry holds, for the streaming writers (`writeManifest`, `manifestHash`,
+ * `ObjectCache.putManifest`) that read files without an entry object per file.
+ *
+ * @example
+ * const hash = manifestHash(files, manifestFields);
+ */
+export function manifestFields(f: WorkspaceFile): ManifestEntry {
+  return { path: f.rel, hash: hashOf(f), size: f.size };
 }
 
 /**

@@ -18,57 +18,84 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The fields of an entry that its canonical bytes hold, read from an entry or a workspace file. */
+export interface ManifestFields {
+  path: string;
+  hash: string;
+  size: number;
+}
+
 /**
- * The canonical bytes of a manifest: entries sorted by path, keys in a fixed order.
+ * Streams the canonical bytes of a manifest to `sink` in chunks of about 1 MiB: entries sorted by
+ * path (already sorted ones are not copied), keys in a fixed order. `fields` reads an entry's
+ * fields from whatever the caller holds (workspace files, without an entry object per file). A
+ * million entries never make one string or one buffer of the whole manifest (about 100 MB).
+ *
+ * @example
+ * writeManifest(entries, (chunk) => hash.update(chunk));
+ */
+export function writeManifest<T>(
+  entries: readonly T[],
+  sink: (chunk: Buffer) => void,
+  fields: (entry: T) => ManifestFields = (e) => e as unknown as ManifestFields,
+): void {
+  let sorted = entries;
+  for (let i = 1; i < entries.length; i++) {
+    if (comparePaths(fields(entries[i - 1] as T).path, fields(entries[i] as T).path) > 0) {
+      sorted = [...entries].sort((a, b) => comparePaths(fields(a).path, fields(b).path));
+      break;
+    }
+  }
+  const out = new ChunkWriter(sink);
+  let text = '[\n';
+  for (let i = 0; i < sorted.length; i++) {
+    text += `${i === 0 ? '' : ',\n'}${entryText(fields(sorted[i] as T))}`;
+    if (text.length > 1 << 16) {
+      out.write(text);
+      text = '';
+    }
+  }
+  out.write(`${text}\n]\n`);
+  out.flush();
+}
+
+/**
+ * The canonical bytes of a manifest in one buffer (see {@link writeManifest}).
  *
  * @example
  * const bytes = serializeManifest([{ path: 'a.txt', hash, size: 3 }]);
  */
 export function serializeManifest(entries: ManifestEntry[]): Buffer {
-  let sorted = entries;
-  for (let i = 1; i < entries.length; i++) {
-    if (comparePaths((entries[i - 1] as ManifestEntry).path, (entries[i] as ManifestEntry).path) > 0) {
-      sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
-      break;
-    }
-  }
-  // Written in pieces of about 64 KiB into large chunks: a million entries never make one
-  // string of the whole manifest, nor a million strings at once.
-  const out = new ChunkWriter();
-  let text = '[\n';
-  sorted.forEach((e, i) => {
-    text += `${i === 0 ? '' : ',\n'}${entryText(e)}`;
-    if (text.length > 1 << 16) {
-      out.write(text);
-      text = '';
-    }
-  });
-  out.write(`${text}\n]\n`);
-  return out.concat();
+  const chunks: Buffer[] = [];
+  writeManifest(entries, (chunk) => chunks.push(chunk));
+  return Buffer.concat(chunks);
 }
 
 /** One entry as the canonical bytes hold it (one line, without the separator). */
-function entryText(e: ManifestEntry): string {
+function entryText(e: ManifestFields): string {
   return `{"path":${JSON.stringify(e.path)},"hash":${JSON.stringify(e.hash)},"size":${JSON.stringify(e.size)}}`;
 }
 
-/** Text appended into 1 MiB buffers. */
+/** Text appended into 1 MiB buffers, each handed to the sink when full. */
 class ChunkWriter {
-  private readonly chunks: Buffer[] = [];
   private current = Buffer.allocUnsafe(1 << 20);
   private used = 0;
 
+  constructor(private readonly sink: (chunk: Buffer) => void) {}
+
   write(text: string): void {
     if (this.used + text.length * 3 > this.current.length) {
-      this.chunks.push(this.current.subarray(0, this.used));
+      this.flush();
       this.current = Buffer.allocUnsafe(Math.max(1 << 20, text.length * 3));
-      this.used = 0;
     }
     this.used += this.current.write(text, this.used, 'utf8');
   }
 
-  concat(): Buffer {
-    return Buffer.concat([...this.chunks, this.current.subarray(0, this.used)]);
+  /** Hands what is written so far to the sink (the sink may keep the chunk: it is never reused). */
+  flush(): void {
+    if (this.used > 0) this.sink(this.current.subarray(0, this.used));
+    this.current = this.current.subarray(this.used);
+    this.used = 0;
   }
 }
 
@@ -76,6 +103,19 @@ class ChunkWriter {
 export function manifestObject(entries: ManifestEntry[]): { hash: string; bytes: Buffer } {
   const bytes = serializeManifest(entries);
   return { hash: sha256(bytes), bytes };
+}
+
+/**
+ * The hash of a manifest (a directory's hash), computed while its bytes stream through: memory
+ * stays at one chunk whatever the number of entries.
+ *
+ * @example
+ * const hash = manifestHash(files, (f) => ({ path: f.rel, hash: f.hash, size: f.size }));
+ */
+export function manifestHash<T>(entries: readonly T[], fields?: (entry: T) => ManifestFields): string {
+  const hash = createHash('sha256');
+  writeManifest(entries, (chunk) => hash.update(chunk), fields);
+  return hash.digest('hex');
 }
 
 /**

@@ -9,13 +9,13 @@ import type { Listing, StatCache } from '../core/stat-cache.js';
 import {
   hashOf,
   listDirectory,
-  manifestEntries,
+  manifestFields,
   resolveHashes,
   statFile,
   type WorkspaceFile,
 } from '../core/workspace.js';
 import type { StageState } from '../lock/schema.js';
-import { manifestObject } from '../odb/manifest.js';
+import { manifestHash } from '../odb/manifest.js';
 import { allOutputs, type Stage } from './config.js';
 import { canonicalJson, type ParamsFiles, resolveParams } from './params.js';
 
@@ -114,8 +114,7 @@ export class PathHasher {
     await this.resolveFiles(plans.flatMap((p) => p.files));
     for (const plan of plans) {
       const size = plan.files.reduce((n, f) => n + f.size, 0);
-      const hash =
-        plan.kind === 'file' ? hashOf(plan.files[0]) : manifestObject(manifestEntries(plan.files)).hash;
+      const hash = plan.kind === 'file' ? hashOf(plan.files[0]) : manifestHash(plan.files, manifestFields);
       if (plan.listing) this.statCache.recordDir(plan.path, plan.listing, hash);
       this.memo.set(plan.path, { kind: plan.kind, hash, size, files: plan.files });
     }

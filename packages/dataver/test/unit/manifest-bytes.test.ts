@@ -29,3 +29,34 @@ test('equals it across chunk boundaries (a large manifest)', () => {
   expect(serializeManifest(entries).equals(reference(entries))).toBe(true);
   expect(serializeManifest([]).toString()).toBe('[\n\n]\n');
 });
+
+test('the streamed hash and the stored object are those of the same bytes, from any entry shape', async () => {
+  const { createHash } = await import('node:crypto');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { ObjectCache } = await import('../../src/odb/cache');
+  const { manifestHash } = await import('../../src/odb/manifest');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dv-manifest-'));
+  try {
+    const cache = new ObjectCache(path.join(dir, 'cache'), path.join(dir, 'tmp'));
+    const hash = 'cd'.repeat(32);
+    // Unsorted, and over several 1 MiB chunks; held as other objects, read through `fields`.
+    const files = Array.from({ length: 25_000 }, (_, i) => ({
+      rel: `x/${(i * 7919) % 25_000}-é.bin`,
+      h: hash,
+      n: i,
+    }));
+    const fields = (f: (typeof files)[number]) => ({ path: f.rel, hash: f.h, size: f.n });
+    const expected = reference(files.map(fields));
+    const expectedHash = createHash('sha256').update(expected).digest('hex');
+    expect(manifestHash(files, fields)).toBe(expectedHash);
+    expect(await cache.putManifest(files, fields)).toBe(expectedHash);
+    expect(fs.readFileSync(cache.objectPath(expectedHash)).equals(expected)).toBe(true);
+    // Stored again: the same object, and no temporary file left beside it.
+    expect(await cache.putManifest(files.map(fields))).toBe(expectedHash);
+    expect(fs.readdirSync(cache.objectsDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
