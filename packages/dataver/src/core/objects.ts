@@ -12,8 +12,21 @@ export interface NeededObject {
   size: number;
   /** The output path (and file inside a directory) it belongs to, for messages. */
   path: string;
-  /** Every workspace path whose content it is (files with equal bytes share one object). */
-  paths: string[];
+  /**
+   * Further workspace paths with the same content (files with equal bytes share one object);
+   * absent for most objects, so a million of them cost no array each. See {@link pathsOf}.
+   */
+  morePaths?: string[];
+}
+
+/**
+ * Every workspace path whose content an object is.
+ *
+ * @example
+ * const where = pathsOf(object); // ['data/a.bin', 'data/copy-of-a.bin']
+ */
+export function pathsOf(o: NeededObject): string[] {
+  return o.morePaths ? [o.path, ...o.morePaths] : [o.path];
 }
 
 export interface NeededObjects {
@@ -41,8 +54,9 @@ export async function neededObjects(
   const missingManifests: Array<{ hash: string; path: string }> = [];
   const need = (hash: string, size: number, path: string) => {
     const known = seen.get(hash);
-    if (known) known.paths.push(path);
-    else seen.set(hash, { hash, size, path, paths: [path] });
+    if (!known) seen.set(hash, { hash, size, path });
+    else if (known.morePaths) known.morePaths.push(path);
+    else known.morePaths = [path];
   };
   for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
     if (entry.kind === 'file') {

@@ -9,7 +9,7 @@ import type { ObjectCache } from '../odb/cache.js';
 import type { ManifestEntry } from '../odb/manifest.js';
 import type { RemoteObjectStore, TransferProgress } from '../odb/remote.js';
 import { type CheckoutOptions, type CheckoutResult, checkout } from './checkout.js';
-import { type NeededObject, neededObjects } from './objects.js';
+import { type NeededObject, neededObjects, pathsOf } from './objects.js';
 import { openConfiguredRemote } from './remotes.js';
 import type { Repo } from './repo.js';
 
@@ -84,11 +84,10 @@ export async function push(
       options.progress?.stop();
       repaired = { missing: audit.missing, corrupt: audit.corrupt };
     }
-    const result = await store.push(
-      objects.map((o) => ({ hash: o.hash, size: o.size })),
-      (hash) => repo.cache.objectPath(hash),
-      { onProgress: progressReporter(options.progress, 'pushing') },
-    );
+    // The needed objects themselves (a copy of each costs ~40 B a file).
+    const result = await store.push(objects, (hash) => repo.cache.objectPath(hash), {
+      onProgress: progressReporter(options.progress, 'pushing'),
+    });
     options.progress?.stop();
     return { remote: name, objects: objects.length, ...result, ...(repaired ? { repaired } : {}) };
   } finally {
@@ -173,7 +172,7 @@ export async function fetchInto(
   await fetchRound(
     cache,
     store,
-    manifests.map((m) => ({ hash: m.hash, size: 0, path: m.path, paths: [m.path] })),
+    manifests.map((m) => ({ hash: m.hash, size: 0, path: m.path })),
     summary,
     verified,
   );
@@ -209,7 +208,7 @@ async function fetchRound(
   if (wanted.length === 0) return;
   let heldBytes = 0;
   const result = await store.fetch(
-    wanted.map((o) => ({ hash: o.hash, size: o.size })),
+    wanted,
     (hash, tmpPath) => {
       verified.add(hash);
       return cache.acceptVerified(hash, tmpPath);
@@ -232,7 +231,7 @@ async function fetchRound(
   // Built only when something failed: a map of every object costs ~100 B a file.
   let paths: Map<string, string[]> | undefined;
   const problem = (hash: string) => {
-    paths ??= new Map(wanted.map((o) => [o.hash, o.paths]));
+    paths ??= new Map(wanted.map((o) => [o.hash, pathsOf(o)]));
     return { hash, paths: paths.get(hash) ?? [] };
   };
   summary.fetched += result.fetched;
@@ -342,7 +341,7 @@ export async function remoteStatus(
       name,
       missing: lacking.length,
       missingHashes: lacking.map((o) => o.hash),
-      missingPaths: lacking.flatMap((o) => o.paths).sort(),
+      missingPaths: lacking.flatMap(pathsOf).sort(),
     };
   } finally {
     await store.close();
@@ -399,7 +398,7 @@ export async function verifyRemote(
       onProgress: progressReporter(options.progress, 'verifying'),
     });
     options.progress?.stop();
-    const byHash = new Map<string, string[]>(objects.map((o) => [o.hash, o.paths]));
+    const byHash = new Map<string, string[]>(objects.map((o) => [o.hash, pathsOf(o)]));
     for (const m of missingManifests) byHash.set(m.hash, [m.path]);
     const problems = [
       ...result.corrupt.map((hash) => ({ hash, state: 'corrupt' as const, paths: byHash.get(hash) ?? [] })),
