@@ -16,7 +16,14 @@ import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
 import { type FileDelta, MonitorView } from './fsmonitor.js';
 import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
-import { listDirectory, manifestEntries, resolveHashes, statFile, type WorkspaceFile } from './workspace.js';
+import {
+  listDirectory,
+  manifestEntries,
+  relabel,
+  resolveHashes,
+  statFile,
+  type WorkspaceFile,
+} from './workspace.js';
 
 export type FileState = 'new' | 'modified' | 'deleted';
 
@@ -429,11 +436,11 @@ async function rereadChanged(
     if (st?.isSymbolicLink()) return undefined;
     if (st?.isFile()) {
       const f = statFile(repo, repoPath);
-      if (f) files.push({ ...f, rel: root });
+      if (f) files.push(relabel(f, root));
     } else if (st?.isDirectory()) {
       const listing = listDirectory(repo, repoPath);
       if (listing.links) return undefined;
-      for (const f of listing.files()) files.push({ ...f, rel: `${root}/${f.rel}` });
+      for (const f of listing.files()) files.push(relabel(f, `${root}/${f.rel}`));
     }
   }
   // A few small files known to have changed hash faster than the stat cache loads (it is read
