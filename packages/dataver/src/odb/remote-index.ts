@@ -9,7 +9,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isDataverError, isTempName, tmpNameFor } from '@dataver/foundation';
 import type { Storage } from '../storage/types.js';
+import { LocationTable, type ObjectLocation } from './location-table.js';
 import { type PackIndexFile, parsePack, parsePackIndexFile } from './pack.js';
+
+export type { ObjectLocation } from './location-table.js';
 
 export const INDEX_PREFIX = 'index/';
 export const OBJECTS_PREFIX = 'objects/sha256/';
@@ -67,10 +70,6 @@ export function packIndexKey(pack: string): string {
 export function segmentKey(hash: string): string {
   return `${INDEX_PREFIX}seg-${hash}.json`;
 }
-
-export type ObjectLocation =
-  | { kind: 'loose'; size: number }
-  | { kind: 'pack'; pack: string; offset: number; size: number };
 
 export interface SegmentPack {
   pack: string;
@@ -215,10 +214,76 @@ export function decodeSegment(bytes: Buffer, nameHash: string): IndexSegment | u
 }
 
 /** A segment's size tier: log base `fanout` of its entry count (bad marks count as entries). */
-function segmentTier(segment: IndexSegment, fanout: number): number {
+function segmentTier(segment: HeldSegment, fanout: number): number {
+  return Math.floor(Math.log(Math.max(1, segment.entries)) / Math.log(fanout));
+}
+
+/**
+ * A segment as it is kept in memory: its hashes as bytes and its numbers in typed arrays (about
+ * 50 B an entry; parsed JSON arrays with their hash strings cost about 150 B). Expanded back into
+ * an IndexSegment only by the rare work that needs one (a compaction, a verify).
+ */
+interface HeldSegment {
+  /** Entries, bad marks included (its size tier). */
+  entries: number;
+  loose: { hashes: Buffer; sizes: Float64Array };
+  packs: Array<{ pack: string; size: number; hashes: Buffer; offsets: Float64Array; sizes: Float64Array }>;
+  bad: [string, string][];
+}
+
+const HASH_BYTES = 32;
+
+function hashBytes(hashes: readonly string[]): Buffer {
+  const out = Buffer.alloc(hashes.length * HASH_BYTES);
+  for (let i = 0; i < hashes.length; i++) out.write(hashes[i] as string, i * HASH_BYTES, HASH_BYTES, 'hex');
+  return out;
+}
+
+function hashAt(hashes: Buffer, i: number): string {
+  return hashes.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES);
+}
+
+function holdSegment(segment: IndexSegment): HeldSegment {
   let entries = segment.loose.length + (segment.bad?.length ?? 0);
-  for (const p of segment.packs) entries += p.objects.length;
-  return Math.floor(Math.log(Math.max(1, entries)) / Math.log(fanout));
+  const packs = segment.packs.map((p) => {
+    entries += p.objects.length;
+    return {
+      pack: p.pack,
+      size: p.size,
+      hashes: hashBytes(p.objects.map((o) => o[0])),
+      offsets: Float64Array.from(p.objects, (o) => o[1]),
+      sizes: Float64Array.from(p.objects, (o) => o[2]),
+    };
+  });
+  return {
+    entries,
+    loose: {
+      hashes: hashBytes(segment.loose.map((l) => l[0])),
+      sizes: Float64Array.from(segment.loose, (l) => l[1]),
+    },
+    packs,
+    bad: segment.bad ?? [],
+  };
+}
+
+/** A pack of a held segment as an IndexSegment's pack (hash strings made now). */
+function expandPack(p: HeldSegment['packs'][number]): SegmentPack {
+  const objects: [string, number, number][] = [];
+  for (let i = 0; i < p.sizes.length; i++)
+    objects.push([hashAt(p.hashes, i), p.offsets[i] as number, p.sizes[i] as number]);
+  return { pack: p.pack, size: p.size, objects };
+}
+
+function expandSegment(held: HeldSegment): IndexSegment {
+  const loose: [string, number][] = [];
+  for (let i = 0; i < held.loose.sizes.length; i++)
+    loose.push([hashAt(held.loose.hashes, i), held.loose.sizes[i] as number]);
+  return {
+    version: 1,
+    loose,
+    packs: held.packs.map(expandPack),
+    ...(held.bad.length ? { bad: held.bad } : {}),
+  };
 }
 
 /** What one `load` found, for logs and tests. */
@@ -236,9 +301,9 @@ export interface IndexLoadReport {
  * index.lookup(hash); // { kind: 'pack', pack, offset, size } | { kind: 'loose', size } | undefined
  */
 export class RemoteIndex {
-  /** Parsed segments by key; segments are immutable, so each is read once per process. */
-  private readonly segments = new Map<string, IndexSegment>();
-  private objects = new Map<string, ObjectLocation>();
+  /** Segments by key, held compactly; segments are immutable, so each is read once per process. */
+  private readonly segments = new Map<string, HeldSegment>();
+  private objects = new LocationTable();
   /** `${pack}:${hash}` entries marked bad by any segment. */
   private badPacked = new Set<string>();
   private packSizes = new Map<string, number>();
@@ -309,7 +374,7 @@ export class RemoteIndex {
     return this.objects.get(hash);
   }
 
-  /** Every (hash, location) the index knows. */
+  /** Every (hash, location) the index knows (fresh objects each). */
   entries(): IterableIterator<[string, ObjectLocation]> {
     return this.objects.entries();
   }
@@ -323,7 +388,7 @@ export class RemoteIndex {
   packEntries(): Map<string, [string, number, number][]> {
     const out = new Map<string, [string, number, number][]>();
     for (const segment of this.segments.values()) {
-      for (const p of segment.packs) {
+      for (const p of segment.packs.map(expandPack)) {
         const seen = out.get(p.pack) ?? [];
         const known = new Set(seen.map((e) => e[0]));
         for (const e of p.objects) {
@@ -351,7 +416,7 @@ export class RemoteIndex {
       await mapLimit(fresh, this.jobs, async ([key, nameHash]) => {
         const cached = await this.readCached(key, nameHash);
         if (cached) {
-          this.segments.set(key, cached);
+          this.segments.set(key, holdSegment(cached));
           return;
         }
         let bytes: Buffer;
@@ -368,7 +433,7 @@ export class RemoteIndex {
         const segment = decodeSegment(bytes, nameHash);
         if (segment === undefined) damaged.push(key);
         else {
-          this.segments.set(key, segment);
+          this.segments.set(key, holdSegment(segment));
           await this.writeCached(key, bytes);
         }
       });
@@ -384,25 +449,33 @@ export class RemoteIndex {
   }
 
   private rebuildView(): void {
-    const objects = new Map<string, ObjectLocation>();
+    const objects = new LocationTable();
     const packs = new Map<string, number>();
     const bad = new Set<string>();
     for (const segment of this.segments.values()) {
-      for (const [pack, hash] of segment.bad ?? []) bad.add(`${pack}:${hash}`);
+      for (const [pack, hash] of segment.bad) bad.add(`${pack}:${hash}`);
     }
     for (const segment of this.segments.values()) {
       for (const p of segment.packs) {
         packs.set(p.pack, p.size);
-        for (const [hash, offset, size] of p.objects) {
-          if (objects.has(hash) || bad.has(`${p.pack}:${hash}`)) continue;
-          objects.set(hash, { kind: 'pack', pack: p.pack, offset, size });
+        for (let i = 0; i < p.sizes.length; i++) {
+          const hash = hashAt(p.hashes, i);
+          if (objects.has(hash) || (bad.size > 0 && bad.has(`${p.pack}:${hash}`))) continue;
+          objects.set(hash, {
+            kind: 'pack',
+            pack: p.pack,
+            offset: p.offsets[i] as number,
+            size: p.sizes[i] as number,
+          });
         }
       }
     }
     this.badPacked = bad;
     // A loose copy wins over a packed one: it needs no range arithmetic.
     for (const segment of this.segments.values()) {
-      for (const [hash, size] of segment.loose) objects.set(hash, { kind: 'loose', size });
+      const { hashes, sizes } = segment.loose;
+      for (let i = 0; i < sizes.length; i++)
+        objects.set(hashAt(hashes, i), { kind: 'loose', size: sizes[i] as number });
     }
     this.objects = objects;
     this.packSizes = packs;
@@ -414,7 +487,7 @@ export class RemoteIndex {
     const { key, bytes } = encodeSegment(segment);
     await this.storage.put(key, bytes, { size: bytes.length });
     const known = this.segments.has(key);
-    this.segments.set(key, segment);
+    this.segments.set(key, holdSegment(segment));
     await this.writeCached(key, bytes);
     // New entries are added to the view as they are (a push's checkpoints cost what they add);
     // only bad marks, which take entries away, need the whole view rebuilt.
@@ -444,7 +517,7 @@ export class RemoteIndex {
   async compact(fanout = COMPACT_FANOUT): Promise<boolean> {
     let compacted = false;
     for (;;) {
-      const tiers = new Map<number, Array<[string, IndexSegment]>>();
+      const tiers = new Map<number, Array<[string, HeldSegment]>>();
       for (const entry of this.segments) {
         const tier = segmentTier(entry[1], fanout);
         tiers.set(tier, [...(tiers.get(tier) ?? []), entry]);
@@ -455,7 +528,8 @@ export class RemoteIndex {
       const loose = new Map<string, number>();
       const packs = new Map<string, SegmentPack>();
       const bad: [string, string][] = [];
-      for (const [, s] of inputs) {
+      for (const [, held] of inputs) {
+        const s = expandSegment(held);
         for (const [hash, size] of s.loose) loose.set(hash, size);
         for (const p of s.packs) packs.set(p.pack, p);
         bad.push(...(s.bad ?? []));
@@ -463,7 +537,7 @@ export class RemoteIndex {
       const merged: IndexSegment = { version: 1, loose: [...loose], packs: [...packs.values()], bad };
       const { key, bytes } = encodeSegment(merged);
       await this.storage.put(key, bytes, { size: bytes.length });
-      this.segments.set(key, merged);
+      this.segments.set(key, holdSegment(merged));
       await this.writeCached(key, bytes);
       await mapLimit(
         inputs.filter(([input]) => input !== key),
@@ -522,7 +596,7 @@ export class RemoteIndex {
       if (!isDataverError(error, 'REMOTE_PERMISSION') && !isDataverError(error, 'PERMISSION')) throw error;
       persisted = false;
       this.segments.clear();
-      this.segments.set(encodeSegment(segment).key, segment);
+      this.segments.set(encodeSegment(segment).key, holdSegment(segment));
       this.damaged = [];
       this.rebuildView();
       this.loaded = true;
