@@ -10,6 +10,7 @@ import {
   type ManifestEdit,
   type ManifestEntry,
   ManifestView,
+  manifestEntriesOf,
   manifestHash,
 } from '../odb/manifest.js';
 import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
@@ -18,7 +19,7 @@ import type { Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import {
   listDirectory,
-  manifestEntries,
+  manifestFields,
   relabel,
   resolveHashes,
   statFile,
@@ -287,8 +288,7 @@ async function dirStatus(
   }
   const files = listing.files();
   await resolveHashes(repo, statCache, files);
-  const current = manifestEntries(files);
-  result.actualHash = manifestHash(current);
+  result.actualHash = manifestHash(files, manifestFields);
   statCache.recordDir(path, listing, result.actualHash);
   if (result.actualHash === entry.hash) {
     vouch(result.actualHash);
@@ -296,12 +296,11 @@ async function dirStatus(
   }
   workspaceFiles?.set(path, files);
   result.workspace = 'modified';
-  const before = await loadManifest();
-  if (!before) {
+  const delta = await lockedDelta(repo, entry.hash, files, () => loadManifest());
+  if (!delta) {
     vouch(result.actualHash);
     return result;
   }
-  const delta = deltaOf(before, current);
   vouch(result.actualHash, delta);
   result.changes = delta.map(({ path, state }) => ({ path, state }));
   // Only a file whose content changed can have damaged the object it shares an inode with.
@@ -480,27 +479,64 @@ function editsOf(delta: FileDelta[]): ManifestEdit[] {
 }
 
 /** How the files of `after` differ from those of `before` (both sorted by path), in path order. */
-function deltaOf(before: ManifestEntry[], after: ManifestEntry[]): FileDelta[] {
+function deltaOf(before: Iterable<ManifestEntry>, after: Iterable<ManifestEntry>): FileDelta[] {
   const out: FileDelta[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < before.length || j < after.length) {
-    const b = before[i];
-    const a = after[j];
-    if (a && (!b || a.path < b.path)) {
-      out.push({ path: a.path, state: 'new', hash: a.hash, size: a.size });
-      j++;
-    } else if (b && (!a || b.path < a.path)) {
-      out.push({ path: b.path, state: 'deleted' });
-      i++;
-    } else if (a && b) {
-      if (a.hash !== b.hash)
-        out.push({ path: a.path, state: 'modified', hash: a.hash, size: a.size, old: b.hash });
-      i++;
-      j++;
+  const befores = before[Symbol.iterator]();
+  const afters = after[Symbol.iterator]();
+  let b = befores.next();
+  let a = afters.next();
+  while (!b.done || !a.done) {
+    if (!a.done && (b.done || a.value.path < b.value.path)) {
+      out.push({ path: a.value.path, state: 'new', hash: a.value.hash, size: a.value.size });
+      a = afters.next();
+    } else if (!b.done && (a.done || b.value.path < a.value.path)) {
+      out.push({ path: b.value.path, state: 'deleted' });
+      b = befores.next();
+    } else if (!a.done && !b.done) {
+      if (a.value.hash !== b.value.hash)
+        out.push({
+          path: a.value.path,
+          state: 'modified',
+          hash: a.value.hash,
+          size: a.value.size,
+          old: b.value.hash,
+        });
+      a = afters.next();
+      b = befores.next();
     }
   }
   return out;
+}
+
+/**
+ * How a folder's files differ from the locked version: the locked manifest is read a line at a
+ * time and the files through manifestFields, so a million-file folder with one change costs no
+ * object per entry on either side. A manifest that is not in canonical lines (hand-made, still
+ * matching its hash) is parsed whole instead. Undefined when the manifest is not in the cache.
+ */
+async function lockedDelta(
+  repo: Repo,
+  hash: string,
+  files: readonly WorkspaceFile[],
+  parsed: () => Promise<ManifestEntry[] | undefined>,
+): Promise<FileDelta[] | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await repo.cache.readManifestBytes(hash);
+  } catch (error) {
+    if (isDataverError(error, 'OBJECT_MISSING')) return undefined;
+    throw error;
+  }
+  const current = function* () {
+    for (const f of files) yield manifestFields(f);
+  };
+  try {
+    return deltaOf(manifestEntriesOf(bytes, hash), current());
+  } catch (error) {
+    if (!isDataverError(error, 'OBJECT_CORRUPT')) throw error;
+    const before = await parsed();
+    return before && deltaOf(before, current());
+  }
 }
 
 /** File-level differences between two manifests (both sorted by path), in path order. */

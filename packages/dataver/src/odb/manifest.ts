@@ -139,6 +139,43 @@ export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
   return raw.map((entry: unknown) => validEntry(entry, hash));
 }
 
+/**
+ * The entries of canonical manifest bytes (hash-checked by the caller), one line at a time: a
+ * walk over a million entries holds one entry, not a million objects.
+ *
+ * @example
+ * for (const e of manifestEntriesOf(bytes, hash)) …
+ */
+export function* manifestEntriesOf(bytes: Buffer, hash: string): Generator<ManifestEntry> {
+  // Canonical bytes: "[\n", then one entry per line (all but the last end in ","), then "\n]\n".
+  if (
+    !bytes.subarray(0, HEAD.length).equals(HEAD) ||
+    !bytes.subarray(bytes.length - TAIL.length).equals(TAIL)
+  ) {
+    throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not in canonical lines`, {
+      hint: 'run `dataver verify` and `dataver pull` to restore it',
+    });
+  }
+  let at = HEAD.length;
+  for (;;) {
+    const end = bytes.indexOf(NEWLINE, at);
+    if (end < 0) break;
+    let line = bytes.toString('utf8', at, end);
+    at = end + 1;
+    if (line === '' || line === ']') continue;
+    if (line.endsWith(',')) line = line.slice(0, -1);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not valid JSON`, {
+        hint: 'run `dataver verify` and `dataver pull` to restore it',
+      });
+    }
+    yield validEntry(raw, hash);
+  }
+}
+
 /** A parsed entry checked (its path must stay inside the directory); a bad one throws OBJECT_CORRUPT. */
 function validEntry(entry: unknown, hash: string): ManifestEntry {
   const e = entry as Partial<ManifestEntry>;

@@ -60,3 +60,33 @@ test('the streamed hash and the stored object are those of the same bytes, from 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('reading canonical bytes a line at a time gives the parsed entries; other layouts are refused', async () => {
+  const { manifestEntriesOf, parseManifest } = await import('../../src/odb/manifest');
+  fc.assert(
+    fc.property(fc.uniqueArray(entry, { selector: (e) => e.path, maxLength: 40 }), (entries) => {
+      const bytes = serializeManifest(
+        entries.filter((e) => !e.path.includes('\n')).map((e) => ({ ...e, path: `p${e.path}` })),
+      );
+      let valid = true;
+      let parsed: unknown[] = [];
+      try {
+        parsed = parseManifest(bytes, 'h');
+      } catch {
+        valid = false; // a generated path that the manifest rules refuse
+      }
+      if (valid) expect([...manifestEntriesOf(bytes, 'h')]).toEqual(parsed);
+    }),
+  );
+  // The same entries on one line (valid JSON, not canonical): the line reader says so, and status
+  // falls back to parsing the whole manifest.
+  const hash = 'ab'.repeat(32);
+  const oneLine = Buffer.from(
+    JSON.stringify([
+      { path: 'a', hash, size: 1 },
+      { path: 'b', hash, size: 2 },
+    ]),
+  );
+  expect(parseManifest(oneLine, 'h')).toHaveLength(2);
+  expect(() => [...manifestEntriesOf(oneLine, 'h')]).toThrow(/canonical lines/);
+});
