@@ -91,6 +91,8 @@ export interface RemoteObjectStoreOptions {
 export const DEFAULT_PACK_THRESHOLD = 1024 * 1024;
 export const DEFAULT_JOBS = 8;
 const MAX_PACK_SIZE = 32 * 1024 * 1024;
+/** Bytes of packs a push builds in memory at once (see push). */
+const PACK_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Packs are made smaller than the maximum when there is little to send, so several upload in parallel. */
 const MIN_PACK_SIZE = 4 * 1024 * 1024;
 /** Wanted objects of one pack closer than this are read in one ranged request (the gap is read and dropped). */
@@ -256,9 +258,17 @@ export class RemoteObjectStore {
     };
 
     const groups = this.planPacks(small);
+    // Each pack is built whole in memory: at most PACK_BYTES_IN_FLIGHT of them at once (two of
+    // the largest packs, four of small ones). Two in flight pushed 100 000 files to a local folder
+    // as fast as four (5.3-5.5 s against 5.4 s) and peaked 50-70 MiB lower.
+    const largest = Math.max(1, groups[0]?.reduce((n, o) => n + packedSize(o.size), 0) ?? 0);
+    const packJobs = Math.min(
+      this.jobs,
+      Math.max(2, Math.min(4, Math.floor(PACK_BYTES_IN_FLIGHT / largest))),
+    );
     try {
       await together((stop) => [
-        mapLimit(groups, Math.min(this.jobs, 4), uploadPack, stop),
+        mapLimit(groups, packJobs, uploadPack, stop),
         mapLimit(large, this.jobs, uploadLoose, stop),
       ]);
     } finally {
