@@ -26,12 +26,14 @@ function ioCounters() {
 
 /**
  * Runs `sync`, then waits until no disk has read, written or discarded anything for `quietMs`
- * (at most `limitMs`). Returns the milliseconds it waited.
+ * (at most `limitMs`). Returns the milliseconds it waited. The quiet time is longer than ext4's
+ * 5 s journal commit, which is when the discards of a delete are issued: a shorter wait could fall
+ * between two commits (a 1.5 s one left `cp -r` of 100 000 files at 21 s against 4.6 s for tar x).
  *
  * @example
  * settleDisk(); const cp = run('cp', ['-r', src, dest]);
  */
-function settleDisk({ quietMs = 1500, limitMs = 120_000 } = {}) {
+function settleDisk({ quietMs = 6000, limitMs = 120_000 } = {}) {
   const started = Date.now();
   spawnSync('sync');
   let last = ioCounters();
