@@ -45,11 +45,27 @@ export interface CheckoutResult {
 /** Files materialized per round of a checkout. */
 const WRITE_SLICE = 16384;
 
-interface Write {
-  repoPath: string;
-  hash: string;
-  /** Bytes, as the manifest lists them (0 for a file output: its size comes from the cache). */
-  size: number;
+/**
+ * A file the checkout wants: its manifest entry and its output, the repository path made when
+ * asked (a million writes then hold no path string each, about 80 B a file).
+ */
+class Write {
+  constructor(
+    private readonly out: string,
+    /** The manifest's entry; for a file output, its hash with size 0 (the size comes from the cache). */
+    private readonly entry: Pick<ManifestEntry, 'path' | 'hash' | 'size'>,
+  ) {}
+
+  get repoPath(): string {
+    return this.entry.path === '' ? this.out : `${this.out}/${this.entry.path}`;
+  }
+  get hash(): string {
+    return this.entry.hash;
+  }
+  /** Bytes, as the manifest lists them (0 for a file output). */
+  get size(): number {
+    return this.entry.size;
+  }
 }
 
 /**
@@ -209,10 +225,10 @@ async function wantedFiles(
   entry: OutputEntry,
   manifests?: ReadonlyMap<string, ManifestEntry[]>,
 ): Promise<Write[] | undefined> {
-  if (entry.kind === 'file') return [{ repoPath: outPath, hash: entry.hash, size: 0 }];
+  if (entry.kind === 'file') return [new Write(outPath, { path: '', hash: entry.hash, size: 0 })];
   try {
     const manifest = manifests?.get(entry.hash) ?? (await repo.cache.readManifest(entry.hash));
-    return manifest.map((e) => ({ repoPath: `${outPath}/${e.path}`, hash: e.hash, size: e.size }));
+    return manifest.map((e) => new Write(outPath, e));
   } catch (error) {
     if (isDataverError(error, 'OBJECT_MISSING')) return undefined;
     throw error;
