@@ -15,7 +15,7 @@ import { LOCK_FILE, parseLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { ImportSource, Lock, OutputEntry } from '../lock/schema.js';
 import { ObjectCache } from '../odb/cache.js';
-import { type ManifestEntry, manifestObject } from '../odb/manifest.js';
+import type { ManifestEntry } from '../odb/manifest.js';
 import { CONFIG_FILE, type Config, defaultConfig } from './config.js';
 import { configSchema } from './config-schema.js';
 import { locateRemote, openRemote } from './remotes.js';
@@ -250,10 +250,10 @@ export async function entryForSelection(
     };
   }
   const manifest: ManifestEntry[] = files.map((f) => ({ path: f.rel, hash: f.hash, size: f.size }));
-  await cache.putManifest(manifest);
+  const hash = await cache.putManifest(manifest);
   return {
     kind: 'dir',
-    hash: manifestObject(manifest).hash,
+    hash,
     size: manifest.reduce((n, e) => n + e.size, 0),
     files: manifest.length,
     ...(whole?.kind === 'dir' && whole.meta ? { meta: whole.meta } : {}),

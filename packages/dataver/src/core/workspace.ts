@@ -342,7 +342,7 @@ export function hashOf(file: WorkspaceFile): string {
  * A directory's manifest entries from its files, whose hashes are resolved.
  *
  * @example
- * const { hash } = manifestObject(manifestEntries(files));
+ * const entries = manifestEntries(files); // kept, e.g. to diff against
  */
 export function manifestEntries(files: readonly WorkspaceFile[]): ManifestEntry[] {
   return files.map(manifestFields);

@@ -126,19 +126,7 @@ export class ObjectCache {
   /** Stores bytes (a manifest) as an object; returns its hash. */
   async putBuffer(bytes: Buffer): Promise<string> {
     const hash = sha256(bytes);
-    const target = this.objectPath(hash);
-    if (this.has(hash)) return hash;
-    await fsp.mkdir(path.dirname(target), { recursive: true }).catch(rethrowFsError(target));
-    // Beside the object folders, like ingest's: clean-up after a crash looks in one folder.
-    const tmp = tmpNameFor(path.join(this.objectsDir, 'manifest'));
-    try {
-      await fsp.writeFile(tmp, bytes, { mode: 0o444 });
-      await fsp.rename(tmp, target);
-    } catch (error) {
-      await fsp.rm(tmp, { force: true });
-      rethrowFsError(target)(error);
-    }
-    return hash;
+    return this.has(hash) ? hash : this.putWritten((sink) => sink(bytes));
   }
 
   /**
@@ -149,10 +137,18 @@ export class ObjectCache {
    * @example
    * const hash = await cache.putManifest(files, (f) => ({ path: f.rel, hash: f.hash, size: f.size }));
    */
-  async putManifest<T = ManifestEntry>(
+  putManifest<T = ManifestEntry>(
     entries: readonly T[],
     fields?: (entry: T) => ManifestFields,
   ): Promise<string> {
+    return this.putWritten((sink) => writeManifest(entries, sink, fields));
+  }
+
+  /**
+   * Stores the bytes that `write` hands to its sink as an object, hashed while they stream into a
+   * temporary file; returns the hash (an object already there is kept, the copy dropped).
+   */
+  private async putWritten(write: (sink: (chunk: Buffer) => void) => void): Promise<string> {
     await fsp.mkdir(this.objectsDir, { recursive: true }).catch(rethrowFsError(this.objectsDir));
     // Beside the object folders, like ingest's: clean-up after a crash looks in one folder.
     const tmp = tmpNameFor(path.join(this.objectsDir, 'manifest'));
@@ -161,14 +157,10 @@ export class ObjectCache {
     try {
       const fd = fs.openSync(tmp, 'wx', 0o444);
       try {
-        writeManifest(
-          entries,
-          (chunk) => {
-            hasher.update(chunk);
-            for (let at = 0; at < chunk.length; ) at += fs.writeSync(fd, chunk, at);
-          },
-          fields,
-        );
+        write((chunk) => {
+          hasher.update(chunk);
+          for (let at = 0; at < chunk.length; ) at += fs.writeSync(fd, chunk, at);
+        });
       } finally {
         fs.closeSync(fd);
       }

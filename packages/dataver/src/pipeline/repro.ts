@@ -16,7 +16,7 @@ import { neededObjects } from '../core/objects.js';
 import { ensureInternalDirs, type Repo } from '../core/repo.js';
 import { readRunRecord, writeRunRecord } from '../core/run-cache.js';
 import { StatCache } from '../core/stat-cache.js';
-import { hashOf, manifestEntries } from '../core/workspace.js';
+import { hashOf, manifestFields } from '../core/workspace.js';
 import { readLock, writeLock } from '../lock/lock-file.js';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry, StageState } from '../lock/schema.js';
@@ -326,7 +326,7 @@ async function saveOutputs(
   for (const [out, h] of hashes) {
     if (!h) continue;
     if (h.kind === 'dir') {
-      await repo.cache.putManifest(manifestEntries(h.files));
+      await repo.cache.putManifest(h.files, manifestFields);
       saved[out] = { kind: 'dir', hash: h.hash, size: h.size, files: h.files.length };
     } else saved[out] = { kind: 'file', hash: h.hash, size: h.size };
   }
