@@ -125,14 +125,7 @@ export function manifestHash<T>(entries: readonly T[], fields?: (entry: T) => Ma
  * const entries = parseManifest(bytes, hash);
  */
 export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not valid JSON`, {
-      hint: 'run `dataver verify` and `dataver pull` to restore it',
-    });
-  }
+  const raw = parseJson(bytes.toString('utf8'), hash);
   if (!Array.isArray(raw)) {
     throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not a list`);
   }
@@ -164,15 +157,18 @@ export function* manifestEntriesOf(bytes: Buffer, hash: string): Generator<Manif
     at = end + 1;
     if (line === '' || line === ']') continue;
     if (line.endsWith(',')) line = line.slice(0, -1);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not valid JSON`, {
-        hint: 'run `dataver verify` and `dataver pull` to restore it',
-      });
-    }
-    yield validEntry(raw, hash);
+    yield validEntry(parseJson(line, hash), hash);
+  }
+}
+
+/** JSON text of a manifest (whole, or one line); invalid JSON throws OBJECT_CORRUPT. */
+function parseJson(text: string, hash: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DataverError('OBJECT_CORRUPT', `directory manifest ${hash} is not valid JSON`, {
+      hint: 'run `dataver verify` and `dataver pull` to restore it',
+    });
   }
 }
 
