@@ -48,9 +48,27 @@ export class LocationTable {
     return this.find(hash) !== EMPTY;
   }
 
+  /** `has` for a digest given as the 32 bytes at `offset` of `bytes` (no hex string made). */
+  hasBytes(bytes: Buffer, offset: number): boolean {
+    if (this.count === 0) return false;
+    bytes.copy(this.key, 0, offset, offset + HASH_BYTES);
+    return (this.slots[this.slotOf(this.key)] as number) !== 0;
+  }
+
   /** Adds an object, or replaces where it is. */
   set(hash: string, location: ObjectLocation): void {
     if (!this.toKey(hash)) throw new TypeError(`not a sha256 hex digest: ${JSON.stringify(hash)}`);
+    this.setKey(location);
+  }
+
+  /** `set` for a digest given as the 32 bytes at `offset` of `bytes` (no hex string made). */
+  setBytes(bytes: Buffer, offset: number, location: ObjectLocation): void {
+    bytes.copy(this.key, 0, offset, offset + HASH_BYTES);
+    this.setKey(location);
+  }
+
+  /** Adds or replaces the object whose digest is in `key`. */
+  private setKey(location: ObjectLocation): void {
     if (this.slots.length === 0) this.grow();
     let at = this.slotOf(this.key);
     if (this.slots[at] === 0) {

@@ -459,14 +459,15 @@ export class RemoteIndex {
       for (const p of segment.packs) {
         packs.set(p.pack, p.size);
         for (let i = 0; i < p.sizes.length; i++) {
-          const hash = hashAt(p.hashes, i);
-          if (objects.has(hash) || (bad.size > 0 && bad.has(`${p.pack}:${hash}`))) continue;
-          objects.set(hash, {
+          if (objects.hasBytes(p.hashes, i * HASH_BYTES)) continue;
+          if (bad.size > 0 && bad.has(`${p.pack}:${hashAt(p.hashes, i)}`)) continue;
+          const location: ObjectLocation = {
             kind: 'pack',
             pack: p.pack,
             offset: p.offsets[i] as number,
             size: p.sizes[i] as number,
-          });
+          };
+          objects.setBytes(p.hashes, i * HASH_BYTES, location);
         }
       }
     }
@@ -475,7 +476,7 @@ export class RemoteIndex {
     for (const segment of this.segments.values()) {
       const { hashes, sizes } = segment.loose;
       for (let i = 0; i < sizes.length; i++)
-        objects.set(hashAt(hashes, i), { kind: 'loose', size: sizes[i] as number });
+        objects.setBytes(hashes, i * HASH_BYTES, { kind: 'loose', size: sizes[i] as number });
     }
     this.objects = objects;
     this.packSizes = packs;

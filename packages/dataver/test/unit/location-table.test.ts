@@ -70,3 +70,16 @@ test('finds every one of 20 000 objects after growing several times, and replace
   }
   expect(table.get(hashOf(20_000))).toBeUndefined();
 });
+
+test('digests given as bytes are the same keys as their hex', () => {
+  const table = new LocationTable();
+  const bytes = Buffer.concat(Array.from({ length: 3000 }, (_, n) => Buffer.from(hashOf(n), 'hex')));
+  for (let n = 0; n < 3000; n += 2) table.setBytes(bytes, n * 32, { kind: 'loose', size: n });
+  for (let n = 0; n < 3000; n++) {
+    expect(table.hasBytes(bytes, n * 32)).toBe(n % 2 === 0);
+    expect(table.get(hashOf(n))).toEqual(n % 2 === 0 ? { kind: 'loose', size: n } : undefined);
+  }
+  table.set(hashOf(1), { kind: 'loose', size: 7 });
+  expect(table.hasBytes(bytes, 32)).toBe(true);
+  expect(table.size).toBe(1501);
+});
