@@ -309,3 +309,67 @@ test("a training step's input with pen and corruption steps: the SIMD warp, then
   );
   expect(relDiff(warpOnly, reference)).toBeGreaterThan(0.01);
 });
+
+describe('transposed matmul', () => {
+  // The dense layers' gradients (a·Bᵀ, aᵀ·b) at the batch sizes of training, inference and a server call,
+  // with shared dimensions of one block (≤ 48), of several blocks and a partial last block, and column
+  // counts that fill 16, 4 and 1 lanes.
+  const cases: Array<[number[], number[], boolean, boolean]> = [];
+  for (const rows of [1, 3, 32, 64, 97]) {
+    cases.push([[rows, 40], [288, 40], false, true]);
+    cases.push([[rows, 288], [rows, 40], true, false]);
+    cases.push([[rows, 10], [40, 10], false, true]);
+    cases.push([[rows, 7], [rows, 5], true, false]);
+    cases.push([[rows, rows], [rows, rows], true, true]);
+    cases.push([[1, rows, 50], [1, 21, 50], false, true]);
+  }
+  test.each(cases)('%j × %j (transposeA %s, transposeB %s): bit for bit the stock kernel', (a, b, ta, tb) => {
+    const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+    const product = () =>
+      tf.tidy(() =>
+        tf
+          .matMul(tf.tensor(rand(size(a), 21), a), tf.tensor(rand(size(b), 22), b), ta, tb)
+          .dataSync()
+          .slice(),
+      );
+    const simd = product();
+    setKernelImplementation('reference');
+    const stock = product();
+    expect(simd.length).toBe(stock.length);
+    let differ = 0;
+    for (let i = 0; i < stock.length; i++) if (!Object.is(simd[i], stock[i])) differ++;
+    expect(differ).toBe(0);
+  });
+
+  test('its gradients in a dense layer match the cpu backend', async () => {
+    const grads = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(rand(64 * 288, 31), [64, 288]);
+        const w = tf.tensor(rand(288 * 40, 32), [288, 40]);
+        const f = (p: tf.Tensor, q: tf.Tensor) =>
+          tf.sum(
+            tf.mul(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), tf.tensor(rand(64 * 40, 33), [64, 40])),
+          );
+        return tf
+          .grads(f)([x, w])
+          .map((g) => g.dataSync().slice());
+      });
+    const simd = grads();
+    await tf.setBackend('cpu');
+    const cpu = grads();
+    for (const [i, c] of cpu.entries()) expect(relDiff(simd[i]!, c)).toBeLessThan(1e-5);
+  });
+});
+
+test('Identity shares the memory of its input, and disposing either leaves the other intact', () => {
+  const x = tf.tensor(rand(1000, 41), [10, 100]);
+  const y = tf.clone(x);
+  expect(y.dataId).toBe(x.dataId);
+  const values = x.dataSync().slice();
+  x.dispose();
+  expect(y.dataSync()).toEqual(values);
+  const z = tf.clone(y);
+  y.dispose();
+  expect(z.dataSync()).toEqual(values);
+  z.dispose();
+});

@@ -786,3 +786,103 @@ export function paddedFilterGrad(
     }
   }
 }
+
+// tfjs-wasm multiplies transposed operands in a scalar loop (XNNPACK only takes them untransposed): every
+// output is a float32 sum over k in order, in blocks of 48 added to the output one after the other.
+const MATMUL_K_BLOCK = 48;
+
+/**
+ * out [m × n] = A · B with A(i, k) at a + 4·(i·aRow + k·aK) and B(k, j) at b + 4·(k·bK + j·bCol): the
+ * dense layers' gradients, whose operands are transposed. Each output is summed exactly as tfjs-wasm's
+ * scalar loop sums it (k in order, blocks of 48 added to the total), so the results are bit for bit
+ * the same, four columns at a time. B is read by rows; when its columns are not contiguous (bCol ≠ 1)
+ * it is first copied by rows into `rows` (k × n floats).
+ */
+export function matmulBlocked(
+  a: usize,
+  aRow: i32,
+  aK: i32,
+  b: usize,
+  bK: i32,
+  bCol: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  rows: usize,
+  out: usize,
+): void {
+  let bRows = b;
+  let bStride = bK;
+  if (bCol !== 1) {
+    for (let kk = 0; kk < k; kk++)
+      for (let j = 0; j < n; j++)
+        store<f32>(f32At(rows, kk * n + j), load<f32>(f32At(b, kk * bK + j * bCol)));
+    bRows = rows;
+    bStride = n;
+  }
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < m; i++) {
+    const aI = i * aRow;
+    const o = i * n;
+    let j = 0;
+    // Sixteen columns at a time: one splat of A(i, k) serves four vectors of B's row k.
+    for (; j + 16 <= n; j += 16) {
+      let t0 = zero;
+      let t1 = zero;
+      let t2 = zero;
+      let t3 = zero;
+      for (let k0 = 0; k0 < k; k0 += MATMUL_K_BLOCK) {
+        const k1 = min(k0 + MATMUL_K_BLOCK, k);
+        let s0 = zero;
+        let s1 = zero;
+        let s2 = zero;
+        let s3 = zero;
+        for (let kk = k0; kk < k1; kk++) {
+          const av = f32x4.splat(load<f32>(f32At(a, aI + kk * aK)));
+          const p = f32At(bRows, kk * bStride + j);
+          s0 = f32x4.add(s0, f32x4.mul(av, v128.load(p)));
+          s1 = f32x4.add(s1, f32x4.mul(av, v128.load(p, 16)));
+          s2 = f32x4.add(s2, f32x4.mul(av, v128.load(p, 32)));
+          s3 = f32x4.add(s3, f32x4.mul(av, v128.load(p, 48)));
+        }
+        t0 = f32x4.add(t0, s0);
+        t1 = f32x4.add(t1, s1);
+        t2 = f32x4.add(t2, s2);
+        t3 = f32x4.add(t3, s3);
+      }
+      const q = f32At(out, o + j);
+      v128.store(q, t0);
+      v128.store(q, t1, 16);
+      v128.store(q, t2, 32);
+      v128.store(q, t3, 48);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let t = zero;
+      for (let k0 = 0; k0 < k; k0 += MATMUL_K_BLOCK) {
+        const k1 = min(k0 + MATMUL_K_BLOCK, k);
+        let s = zero;
+        for (let kk = k0; kk < k1; kk++)
+          s = f32x4.add(
+            s,
+            f32x4.mul(
+              f32x4.splat(load<f32>(f32At(a, aI + kk * aK))),
+              v128.load(f32At(bRows, kk * bStride + j)),
+            ),
+          );
+        t = f32x4.add(t, s);
+      }
+      v128.store(f32At(out, o + j), t);
+    }
+    for (; j < n; j++) {
+      let t: f32 = 0;
+      for (let k0 = 0; k0 < k; k0 += MATMUL_K_BLOCK) {
+        const k1 = min(k0 + MATMUL_K_BLOCK, k);
+        let s: f32 = 0;
+        for (let kk = k0; kk < k1; kk++)
+          s += load<f32>(f32At(a, aI + kk * aK)) * load<f32>(f32At(bRows, kk * bStride + j));
+        t += s;
+      }
+      store<f32>(f32At(out, o + j), t);
+    }
+  }
+}

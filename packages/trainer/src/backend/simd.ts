@@ -91,6 +91,19 @@ export interface SimdExports {
     learningRate: number,
   ): void;
   affineWarp(src: number, count: number, side: number, params: number, background: number, dst: number): void;
+  matmulBlocked(
+    a: number,
+    aRow: number,
+    aK: number,
+    b: number,
+    bK: number,
+    bCol: number,
+    m: number,
+    n: number,
+    k: number,
+    rows: number,
+    out: number,
+  ): void;
   softmaxCrossEntropy(
     logits: number,
     labels: number,
@@ -231,6 +244,7 @@ export function loadSimdKernels(heap: WasmHeapModule, file = simdWasmFile()): Si
     paddedFilterGrad: fn('paddedFilterGrad'),
     adamUpdate: fn('adamUpdate'),
     affineWarp: fn('affineWarp'),
+    matmulBlocked: fn('matmulBlocked'),
     softmaxCrossEntropy: fn('softmaxCrossEntropy'),
   };
 }

@@ -14,6 +14,7 @@ export interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   getMemoryOffset(dataId: DataId): number;
   disposeData(dataId: DataId, force?: boolean): boolean;
+  incRef(dataId: DataId): void;
 }
 
 function isHeapModule(value: unknown): value is WasmHeapModule {
@@ -49,7 +50,9 @@ export function wasmBackend(backend: object): WasmBackendLike {
     'getMemoryOffset' in backend &&
     typeof backend.getMemoryOffset === 'function' &&
     'disposeData' in backend &&
-    typeof backend.disposeData === 'function';
+    typeof backend.disposeData === 'function' &&
+    'incRef' in backend &&
+    typeof backend.incRef === 'function';
   if (!isWasm) throw new Error('these kernels run on the wasm backend only');
   // Checked above: the members these kernels call are there.
   return backend as WasmBackendLike;

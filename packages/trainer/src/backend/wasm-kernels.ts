@@ -1,11 +1,12 @@
 // Gradient kernels for the tfjs wasm backend: the ones it lacks (Conv2DBackpropFilter), the one it gets
-// wrong (MaxPoolGrad), faster replacements (Conv2DBackpropInput), and the registration of the trainer's
-// fused kernels (batch-norm + LeakyReLU + max-pool, softmax cross-entropy). Data shuffles run in the SIMD
-// module (or the JS reference loops); heavy products go to XNNPACK through the backend's own Conv2D and
-// BatchMatMul kernels.
+// wrong (MaxPoolGrad), faster replacements (Conv2DBackpropInput, transposed BatchMatMul, an Identity
+// that shares instead of copying), and the registration of the trainer's fused kernels (batch-norm +
+// LeakyReLU + max-pool, softmax cross-entropy). Data shuffles run in the SIMD module (or the JS
+// reference loops); heavy products go to XNNPACK through the backend's own Conv2D and BatchMatMul.
 import * as tf from '@tensorflow/tfjs';
 import { registerBnActPool } from './bn-act-pool.js';
 import {
+  booleanAttr,
   input,
   numberOrPair,
   optionalString,
@@ -280,6 +281,71 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   return dx;
 }
 
+/**
+ * BatchMatMul with a transposed operand (the dense layers' gradients) on the SIMD kernel: the stock one
+ * sends those through a scalar loop, ten times slower than its XNNPACK path. The kernel sums every
+ * output in the same order as that loop, so the results are bit for bit the stock ones; untransposed
+ * products, batches of several matrices, other types and the reference kernels use the stock kernel.
+ */
+function batchMatMul(args: KernelArgs): TensorInfo | TensorInfo[] {
+  if (!stockBatchMatMul) throw new Error('the stock wasm BatchMatMul is missing');
+  const backend = wasmBackend(args.backend);
+  const a = input(args.inputs, 'a');
+  const b = input(args.inputs, 'b');
+  const transposeA = booleanAttr(args.attrs?.transposeA ?? false, 'transposeA');
+  const transposeB = booleanAttr(args.attrs?.transposeB ?? false, 'transposeB');
+  const simd = transposeA || transposeB ? simdFor(backend) : null;
+  const aMatrix = singleMatrix(a.shape);
+  const bMatrix = singleMatrix(b.shape);
+  if (!simd || !aMatrix || !bMatrix || a.dtype !== 'float32' || b.dtype !== 'float32')
+    return stockBatchMatMul(args);
+  const [aRows, aCols] = aMatrix;
+  const [bRows, bCols] = bMatrix;
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  if (k !== (transposeB ? bCols : bRows)) return stockBatchMatMul(args);
+  const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
+  const [rows = 0] = carve(simd.scratch, [transposeB ? k * n * 4 : 0]);
+  simd.kernels.matmulBlocked(
+    ptr(backend, a),
+    transposeA ? 1 : k,
+    transposeA ? m : 1,
+    ptr(backend, b),
+    transposeB ? 1 : n,
+    transposeB ? k : 1,
+    m,
+    n,
+    k,
+    rows,
+    ptr(backend, out),
+  );
+  return out;
+}
+
+let stockBatchMatMul: tf.KernelFunc | null = null;
+
+/** Rows and columns of a shape that holds one matrix ([r, c], or [1, …, 1, r, c]); null for a batch. */
+function singleMatrix(shape: readonly number[]): [number, number] | null {
+  if (shape.length < 2 || shape.slice(0, -2).some((d) => d !== 1)) return null;
+  return [shape[shape.length - 2] ?? 0, shape[shape.length - 1] ?? 0];
+}
+/**
+ * Identity without a copy: the tensor's memory is shared and counted, as the Reshape kernel does. tfjs
+ * saves every tensor a gradient needs through Identity (86 copies a step, up to 3 MB each), and tensors
+ * are never written in place here (the optimizer assigns new ones), so a shared buffer is the same value.
+ */
+function identity(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const x = input(args.inputs, 'x');
+  if (x.dtype === 'string') {
+    if (!stockIdentity) throw new Error('the stock wasm Identity is missing');
+    return stockIdentity(args);
+  }
+  wasmBackend(args.backend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+let stockIdentity: tf.KernelFunc | null = null;
 let stockConv2DBackpropInput: tf.KernelFunc | null = null;
 let registered = false;
 
@@ -314,6 +380,23 @@ export function registerWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: conv2DBackpropFilter,
   });
+  const stockCopy = tf.getKernel('Identity', 'wasm');
+  if (stockCopy) {
+    stockIdentity = stockCopy.kernelFunc;
+    tf.unregisterKernel('Identity', 'wasm');
+  }
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity });
+  const stockMatMul = tf.getKernel('BatchMatMul', 'wasm');
+  if (stockMatMul) {
+    stockBatchMatMul = stockMatMul.kernelFunc;
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({
+      kernelName: 'BatchMatMul',
+      backendName: 'wasm',
+      kernelFunc: batchMatMul,
+      ...(stockMatMul.setupFunc ? { setupFunc: stockMatMul.setupFunc } : {}),
+    });
+  }
   if (tf.getKernel('MaxPoolGrad', 'wasm')) tf.unregisterKernel('MaxPoolGrad', 'wasm');
   tf.registerKernel({
     kernelName: 'MaxPoolGrad',
