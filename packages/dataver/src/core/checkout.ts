@@ -8,14 +8,22 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Progress } from '@dataver/foundation';
-import { DataverError, isDataverError } from '@dataver/foundation';
+import { DataverError, isDataverError, tmpNameFor } from '@dataver/foundation';
 import { isSameOrInside } from '../lock/paths.js';
 import type { Lock, OutputEntry } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
+import { CompleteMarks, type ManifestTotals } from './complete-marks.js';
 import { ensureInternalDirs, type Repo } from './repo.js';
 import { StatCache } from './stat-cache.js';
 import { lockProblems, selectOutputs } from './status.js';
-import { hashOf, resolveHashes, statFile, type WorkspaceFile, walkDirectory } from './workspace.js';
+import {
+  type DirectoryListing,
+  hashOf,
+  listDirectory,
+  resolveHashes,
+  statFile,
+  type WorkspaceFile,
+} from './workspace.js';
 
 export interface CheckoutOptions {
   force?: boolean;
@@ -91,6 +99,14 @@ export async function checkout(
   const corrupt: string[] = [];
   const missing = new Set<string>();
   const complete: Array<[string, string]> = [];
+  // Folders checked out whole: what the next status may be told of them (see recordListing).
+  const folders: Array<{
+    outPath: string;
+    hash: string;
+    wanted: Write[];
+    totals: ManifestTotals;
+    vouched: boolean;
+  }> = [];
   let unchanged = 0;
 
   for (const [outPath, entry] of selectOutputs(lock, repoPaths)) {
@@ -111,7 +127,8 @@ export async function checkout(
         `data.lock.json: ${outPath}: ${problem}; checking out what its hash names (rewrite the entry with \`dataver commit ${outPath}\`)`,
       );
     const previous = await previousFiles(repo, statCache, outPath);
-    const current = currentFiles(repo, outPath, deletes).filter((f) => inScope(f.path));
+    const before = currentFiles(repo, outPath, deletes);
+    const current = before.files.filter((f) => inScope(f.path));
     await resolveHashes(repo, statCache, current);
     // Only asked about files that stand there now (none in a fresh clone: no map of every file).
     const wantedHash = current.length > 0 ? new Map(wanted.map((w) => [w.repoPath, w.hash])) : undefined;
@@ -120,6 +137,9 @@ export async function checkout(
       repo.cache.has(hashOf(f)) && (previous.get(f.path) === f.hash || wantedHash?.get(f.path) === f.hash);
 
     const byPath = new Map(current.map((f) => [f.path, f]));
+    const [writesBefore, deletesBefore] = [writes.length, deletes.length];
+    // Whether every file this output gets is one the stat cache may vouch for once written.
+    let vouched = true;
     for (const w of repoPaths ? wanted.filter((x) => inScope(x.repoPath)) : wanted) {
       const f = byPath.get(w.repoPath);
       byPath.delete(w.repoPath);
@@ -138,6 +158,7 @@ export async function checkout(
         missing.add(w.hash);
         continue;
       }
+      if (!options.verified?.has(w.hash)) vouched = false;
       writes.push(w);
     }
     for (const extra of byPath.values()) {
@@ -145,7 +166,17 @@ export async function checkout(
       else deletes.push(extra.path);
     }
     if (entry.kind === 'dir' && wanted.length === 0) emptyDirs.push(outPath);
-    if (!repoPaths || repoPaths.includes(outPath)) complete.push([outPath, entry.hash]);
+    if (!repoPaths || repoPaths.includes(outPath)) {
+      complete.push([outPath, entry.hash]);
+      const untouched = writes.length === writesBefore && deletes.length === deletesBefore;
+      // Nothing to record for a folder left as it was whose listing the stat cache knows already.
+      const known =
+        untouched && before.listing && statCache.lookupDir(outPath, before.listing) === entry.hash;
+      if (entry.kind === 'dir' && actual) {
+        const totals = { size: actual.size, files: wanted.length };
+        folders.push({ outPath, hash: entry.hash, wanted, totals, vouched: vouched && !known });
+      }
+    }
   }
 
   if (unsaved.length > 0) {
@@ -201,6 +232,7 @@ export async function checkout(
   for (const [outPath, hash] of complete) {
     if (!missing.has(hash)) statCache.recordMaterialized(outPath, hash);
   }
+  for (const f of folders) if (f.vouched) await recordListing(repo, statCache, f.outPath, f.hash, f.wanted);
   // The files are in place: a state folder that cannot be written (read-only, full) only costs
   // the next status some hashing, and the next checkout asks --force for files it cannot vouch for.
   await statCache.save((error) =>
@@ -208,6 +240,8 @@ export async function checkout(
       `cannot save the stat cache (${(error as Error).message}); the files are checked out, the next status hashes them again`,
     ),
   );
+  if (options.verified && corrupt.length === 0)
+    await markComplete(repo, folders, options.verified, options.onWarning);
   if (corrupt.length > 0) {
     throw new DataverError(
       'OBJECT_CORRUPT',
@@ -253,13 +287,112 @@ async function previousFiles(
   return files;
 }
 
-/** What stands at an output's place now: the files of a folder, or one file. */
-function currentFiles(repo: Repo, outPath: string, leftovers: string[]): WorkspaceFile[] {
+/** What stands at an output's place now: the files of a folder (with its listing), or one file. */
+function currentFiles(
+  repo: Repo,
+  outPath: string,
+  leftovers: string[],
+): { files: WorkspaceFile[]; listing?: DirectoryListing } {
   const st = fs.lstatSync(repo.abs(outPath), { throwIfNoEntry: false });
-  if (!st) return [];
-  if (st.isDirectory()) return walkDirectory(repo, outPath, { leftovers });
+  if (!st) return { files: [] };
+  if (st.isDirectory()) {
+    const listing = listDirectory(repo, outPath, { leftovers });
+    return { files: listing.files(), listing };
+  }
   const f = statFile(repo, outPath);
-  return f ? [f] : [];
+  return { files: f ? [f] : [] };
+}
+
+/**
+ * Marks the folder versions whose every object is in the cache (just verified into it, or there
+ * before), with their totals, so that the first status after a pull does not look for each
+ * object. Only once the cache's writes of fetched objects are done (a failed one is thrown, as
+ * pull would): a mark must not outlive an object that a crash kept from the disk.
+ */
+async function markComplete(
+  repo: Repo,
+  folders: ReadonlyArray<{ hash: string; wanted: readonly Write[]; totals: ManifestTotals }>,
+  verified: ReadonlySet<string>,
+  onWarning?: (message: string) => void,
+): Promise<void> {
+  const marks = await CompleteMarks.load(repo);
+  const inCache = (hash: string) => verified.has(hash) || repo.cache.has(hash);
+  const whole = folders.filter(
+    (f) => !marks.has(f.hash) && inCache(f.hash) && f.wanted.every((w) => inCache(w.hash)),
+  );
+  if (whole.length === 0) return;
+  await repo.cache.finishWrites();
+  for (const f of whole) {
+    marks.add(f.hash);
+    marks.rememberTotals(f.hash, f.totals);
+  }
+  await marks.save((error) =>
+    onWarning?.(
+      `cannot save the cache's marks (${(error as Error).message}); the next status checks the cache again`,
+    ),
+  );
+}
+
+/** How long a checkout waits for the file system's clock to pass its last write (one tick, ~4 ms here). */
+const CLOCK_WAIT_MS = 100;
+
+/** The file system's clock in folder `dir`: the time stamp a file made there now gets. */
+function fileSystemNow(dir: string): number {
+  const probe = tmpNameFor(path.join(dir, 'clock'));
+  const fd = fs.openSync(probe, 'wx');
+  try {
+    return fs.fstatSync(fd).mtimeMs;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(probe, { force: true });
+  }
+}
+
+/**
+ * Records a checked-out folder's listing with its version, so that the next status takes the
+ * no-op path instead of looking every file up. Only where the stat cache would vouch for every
+ * file on its own: the folder holds exactly the wanted files, in the wanted order, each with the
+ * metadata the stat cache holds for the wanted hash (a file written from a verified object, stat
+ * right after the write; or one that was already there, hashed or looked up before). A file
+ * changed since has other metadata, and the listing is not recorded. The folder is read only
+ * once the file system's clock has moved past every write, and must have no time stamp as new
+ * as that moment: a change after the walk then moves a time stamp, and the digest with it (the
+ * racy-git rule, with the clock read before the walk instead of after it). True when recorded.
+ *
+ * @example
+ * await recordListing(repo, statCache, 'data', entry.hash, [{ repoPath: 'data/a.bin', hash }]);
+ */
+export async function recordListing(
+  repo: Repo,
+  statCache: StatCache,
+  outPath: string,
+  hash: string,
+  wanted: ReadonlyArray<{ readonly repoPath: string; readonly hash: string }>,
+): Promise<boolean> {
+  let listing: DirectoryListing;
+  try {
+    const dir = repo.abs(outPath);
+    const written = fileSystemNow(dir);
+    const deadline = Date.now() + CLOCK_WAIT_MS;
+    let clock = fileSystemNow(dir);
+    while (clock <= written) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      clock = fileSystemNow(dir);
+    }
+    listing = listDirectory(repo, outPath);
+    if (listing.links || listing.newest >= clock) return false;
+  } catch {
+    return false; // only a shortcut: the next status looks at every file, as without it
+  }
+  const files = listing.files();
+  if (files.length !== wanted.length) return false;
+  for (const [i, f] of files.entries()) {
+    const w = wanted[i];
+    if (f.path !== w?.repoPath || statCache.lookup(f.path, f) !== w.hash) return false;
+  }
+  statCache.recordDir(outPath, listing, hash);
+  return true;
 }
 
 /**

@@ -141,6 +141,7 @@ export async function computeStatus(
         options.workspaceFiles,
         monitor,
         options.hashes !== false,
+        options.onVerbose,
       ),
     );
   }
@@ -236,6 +237,7 @@ async function dirStatus(
   workspaceFiles: Map<string, WorkspaceFile[]> | undefined,
   monitor?: MonitorView,
   wantHash = true,
+  onVerbose?: (message: string) => void,
 ): Promise<OutputStatus> {
   const result: OutputStatus = {
     path,
@@ -282,12 +284,16 @@ async function dirStatus(
     monitor?.saw(path, listing.links ? undefined : hash, entry.hash, delta);
   const known = statCache.lookupDir(path, listing);
   if (known === entry.hash) {
+    onVerbose?.(`${path}: listing as recorded, no file looked up`);
     result.actualHash = known;
     vouch(known);
     return result;
   }
   const files = listing.files();
-  await resolveHashes(repo, statCache, files);
+  const { hashed } = await resolveHashes(repo, statCache, files);
+  onVerbose?.(
+    `${path}: listing not as recorded, ${plural(files.length, 'file')} looked up, ${hashed} hashed`,
+  );
   result.actualHash = manifestHash(files, manifestFields);
   statCache.recordDir(path, listing, result.actualHash);
   if (result.actualHash === entry.hash) {
