@@ -6,7 +6,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Rng } from '@dataver/foundation';
+import { initBackend } from '../src/backend/select';
+import { infer } from '../src/batch';
 import { parseTrainConfig } from '../src/config';
+import { createModel } from '../src/model/index';
+import { WorkerPool } from '../src/parallel/pool';
 import { train } from '../src/train';
 import { busyCores, trainingThreads } from '../src/train/epochs';
 import { makeProcessed, TRAINER_BIN, tmpDir } from './helpers/fixtures';
@@ -63,6 +68,45 @@ test(
     // Measured: 1e-6 with shared statistics; 1e-2 with per-slice ("ghost") ones, as before.
     expect(maxDiff / maxAbs).toBeLessThan(1e-5);
     expect(Math.abs(one.loss - two.loss)).toBeLessThan(1e-5);
+  },
+  LONG,
+);
+
+test(
+  'validation on the threads of a pool gives the loss, accuracy and probabilities of one thread, bit for bit, with the weights of now',
+  async () => {
+    await initBackend('wasm');
+    const rng = new Rng(5);
+    const set = (count: number) => ({
+      count,
+      images: Float32Array.from({ length: count * 784 }, () => rng.uniform(-0.5, 2.5)),
+      labels: Int32Array.from({ length: count }, () => Math.floor(rng.uniform(0, 10))),
+    });
+    const trainSet = set(64);
+    // 1 201 images: slices of unequal size, one of them over a batch of 1 000.
+    const validation = set(1201);
+    const model = createModel('cnn-small', { seed: 3, standardize: true });
+    const pool = await WorkerPool.start(model, 2, 'wasm', trainSet, 32, validation);
+    try {
+      for (const round of [0, 1]) {
+        if (round === 1) {
+          // New weights on the main thread: the workers must classify with these, not the ones of before.
+          for (const v of model.variables)
+            v.variable.assign(v.variable.mul(1.1).add(0.01) as typeof v.variable);
+        }
+        const one = infer(model, validation.images, validation.count, validation.labels);
+        const both = await pool.evaluate();
+        expect(both.loss).toBe(one.loss);
+        expect(both.accuracy).toBe(one.accuracy);
+        expect(Buffer.from(both.probabilities.buffer).equals(Buffer.from(one.probabilities.buffer))).toBe(
+          true,
+        );
+        expect(Array.from(both.predictions)).toEqual(Array.from(one.predictions));
+      }
+    } finally {
+      await pool.close();
+      model.dispose();
+    }
   },
   LONG,
 );

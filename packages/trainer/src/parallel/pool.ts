@@ -12,17 +12,20 @@ import { Rng, type RngState } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { BatchSync, createBatchSyncShared } from '../backend/batch-sync.js';
 import type { BackendPreference } from '../backend/select.js';
+import { type InferenceResult, inferLogits, scoreLogits } from '../batch.js';
 import { PLAN_STRIDE } from '../data/augment.js';
 import { type Dataset, PIXELS } from '../data/dataset.js';
 import type { Model } from '../model/index.js';
 import { gradientStep, type PreparedInput, prepareInput } from '../model/step.js';
 import {
   isWorkerMessage,
+  type LogitsRequest,
   type PoolShared,
   type SliceWork,
   type StepReply,
   type StepRequest,
   type WorkerInit,
+  type WorkerMessage,
 } from './protocol.js';
 import { createStaging, flattenGrads, gatherSlice, type Staging, writeVariables } from './slices.js';
 
@@ -71,6 +74,7 @@ export class WorkerPool {
     private readonly shared: PoolShared,
     private readonly sync: BatchSync,
     private readonly staging: Staging,
+    private readonly validation: Dataset | null,
   ) {
     for (const w of workers) {
       const fail = (error: Error) => {
@@ -84,11 +88,12 @@ export class WorkerPool {
 
   /**
    * Starts `threads − 1` workers with replicas of `model`'s architecture (the main thread is the first
-   * of the `threads`), sharing one copy of the training set, for batches of up to `maxBatch` images.
+   * of the `threads`), sharing one copy of the training set, for batches of up to `maxBatch` images,
+   * and one of the validation set, which {@link evaluate} classifies across the threads.
    *
    * @example
    * ```ts
-   * const pool = await WorkerPool.start(model, 2, 'wasm', train, 64);
+   * const pool = await WorkerPool.start(model, 2, 'wasm', train, 64, validation);
    * ```
    */
   static async start(
@@ -97,6 +102,7 @@ export class WorkerPool {
     backend: BackendPreference,
     train: Dataset,
     maxBatch: number,
+    validation: Dataset | null = null,
   ): Promise<WorkerPool> {
     const images = new SharedArrayBuffer(train.count * PIXELS * 4);
     new Float32Array(images).set(train.images.subarray(0, train.count * PIXELS));
@@ -117,6 +123,7 @@ export class WorkerPool {
       grads: new SharedArrayBuffer(Math.max(1, threads - 1) * gradSize * 4),
       gradSize,
       sync: createBatchSyncShared(threads, maxBatch, 2 * maxChannels),
+      validation: validation && sharedValidation(validation, model.options.numClasses),
     };
     const script = workerScript();
     const workers = Array.from({ length: threads - 1 }, (_, index) => {
@@ -124,13 +131,13 @@ export class WorkerPool {
       return new Worker(script, { workerData: init });
     });
     try {
-      await Promise.all(workers.map((w) => nextMessage(w).then(readyMessage)));
+      await Promise.all(workers.map((w) => nextMessage(w).then((m) => expectReply(m, 'ready'))));
     } catch (error) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }
     const staging = createStaging(maxBatch);
-    return new WorkerPool(workers, model, train, shared, new BatchSync(shared.sync), staging);
+    return new WorkerPool(workers, model, train, shared, new BatchSync(shared.sync), staging, validation);
   }
 
   /** Threads that share each batch (the main thread included). */
@@ -182,7 +189,7 @@ export class WorkerPool {
         next: nextSlices?.[i + 1] ?? null,
         rng: work.rng,
       };
-      replies.push(nextMessage(w).then(stepReply));
+      replies.push(nextMessage(w).then((m) => expectReply(m, 'step')));
       w.postMessage(request);
     }
     const mine = slices[0]!;
@@ -231,6 +238,35 @@ export class WorkerPool {
     return { loss, correct, grads };
   }
 
+  /**
+   * Loss, accuracy and predictions of the validation set with the model's current weights, each thread
+   * classifying a slice: the logits are those of one thread (an image's do not depend on its batch) and
+   * are scored here in image order, so the result is bit for bit {@link infer}'s.
+   */
+  async evaluate(): Promise<InferenceResult> {
+    if (this.failure) throw this.failure;
+    const validation = this.validation;
+    const shared = this.shared.validation;
+    if (!validation || !shared) throw new Error('this pool was started without a validation set');
+    writeVariables(this.model.variables, new Float32Array(this.shared.weights));
+    const classes = this.model.options.numClasses;
+    const logits = new Float32Array(shared.logits);
+    const sizes = sliceSizes(validation.count, this.size);
+    const replies: Array<Promise<void>> = [];
+    let start = sizes[0] ?? 0;
+    for (const [i, w] of this.workers.entries()) {
+      const count = sizes[i + 1] ?? 0;
+      const request: LogitsRequest = { kind: 'logits', start, count };
+      replies.push(nextMessage(w).then((m) => void expectReply(m, 'logits')));
+      w.postMessage(request);
+      start += count;
+    }
+    const own = sizes[0] ?? 0;
+    inferLogits(this.model, validation.images, own, undefined, logits.subarray(0, own * classes));
+    await Promise.all(replies);
+    return scoreLogits(logits, validation.count, classes, validation.labels);
+  }
+
   /** Stops the workers. */
   async close(): Promise<void> {
     if (this.prepared) tf.dispose([this.prepared.input.x, this.prepared.input.y]);
@@ -255,16 +291,28 @@ function nextMessage(worker: Worker): Promise<unknown> {
   });
 }
 
-/** The worker's message if it is a step reply; a worker's error or anything else throws. */
-function stepReply(m: unknown): StepReply {
+/**
+ * The worker's message if it is of the `kind` expected; a worker's error or anything else throws.
+ *
+ * @example
+ * ```ts
+ * const reply = await nextMessage(worker).then((m) => expectReply(m, 'step'));
+ * ```
+ */
+function expectReply<K extends WorkerMessage['kind']>(
+  m: unknown,
+  kind: K,
+): Extract<WorkerMessage, { kind: K }> {
   if (!isWorkerMessage(m)) throw new Error('a training worker sent a malformed message');
   if (m.kind === 'error') throw new Error(`a training worker failed: ${m.message}`);
-  if (m.kind !== 'step') throw new Error(`a training worker sent '${m.kind}' instead of a step reply`);
-  return m;
+  if (m.kind !== kind) throw new Error(`a training worker sent '${m.kind}' instead of '${kind}'`);
+  // Checked above: the message is of the kind asked for.
+  return m as Extract<WorkerMessage, { kind: K }>;
 }
 
-function readyMessage(m: unknown): void {
-  if (!isWorkerMessage(m)) throw new Error('a training worker sent a malformed message');
-  if (m.kind === 'error') throw new Error(`a training worker failed: ${m.message}`);
-  if (m.kind !== 'ready') throw new Error(`a training worker sent '${m.kind}' before it was ready`);
+/** The validation images in shared memory, and room for their logits. */
+function sharedValidation(ds: Dataset, classes: number): NonNullable<PoolShared['validation']> {
+  const images = new SharedArrayBuffer(ds.count * PIXELS * 4);
+  new Float32Array(images).set(ds.images.subarray(0, ds.count * PIXELS));
+  return { images, count: ds.count, logits: new SharedArrayBuffer(ds.count * classes * 4) };
 }

@@ -18,6 +18,8 @@ export interface PoolShared {
   grads: SharedArrayBuffer;
   gradSize: number;
   sync: BatchSyncShared;
+  /** Validation images (count × 784 float32) and their logits (count × classes), or null without. */
+  validation: { images: SharedArrayBuffer; count: number; logits: SharedArrayBuffer } | null;
 }
 
 /** What a worker is started with (its `workerData`). */
@@ -51,6 +53,18 @@ export interface StepRequest {
   rng: RngState;
 }
 
+/** Logits of validation images start…start + count − 1 with the weights now in shared memory. */
+export interface LogitsRequest {
+  kind: 'logits';
+  start: number;
+  count: number;
+}
+
+/** A worker's answer to a {@link LogitsRequest}: the logits are in `shared.validation.logits`. */
+export interface LogitsReply {
+  kind: 'logits';
+}
+
 /** A worker's answer to a {@link StepRequest}; its gradients are in its block of `shared.grads`. */
 export interface StepReply {
   kind: 'step';
@@ -71,7 +85,7 @@ export interface ReadyMessage {
 }
 
 /** Everything a worker sends. */
-export type WorkerMessage = ReadyMessage | StepReply | ErrorReply;
+export type WorkerMessage = ReadyMessage | StepReply | LogitsReply | ErrorReply;
 
 // util.types checks work across realms (jest runs code in a vm context whose typed arrays are not the
 // ones that deserialize worker messages), unlike instanceof.
@@ -95,7 +109,12 @@ function isPoolShared(value: unknown): value is PoolShared {
     isSharedArrayBuffer(value.sync.buffer) &&
     typeof value.sync.parties === 'number' &&
     typeof value.sync.maxImages === 'number' &&
-    typeof value.sync.maxWidth === 'number'
+    typeof value.sync.maxWidth === 'number' &&
+    (value.validation === null ||
+      (isRecord(value.validation) &&
+        isSharedArrayBuffer(value.validation.images) &&
+        isSharedArrayBuffer(value.validation.logits) &&
+        typeof value.validation.count === 'number'))
   );
 }
 
@@ -139,6 +158,23 @@ export function isStepRequest(value: unknown): value is StepRequest {
   );
 }
 
+/**
+ * Checks a message received by a worker: a request for validation logits.
+ *
+ * @example
+ * ```ts
+ * if (isLogitsRequest(m)) classify(m.start, m.count);
+ * ```
+ */
+export function isLogitsRequest(value: unknown): value is LogitsRequest {
+  return (
+    isRecord(value) &&
+    value.kind === 'logits' &&
+    Number.isInteger(value.start) &&
+    Number.isInteger(value.count)
+  );
+}
+
 function isSliceWork(value: unknown): value is SliceWork {
   return (
     isRecord(value) &&
@@ -162,5 +198,6 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
   if (!isRecord(value)) return false;
   if (value.kind === 'ready') return true;
   if (value.kind === 'error') return typeof value.message === 'string';
+  if (value.kind === 'logits') return true;
   return value.kind === 'step' && typeof value.loss === 'number' && typeof value.correct === 'number';
 }

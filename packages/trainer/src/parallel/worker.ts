@@ -1,19 +1,24 @@
 // Worker thread of data-parallel training: holds its own backend and model replica; for each step it
 // reads the weights from shared memory, runs the gradient step on its slice of the batch (batch
 // statistics exchanged with the other threads), leaves its gradients in its block of shared memory, and
-// then gathers and augments its slice of the next batch from the shared training set (prefetch).
+// then gathers and augments its slice of the next batch from the shared training set (prefetch). After
+// an epoch it classifies its share of the validation images into shared memory.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '@dataver/foundation';
 import * as tf from '@tensorflow/tfjs';
 import { BatchSync } from '../backend/batch-sync.js';
 import { initBackend } from '../backend/select.js';
+import { inferLogits } from '../batch.js';
+import { PIXELS } from '../data/dataset.js';
 import { createModel } from '../model/index.js';
 import { gradientStep, type PreparedInput, prepareInput } from '../model/step.js';
 import {
   type ErrorReply,
+  isLogitsRequest,
   isStepRequest,
   isWorkerInit,
+  type LogitsReply,
   type ReadyMessage,
   type SliceWork,
   type StepReply,
@@ -35,6 +40,11 @@ async function start(): Promise<void> {
   const grads = new Float32Array(shared.grads, index * shared.gradSize * 4, shared.gradSize);
   const sync = new BatchSync(shared.sync);
   const staging = createStaging(shared.sync.maxImages);
+  const classes = model.options.numClasses;
+  const validation = shared.validation && {
+    images: new Float32Array(shared.validation.images),
+    logits: new Float32Array(shared.validation.logits),
+  };
 
   // The next step's inputs, made while the main thread sums gradients and updates the weights.
   let prepared: { work: SliceWork; input: PreparedInput } | null = null;
@@ -56,6 +66,21 @@ async function start(): Promise<void> {
 
   port.on('message', (message: unknown) => {
     try {
+      if (isLogitsRequest(message)) {
+        if (!validation) throw new Error('parallel/worker.js was started without validation images');
+        const { start, count } = message;
+        readVariables(model.variables, weights);
+        inferLogits(
+          model,
+          validation.images.subarray(start * PIXELS, (start + count) * PIXELS),
+          count,
+          undefined,
+          validation.logits.subarray(start * classes, (start + count) * classes),
+        );
+        const reply: LogitsReply = { kind: 'logits' };
+        port.postMessage(reply);
+        return;
+      }
       if (!isStepRequest(message)) throw new Error('parallel/worker.js received an invalid step request');
       const { work } = message;
       const input = takePrepared(work);

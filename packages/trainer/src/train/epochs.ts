@@ -146,9 +146,13 @@ function nonFiniteLoss(loss: number, step: number): DataverError {
   return new DataverError('DATA_INVALID', `loss became ${loss} at step ${step}: lower the learning rate`);
 }
 
-/** Loss and accuracy on a labelled set, in inference mode. */
-function evaluateOn(model: Model, ds: Dataset): { loss: number; accuracy: number } {
-  const r = infer(model, ds.images, ds.count, ds.labels);
+/** Loss and accuracy on the validation set, in inference mode (on every thread of a pool). */
+async function evaluateOn(
+  model: Model,
+  ds: Dataset,
+  pool: WorkerPool | null,
+): Promise<{ loss: number; accuracy: number }> {
+  const r = pool ? await pool.evaluate() : infer(model, ds.images, ds.count, ds.labels);
   return { loss: r.loss ?? Number.NaN, accuracy: r.accuracy ?? Number.NaN };
 }
 
@@ -204,7 +208,9 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
     config.workers === 'auto' && options.backend === 'wasm' ? await busyCores() : undefined,
   );
   const pool =
-    threads.count > 1 ? await WorkerPool.start(model, threads.count, options.backend, trainSet, bs) : null;
+    threads.count > 1
+      ? await WorkerPool.start(model, threads.count, options.backend, trainSet, bs, validation)
+      : null;
   log.info(
     pool
       ? `data-parallel over ${pool.size} threads (${threads.why}; batch ${bs} split into ${pool.size} slices, batch statistics shared)`
@@ -243,7 +249,7 @@ export async function trainEpochs(options: EpochLoopOptions): Promise<EpochLoopR
       const { lossSum, correct, seen } = totals;
       trainImages += seen;
       trainSeconds += seconds;
-      const val = validation ? evaluateOn(model, validation) : null;
+      const val = validation ? await evaluateOn(model, validation, pool) : null;
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
         step: st.step,
