@@ -216,6 +216,39 @@ test(
   LONG,
 );
 
+test(
+  'the sweep classifies the 0° rotation (no pixel moves) once, as the clean pass, and reports it for both',
+  async () => {
+    await initBackend('auto');
+    const { model, manifest } = loadModel(modelDir);
+    const batches: Float32Array[] = [];
+    const here = await robustnessSweep(model, manifest.normalization, { limit: 1000 });
+    const counted = await robustnessSweep(model, manifest.normalization, {
+      limit: 1000,
+      angles: [-20, 0, 20],
+      corruptions: ['blur'],
+      classify: async (ink, count) => {
+        batches.push(ink.slice());
+        return infer(
+          model,
+          ink.map((v) => (v - manifest.normalization.mean) / manifest.normalization.std),
+          count,
+          undefined,
+          1000,
+        ).probabilities;
+      },
+    });
+    model.dispose();
+    // Three rotations, one corruption and the clean pass: four passes classified, not five.
+    expect(batches).toHaveLength(4);
+    expect(counted.rotation.map((p) => p.at)).toEqual([-20, 0, 20]);
+    expect(counted.rotation[1]!.accuracy).toBe(counted.clean);
+    expect(here.rotation.find((p) => p.at === 0)!.accuracy).toBe(here.clean);
+    expect(counted.rotation[0]!.accuracy).toBe(here.rotation.find((p) => p.at === -20)!.accuracy);
+  },
+  LONG,
+);
+
 /** `trainer evaluate --json` of the test model on its data, with more flags. */
 function evaluateJson(flags: string[]) {
   return spawnSync(
