@@ -5,7 +5,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { findTemps, removeTemps } from '../odb/cache.js';
-import { partialDownloads } from '../odb/partial.js';
 import type { Repo } from './repo.js';
 
 /** The folders whose temporary files are cheap to look for: no walk of the cache objects or the workspace. */
@@ -59,6 +58,8 @@ export async function findLeftovers(repo: Repo): Promise<LeftoverReport> {
     .filter((p) => /^[0-9a-f]{2}$/.test(p))
     .map((p) => path.join(repo.cache.objectsDir, p));
   const { stale } = await findTemps([...(await sweptDirs(repo)), ...objectDirs]);
+  // Loaded here: every command sweeps, only doctor counts partial downloads.
+  const { partialDownloads } = require('../odb/partial.js') as typeof import('../odb/partial.js');
   const partials = await partialDownloads(repo.cache.downloadDir);
   return {
     staleTemps: stale.length,

@@ -17,7 +17,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@dataver/foundation';
 import type { Repo } from './repo.js';
-import { type StatEntry, StatTable } from './stat-table.js';
+import type { StatEntry, StatTable } from './stat-table.js';
 
 export interface StatLike {
   size: number;
@@ -88,6 +88,8 @@ export class StatCache {
   private files(): StatTable {
     if (!this.entries) {
       this.fileStamp = stampOf(this.file);
+      // Loaded with the table: a status that the file-system monitor answers may never need it.
+      const { StatTable } = require('./stat-table.js') as typeof import('./stat-table.js');
       this.entries = StatTable.read(this.file);
     }
     return this.entries;

@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@dataver/foundation';
-import { runGit } from './git.js';
 
 /**
  * True when git's index has unmerged stages for `file` (relative to `root`); false outside git.
@@ -30,6 +29,8 @@ export async function isUnmerged(root: string, file: string, memo?: string): Pro
   }
   let unmerged: boolean;
   try {
+    // Loaded only when git is asked (the memo answers a status whose index did not change).
+    const { runGit } = require('./git.js') as typeof import('./git.js');
     const run = await runGit(root, ['ls-files', '-u', '-z', '--', `:(literal)${file}`]);
     unmerged = run.code === 0 && run.stdout.length > 0;
   } catch {

@@ -5,12 +5,18 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { zip } from '../util/invariants.js';
 import type { HashResult } from './file.js';
 import { hashFile } from './file.js';
 import type { IngestResult } from './ingest.js';
 import type { LinkMode } from './place.js';
+
+/** A worker thread (its module is loaded with the first: a few files are hashed on this thread). */
+function startThread(script: string): Worker {
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+  return new Worker(script);
+}
 
 /** What a pool does to each file: hash it, ingest it into a content-addressed root, or place it at its destination (one per file). */
 export type PoolOp =
@@ -121,7 +127,7 @@ export async function placeFiles(
   const placeShare = (share: number[]) =>
     new Promise<void>((resolve, reject) => {
       if (share.length === 0) return resolve();
-      const worker = new Worker(script);
+      const worker = startThread(script);
       workers.push(worker);
       let from = 0;
       let batch: number[] = [];
@@ -258,7 +264,7 @@ export class BackgroundStore {
   }
 
   private startWorker(): Worker {
-    const worker = new Worker(workerScript() as string);
+    const worker = startThread(workerScript() as string);
     worker.on('message', (response: PoolResponse) => {
       this.failure ??= response.results.find(isFailure);
       for (const hash of this.sent.get(response.id) ?? []) this.unwritten.delete(hash);
@@ -334,7 +340,7 @@ async function runPool(
     return results;
   }
 
-  const workers = Array.from({ length: workerCount }, () => new Worker(script));
+  const workers = Array.from({ length: workerCount }, () => startThread(script));
   try {
     let next = 0;
     await Promise.all(

@@ -32,7 +32,7 @@ import { type ManifestEntry, type ManifestFields, parseManifest, writeManifest }
 
 export type { LinkMode } from '../hash/place.js';
 
-import { type LinkMode, placeBytesSync } from '../hash/place.js';
+import type { LinkMode } from '../hash/place.js';
 
 export class ObjectCache {
   /** Directory holding `ab/cdef…` object files. */
@@ -324,6 +324,9 @@ export class ObjectCache {
   ): Promise<void> {
     const fromCache: number[] = [];
     const tmpNames = new Map<string, string>();
+    // Loaded when files are placed (checkout, pull), not by every command that opens the cache.
+    const placeBytes = (...args: Parameters<typeof import('../hash/place.js').placeBytesSync>) =>
+      (require('../hash/place.js') as typeof import('../hash/place.js')).placeBytesSync(...args);
     let placed = 0;
     for (const [index, item] of items.entries()) {
       const bytes = mode === 'copy' || mode === 'reflink' ? bytesOf?.get(item.hash) : undefined;
@@ -332,7 +335,7 @@ export class ObjectCache {
         continue;
       }
       try {
-        placeBytesSync(bytes, item.dest, reusedTmpName(tmpNames, item.dest));
+        placeBytes(bytes, item.dest, reusedTmpName(tmpNames, item.dest));
       } catch (error) {
         rethrowFsError(item.dest)(error);
       }
