@@ -7,6 +7,7 @@
 //   status (no-op)   nothing changed; with and without the file-system monitor
 //   push             to a local-folder remote
 //   pull             in a fresh clone (git clone + dataver pull)
+//   status (pulled)  the first status in that clone, right after the pull
 //   status (1 file)  one file edited; with and without the monitor
 //   add (1 file)     the same edit recorded
 //
@@ -179,6 +180,14 @@ function main() {
   addRow({ measure: 'pull (fresh clone)', ...pull, anchor: 'tar x', anchorSeconds: tar.seconds });
   const pulled = fileCount(path.join(clone, 'data'));
   if (pulled !== COUNT) problems.push(`pull made ${pulled} files, expected ${COUNT}`);
+  // The first status after a pull: the checkout recorded the listing, so it is a no-op status.
+  const afterPull = dataver(['status', '--exit-code'], clone);
+  addRow({
+    measure: 'status after pull (first)',
+    ...afterPull,
+    anchor: 'git status',
+    anchorSeconds: gitStatus,
+  });
   for (const done of [clone, copy, untarred, tarFile]) fs.rmSync(done, { recursive: true, force: true });
   settleDisk();
 
