@@ -4,7 +4,7 @@
 // /usr/bin/python3 with python3-torch, 2 threads), measured in the same run on the same data: one epoch
 // of N images (default 30 000) at the same batch size through the trainer's real training loop (threads
 // chosen by `workers: auto`, and on one thread), then inference at batch 1000 and batch 1 (the server's
-// case) through infer(). Rounds interleave the two sides so that load from other processes hits both;
+// case) through infer(), and at batch 1000 on the model workers of `evaluate` and `serve`. Rounds interleave the two sides so that load from other processes hits both;
 // medians are reported with the machine's load. Without PyTorch only our figures are printed. Never
 // fails the test suite.
 //
@@ -190,9 +190,56 @@ async function ours(data, workers, withInference) {
     for (let i = 0; i < singles; i++) infer(model, data.x.subarray(i * 784, (i + 1) * 784), 1, undefined, 1);
     row.batch1 = singles / ((performance.now() - t0) / 1000);
     model.dispose();
+    row.batch1000Workers = await poolBatch1000(out, data, big);
   }
   fs.rmSync(out, { recursive: true, force: true });
   return row;
+}
+
+/**
+ * Images/s at batch 1000 on the model workers that `evaluate --sweep` and `serve --workers` run (one
+ * per core, two at most: PyTorch's two threads), requests of 1000 images kept in flight on all of them;
+ * null on one core or for a build without the pool.
+ */
+async function poolBatch1000(modelDir, data, big) {
+  const workers = Math.min(2, os.availableParallelism());
+  let InferencePool;
+  let DEFAULT_IMAGE_LIMITS;
+  try {
+    ({ InferencePool } = require(path.join(dist, 'serve', 'inference-pool.js')));
+    ({ DEFAULT_IMAGE_LIMITS } = require(path.join(dist, 'data', 'image-probe.js')));
+  } catch {
+    return null;
+  }
+  if (workers < 2 || !InferencePool || !DEFAULT_IMAGE_LIMITS) return null;
+  const pool = await InferencePool.start({
+    modelDir,
+    backend: 'wasm',
+    workers,
+    maxBatch: 1000,
+    maxQueue: 1 << 20,
+    limits: DEFAULT_IMAGE_LIMITS,
+    classes: 10,
+  });
+  try {
+    // The workers take ink in [0, 1] and normalize it themselves.
+    const ink = Float32Array.from(data.x.subarray(0, big * 784), (v) => v * 0.3081 + 0.1307);
+    const requests = (count) =>
+      Array.from({ length: count / 1000 }, (_, r) =>
+        pool.classify(
+          Array.from({ length: 1000 }, (_, i) => ({
+            name: `${r}.${i}`,
+            ink: ink.subarray((r * 1000 + i) * 784, (r * 1000 + i + 1) * 784),
+          })),
+        ),
+      );
+    await Promise.all(requests(2000));
+    const t0 = performance.now();
+    await Promise.all(requests(big));
+    return big / ((performance.now() - t0) / 1000);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Per-kernel time of `steps` training batches on the main thread, and of inference (for the docs). */
@@ -324,7 +371,8 @@ async function compare() {
         : `pytorch ${fixed(pt.seconds, 1)} s, inference ${fixed(pt.batch1000, 0)} / ${fixed(pt.batch1, 0)} images/s`;
       console.log(
         `round ${r + 1} (${loadText(before)}): trainer ${fixed(auto.seconds, 1)} s/epoch on ${auto.threads} thread(s), ` +
-          `${fixed(one.seconds, 1)} on 1; inference ${fixed(auto.batch1000, 0)} images/s at batch 1000, ` +
+          `${fixed(one.seconds, 1)} on 1; inference ${fixed(auto.batch1000, 0)} images/s at batch 1000 ` +
+          `(${auto.batch1000Workers ? fixed(auto.batch1000Workers, 0) : '-'} on the model workers), ` +
           `${fixed(auto.batch1, 0)} at batch 1; ${ptText}`,
       );
     }
@@ -343,6 +391,9 @@ async function compare() {
       secondsPerEpoch: med((x) => x.auto.seconds),
       secondsPerEpochOneThread: med((x) => x.one.seconds),
       inferenceBatch1000: med((x) => x.auto.batch1000),
+      inferenceBatch1000Workers: rows.every((x) => x.auto.batch1000Workers)
+        ? med((x) => x.auto.batch1000Workers)
+        : null,
       inferenceBatch1: med((x) => x.auto.batch1),
     },
     pytorch: havePt
@@ -360,6 +411,9 @@ async function compare() {
           epoch: med((x) => x.auto.seconds / x.pt.seconds),
           epochOneThread: med((x) => x.one.seconds / x.pt.seconds),
           inferenceBatch1000: med((x) => x.auto.batch1000 / x.pt.batch1000),
+          inferenceBatch1000Workers: rows.every((x) => x.auto.batch1000Workers)
+            ? med((x) => x.auto.batch1000Workers / x.pt.batch1000)
+            : null,
           inferenceBatch1: med((x) => x.auto.batch1 / x.pt.batch1),
         }
       : null,
@@ -381,7 +435,9 @@ async function compare() {
       `ratios (median of rounds): epoch trainer/pytorch ${fixed(q.epoch)}× (target ≤ 1.0 quiet, ≤ 1.5 with a core busy), 1 thread ${fixed(q.epochOneThread)}×`,
     );
     console.log(
-      `  inference images/s trainer/pytorch: batch 1000 ${fixed(q.inferenceBatch1000)}× (target ≥ 1.5), batch 1 ${fixed(q.inferenceBatch1)}× (target ≥ 1.0)`,
+      `  inference images/s trainer/pytorch (2 threads): batch 1000 on one thread ${fixed(q.inferenceBatch1000)}×, ` +
+        `on the model workers (both cores, as evaluate and serve run it) ${q.inferenceBatch1000Workers ? `${fixed(q.inferenceBatch1000Workers)}×` : '-'} ` +
+        `(target ≥ 1.5), batch 1 ${fixed(q.inferenceBatch1)}× (target ≥ 1.0)`,
     );
   }
   console.log(`${loadText(result.load.end)} at the end`);
