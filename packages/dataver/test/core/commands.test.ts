@@ -3,17 +3,21 @@
 // remote), remote modify / rename / default, dag, status --porcelain, doctor and version.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dv, expectCleanError, git, type RunResult, tempDir, tempRepo, writeFiles } from '../helpers/cli';
+import {
+  commitAll,
+  dv,
+  expectCleanError,
+  git,
+  type RunResult,
+  tempDir,
+  tempRepo,
+  writeFiles,
+} from '../helpers/cli';
 
 function ok(cwd: string, args: string[]): RunResult {
   const r = dv(cwd, args);
   if (r.code !== 0) throw new Error(`dataver ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return r;
-}
-
-function commitAll(dir: string, message: string): void {
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', message);
 }
 
 function lockOf(dir: string) {

@@ -4,18 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dv, git, type RunResult, tempDir, tempRepo, writeFiles } from '../helpers/cli';
-
-function ok(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
-  const r = dv(cwd, args, env);
-  if (r.code !== 0) throw new Error(`dataver ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function commitAll(dir: string, message = 'data'): void {
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', message);
-}
+import { commitAll, dv, dvOk, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
 const FILES: Record<string, string> = {};
 for (let i = 0; i < 40; i++) FILES[`data/${i % 4}/f${i}.txt`] = `file ${i}\n`.repeat(1 + i);
@@ -24,11 +13,11 @@ for (let i = 0; i < 40; i++) FILES[`data/${i % 4}/f${i}.txt`] = `file ${i}\n`.re
 function pushedRepo(): { dir: string; clone: string } {
   const dir = tempRepo();
   writeFiles(dir, FILES);
-  ok(dir, ['add', 'data']);
+  dvOk(dir, ['add', 'data']);
   const remote = path.join(tempDir(), 'remote');
   mkdirSync(remote);
-  ok(dir, ['remote', 'add', 'origin', remote, '--default']);
-  ok(dir, ['push']);
+  dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
+  dvOk(dir, ['push']);
   commitAll(dir);
   const clone = path.join(tempDir(), 'clone');
   git(path.dirname(clone), 'clone', '-q', dir, clone);
@@ -52,7 +41,7 @@ const lockedHash = (clone: string) =>
 describe('the first status after a pull', () => {
   it('takes the no-op path: the listing is recorded with the locked version, the objects marked', () => {
     const { clone } = pushedRepo();
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     const outputs = JSON.parse(readFileSync(path.join(clone, '.dataver/state/outputs.json'), 'utf8')) as {
       dirs: Record<string, [string, string, number]>;
     };
@@ -67,14 +56,14 @@ describe('the first status after a pull', () => {
 
   it('after a pull that wrote some files and kept the rest, also takes the no-op path', () => {
     const { dir, clone } = pushedRepo();
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     writeFiles(dir, { 'data/0/f0.txt': 'changed upstream\n', 'data/new.txt': 'new\n' });
     unlinkSync(path.join(dir, 'data/1/f1.txt'));
-    ok(dir, ['add', 'data']);
-    ok(dir, ['push']);
+    dvOk(dir, ['add', 'data']);
+    dvOk(dir, ['push']);
     commitAll(dir, 'v2');
     git(clone, 'pull', '-q');
-    const pulled = JSON.parse(ok(clone, ['pull', '--json']).stdout) as {
+    const pulled = JSON.parse(dvOk(clone, ['pull', '--json']).stdout) as {
       checkout: { restored: number; unchanged: number; removed: number };
     };
     expect(pulled.checkout).toMatchObject({ restored: 2, removed: 1, unchanged: 38 });
@@ -86,7 +75,7 @@ describe('the first status after a pull', () => {
 
   it('reports a file edited right after the pull (same size, same second) as modified', () => {
     const { clone } = pushedRepo();
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     const file = path.join(clone, 'data/2/f6.txt');
     const before = statSync(file);
     writeFileSync(file, readFileSync(file, 'utf8').replace('file 6', 'FILE 6'));
@@ -104,7 +93,7 @@ describe('the first status after a pull', () => {
 
   it('reports an edit whose mtime was set back to the written one as modified', () => {
     const { clone } = pushedRepo();
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     const file = path.join(clone, 'data/3/f7.txt');
     const before = statSync(file);
     writeFileSync(file, readFileSync(file, 'utf8').replace('file 7', 'file X'));
@@ -120,7 +109,7 @@ describe('the first status after a pull', () => {
 
   it('does not vouch for files a checkout made from objects it did not verify (a damaged cache object)', () => {
     const { clone } = pushedRepo();
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     const file = path.join(clone, 'data/0/f4.txt');
     const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
     const object = path.join(clone, '.dataver/cache/sha256', hash.slice(0, 2), hash.slice(2));
@@ -129,7 +118,7 @@ describe('the first status after a pull', () => {
     bytes[0] ^= 0x20; // same size, other bytes: only reading them can tell
     writeFileSync(object, bytes);
     unlinkSync(file);
-    ok(clone, ['checkout', 'data']);
+    dvOk(clone, ['checkout', 'data']);
     const status = statusOfData(clone);
     expect(status).toMatchObject({ code: 1, stdout: expect.stringMatching(/modified.*f4\.txt/) });
     expect(status.path).toMatch(/^data: listing not as recorded, 40 files looked up, 1 hashed$/);

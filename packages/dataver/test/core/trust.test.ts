@@ -16,10 +16,11 @@ import {
 import path from 'node:path';
 import {
   CLI,
+  commitAll,
   dv,
+  dvOk,
   expectCleanError,
   git,
-  type RunResult,
   tempDir,
   tempRepo,
   writeFiles,
@@ -28,17 +29,6 @@ import {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const looseFile = (remote: string, hash: string) =>
   path.join(remote, 'objects', 'sha256', hash.slice(0, 2), hash.slice(2));
-
-function ok(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
-  const r = dv(cwd, args, env);
-  if (r.code !== 0) throw new Error(`dataver ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function commitAll(dir: string, message = 'data'): void {
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', message);
-}
 
 function cloneOf(dir: string): string {
   const clone = path.join(tempDir(), 'clone');
@@ -50,12 +40,12 @@ function cloneOf(dir: string): string {
 function repoWithLooseRemote(files: Record<string, Buffer | string>): { dir: string; remote: string } {
   const dir = tempRepo();
   writeFiles(dir, files);
-  ok(dir, ['add', 'data']);
+  dvOk(dir, ['add', 'data']);
   const remote = path.join(tempDir(), 'remote');
   mkdirSync(remote);
-  ok(dir, ['remote', 'add', 'origin', remote, '--default']);
-  ok(dir, ['config', 'set', 'remote.origin.packThreshold', '0']);
-  ok(dir, ['push']);
+  dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
+  dvOk(dir, ['config', 'set', 'remote.origin.packThreshold', '0']);
+  dvOk(dir, ['push']);
   commitAll(dir);
   return { dir, remote };
 }
@@ -70,21 +60,21 @@ describe('1. a fresh clone can pull: remotes live in the committed config', () =
   it('remote add says what to commit; --git-add stages it; a clone then pulls', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'a' });
-    ok(dir, ['add', 'data']);
+    dvOk(dir, ['add', 'data']);
     commitAll(dir, 'track');
     const remote = path.join(tempDir(), 'remote');
     mkdirSync(remote);
-    const added = ok(dir, ['remote', 'add', 'origin', remote, '--default']);
+    const added = dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
     expect(added.stdout).toMatch(/commit \.dataver\/config\.json/);
     expect(git(dir, 'diff', '--cached', '--name-only')).toBe('');
-    ok(dir, ['remote', 'remove', 'origin']);
-    const staged = ok(dir, ['remote', 'add', 'origin', remote, '--default', '--git-add']);
+    dvOk(dir, ['remote', 'remove', 'origin']);
+    const staged = dvOk(dir, ['remote', 'add', 'origin', remote, '--default', '--git-add']);
     expect(staged.stdout).toMatch(/staged \.dataver\/config\.json/);
     expect(git(dir, 'diff', '--cached', '--name-only').trim()).toBe('.dataver/config.json');
     git(dir, 'commit', '-qm', 'remote');
-    ok(dir, ['push']);
+    dvOk(dir, ['push']);
     const clone = cloneOf(dir);
-    ok(clone, ['pull']);
+    dvOk(clone, ['pull']);
     expect(readFileSync(path.join(clone, 'data/a.txt'), 'utf8')).toBe('a');
   });
 
@@ -93,7 +83,7 @@ describe('1. a fresh clone can pull: remotes live in the committed config', () =
     commitAll(dir, 'init');
     const remote = path.join(tempDir(), 'remote');
     mkdirSync(remote);
-    ok(dir, ['remote', 'add', 'origin', remote, '--default']);
+    dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
     const r = dv(dir, ['doctor']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\.dataver\/config\.json .*not committed/);
@@ -127,10 +117,10 @@ describe('2. verify -r reads what is really on the remote', () => {
     expect(text.stdout).toMatch(/corrupt\s+data\/a\.bin/);
     expect(text.stdout).toMatch(/missing\s+data\/b\.bin/);
     // A clone that has the data re-uploads what is bad.
-    const pushed = JSON.parse(ok(dir, ['push', '--repair', '--json']).stdout) as { uploaded: number };
+    const pushed = JSON.parse(dvOk(dir, ['push', '--repair', '--json']).stdout) as { uploaded: number };
     expect(pushed.uploaded).toBe(2);
-    ok(clone, ['verify', '-r', 'origin']);
-    ok(clone, ['pull']);
+    dvOk(clone, ['verify', '-r', 'origin']);
+    dvOk(clone, ['pull']);
     expect(readFileSync(path.join(clone, 'data/a.bin')).equals(files['data/a.bin'])).toBe(true);
   });
 
@@ -138,7 +128,7 @@ describe('2. verify -r reads what is really on the remote', () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 12; i++) files[`data/${i}.bin`] = randomBytes(100 + i);
     const { dir } = repoWithLooseRemote(files);
-    const r = JSON.parse(ok(dir, ['verify', '-r', 'origin', '--sample', '4', '--json']).stdout) as {
+    const r = JSON.parse(dvOk(dir, ['verify', '-r', 'origin', '--sample', '4', '--json']).stdout) as {
       hashed: number;
       listed: number;
     };
@@ -151,7 +141,7 @@ describe('3. a read-only cache', () => {
   it('status, diff and checkout still work; add names the cache, not the workspace file', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'a', 'data/b.txt': 'b' });
-    ok(dir, ['add', 'data']);
+    dvOk(dir, ['add', 'data']);
     commitAll(dir);
     const cache = path.join(dir, '.dataver/cache');
     const state = path.join(dir, '.dataver/state');
@@ -187,9 +177,9 @@ describe('4. a folder remote that does not exist is an error, not created', () =
   it('push and remote test refuse it with exit 4 and create nothing', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'a' });
-    ok(dir, ['add', 'data']);
+    dvOk(dir, ['add', 'data']);
     const remote = path.join(tempDir(), 'typo', 'remote');
-    const added = ok(dir, ['remote', 'add', 'origin', remote, '--default']);
+    const added = dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
     expect(added.stderr).toMatch(/does not exist/);
     expectCleanError(dv(dir, ['push']), 4, /does not exist/);
     expectCleanError(dv(dir, ['remote', 'test']), 4, /does not exist/);
@@ -205,7 +195,7 @@ describe('4. a folder remote that does not exist is an error, not created', () =
     }
     expectCleanError(dv(dir, ['remote', 'add', 'origin', 's3://bucket/data']), 2, /unsupported remote URL/);
     expect(readFileSync(configPath, 'utf8')).toBe(before);
-    ok(dir, ['remote', 'add', 'origin', 'gs://my-bucket.example_1/data/v1']);
+    dvOk(dir, ['remote', 'add', 'origin', 'gs://my-bucket.example_1/data/v1']);
     expectCleanError(
       dv(dir, ['remote', 'modify', 'origin', 'url', 'gs://UPPER/x']),
       2,
@@ -220,8 +210,8 @@ describe('4. a folder remote that does not exist is an error, not created', () =
   it('remote test prints no undefined field', () => {
     const dir = tempRepo();
     const remote = tempDir();
-    ok(dir, ['remote', 'add', 'origin', remote, '--default']);
-    const r = ok(dir, ['remote', 'test']);
+    dvOk(dir, ['remote', 'add', 'origin', remote, '--default']);
+    const r = dvOk(dir, ['remote', 'test']);
     expect(r.stdout).not.toMatch(/undefined/);
     expect(r.stdout).toMatch(/writable\s+true/);
   });
@@ -231,7 +221,7 @@ describe('5. crashes leak neither disk nor work', () => {
   it('every command removes the temp files of dead processes, never those of live ones', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'a' });
-    ok(dir, ['add', 'data']);
+    dvOk(dir, ['add', 'data']);
     const dead = deadPid();
     const places = [
       '.dataver/cache/sha256',
@@ -249,12 +239,12 @@ describe('5. crashes leak neither disk nor work', () => {
     }
     writeFileSync(path.join(dir, 'data', `.dv-${dead}-cccccccccccc.tmp`), 'z');
     writeFileSync(path.join(dir, 'data', `.dv-${live}-dddddddddddd.tmp`), 'z');
-    ok(dir, ['status']);
+    dvOk(dir, ['status']);
     for (const place of places) {
       expect(existsSync(path.join(dir, place, `.dv-${dead}-aaaaaaaaaaaa.tmp`))).toBe(false);
       expect(existsSync(path.join(dir, place, `.dv-${live}-bbbbbbbbbbbb.tmp`))).toBe(true);
     }
-    ok(dir, ['checkout']);
+    dvOk(dir, ['checkout']);
     expect(existsSync(path.join(dir, 'data', `.dv-${dead}-cccccccccccc.tmp`))).toBe(false);
     expect(existsSync(path.join(dir, 'data', `.dv-${live}-dddddddddddd.tmp`))).toBe(true);
   });
@@ -267,7 +257,7 @@ describe('5. crashes leak neither disk nor work', () => {
     expect(dv(dir, ['doctor', '--no-remote']).stdout).toMatch(
       /warn +partial downloads +1 interrupted download/,
     );
-    ok(dir, ['gc', '--force']);
+    dvOk(dir, ['gc', '--force']);
     expect(readdirSync(path.join(dir, '.dataver/tmp/fetch'))).toEqual([]);
   });
 
@@ -308,7 +298,7 @@ describe('5. crashes leak neither disk nor work', () => {
       }
     }
     expect(seen).toBeGreaterThan(0);
-    const pulled = JSON.parse(ok(clone, ['pull', '--json']).stdout) as { resumedBytes: number };
+    const pulled = JSON.parse(dvOk(clone, ['pull', '--json']).stdout) as { resumedBytes: number };
     expect(pulled.resumedBytes).toBeGreaterThan(0);
     expect(sha(readFileSync(path.join(clone, 'data/big.bin')))).toBe(sha(big));
     expect(partialBytes()).toBe(0);
@@ -319,7 +309,7 @@ describe('6. the lock is cross-checked', () => {
   it('a wrong size or file count is reported by status (exit 1) and corrected in diff totals', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'aaaa', 'data/b.txt': 'bb', 'one.txt': 'x' });
-    ok(dir, ['add', 'data', 'one.txt']);
+    dvOk(dir, ['add', 'data', 'one.txt']);
     commitAll(dir);
     const lockPath = path.join(dir, 'data.lock.json');
     const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
@@ -332,22 +322,22 @@ describe('6. the lock is cross-checked', () => {
     expect(r.stdout).toMatch(/data\/.*size 999 .*6 bytes/);
     expect(r.stdout).toMatch(/data\/.*7 files.*2/);
     expect(r.stdout).toMatch(/one\.txt.*size 5 .*1 byte/);
-    const diff = JSON.parse(ok(dir, ['diff', '--json']).stdout) as { totals: { sizeAfter: number } };
+    const diff = JSON.parse(dvOk(dir, ['diff', '--json']).stdout) as { totals: { sizeAfter: number } };
     expect(diff.totals.sizeAfter).toBe(7);
     // checkout trusts the hash, not the figures, and says so; commit rewrites the entries.
     execFileSync('rm', ['-rf', path.join(dir, 'data')]);
-    const checkout = ok(dir, ['checkout']);
+    const checkout = dvOk(dir, ['checkout']);
     expect(checkout.stderr).toMatch(/warning: data\.lock\.json: data: size 999 in data\.lock\.json/);
     expect(readFileSync(path.join(dir, 'data/a.txt'), 'utf8')).toBe('aaaa');
-    ok(dir, ['commit', 'data', 'one.txt']);
-    ok(dir, ['status', '--exit-code']);
+    dvOk(dir, ['commit', 'data', 'one.txt']);
+    dvOk(dir, ['status', '--exit-code']);
     expect(JSON.parse(readFileSync(lockPath, 'utf8')).outputs.data).toMatchObject({ size: 6, files: 2 });
   });
 
   it('a duplicated key in data.lock.json or config.json is refused', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'a.txt': 'a' });
-    ok(dir, ['add', 'a.txt']);
+    dvOk(dir, ['add', 'a.txt']);
     const lockPath = path.join(dir, 'data.lock.json');
     const good = readFileSync(lockPath, 'utf8');
     writeFileSync(lockPath, good.replace('"outputs": {', '"outputs": {}, "outputs": {'));
@@ -371,15 +361,15 @@ describe('7. the merge driver works where dataver is not a local dependency', ()
   /** Two branches that track different outputs, from a common base. */
   function branches(dir: string): void {
     writeFiles(dir, { 'base.txt': 'base' });
-    ok(dir, ['add', 'base.txt']);
+    dvOk(dir, ['add', 'base.txt']);
     commitAll(dir, 'base');
     git(dir, 'checkout', '-qb', 'other');
     writeFiles(dir, { 'theirs.txt': 'theirs' });
-    ok(dir, ['add', 'theirs.txt']);
+    dvOk(dir, ['add', 'theirs.txt']);
     commitAll(dir, 'theirs');
     git(dir, 'checkout', '-q', 'main');
     writeFiles(dir, { 'ours.txt': 'ours' });
-    ok(dir, ['add', 'ours.txt']);
+    dvOk(dir, ['add', 'ours.txt']);
     commitAll(dir, 'ours');
   }
 
@@ -448,10 +438,10 @@ describe('7. the merge driver works where dataver is not a local dependency', ()
     expect(existsSync(theirs)).toBe(true);
     expect(existsSync(path.join(dir, 'ours.txt'))).toBe(true);
     // What the hint says: register a driver that runs, merge the file again, mark it resolved.
-    ok(dir, ['init', '--git-hooks', '-q']);
+    dvOk(dir, ['init', '--git-hooks', '-q']);
     spawnSync('git', ['checkout', '-m', 'data.lock.json'], { cwd: dir });
     git(dir, 'add', 'data.lock.json');
-    ok(dir, ['status', '--exit-code']);
+    dvOk(dir, ['status', '--exit-code']);
     const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
     expect(Object.keys(lock.outputs).sort()).toEqual(['base.txt', 'ours.txt', 'theirs.txt']);
   });
@@ -482,8 +472,8 @@ describe('9. an edit that keeps size and mtime is seen', () => {
   it('status re-hashes a file whose change time moved', () => {
     const dir = tempRepo();
     writeFiles(dir, { 'data/a.txt': 'hello' });
-    ok(dir, ['add', 'data']);
-    ok(dir, ['status', '--exit-code']);
+    dvOk(dir, ['add', 'data']);
+    dvOk(dir, ['status', '--exit-code']);
     const file = path.join(dir, 'data/a.txt');
     const ns = statSync(file, { bigint: true }).mtimeNs;
     writeFileSync(file, 'HELLO');

@@ -29,6 +29,13 @@ export function dv(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Ru
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs `dataver args…` and throws, with its output, unless it exits 0. */
+export function dvOk(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
+  const r = dv(cwd, args, env);
+  if (r.code !== 0) throw new Error(`dataver ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
 /** Runs `dataver` asynchronously (for kill tests); returns the child. */
 export function dvSpawn(cwd: string, args: string[], options: SpawnOptions = {}) {
   assertBuilt();
@@ -40,6 +47,12 @@ export function git(cwd: string, ...args: string[]): string {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Stages everything in the repository and commits it. */
+export function commitAll(dir: string, message = 'data'): void {
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', message);
 }
 
 const made: string[] = [];

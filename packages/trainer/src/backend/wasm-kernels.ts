@@ -350,6 +350,24 @@ let stockConv2DBackpropInput: tf.KernelFunc | null = null;
 let registered = false;
 
 /**
+ * Registers `kernelFunc` as the wasm kernel `name` in place of the stock one (if any), whose function
+ * it returns for the cases it hands back. The stock setup is kept: it binds the stock kernel's wasm
+ * function, which the backend runs for registered kernels when it starts, so without it the stock
+ * path would have no function to call.
+ */
+function replaceKernel(name: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | null {
+  const stock = tf.getKernel(name, 'wasm');
+  if (stock) tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc,
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+  });
+  return stock?.kernelFunc ?? null;
+}
+
+/**
  * Registers the kernel fixes on the wasm backend (idempotent). Call before training on wasm.
  *
  * @example
@@ -361,48 +379,11 @@ let registered = false;
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (stock) {
-    stockConv2DBackpropInput = stock.kernelFunc;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  }
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropInput',
-    backendName: 'wasm',
-    kernelFunc: conv2DBackpropInput,
-    // The stock kernel (used for strides other than 1) binds its wasm function in its setup, which the
-    // backend runs for registered kernels when it starts: keep it, or that path has no function to call.
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  });
-  if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: conv2DBackpropFilter,
-  });
-  const stockCopy = tf.getKernel('Identity', 'wasm');
-  if (stockCopy) {
-    stockIdentity = stockCopy.kernelFunc;
-    tf.unregisterKernel('Identity', 'wasm');
-  }
-  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity });
-  const stockMatMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (stockMatMul) {
-    stockBatchMatMul = stockMatMul.kernelFunc;
-    tf.unregisterKernel('BatchMatMul', 'wasm');
-    tf.registerKernel({
-      kernelName: 'BatchMatMul',
-      backendName: 'wasm',
-      kernelFunc: batchMatMul,
-      ...(stockMatMul.setupFunc ? { setupFunc: stockMatMul.setupFunc } : {}),
-    });
-  }
-  if (tf.getKernel('MaxPoolGrad', 'wasm')) tf.unregisterKernel('MaxPoolGrad', 'wasm');
-  tf.registerKernel({
-    kernelName: 'MaxPoolGrad',
-    backendName: 'wasm',
-    kernelFunc: maxPoolGrad,
-  });
+  stockConv2DBackpropInput = replaceKernel('Conv2DBackpropInput', conv2DBackpropInput);
+  replaceKernel('Conv2DBackpropFilter', conv2DBackpropFilter);
+  stockIdentity = replaceKernel('Identity', identity);
+  stockBatchMatMul = replaceKernel('BatchMatMul', batchMatMul);
+  replaceKernel('MaxPoolGrad', maxPoolGrad);
   registerBnActPool();
   registerSoftmaxCrossEntropy();
 }
