@@ -61,7 +61,7 @@ const LAYERS: Record<string, Record<string, number>> = {
     sweep: 6,
     predict: 6,
     parallel: 5,
-    batch: 5,
+    batch: 4,
     report: 5,
     config: 4,
     model: 3,
