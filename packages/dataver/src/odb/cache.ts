@@ -325,8 +325,7 @@ export class ObjectCache {
     const fromCache: number[] = [];
     const tmpNames = new Map<string, string>();
     // Loaded when files are placed (checkout, pull), not by every command that opens the cache.
-    const placeBytes = (...args: Parameters<typeof import('../hash/place.js').placeBytesSync>) =>
-      (require('../hash/place.js') as typeof import('../hash/place.js')).placeBytesSync(...args);
+    const { placeBytesSync } = require('../hash/place.js') as typeof import('../hash/place.js');
     let placed = 0;
     for (const [index, item] of items.entries()) {
       const bytes = mode === 'copy' || mode === 'reflink' ? bytesOf?.get(item.hash) : undefined;
@@ -335,7 +334,7 @@ export class ObjectCache {
         continue;
       }
       try {
-        placeBytes(bytes, item.dest, reusedTmpName(tmpNames, item.dest));
+        placeBytesSync(bytes, item.dest, reusedTmpName(tmpNames, item.dest));
       } catch (error) {
         rethrowFsError(item.dest)(error);
       }
