@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bnLeakyPool } from '../src/backend/fused';
 import { initBackend } from '../src/backend/select';
+import { simdFor, wasmBackend } from '../src/backend/wasm-backend';
 
 function rand(shape: number[], seed: number): Float32Array {
   let s = seed >>> 0;
@@ -88,6 +89,78 @@ describe.each([
       expect(Math.abs((loss(xs, p) - loss(xs, m)) / (2 * h) - dw[i]!)).toBeLessThan(2e-2);
     }
   });
+});
+
+// 3×3 stride-1 convolutions run on the Winograd SIMD kernel: channel counts with every tail (1, 3, 5,
+// 13: channel groups of four and single ones; 24: an output group of four after the groups of eight),
+// odd sizes (a partial last tile), explicit and uneven padding, and batches of many chunks.
+describe.each([
+  { name: 'one input channel', x: [3, 28, 28, 1], w: [3, 3, 1, 16], pad: 'same' as const },
+  { name: 'odd size, channel tails', x: [5, 9, 4, 5], w: [3, 3, 5, 13], pad: 'same' as const },
+  { name: 'valid', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
+  { name: 'many chunks', x: [40, 14, 14, 16], w: [3, 3, 16, 24], pad: 'same' as const },
+  { name: 'one pixel', x: [1, 1, 1, 3], w: [3, 3, 3, 4], pad: 'same' as const },
+  {
+    name: 'explicit uneven padding',
+    x: [2, 5, 6, 7],
+    w: [3, 3, 7, 9],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ] as tf.backend_util.ExplicitPadding,
+  },
+])('Winograd conv2d ($name)', ({ x: xShape, w: wShape, pad }) => {
+  const run = () =>
+    tf.tidy(() =>
+      tf
+        .conv2d(
+          tf.tensor(rand(xShape, 1), xShape) as tf.Tensor4D,
+          tf.tensor(rand(wShape, 2), wShape) as tf.Tensor4D,
+          1,
+          pad,
+        )
+        .dataSync()
+        .slice(),
+    );
+
+  test('matches the cpu backend, on the SIMD kernel', async () => {
+    await tf.setBackend('wasm');
+    const simd = simdFor(wasmBackend(tf.backend()));
+    if (!simd) throw new Error('the SIMD kernels did not load: run `npm run build`');
+    const kernel = simd.kernels.winogradConv3x3;
+    let calls = 0;
+    simd.kernels.winogradConv3x3 = (...args) => {
+      calls++;
+      kernel(...args);
+    };
+    let wasm: Float32Array;
+    try {
+      wasm = run();
+    } finally {
+      simd.kernels.winogradConv3x3 = kernel;
+    }
+    expect(calls).toBe(1);
+    const cpu = await onBackend('cpu', run);
+    await tf.setBackend('wasm');
+    // Sums of up to 9·16 products of values in [-1, 1]: float32 rounding of either order.
+    expect(maxAbsDiff(wasm, cpu)).toBeLessThan(2e-5);
+  });
+});
+
+test('Winograd conv2d gives each image the output it has alone, bit for bit', async () => {
+  await tf.setBackend('wasm');
+  const shape = [9, 14, 14, 16];
+  const w = tf.tensor(rand([3, 3, 16, 24], 2), [3, 3, 16, 24]) as tf.Tensor4D;
+  const x = tf.tensor(rand(shape, 1), shape) as tf.Tensor4D;
+  const batch = tf.conv2d(x, w, 1, 'same').dataSync();
+  const per = batch.length / shape[0]!;
+  for (const i of [0, 4, 8]) {
+    const alone = tf.conv2d(tf.slice(x, [i, 0, 0, 0], [1, 14, 14, 16]), w, 1, 'same').dataSync();
+    expect(alone.every((v, j) => Object.is(v, batch[i * per + j]))).toBe(true);
+  }
+  tf.dispose([w, x]);
 });
 
 test('max-pool gradient on negative windows matches the cpu backend', async () => {

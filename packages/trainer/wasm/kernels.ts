@@ -886,3 +886,6 @@ export function matmulBlocked(
     }
   }
 }
+
+// Winograd F(2×2, 3×3) convolution: wasm/winograd.ts.
+export { winogradConv3x3, winogradFilter } from './winograd';

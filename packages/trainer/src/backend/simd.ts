@@ -104,6 +104,24 @@ export interface SimdExports {
     rows: number,
     out: number,
   ): void;
+  winogradFilter(w: number, inC: number, outC: number, u: number): void;
+  winogradConv3x3(
+    x: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    padTop: number,
+    padLeft: number,
+    u: number,
+    v: number,
+    m: number,
+    chunk: number,
+    out: number,
+  ): void;
   softmaxCrossEntropy(
     logits: number,
     labels: number,
@@ -245,6 +263,8 @@ export function loadSimdKernels(heap: WasmHeapModule, file = simdWasmFile()): Si
     adamUpdate: fn('adamUpdate'),
     affineWarp: fn('affineWarp'),
     matmulBlocked: fn('matmulBlocked'),
+    winogradFilter: fn('winogradFilter'),
+    winogradConv3x3: fn('winogradConv3x3'),
     softmaxCrossEntropy: fn('softmaxCrossEntropy'),
   };
 }
