@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bnLeakyPool } from '../src/backend/fused';
 import { initBackend } from '../src/backend/select';
 import { simdFor, wasmBackend } from '../src/backend/wasm-backend';
+import { WINOGRAD_GRAD_MIN_IN } from '../src/backend/wasm-kernels';
 
 function rand(shape: number[], seed: number): Float32Array {
   let s = seed >>> 0;
@@ -91,19 +92,20 @@ describe.each([
   });
 });
 
-// 3×3 stride-1 convolutions run on the Winograd SIMD kernel: channel counts with every tail (1, 3, 5,
-// 13: channel groups of four and single ones; 24: an output group of four after the groups of eight),
-// odd sizes (a partial last tile), explicit and uneven padding, and batches of many chunks.
+// 3×3 stride-1 convolutions run on the Winograd SIMD kernel: channel counts with every tail (1, 2, 3,
+// 9, 10, 13: channel groups of four and single ones; 24: an output group of four after the groups of
+// eight), odd sizes (a partial last tile), explicit and uneven padding, and batches of many chunks. The
+// filter gradient runs Winograd from WINOGRAD_GRAD_MIN_IN input channels, the direct kernel below it.
 describe.each([
   { name: 'one input channel', x: [3, 28, 28, 1], w: [3, 3, 1, 16], pad: 'same' as const },
-  { name: 'odd size, channel tails', x: [5, 9, 4, 5], w: [3, 3, 5, 13], pad: 'same' as const },
+  { name: 'odd size, channel tails', x: [5, 9, 4, 9], w: [3, 3, 9, 13], pad: 'same' as const },
   { name: 'valid', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
   { name: 'many chunks', x: [40, 14, 14, 16], w: [3, 3, 16, 24], pad: 'same' as const },
   { name: 'one pixel', x: [1, 1, 1, 3], w: [3, 3, 3, 4], pad: 'same' as const },
   {
     name: 'explicit uneven padding',
-    x: [2, 5, 6, 7],
-    w: [3, 3, 7, 9],
+    x: [2, 5, 6, 10],
+    w: [3, 3, 10, 9],
     pad: [
       [0, 0],
       [2, 0],
@@ -125,29 +127,62 @@ describe.each([
         .slice(),
     );
 
+  // The filter gradient of sum(conv(x, w) ⊙ r) for a fixed random r, on at most 4 images (the cpu
+  // backend's kernel is slow; 4 images of 14×14 are still 3 chunks of tiles).
+  const gShape = [Math.min(4, xShape[0]!), ...xShape.slice(1)];
+  const filterGrad = () =>
+    tf.tidy(() => {
+      const x = tf.tensor(rand(gShape, 1), gShape) as tf.Tensor4D;
+      const f = (w: tf.Tensor) => {
+        const y = tf.conv2d(x, w as tf.Tensor4D, 1, pad);
+        return tf.sum(tf.mul(y, tf.tensor(rand(y.shape, 3), y.shape)));
+      };
+      return tf.grad(f)(tf.tensor(rand(wShape, 2), wShape)).dataSync().slice();
+    });
+
   test('matches the cpu backend, on the SIMD kernel', async () => {
-    await tf.setBackend('wasm');
-    const simd = simdFor(wasmBackend(tf.backend()));
-    if (!simd) throw new Error('the SIMD kernels did not load: run `npm run build`');
-    const kernel = simd.kernels.winogradConv3x3;
-    let calls = 0;
-    simd.kernels.winogradConv3x3 = (...args) => {
-      calls++;
-      kernel(...args);
-    };
-    let wasm: Float32Array;
-    try {
-      wasm = run();
-    } finally {
-      simd.kernels.winogradConv3x3 = kernel;
-    }
-    expect(calls).toBe(1);
+    const wasm = await onSimdKernel('winogradConv3x3', run, 1);
     const cpu = await onBackend('cpu', run);
     await tf.setBackend('wasm');
     // Sums of up to 9·16 products of values in [-1, 1]: float32 rounding of either order.
     expect(maxAbsDiff(wasm, cpu)).toBeLessThan(2e-5);
   });
+
+  test('filter gradient matches the cpu backend, on the SIMD kernel', async () => {
+    const calls = wShape[2]! >= WINOGRAD_GRAD_MIN_IN ? 1 : 0;
+    const wasm = await onSimdKernel('winogradFilterGrad', filterGrad, calls);
+    const cpu = await onBackend('cpu', filterGrad);
+    await tf.setBackend('wasm');
+    // Sums over every output position of the batch (up to 2 352 products): relative float32 rounding.
+    const scale = Math.max(1, ...Array.from(cpu, Math.abs));
+    expect(maxAbsDiff(wasm, cpu) / scale).toBeLessThan(2e-6);
+  });
 });
+
+/** fn() on the wasm backend, checking that it called the SIMD kernel `name` `calls` times. */
+async function onSimdKernel<T>(
+  name: 'winogradConv3x3' | 'winogradFilterGrad',
+  fn: () => T,
+  calls: number,
+): Promise<T> {
+  await tf.setBackend('wasm');
+  const simd = simdFor(wasmBackend(tf.backend()));
+  if (!simd) throw new Error('the SIMD kernels did not load: run `npm run build`');
+  const kernels = simd.kernels as unknown as Record<string, (...args: number[]) => void>;
+  const kernel = kernels[name]!;
+  let made = 0;
+  kernels[name] = (...args) => {
+    made++;
+    kernel(...args);
+  };
+  try {
+    const result = fn();
+    expect(made).toBe(calls);
+    return result;
+  } finally {
+    kernels[name] = kernel;
+  }
+}
 
 test('Winograd conv2d gives each image the output it has alone, bit for bit', async () => {
   await tf.setBackend('wasm');

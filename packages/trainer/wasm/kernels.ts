@@ -5,11 +5,9 @@
 // Channels are NHWC-innermost; groups of 4 channels go through f32x4 lanes and the rest (c % 4) through
 // scalar tails, so any channel count and spatial size works.
 
-const LANES: v128 = i32x4(0, 1, 2, 3);
+import { f32At } from './memory';
 
-function f32At(base: usize, index: i32): usize {
-  return base + ((<usize>index) << 2);
-}
+const LANES: v128 = i32x4(0, 1, 2, 3);
 
 function f64At(base: usize, index: i32): usize {
   return base + ((<usize>index) << 3);
@@ -888,4 +886,4 @@ export function matmulBlocked(
 }
 
 // Winograd F(2×2, 3×3) convolution: wasm/winograd.ts.
-export { winogradConv3x3, winogradFilter } from './winograd';
+export { winogradConv3x3, winogradFilter, winogradFilterGrad } from './winograd';

@@ -122,6 +122,24 @@ export interface SimdExports {
     chunk: number,
     out: number,
   ): void;
+  winogradFilterGrad(
+    x: number,
+    dy: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    padTop: number,
+    padLeft: number,
+    v: number,
+    e: number,
+    m: number,
+    chunk: number,
+    dw: number,
+  ): void;
   softmaxCrossEntropy(
     logits: number,
     labels: number,
@@ -265,6 +283,7 @@ export function loadSimdKernels(heap: WasmHeapModule, file = simdWasmFile()): Si
     matmulBlocked: fn('matmulBlocked'),
     winogradFilter: fn('winogradFilter'),
     winogradConv3x3: fn('winogradConv3x3'),
+    winogradFilterGrad: fn('winogradFilterGrad'),
     softmaxCrossEntropy: fn('softmaxCrossEntropy'),
   };
 }
