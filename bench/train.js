@@ -9,6 +9,7 @@
 // fails the test suite.
 //
 //   node bench/train.js [--images 30000] [--batch 64] [--rounds 3] [--model cnn-medium] [--quick] [--json]
+//   npm run bench -- train --model=cnn-medium     (through bench/run.js, values joined with `=`)
 //   node bench/train.js --profile [--batch 64] [--steps 100]    per-kernel time per batch (main thread)
 //   --dist DIR measures another build of the trainer (e.g. an older commit's packages/trainer/dist).
 //   --busy keeps one core busy (a spinning process) through every round: the issue's loaded case.
@@ -17,9 +18,16 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-function arg(name, def) {
+/** The value of --name, given as `--name value` or `--name=value` (the form `npm run bench` passes on). */
+function text(name) {
+  const eq = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (eq) return eq.slice(name.length + 3);
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+function arg(name, def) {
+  const value = text(name);
+  return value === undefined ? def : Number(value);
 }
 const quick = process.argv.includes('--quick');
 const images = arg('images', quick ? 6000 : 30000);
@@ -27,19 +35,15 @@ const batch = arg('batch', 64);
 const rounds = arg('rounds', quick ? 1 : 3);
 const asJson = process.argv.includes('--json');
 const busy = process.argv.includes('--busy');
-const modelArg = process.argv.indexOf('--model');
-const modelName = modelArg > 0 ? process.argv[modelArg + 1] : 'cnn-small';
+const modelName = text('model') ?? 'cnn-small';
 /** Channels of the three blocks and the hidden units of each model of the course's design. */
 const SHAPES = { 'cnn-small': [12, 16, 20, 32], 'cnn-medium': [16, 24, 32, 40] };
 if (!SHAPES[modelName]) {
   console.error(`bench/train: --model ${modelName}: choose ${Object.keys(SHAPES).join(' or ')}`);
   process.exit(2);
 }
-const distArg = process.argv.indexOf('--dist');
-const dist =
-  distArg > 0
-    ? path.resolve(process.argv[distArg + 1])
-    : path.join(__dirname, '..', 'packages', 'trainer', 'dist');
+const distDir = text('dist');
+const dist = distDir ? path.resolve(distDir) : path.join(__dirname, '..', 'packages', 'trainer', 'dist');
 /** Images timed at batch 1 per round: enough for a stable rate, few enough to keep rounds short. */
 const singles = quick ? 200 : 1000;
 
