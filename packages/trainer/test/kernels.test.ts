@@ -137,7 +137,10 @@ describe.each([
         const y = tf.conv2d(x, w as tf.Tensor4D, 1, pad);
         return tf.sum(tf.mul(y, tf.tensor(rand(y.shape, 3), y.shape)));
       };
-      return tf.grad(f)(tf.tensor(rand(wShape, 2), wShape)).dataSync().slice();
+      return tf
+        .grad(f)(tf.tensor(rand(wShape, 2), wShape))
+        .dataSync()
+        .slice();
     });
 
   test('matches the cpu backend, on the SIMD kernel', async () => {

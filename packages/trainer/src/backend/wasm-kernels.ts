@@ -83,10 +83,21 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
   );
   const simd = simdFor(backend);
-  if (simd && s.kH === 3 && s.kW === 3 && s.strideH === 1 && s.strideW === 1 && s.inC >= WINOGRAD_GRAD_MIN_IN) {
+  if (
+    simd &&
+    s.kH === 3 &&
+    s.kW === 3 &&
+    s.strideH === 1 &&
+    s.strideW === 1 &&
+    s.inC >= WINOGRAD_GRAD_MIN_IN
+  ) {
     const dw = backend.makeOutput([...filterShape], 'float32');
     const chunk = winogradChunk(s.inC, s.outC);
-    const [v = 0, e = 0, m = 0] = carve(simd.scratch, [chunk * 64 * s.inC, chunk * 64 * s.outC, 64 * s.inC * s.outC]);
+    const [v = 0, e = 0, m = 0] = carve(simd.scratch, [
+      chunk * 64 * s.inC,
+      chunk * 64 * s.outC,
+      64 * s.inC * s.outC,
+    ]);
     simd.kernels.winogradFilterGrad(
       ptr(backend, x),
       ptr(backend, dy),
@@ -298,7 +309,14 @@ function conv2D(args: KernelArgs): TensorInfo | TensorInfo[] {
     roundingMode(attrs?.dimRoundingMode, 'dimRoundingMode'),
     numberOrPair(attrs?.dilations ?? 1, 'dilations'),
   );
-  if (s.kH !== 3 || s.kW !== 3 || s.strideH !== 1 || s.strideW !== 1 || s.dilationH !== 1 || s.dilationW !== 1)
+  if (
+    s.kH !== 3 ||
+    s.kW !== 3 ||
+    s.strideH !== 1 ||
+    s.strideW !== 1 ||
+    s.dilationH !== 1 ||
+    s.dilationW !== 1
+  )
     return stockConv2D(args);
   const { batch, inH, inW, inC, outH, outW, outC } = s;
   const out = backend.makeOutput([batch, outH, outW, outC], 'float32');
