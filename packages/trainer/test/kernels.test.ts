@@ -98,6 +98,7 @@ describe.each([
 // filter gradient runs Winograd from WINOGRAD_GRAD_MIN_IN input channels, the direct kernel below it.
 describe.each([
   { name: 'one input channel', x: [3, 28, 28, 1], w: [3, 3, 1, 16], pad: 'same' as const },
+  { name: 'one input channel, three outputs', x: [2, 9, 7, 1], w: [3, 3, 1, 3], pad: 'same' as const },
   { name: 'odd size, channel tails', x: [5, 9, 4, 9], w: [3, 3, 9, 13], pad: 'same' as const },
   { name: 'valid', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
   { name: 'many chunks', x: [40, 14, 14, 16], w: [3, 3, 16, 24], pad: 'same' as const },
@@ -144,7 +145,9 @@ describe.each([
     });
 
   test('matches the cpu backend, on the SIMD kernel', async () => {
-    const wasm = await onSimdKernel('winogradConv3x3', run, 1);
+    // One input channel and outputs in fours: the kernel that keeps the tile in registers.
+    const one = wShape[2] === 1 && wShape[3]! % 4 === 0;
+    const wasm = await onSimdKernel(one ? 'winogradConv3x3One' : 'winogradConv3x3', run, 1);
     const cpu = await onBackend('cpu', run);
     await tf.setBackend('wasm');
     // Sums of up to 9·16 products of values in [-1, 1]: float32 rounding of either order.
@@ -164,7 +167,7 @@ describe.each([
 
 /** fn() on the wasm backend, checking that it called the SIMD kernel `name` `calls` times. */
 async function onSimdKernel<T>(
-  name: 'winogradConv3x3' | 'winogradFilterGrad',
+  name: 'winogradConv3x3' | 'winogradConv3x3One' | 'winogradFilterGrad',
   fn: () => T,
   calls: number,
 ): Promise<T> {
@@ -200,6 +203,32 @@ test('Winograd conv2d gives each image the output it has alone, bit for bit', as
   }
   tf.dispose([w, x]);
 });
+
+// The one-channel kernel does the general kernel's operations in its order. The general kernel runs
+// when a second, all-zero input channel is added (its products then add ±0, which changes nothing).
+test.each([
+  { pad: 'same' as const, x: [3, 28, 28, 1], outC: 16 },
+  { pad: 'valid' as const, x: [2, 9, 8, 1], outC: 12 },
+  { pad: 'same' as const, x: [2, 5, 7, 1], outC: 4 },
+])(
+  'one-channel Winograd conv2d matches the general kernel bit for bit (%j)',
+  async ({ pad, x: xShape, outC }) => {
+    await tf.setBackend('wasm');
+    const wShape = [3, 3, 1, outC];
+    const x = tf.tensor(rand(xShape, 1), xShape) as tf.Tensor4D;
+    const w = tf.tensor(rand(wShape, 2), wShape) as tf.Tensor4D;
+    const one = await onSimdKernel('winogradConv3x3One', () => tf.conv2d(x, w, 1, pad).dataSync(), 1);
+    const general = await onSimdKernel(
+      'winogradConv3x3',
+      () =>
+        tf.conv2d(tf.concat([x, tf.zerosLike(x)], 3), tf.concat([w, tf.zerosLike(w)], 2), 1, pad).dataSync(),
+      1,
+    );
+    expect(one.length).toBe(general.length);
+    expect(one.every((v, i) => Object.is(v, general[i]))).toBe(true);
+    tf.dispose([x, w]);
+  },
+);
 
 test('max-pool gradient on negative windows matches the cpu backend', async () => {
   const shape = [2, 6, 6, 3];

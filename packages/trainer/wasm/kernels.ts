@@ -886,4 +886,4 @@ export function matmulBlocked(
 }
 
 // Winograd F(2×2, 3×3) convolution: wasm/winograd.ts.
-export { winogradConv3x3, winogradFilter, winogradFilterGrad } from './winograd';
+export { winogradConv3x3, winogradConv3x3One, winogradFilter, winogradFilterGrad } from './winograd';

@@ -125,6 +125,136 @@ export function winogradConv3x3(
 }
 
 /**
+ * winogradConv3x3 for one input channel and outC a multiple of 4 (the first layer of the models), with
+ * the whole tile in registers: the 4×4 input tile is four row vectors, transformed with two shuffles per
+ * row, and each group of four output channels goes from the 16 products to its 2×2 output tile without
+ * touching memory between. Every operation is the one winogradConv3x3 does, in the same order (its
+ * products start from 0), so the two agree bit for bit.
+ */
+export function winogradConv3x3One(
+  x: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  outH: i32,
+  outW: i32,
+  outC: i32,
+  padTop: i32,
+  padLeft: i32,
+  u: usize,
+  out: usize,
+): void {
+  const tilesH = (outH + 1) >> 1;
+  const tilesW = (outW + 1) >> 1;
+  const step = (<usize>outC) << 2;
+  const rowStep = (<usize>(outW * outC)) << 2;
+  const zero = f32x4.splat(0);
+  for (let n = 0; n < batch; n++) {
+    const image = x + ((<usize>(n * inH * inW)) << 2);
+    for (let th = 0; th < tilesH; th++) {
+      const r0 = 2 * th - padTop;
+      const oh = 2 * th;
+      const below = oh + 1 < outH;
+      for (let tw = 0; tw < tilesW; tw++) {
+        const c0 = 2 * tw - padLeft;
+        const ow = 2 * tw;
+        const right = ow + 1 < outW;
+        // e_i = d_i B for each row of the tile, then V = Bᵀ e: rows (e0 − e2, e1 + e2, e2 − e1, e1 − e3).
+        const e0 = rowTimesB(tileRow(image, inH, inW, r0, c0));
+        const e1 = rowTimesB(tileRow(image, inH, inW, r0 + 1, c0));
+        const e2 = rowTimesB(tileRow(image, inH, inW, r0 + 2, c0));
+        const e3 = rowTimesB(tileRow(image, inH, inW, r0 + 3, c0));
+        const w0 = f32x4.sub(e0, e2);
+        const w1 = f32x4.add(e1, e2);
+        const w2 = f32x4.sub(e2, e1);
+        const w3 = f32x4.sub(e1, e3);
+        const v0 = v128.shuffle<f32>(w0, w0, 0, 0, 0, 0);
+        const v1 = v128.shuffle<f32>(w0, w0, 1, 1, 1, 1);
+        const v2 = v128.shuffle<f32>(w0, w0, 2, 2, 2, 2);
+        const v3 = v128.shuffle<f32>(w0, w0, 3, 3, 3, 3);
+        const v4 = v128.shuffle<f32>(w1, w1, 0, 0, 0, 0);
+        const v5 = v128.shuffle<f32>(w1, w1, 1, 1, 1, 1);
+        const v6 = v128.shuffle<f32>(w1, w1, 2, 2, 2, 2);
+        const v7 = v128.shuffle<f32>(w1, w1, 3, 3, 3, 3);
+        const v8 = v128.shuffle<f32>(w2, w2, 0, 0, 0, 0);
+        const v9 = v128.shuffle<f32>(w2, w2, 1, 1, 1, 1);
+        const v10 = v128.shuffle<f32>(w2, w2, 2, 2, 2, 2);
+        const v11 = v128.shuffle<f32>(w2, w2, 3, 3, 3, 3);
+        const v12 = v128.shuffle<f32>(w3, w3, 0, 0, 0, 0);
+        const v13 = v128.shuffle<f32>(w3, w3, 1, 1, 1, 1);
+        const v14 = v128.shuffle<f32>(w3, w3, 2, 2, 2, 2);
+        const v15 = v128.shuffle<f32>(w3, w3, 3, 3, 3, 3);
+        let o = out + <usize>((((n * outH + oh) * outW + ow) * outC) << 2);
+        for (let co = 0; co < outC; co += 4) {
+          const q = u + ((<usize>co) << 2);
+          // p_i = M_i A for each row i of M = V ⊙ U: (m0 + m1 + m2, m1 − m2 − m3).
+          let a = product(zero, v0, q);
+          let b = product(zero, v1, q + step);
+          let c = product(zero, v2, q + 2 * step);
+          let d = product(zero, v3, q + 3 * step);
+          const p00 = f32x4.add(f32x4.add(a, b), c);
+          const p01 = f32x4.sub(f32x4.sub(b, c), d);
+          a = product(zero, v4, q + 4 * step);
+          b = product(zero, v5, q + 5 * step);
+          c = product(zero, v6, q + 6 * step);
+          d = product(zero, v7, q + 7 * step);
+          const p10 = f32x4.add(f32x4.add(a, b), c);
+          const p11 = f32x4.sub(f32x4.sub(b, c), d);
+          a = product(zero, v8, q + 8 * step);
+          b = product(zero, v9, q + 9 * step);
+          c = product(zero, v10, q + 10 * step);
+          d = product(zero, v11, q + 11 * step);
+          const p20 = f32x4.add(f32x4.add(a, b), c);
+          const p21 = f32x4.sub(f32x4.sub(b, c), d);
+          a = product(zero, v12, q + 12 * step);
+          b = product(zero, v13, q + 13 * step);
+          c = product(zero, v14, q + 14 * step);
+          d = product(zero, v15, q + 15 * step);
+          const p30 = f32x4.add(f32x4.add(a, b), c);
+          const p31 = f32x4.sub(f32x4.sub(b, c), d);
+          // y = Aᵀ p down each column.
+          v128.store(o, f32x4.add(f32x4.add(p00, p10), p20));
+          if (right) v128.store(o + step, f32x4.add(f32x4.add(p01, p11), p21));
+          if (below) {
+            v128.store(o + rowStep, f32x4.sub(f32x4.sub(p10, p20), p30));
+            if (right) v128.store(o + rowStep + step, f32x4.sub(f32x4.sub(p11, p21), p31));
+          }
+          o += 16;
+        }
+      }
+    }
+  }
+}
+
+/** zero + v · U[ξ][co..co + 3] at q: the product as winogradProduct makes it at depth 1. */
+@inline
+function product(zero: v128, v: v128, q: usize): v128 {
+  return f32x4.add(zero, f32x4.mul(v, v128.load(q)));
+}
+
+/** Pixels c0..c0 + 3 of row r of a one-channel image, zero outside it. */
+@inline
+function tileRow(image: usize, inH: i32, inW: i32, r: i32, c0: i32): v128 {
+  if (r < 0 || r >= inH) return f32x4.splat(0);
+  const p = image + ((<usize>(r * inW + c0)) << 2);
+  if (c0 >= 0 && c0 + 4 <= inW) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (c0 >= 0 && c0 < inW) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (c0 + 1 >= 0 && c0 + 1 < inW) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (c0 + 2 >= 0 && c0 + 2 < inW) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  if (c0 + 3 >= 0 && c0 + 3 < inW) v = f32x4.replace_lane(v, 3, load<f32>(p, 12));
+  return v;
+}
+
+/** d B of one tile row d = (d0, d1, d2, d3): (d0 − d2, d1 + d2, d2 − d1, d1 − d3), as a + (±1)·b. */
+@inline
+function rowTimesB(d: v128): v128 {
+  const a = v128.shuffle<f32>(d, d, 0, 1, 2, 1);
+  const b = v128.shuffle<f32>(d, d, 2, 2, 1, 3);
+  return f32x4.add(a, f32x4.mul(b, f32x4(-1, 1, -1, -1)));
+}
+
+/**
  * dw [3, 3, inC, outC] = the filter gradient of the stride-1 3×3 convolution of x [batch, inH, inW, inC]
  * that gave dy [batch, outH, outW, outC] (padded by padTop / padLeft), by Winograd F(3×3, 2×2): with
  * the forward's tiles, dw = Gᵀ (Σ_tiles (Bᵀ d B) ⊙ (A dy Aᵀ)) G, the sum at each of the 16 tile

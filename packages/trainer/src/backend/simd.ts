@@ -122,6 +122,19 @@ export interface SimdExports {
     chunk: number,
     out: number,
   ): void;
+  winogradConv3x3One(
+    x: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    padTop: number,
+    padLeft: number,
+    u: number,
+    out: number,
+  ): void;
   winogradFilterGrad(
     x: number,
     dy: number,
@@ -283,6 +296,7 @@ export function loadSimdKernels(heap: WasmHeapModule, file = simdWasmFile()): Si
     matmulBlocked: fn('matmulBlocked'),
     winogradFilter: fn('winogradFilter'),
     winogradConv3x3: fn('winogradConv3x3'),
+    winogradConv3x3One: fn('winogradConv3x3One'),
     winogradFilterGrad: fn('winogradFilterGrad'),
     softmaxCrossEntropy: fn('softmaxCrossEntropy'),
   };
