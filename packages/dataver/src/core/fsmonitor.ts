@@ -231,7 +231,9 @@ export class MonitorView {
       folders: Object.fromEntries(this.seen),
       manifests: Object.fromEntries(this.manifests),
     };
-    await writeFileAtomic(file, JSON.stringify(view), { mkdir: true }).catch(() => undefined);
+    // Atomic but not synced: after a crash the old view, the new one or an empty file (read as none)
+    // each leads to a correct status, and a reboot has stopped the monitor whose token it holds.
+    await writeFileAtomic(file, JSON.stringify(view), { mkdir: true, sync: false }).catch(() => undefined);
   }
 }
 
