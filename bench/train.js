@@ -363,6 +363,12 @@ async function compare() {
   const data = loadMnist(images);
   // The loaded case: a process spinning on one core, started before the first round, both sides under it.
   const spinner = busy ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : null;
+  // An interrupted run takes its spinner with it.
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.once(signal, () => {
+      spinner?.kill('SIGKILL');
+      process.exit(130);
+    });
   try {
     await compareRounds(data);
   } finally {

@@ -95,12 +95,15 @@ describe.each([
 // 3×3 stride-1 convolutions run on the Winograd SIMD kernel: channel counts with every tail (1, 2, 3,
 // 9, 10, 13: channel groups of four and single ones; 24: an output group of four after the groups of
 // eight), odd sizes (a partial last tile), explicit and uneven padding, and batches of many chunks. The
-// filter gradient runs Winograd from WINOGRAD_GRAD_MIN_IN input channels, the direct kernel below it.
+// filter gradient runs Winograd from WINOGRAD_GRAD_MIN_IN input and 4 output channels, the direct kernel
+// below that.
 describe.each([
   { name: 'one input channel', x: [3, 28, 28, 1], w: [3, 3, 1, 16], pad: 'same' as const },
   { name: 'one input channel, three outputs', x: [2, 9, 7, 1], w: [3, 3, 1, 3], pad: 'same' as const },
   { name: 'odd size, channel tails', x: [5, 9, 4, 9], w: [3, 3, 9, 13], pad: 'same' as const },
   { name: 'valid', x: [2, 7, 7, 2], w: [3, 3, 2, 5], pad: 'valid' as const },
+  { name: 'valid, inC % 4 = 3, three outputs', x: [3, 7, 5, 11], w: [3, 3, 11, 3], pad: 'valid' as const },
+  { name: 'valid, inC % 4 = 3, five outputs', x: [3, 7, 5, 11], w: [3, 3, 11, 5], pad: 'valid' as const },
   { name: 'many chunks', x: [40, 14, 14, 16], w: [3, 3, 16, 24], pad: 'same' as const },
   { name: 'one pixel', x: [1, 1, 1, 3], w: [3, 3, 3, 4], pad: 'same' as const },
   {
@@ -155,7 +158,7 @@ describe.each([
   });
 
   test('filter gradient matches the cpu backend, on the SIMD kernel', async () => {
-    const calls = wShape[2]! >= WINOGRAD_GRAD_MIN_IN ? 1 : 0;
+    const calls = wShape[2]! >= WINOGRAD_GRAD_MIN_IN && wShape[3]! >= 4 ? 1 : 0;
     const wasm = await onSimdKernel('winogradFilterGrad', filterGrad, calls);
     const cpu = await onBackend('cpu', filterGrad);
     await tf.setBackend('wasm');
@@ -229,6 +232,17 @@ test.each([
     tf.dispose([x, w]);
   },
 );
+
+test('the filter gradient refuses a dy of another shape than the convolution gives', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.zeros([2, 6, 6, 8]);
+  const dy = tf.zeros([2, 5, 6, 4]); // 'same' gives 6×6
+  const attrs = { strides: [1, 1], pad: 'same', filterShape: [3, 3, 8, 4], dataFormat: 'NHWC' };
+  expect(() =>
+    tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap),
+  ).toThrow('dy is [2, 5, 6, 4], the convolution gives [2, 6, 6, 4]');
+  tf.dispose([x, dy]);
+});
 
 test('max-pool gradient on negative windows matches the cpu backend', async () => {
   const shape = [2, 6, 6, 3];

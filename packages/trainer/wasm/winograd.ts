@@ -100,6 +100,7 @@ export function winogradConv3x3(
         vPlane,
       );
     }
+    // Rows past `count` (up to the next multiple of four) hold stale tiles: their products are never read.
     const rows = (count + 3) & ~3;
     const vRow = (<usize>inC) << 2;
     for (let xi = 0; xi < 16; xi++)
