@@ -193,32 +193,32 @@ export function winogradConv3x3One(
           let b = product(zero, v1, q + step);
           let c = product(zero, v2, q + 2 * step);
           let d = product(zero, v3, q + 3 * step);
-          const p00 = f32x4.add(f32x4.add(a, b), c);
-          const p01 = f32x4.sub(f32x4.sub(b, c), d);
+          const p00 = aFirst(a, b, c);
+          const p01 = aSecond(b, c, d);
           a = product(zero, v4, q + 4 * step);
           b = product(zero, v5, q + 5 * step);
           c = product(zero, v6, q + 6 * step);
           d = product(zero, v7, q + 7 * step);
-          const p10 = f32x4.add(f32x4.add(a, b), c);
-          const p11 = f32x4.sub(f32x4.sub(b, c), d);
+          const p10 = aFirst(a, b, c);
+          const p11 = aSecond(b, c, d);
           a = product(zero, v8, q + 8 * step);
           b = product(zero, v9, q + 9 * step);
           c = product(zero, v10, q + 10 * step);
           d = product(zero, v11, q + 11 * step);
-          const p20 = f32x4.add(f32x4.add(a, b), c);
-          const p21 = f32x4.sub(f32x4.sub(b, c), d);
+          const p20 = aFirst(a, b, c);
+          const p21 = aSecond(b, c, d);
           a = product(zero, v12, q + 12 * step);
           b = product(zero, v13, q + 13 * step);
           c = product(zero, v14, q + 14 * step);
           d = product(zero, v15, q + 15 * step);
-          const p30 = f32x4.add(f32x4.add(a, b), c);
-          const p31 = f32x4.sub(f32x4.sub(b, c), d);
+          const p30 = aFirst(a, b, c);
+          const p31 = aSecond(b, c, d);
           // y = Aᵀ p down each column.
-          v128.store(o, f32x4.add(f32x4.add(p00, p10), p20));
-          if (right) v128.store(o + step, f32x4.add(f32x4.add(p01, p11), p21));
+          v128.store(o, aFirst(p00, p10, p20));
+          if (right) v128.store(o + step, aFirst(p01, p11, p21));
           if (below) {
-            v128.store(o + rowStep, f32x4.sub(f32x4.sub(p10, p20), p30));
-            if (right) v128.store(o + rowStep + step, f32x4.sub(f32x4.sub(p11, p21), p31));
+            v128.store(o + rowStep, aSecond(p10, p20, p30));
+            if (right) v128.store(o + rowStep + step, aSecond(p11, p21, p31));
           }
           o += 16;
         }
@@ -718,36 +718,51 @@ function winogradOutputTile(
     let b = tileGet(q + planeBytes, one);
     let c = tileGet(q + 2 * planeBytes, one);
     let d = tileGet(q + 3 * planeBytes, one);
-    const p00 = f32x4.add(f32x4.add(a, b), c);
-    const p01 = f32x4.sub(f32x4.sub(b, c), d);
+    const p00 = aFirst(a, b, c);
+    const p01 = aSecond(b, c, d);
     a = tileGet(q + 4 * planeBytes, one);
     b = tileGet(q + 5 * planeBytes, one);
     c = tileGet(q + 6 * planeBytes, one);
     d = tileGet(q + 7 * planeBytes, one);
-    const p10 = f32x4.add(f32x4.add(a, b), c);
-    const p11 = f32x4.sub(f32x4.sub(b, c), d);
+    const p10 = aFirst(a, b, c);
+    const p11 = aSecond(b, c, d);
     a = tileGet(q + 8 * planeBytes, one);
     b = tileGet(q + 9 * planeBytes, one);
     c = tileGet(q + 10 * planeBytes, one);
     d = tileGet(q + 11 * planeBytes, one);
-    const p20 = f32x4.add(f32x4.add(a, b), c);
-    const p21 = f32x4.sub(f32x4.sub(b, c), d);
+    const p20 = aFirst(a, b, c);
+    const p21 = aSecond(b, c, d);
     a = tileGet(q + 12 * planeBytes, one);
     b = tileGet(q + 13 * planeBytes, one);
     c = tileGet(q + 14 * planeBytes, one);
     d = tileGet(q + 15 * planeBytes, one);
-    const p30 = f32x4.add(f32x4.add(a, b), c);
-    const p31 = f32x4.sub(f32x4.sub(b, c), d);
+    const p30 = aFirst(a, b, c);
+    const p31 = aSecond(b, c, d);
     // y = Aᵀ p: (p0 + p1 + p2, p1 − p2 − p3) down each column.
     const y = o + ((<usize>co) << 2);
-    tileStore(y, one, f32x4.add(f32x4.add(p00, p10), p20));
-    if (right) tileStore(y + step, one, f32x4.add(f32x4.add(p01, p11), p21));
+    tileStore(y, one, aFirst(p00, p10, p20));
+    if (right) tileStore(y + step, one, aFirst(p01, p11, p21));
     if (below) {
-      tileStore(y + rowStep, one, f32x4.sub(f32x4.sub(p10, p20), p30));
-      if (right) tileStore(y + rowStep + step, one, f32x4.sub(f32x4.sub(p11, p21), p31));
+      tileStore(y + rowStep, one, aSecond(p10, p20, p30));
+      if (right) tileStore(y + rowStep + step, one, aSecond(p11, p21, p31));
     }
     co += one ? 1 : 4;
   }
+}
+
+/**
+ * The two columns of A applied to four values (m0, m1, m2, m3): m0 + m1 + m2 and m1 − m2 − m3, in this
+ * order of operations. The output transform Aᵀ M A of both forward kernels uses these, so they round
+ * alike.
+ */
+@inline
+function aFirst(m0: v128, m1: v128, m2: v128): v128 {
+  return f32x4.add(f32x4.add(m0, m1), m2);
+}
+
+@inline
+function aSecond(m1: v128, m2: v128, m3: v128): v128 {
+  return f32x4.sub(f32x4.sub(m1, m2), m3);
 }
 
 @inline
