@@ -1,7 +1,6 @@
 // `dataver diff`: what changed between two locks: outputs added, modified or
 // deleted, the files inside directories (from their manifests in the cache),
 // sizes, and the tensor metadata (dtype, shape, statistics) the lock records.
-import { statSync } from 'node:fs';
 import { isDataverError } from '@dataver/foundation';
 import type { Lock, OutputEntry, TensorMetaValue } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
@@ -103,7 +102,7 @@ export async function diffLocks(
       actual =
         entry.kind === 'dir'
           ? (await repo.cache.readManifest(entry.hash)).reduce((n, e) => n + e.size, 0)
-          : statSync(repo.cache.objectPath(entry.hash)).size;
+          : repo.cache.sizeOf(entry.hash);
     }
     if (actual === undefined || actual === entry.size) return entry.size;
     const key = `${p}\0${entry.hash}`;

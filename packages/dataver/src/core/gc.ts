@@ -108,7 +108,7 @@ export async function collectGarbage(
   }
   if (force && garbage.length > 0) {
     await CompleteMarks.clear(repo);
-    for (const o of garbage) await repo.cache.remove(o.hash);
+    await repo.cache.removeMany(garbage.map((o) => o.hash));
   }
   return {
     objects: garbage.length,

@@ -1,6 +1,5 @@
 // The set of objects a lock needs: file objects, directory manifests and the
 // files they list. Push, fetch, gc and status --remote all start from this.
-import { statSync } from 'node:fs';
 import { isDataverError } from '@dataver/foundation';
 import type { Lock } from '../lock/schema.js';
 import type { ManifestEntry } from '../odb/manifest.js';
@@ -66,7 +65,7 @@ export async function neededObjects(
     try {
       const manifest = manifests?.get(entry.hash) ?? (await repo.cache.readManifest(entry.hash));
       manifests?.set(entry.hash, manifest);
-      need(entry.hash, statSync(repo.cache.objectPath(entry.hash)).size, outPath);
+      need(entry.hash, repo.cache.sizeOf(entry.hash), outPath);
       for (const e of manifest) need(e.hash, e.size, `${outPath}/${e.path}`);
     } catch (error) {
       if (!isDataverError(error, 'OBJECT_MISSING')) throw error;

@@ -201,7 +201,7 @@ function versionTotals(
   entry: OutputEntry,
 ): ManifestTotals | { size: number } | undefined {
   if (!repo.cache.has(entry.hash)) return undefined;
-  if (entry.kind === 'file') return { size: fs.statSync(repo.cache.objectPath(entry.hash)).size };
+  if (entry.kind === 'file') return { size: repo.cache.sizeOf(entry.hash) };
   return marks?.totalsOf(entry.hash);
 }
 

@@ -29,10 +29,10 @@ export interface TransferOptions {
 }
 
 /**
- * Memory a pull may spend on keeping downloaded objects for its checkout (twice over: the cache's
- * writer thread gets a copy). 64 MiB covers 10 000 files of 4 KiB; past it, the checkout reads
- * the cache's copy back, which costs far less than creating the file. At 128 MiB a pull of 100 000
- * such files peaked at 636 MiB, at 64 MiB at 456 MiB.
+ * Memory a pull may spend on keeping downloaded objects for its checkout. 64 MiB covers 10 000
+ * files of 4 KiB; past it, the checkout reads the cache's copy back, which costs far less than
+ * creating the file. At 128 MiB a pull of 100 000 such files peaked at 636 MiB, at 64 MiB at
+ * 456 MiB (both with a second copy on the cache's writer thread, which packs no longer need).
  */
 const HELD_BYTES = 64 * 1024 * 1024;
 
@@ -92,6 +92,7 @@ export async function push(
     // The needed objects themselves (a copy of each costs ~40 B a file).
     const result = await store.push(objects, (hash) => repo.cache.objectPath(hash), {
       onProgress: progressReporter(options.progress, 'pushing'),
+      packedBytes: (hash) => repo.cache.packed(hash),
     });
     options.progress?.stop();
     return { remote: name, objects: objects.length, ...result, ...(repaired ? { repaired } : {}) };
@@ -135,8 +136,10 @@ export async function fetchObjects(
   options: TransferOptions = {},
 ): Promise<FetchSummary> {
   const { name, store } = openConfiguredRemote(repo, options.remote, { jobs: options.jobs });
+  // Links need loose objects to point at: packs only where workspace files are copies.
+  const packSmall = repo.config.cache.link === 'copy' || repo.config.cache.link === 'reflink';
   try {
-    return await fetchInto(repo.cache, store, name, lock, repoPaths, options);
+    return await fetchInto(repo.cache, store, name, lock, repoPaths, { ...options, packSmall });
   } finally {
     await store.close();
   }
@@ -158,6 +161,11 @@ export async function fetchInto(
   options: Pick<TransferOptions, 'progress' | 'verified' | 'verifiedBytes' | 'manifests'> & {
     /** Only the directory manifests (what a listing of the files needs). */
     manifestsOnly?: boolean;
+    /**
+     * Keep the small files' objects whole in the cache's packs (one file per few MiB) rather than
+     * a file each; manifests stay loose files either way.
+     */
+    packSmall?: boolean;
   } = {},
 ): Promise<FetchSummary> {
   await cache.ensureDirs();
@@ -188,15 +196,21 @@ export async function fetchInto(
     if (!reported.has(m.hash)) summary.missing.push({ hash: m.hash, paths: [m.path] });
   summary.objects = objects.length;
   if (options.manifestsOnly) return summary;
-  await fetchRound(
-    cache,
-    store,
-    objects.filter((o) => !cache.has(o.hash)),
-    summary,
-    verified,
-    progressReporter(options.progress, 'fetching'),
-    options.verifiedBytes,
-  );
+  try {
+    await fetchRound(
+      cache,
+      store,
+      objects.filter((o) => !cache.has(o.hash)),
+      summary,
+      verified,
+      progressReporter(options.progress, 'fetching'),
+      options.verifiedBytes,
+      options.packSmall,
+    );
+  } finally {
+    // Closes the open pack even when the round failed: what it holds was verified.
+    if (options.packSmall) await cache.finishWrites();
+  }
   options.progress?.stop();
   return summary;
 }
@@ -209,6 +223,7 @@ async function fetchRound(
   verified: Set<string>,
   onProgress?: (p: TransferProgress) => void,
   held?: Map<string, Buffer>,
+  packSmall = false,
 ): Promise<void> {
   if (wanted.length === 0) return;
   let heldBytes = 0;
@@ -223,13 +238,16 @@ async function fetchRound(
       onProgress,
       acceptBytes: async (hash, bytes) => {
         verified.add(hash);
-        if (held && heldBytes + bytes.length <= HELD_BYTES) {
-          // Kept for the checkout, which writes the workspace copy from memory while another
-          // thread writes the cache's (the pull waits for it: ObjectCache.finishWrites).
+        const hold = held !== undefined && heldBytes + bytes.length <= HELD_BYTES;
+        if (hold) {
+          // Kept for the checkout, which writes the workspace copy from memory.
           held.set(hash, bytes);
           heldBytes += bytes.length;
-          cache.acceptVerifiedBytesLater(hash, bytes);
-        } else cache.acceptVerifiedBytes(hash, bytes);
+        }
+        if (packSmall) cache.acceptVerifiedBytesPacked(hash, bytes);
+        // Another thread writes the cache's copy meanwhile (the pull waits for it: finishWrites).
+        else if (hold) cache.acceptVerifiedBytesLater(hash, bytes);
+        else cache.acceptVerifiedBytes(hash, bytes);
       },
     },
   );

@@ -1,7 +1,7 @@
 // `dataver verify`: re-hashes every cache object (all cores) and reports the
-// ones whose bytes no longer match their name.
-import { promises as fsp } from 'node:fs';
+// ones whose bytes no longer match their name, and the packs that no longer hash to theirs.
 import type { Progress } from '@dataver/foundation';
+import { sha256 } from '../hash/file.js';
 import { hashFiles, isFailure } from '../hash/pool.js';
 import { zip } from '../util/invariants.js';
 import { CompleteMarks } from './complete-marks.js';
@@ -10,6 +10,8 @@ import type { Repo } from './repo.js';
 export interface VerifyResult {
   checked: number;
   corrupt: string[];
+  /** Packs of the cache whose bytes no longer match their name (their objects count as missing). */
+  damagedPacks: string[];
   /** Corrupt objects removed (with `fix`), so that `pull` can fetch them again. */
   removed: number;
 }
@@ -25,21 +27,42 @@ export async function verifyCache(
   options: { fix?: boolean; progress?: Progress } = {},
 ): Promise<VerifyResult> {
   const objects = await repo.cache.listObjects();
+  const loose = objects.filter((o) => !o.packed);
   const totalBytes = objects.reduce((n, o) => n + o.size, 0);
   options.progress?.start('verifying', objects.length, totalBytes);
   const results = await hashFiles(
-    objects.map((o) => ({ path: repo.cache.objectPath(o.hash), size: o.size })),
+    loose.map((o) => ({ path: repo.cache.objectPath(o.hash), size: o.size })),
     { onFile: (_i, bytes) => options.progress?.tick(1, bytes) },
   );
-  options.progress?.stop();
-  const corrupt = zip(objects, results)
+  const corrupt = zip(loose, results)
     .filter(([o, r]) => isFailure(r) || r.hash !== o.hash)
-    .map(([o]) => o);
-  if (options.fix && corrupt.length > 0) await CompleteMarks.clear(repo);
-  if (options.fix) for (const o of corrupt) await fsp.rm(repo.cache.objectPath(o.hash), { force: true });
+    .map(([o]) => o.hash);
+  // Packed objects are small: each is read back from its pack and hashed here.
+  for (const o of objects) {
+    if (!o.packed) continue;
+    if (!isIntact(() => repo.cache.packed(o.hash), o.hash)) corrupt.push(o.hash);
+    options.progress?.tick(1, o.size);
+  }
+  options.progress?.stop();
+  const damagedPacks = [...repo.cache.packs.damaged()];
+  if (options.fix && corrupt.length + damagedPacks.length > 0) {
+    await CompleteMarks.clear(repo);
+    await repo.cache.removeMany(corrupt, true);
+  }
   return {
     checked: objects.length,
-    corrupt: corrupt.map((o) => o.hash),
+    corrupt,
+    damagedPacks,
     removed: options.fix ? corrupt.length : 0,
   };
+}
+
+/** True when the bytes that `read` gives hash to `hash` (a read that fails is not intact). */
+function isIntact(read: () => Buffer | undefined, hash: string): boolean {
+  try {
+    const bytes = read();
+    return bytes !== undefined && sha256(bytes) === hash;
+  } catch {
+    return false;
+  }
 }

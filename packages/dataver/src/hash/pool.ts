@@ -22,7 +22,13 @@ function startThread(script: string): Worker {
 export type PoolOp =
   | { op: 'hash' }
   | { op: 'ingest'; root: string }
-  | { op: 'place'; dests: string[]; mode: LinkMode }
+  | {
+      op: 'place';
+      dests: string[];
+      mode: LinkMode;
+      /** For files that are ranges of a pack: each one's offset and size, in pairs (copies only). */
+      ranges?: number[];
+    }
   | { op: 'store'; root: string; blobs: Uint8Array[] };
 
 /**
@@ -42,6 +48,14 @@ export interface FileJob {
   path: string;
   /** Size in bytes, from a previous stat; drives batching. */
   size: number;
+  /** Where the bytes start inside `path` (a pack of the cache); absent: the whole file. */
+  offset?: number;
+}
+
+/** The offset and size pairs of jobs that are ranges of packs, or undefined when they are whole files. */
+function rangesOf(jobs: readonly FileJob[]): number[] | undefined {
+  if (jobs[0]?.offset === undefined) return undefined;
+  return jobs.flatMap((j) => [j.offset as number, j.size]);
 }
 
 export interface PoolOptions {
@@ -105,9 +119,8 @@ export async function placeFiles(
   // Threads only pay where cores are free: on a loaded machine two workers measured slower than
   // this thread alone (1.3–1.8 s vs 0.75–1.6 s for 10 000 files, one of two cores busy). Below a
   // few hundred files per thread, starting a worker costs more than it saves.
-  const perThread = 500;
   const script = workerScript();
-  const threads = Math.min(options.workers ?? freeCores(), Math.floor(files.length / perThread));
+  const threads = Math.min(options.workers ?? freeCores(), Math.floor(files.length / PLACED_PER_THREAD));
   if (!script || threads <= 1)
     return runPool({ op: 'place', dests, mode }, files, { workers: 1, ...options });
   const byFolder = new Map<string, number[]>();
@@ -135,12 +148,14 @@ export async function placeFiles(
         if (from >= share.length) return resolve();
         batch = share.slice(from, from + BATCH_FILES);
         from += batch.length;
+        const jobs = batch.map((i) => files[i] as FileJob);
         worker.postMessage({
           id: from,
           op: 'place',
           mode,
-          files: batch.map((i) => (files[i] as FileJob).path),
+          files: jobs.map((j) => j.path),
           dests: batch.map((i) => dests[i] as string),
+          ranges: rangesOf(jobs),
         } satisfies PoolRequest);
       };
       worker.on('message', (response: PoolResponse) => {
@@ -160,6 +175,15 @@ export async function placeFiles(
   }
   return results;
 }
+
+/** The threads placeFiles uses for `files` files: 1 (this one) below 1 000 files or without a free core. */
+export function placementThreads(files: number): number {
+  if (!workerScript()) return 1;
+  return Math.max(1, Math.min(freeCores(), Math.floor(files / PLACED_PER_THREAD)));
+}
+
+/** Below this many files per thread, starting a worker costs more than it saves. */
+const PLACED_PER_THREAD = 500;
 
 /** Cores not busy with other work, by the 1-minute load average: at least 1. */
 function freeCores(): number {
@@ -307,8 +331,10 @@ async function runPool(
   const workerCount = Math.min(options.workers ?? availableParallelism(), batches.length);
   const request = (id: number, batch: BatchEntry[]): PoolRequest => {
     const paths = batch.map((e) => e.file.path);
-    if (op.op === 'place')
-      return { id, files: paths, op: 'place', dests: batch.map((e) => e.dest), mode: op.mode };
+    if (op.op === 'place') {
+      const ranges = rangesOf(batch.map((e) => e.file));
+      return { id, files: paths, op: 'place', dests: batch.map((e) => e.dest), mode: op.mode, ranges };
+    }
     return { id, files: paths, ...op };
   };
   const deliver = (batch: BatchEntry[], response: PoolResponse) => {

@@ -1,6 +1,7 @@
 // Worker thread body: hashes, ingests or places batches of files with blocking I/O.
 // Ingest and place are loaded on first use: they pull in @dataver/foundation, whose loading
 // would more than double the start-up of a worker that only hashes.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { type HashResult, hashFileSync, pageAlignedBuffer } from './file.js';
 import type { IngestResult } from './ingest.js';
@@ -17,8 +18,11 @@ port?.on('message', (request: PoolRequest) => {
   runBatch(request).then((response) => port.postMessage(response));
 });
 
-/** What a batch does to its file number `index`, named by `file` (a path, or for `store` a hash). */
-type FileOperation = (file: string, index: number) => HashResult | IngestResult;
+/**
+ * What a batch does to its file number `index`, named by `file` (a path, or for `store` a hash);
+ * `close` releases what the batch opened.
+ */
+type FileOperation = ((file: string, index: number) => HashResult | IngestResult) & { close?: () => void };
 
 async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileOperation> {
   switch (request.op) {
@@ -29,7 +33,20 @@ async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileO
       return (file) => ingestFileSync(file, request.root, buffer);
     }
     case 'place': {
-      const { placeFileSync } = require('./place.js') as typeof import('./place.js');
+      const { placeBytesSync, placeFileSync } = require('./place.js') as typeof import('./place.js');
+      const ranges = request.ranges;
+      if (ranges) {
+        const { reusedTmpName } = require('./ingest.js') as typeof import('./ingest.js');
+        const packs = new PackReader();
+        const unpack: FileOperation = (pack, index) => {
+          const dest = request.dests[index] as string;
+          const bytes = packs.read(pack, ranges[2 * index] as number, ranges[2 * index + 1] as number);
+          placeBytesSync(bytes, dest, reusedTmpName(tmpNames, dest));
+          return { hash: '', size: bytes.length };
+        };
+        unpack.close = () => packs.close();
+        return unpack;
+      }
       return (file, index) => {
         placeFileSync(file, request.dests[index] as string, request.mode);
         return { hash: '', size: 0 };
@@ -51,13 +68,47 @@ async function operationFor(request: PoolRequest, buffer: Buffer): Promise<FileO
 export async function runBatch(request: PoolRequest, buffer: Buffer = scratch): Promise<PoolResponse> {
   const operation = await operationFor(request, buffer);
   const results: PoolResponse['results'] = [];
-  for (const [index, file] of request.files.entries()) {
-    try {
-      results.push(operation(file, index));
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      results.push({ error: e.message, code: e.code, path: e.path });
+  try {
+    for (const [index, file] of request.files.entries()) {
+      try {
+        results.push(operation(file, index));
+      } catch (error) {
+        const e = error as NodeJS.ErrnoException;
+        results.push({ error: e.message, code: e.code, path: e.path });
+      }
     }
+  } finally {
+    operation.close?.();
   }
   return { id: request.id, results };
+}
+
+/**
+ * Reads ranges of packs, each pack opened once per batch. Threads share the process's file
+ * descriptors, so the batch closes them itself (a finished worker would not).
+ */
+class PackReader {
+  private readonly fds = new Map<string, number>();
+
+  read(pack: string, offset: number, size: number): Buffer {
+    let fd = this.fds.get(pack);
+    if (fd === undefined) {
+      fd = openSync(pack, 'r');
+      this.fds.set(pack, fd);
+    }
+    const out = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, out, done, size - done, offset + done);
+      if (n === 0)
+        throw Object.assign(new Error(`${pack} ends before its object at ${offset}`), { code: 'EPACKSHORT' });
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
 }

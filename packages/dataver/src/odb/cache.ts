@@ -1,4 +1,5 @@
-// The local cache: a content-addressed object store at .dataver/cache/sha256/ab/cdef….
+// The local cache: a content-addressed object store at .dataver/cache/sha256/ab/cdef…, and small
+// objects that a pull fetched kept whole in packs at .dataver/cache/packs (odb/local-packs.ts).
 // Objects are immutable and read-only; workspace files are materialized from them. It works on
 // the file system directly, not through the Storage interface (storage/types.ts says why).
 
@@ -26,8 +27,10 @@ import {
   isFailure,
   type PoolOptions,
   placeFiles,
+  placementThreads,
 } from '../hash/pool.js';
 import { zip } from '../util/invariants.js';
+import { LocalPacks } from './local-packs.js';
 import { type ManifestEntry, type ManifestFields, parseManifest, writeManifest } from './manifest.js';
 
 export type { LinkMode } from '../hash/place.js';
@@ -43,6 +46,8 @@ export class ObjectCache {
   private readonly tmpNames = new Map<string, string>();
   /** Verified objects being written on another thread (acceptVerifiedBytesLater). */
   private background: BackgroundStore | undefined;
+  /** Small objects kept whole in packs (acceptVerifiedBytesPacked). */
+  readonly packs: LocalPacks;
 
   constructor(
     readonly root: string,
@@ -50,21 +55,43 @@ export class ObjectCache {
   ) {
     this.objectsDir = path.join(root, 'sha256');
     this.downloadDir = path.join(tmpDir, 'fetch');
+    this.packs = new LocalPacks(path.join(root, 'packs'));
   }
 
-  /** Path of an object (whether or not it exists). */
+  /**
+   * Path of an object as a loose file (whether or not it exists): an object kept in a pack has
+   * none, so read objects with {@link readObject} or {@link packed} unless only loose ones matter.
+   */
   objectPath(hash: string): string {
     return objectPathIn(this.objectsDir, hash);
   }
 
   /** True when the object is in the cache, or accepted and being written (acceptVerifiedBytesLater). */
   has(hash: string): boolean {
-    return this.background?.pending(hash) !== undefined || fs.existsSync(this.objectPath(hash));
+    return (
+      this.background?.pending(hash) !== undefined ||
+      this.packs.has(hash) ||
+      fs.existsSync(this.objectPath(hash))
+    );
   }
 
   /** The size of an object that `has` the cache. */
   sizeOf(hash: string): number {
-    return this.background?.pending(hash)?.length ?? fs.statSync(this.objectPath(hash)).size;
+    return (
+      this.background?.pending(hash)?.length ??
+      this.packs.sizeOf(hash) ??
+      fs.statSync(this.objectPath(hash)).size
+    );
+  }
+
+  /** The bytes of an object kept in a pack; undefined when it is loose or absent. */
+  packed(hash: string): Buffer | undefined {
+    return this.packs.read(hash);
+  }
+
+  /** An object's bytes, packed or loose (not re-hashed); throws ENOENT when it is absent. */
+  readObject(hash: string): Buffer {
+    return this.packs.read(hash) ?? fs.readFileSync(this.objectPath(hash));
   }
 
   /**
@@ -205,6 +232,14 @@ export class ObjectCache {
     try {
       fd = fs.openSync(file, 'r');
     } catch (error) {
+      const packed = errnoCode(error) === 'ENOENT' ? this.packs.locate(hash) : undefined;
+      if (packed?.pack) {
+        // Packs are immutable and named by their bytes: where the object sits is its identity.
+        const identity = `pack:${packed.pack}:${packed.offset}`;
+        const bytes = this.packs.read(hash) as Buffer;
+        if (checkedAs !== identity && sha256(bytes) !== hash) throw corruptManifest(hash);
+        return { bytes, identity };
+      }
       if (errnoCode(error) === 'ENOENT') {
         throw new DataverError('OBJECT_MISSING', `directory manifest ${hash} is not in the cache`, {
           hint: 'run `dataver pull` to fetch it from a remote',
@@ -221,11 +256,7 @@ export class ObjectCache {
     } finally {
       fs.closeSync(fd);
     }
-    if (checkedAs !== identity && sha256(bytes) !== hash) {
-      throw new DataverError('OBJECT_CORRUPT', `cache object ${hash} (directory manifest) is corrupt`, {
-        hint: 'run `dataver verify` then `dataver pull` to restore it',
-      });
-    }
+    if (checkedAs !== identity && sha256(bytes) !== hash) throw corruptManifest(hash);
     return { bytes, identity };
   }
 
@@ -296,9 +327,30 @@ export class ObjectCache {
     this.background.add(hash, bytes);
   }
 
-  /** Waits until every object accepted by acceptVerifiedBytesLater is written; throws the first failure. */
+  /**
+   * Stores verified bytes of a small object (a download) in the cache's open pack, one write per
+   * few MiB rather than a file per object. The object counts as cached at once and can be read
+   * (`packed`, `materializeMany`); `finishWrites` closes the pack, and every caller must reach it.
+   */
+  acceptVerifiedBytesPacked(hash: string, bytes: Buffer): void {
+    try {
+      this.packs.add(hash, bytes);
+    } catch (error) {
+      throw objectWriteError((error as NodeJS.ErrnoException).path ?? this.packs.dir, error);
+    }
+  }
+
+  /**
+   * Waits until every object accepted by acceptVerifiedBytesLater is written and closes the open
+   * pack of acceptVerifiedBytesPacked; throws the first failure.
+   */
   async finishWrites(): Promise<void> {
     const writer = this.background;
+    try {
+      await this.packs.finish();
+    } catch (error) {
+      throw objectWriteError((error as NodeJS.ErrnoException).path ?? this.packs.dir, error);
+    }
     if (!writer) return;
     try {
       await writer.finish();
@@ -310,8 +362,9 @@ export class ObjectCache {
   /**
    * Creates workspace files from objects (reflink where the file system can, else a copy;
    * hardlink/symlink only when asked); each appears atomically. Parent folders must exist.
-   * In the copy modes, objects found in `bytesOf` (verified bytes still in memory) are written
-   * from there, on this thread, rather than read back from the cache.
+   * In the copy modes, objects found in `bytesOf` (verified bytes still in memory) or kept in a
+   * pack are written from their bytes, on this thread; a link needs a loose object, so a packed
+   * one is first unpacked into the cache.
    *
    * @example
    * await cache.materializeMany([{ hash, dest: '/repo/data/a.bin' }], 'reflink');
@@ -327,9 +380,23 @@ export class ObjectCache {
     // Loaded when files are placed (checkout, pull), not by every command that opens the cache.
     const { placeBytesSync } = require('../hash/place.js') as typeof import('../hash/place.js');
     let placed = 0;
+    const copies = mode === 'copy' || mode === 'reflink';
+    // Where cores are free, worker threads place packed objects, reading them from their packs:
+    // creating the files is the cost, and two threads creating them in different folders share it.
+    const threaded = copies && placementThreads(items.length) > 1;
+    const fromPacks: Array<{ index: number; job: FileJob }> = [];
     for (const [index, item] of items.entries()) {
-      const bytes = mode === 'copy' || mode === 'reflink' ? bytesOf?.get(item.hash) : undefined;
+      const at = threaded ? this.packs.locate(item.hash) : undefined;
+      if (at) {
+        fromPacks.push({
+          index,
+          job: { path: this.packs.pathOf(at.pack), offset: at.offset, size: at.size },
+        });
+        continue;
+      }
+      const bytes = copies ? (bytesOf?.get(item.hash) ?? this.packs.read(item.hash)) : undefined;
       if (bytes === undefined) {
+        if (!copies) this.unpack(item.hash);
         fromCache.push(index);
         continue;
       }
@@ -341,6 +408,17 @@ export class ObjectCache {
       onFile?.(index);
       // Let timers (the progress bar) run now and then.
       if (++placed % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (fromPacks.length > 0) {
+      const dests = fromPacks.map((p) => (items[p.index] as { dest: string }).dest);
+      const results = await placeFiles(
+        fromPacks.map((p) => p.job),
+        dests,
+        mode,
+        { onFile: (i) => onFile?.((fromPacks[i] as { index: number }).index) },
+      );
+      for (const [dest, r] of zip(dests, results))
+        if (isFailure(r)) rethrowFsError(r.path ?? dest)(Object.assign(new Error(r.error), { code: r.code }));
     }
     const rest = fromCache.map((i) => items[i] as { hash: string; dest: string });
     // These are read through the cache's paths: objects still being written must be there first.
@@ -354,6 +432,19 @@ export class ObjectCache {
     for (const [item, r] of zip(rest, results)) {
       if (isFailure(r))
         this.rethrowPlaceError(item.hash, item.dest, Object.assign(new Error(r.error), { code: r.code }));
+    }
+  }
+
+  /** Writes a packed object as a loose file too (a link can only point at a loose one). */
+  private unpack(hash: string): void {
+    const target = this.objectPath(hash);
+    if (fs.existsSync(target)) return;
+    const bytes = this.packs.read(hash);
+    if (!bytes) return;
+    try {
+      storeObjectSync(this.objectsDir, hash, bytes, reusedTmpName(this.tmpNames, target));
+    } catch (error) {
+      throw objectWriteError(target, error);
     }
   }
 
@@ -379,6 +470,8 @@ export class ObjectCache {
 
   /** Re-hashes one object; true when its bytes match its name. */
   async verifyObject(hash: string): Promise<'ok' | 'missing' | 'corrupt'> {
+    const packed = this.packs.read(hash);
+    if (packed) return sha256(packed) === hash ? 'ok' : 'corrupt';
     try {
       return (await hashFile(this.objectPath(hash))).hash === hash ? 'ok' : 'corrupt';
     } catch (error) {
@@ -387,15 +480,15 @@ export class ObjectCache {
     }
   }
 
-  /** Every object in the cache with its size. */
-  async listObjects(): Promise<Array<{ hash: string; size: number }>> {
-    const out: Array<{ hash: string; size: number }> = [];
-    let prefixes: string[];
+  /** Every object in the cache with its size, loose ones first (`packed` says which are packed). */
+  async listObjects(): Promise<Array<{ hash: string; size: number; packed?: true }>> {
+    const out: Array<{ hash: string; size: number; packed?: true }> = [];
+    const loose = new Set<string>();
+    let prefixes: string[] = [];
     try {
       prefixes = await fsp.readdir(this.objectsDir);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return out;
-      throw error;
+      if (errnoCode(error) !== 'ENOENT') throw error;
     }
     for (const prefix of prefixes) {
       if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
@@ -404,14 +497,22 @@ export class ObjectCache {
         if (!/^[0-9a-f]{62}$/.test(name)) continue;
         const st = await fsp.stat(path.join(dir, name));
         out.push({ hash: prefix + name, size: st.size });
+        loose.add(prefix + name);
       }
     }
+    for (const o of this.packs.list()) if (!loose.has(o.hash)) out.push({ ...o, packed: true });
     return out;
   }
 
   /** Folders where writes of the cache put their temporary files (downloads and their sidecars, ingest, manifests). */
   tempDirs(): string[] {
-    return [this.objectsDir, this.tmpDir, this.downloadDir, path.join(this.downloadDir, 'partial')];
+    return [
+      this.objectsDir,
+      this.packs.dir,
+      this.tmpDir,
+      this.downloadDir,
+      path.join(this.downloadDir, 'partial'),
+    ];
   }
 
   /**
@@ -431,7 +532,21 @@ export class ObjectCache {
 
   /** Deletes an object (gc). */
   async remove(hash: string): Promise<void> {
-    await fsp.rm(this.objectPath(hash), { force: true });
+    await this.removeMany([hash]);
+  }
+
+  /**
+   * Deletes objects, loose or packed: a pack holding any of them is rewritten without them.
+   * `dropDamaged` also deletes the packs that no longer hash to their name (verify --fix).
+   */
+  async removeMany(hashes: Iterable<string>, dropDamaged = false): Promise<void> {
+    const gone = new Set(hashes);
+    for (const hash of gone) await fsp.rm(this.objectPath(hash), { force: true });
+    try {
+      await this.packs.remove(gone, dropDamaged);
+    } catch (error) {
+      throw objectWriteError((error as NodeJS.ErrnoException).path ?? this.packs.dir, error);
+    }
   }
 }
 
@@ -440,6 +555,12 @@ export class ObjectCache {
  * (userFsError); a file where an object folder should be (or a folder where a file should) as a
  * damaged cache, exit 3, naming the path; anything else as it is.
  */
+function corruptManifest(hash: string): DataverError {
+  return new DataverError('OBJECT_CORRUPT', `cache object ${hash} (directory manifest) is corrupt`, {
+    hint: 'run `dataver verify` then `dataver pull` to restore it',
+  });
+}
+
 function objectWriteError(target: string, error: unknown): unknown {
   const mapped = userFsError(error, target);
   if (mapped) return mapped;

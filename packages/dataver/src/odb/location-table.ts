@@ -126,11 +126,17 @@ export class LocationTable {
   /** The slot holding `key`, or the empty slot where it would go (linear probing). */
   private slotOf(key: Buffer): number {
     const mask = this.slots.length - 1;
-    for (let at = key.readUInt32LE(0) & mask; ; at = (at + 1) & mask) {
+    const head = key.readUInt32LE(0);
+    const tail = key.readUInt32LE(HASH_BYTES - 4);
+    for (let at = head & mask; ; at = (at + 1) & mask) {
       const entry = (this.slots[at] as number) - 1;
+      if (entry < 0) return at;
+      const from = entry * HASH_BYTES;
+      // Two words first: a call into Buffer.compare costs more than the rest of a probe.
       if (
-        entry < 0 ||
-        this.hashes.compare(key, 0, HASH_BYTES, entry * HASH_BYTES, (entry + 1) * HASH_BYTES) === 0
+        this.hashes.readUInt32LE(from) === head &&
+        this.hashes.readUInt32LE(from + HASH_BYTES - 4) === tail &&
+        this.hashes.compare(key, 0, HASH_BYTES, from, from + HASH_BYTES) === 0
       )
         return at;
     }

@@ -176,7 +176,11 @@ export class RemoteObjectStore {
   async push(
     objects: TransferObject[],
     sourcePath: (hash: string) => string,
-    opts: { onProgress?: (p: TransferProgress) => void } = {},
+    opts: {
+      onProgress?: (p: TransferProgress) => void;
+      /** The bytes of an object the local cache keeps in a pack (no file of its own); else undefined. */
+      packedBytes?: (hash: string) => Buffer | undefined;
+    } = {},
   ): Promise<PushResult> {
     await this.loadIndex();
     const unique = uniqueObjects(objects);
@@ -218,7 +222,11 @@ export class RemoteObjectStore {
     let packsUploaded = 0;
     const uploadPack = async (group: TransferObject[]) => {
       const builder = new PackBuilder(group.reduce((n, o) => n + packedSize(o.size), 0));
-      for (const o of group) packSource(builder, o.hash, sourcePath(o.hash));
+      for (const o of group) {
+        const packed = opts.packedBytes?.(o.hash);
+        if (packed) packBytes(builder, o.hash, packed, sourcePath(o.hash));
+        else packSource(builder, o.hash, sourcePath(o.hash));
+      }
       const { bytes, hash, index } = builder.finish();
       await this.storage.put(packKey(hash), bytes, { size: bytes.length });
       const idx = Buffer.from(`${JSON.stringify(index)}\n`);
@@ -233,22 +241,23 @@ export class RemoteObjectStore {
     };
     const uploadLoose = async (o: TransferObject) => {
       const file = sourcePath(o.hash);
-      const st = await fs.stat(file).catch((error: unknown) => {
-        throw missingSource(o.hash, file, error);
-      });
+      // An object packed locally goes as one loose object to a remote whose packThreshold is lower.
+      const packed = opts.packedBytes?.(o.hash);
+      if (packed && sha256(packed) !== o.hash) throw corruptSource(o.hash, file);
+      const st = packed
+        ? { size: packed.length }
+        : await fs.stat(file).catch((error: unknown) => {
+            throw missingSource(o.hash, file, error);
+          });
       let sent = 0;
-      await this.storage.put(
-        looseKey(o.hash),
-        { filePath: file },
-        {
-          size: st.size,
-          onProgress: (n) => {
-            progress.bytes += n - sent;
-            sent = n;
-            report();
-          },
+      await this.storage.put(looseKey(o.hash), packed ?? { filePath: file }, {
+        size: st.size,
+        onProgress: (n) => {
+          progress.bytes += n - sent;
+          sent = n;
+          report();
         },
-      );
+      });
       progress.bytes += st.size - sent;
       progress.objects++;
       report();
@@ -787,6 +796,19 @@ function tmpPath(tmpDir: string, hash: string): string {
   return tmpNameFor(path.join(tmpDir, hash));
 }
 
+function corruptSource(hash: string, file: string): DataverError {
+  return new DataverError('OBJECT_CORRUPT', `object ${hash} in the local cache is corrupt (${file})`, {
+    hint: 'run `dataver verify` to find damaged cache objects, then `dataver add` or `dataver fetch` them again',
+    data: { hash },
+  });
+}
+
+/** Puts the bytes of an object kept in a local pack into its slot of a pack, checking their hash. */
+function packBytes(builder: PackBuilder, hash: string, bytes: Buffer, where: string): void {
+  if (sha256(bytes) !== hash) throw corruptSource(hash, where);
+  builder.add(hash, bytes);
+}
+
 function missingSource(hash: string, file: string, error: unknown): DataverError {
   return new DataverError('OBJECT_MISSING', `object ${hash} is missing from the local cache (${file})`, {
     hint: 'run `dataver fetch` or `dataver add` again to restore it, then push',
@@ -817,12 +839,7 @@ function packSource(builder: PackBuilder, hash: string, file: string): void {
       if (n === 0) break;
       read += n;
     }
-    if (read !== size || sha256(slot) !== hash) {
-      throw new DataverError('OBJECT_CORRUPT', `object ${hash} in the local cache is corrupt (${file})`, {
-        hint: 'run `dataver verify` to find damaged cache objects, then `dataver add` or `dataver fetch` them again',
-        data: { hash },
-      });
-    }
+    if (read !== size || sha256(slot) !== hash) throw corruptSource(hash, file);
   } finally {
     closeSync(fd);
   }

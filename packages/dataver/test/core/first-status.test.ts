@@ -2,7 +2,16 @@
 // the no-op path at once, but only where the stat cache may vouch for every file in it. An edit
 // after the pull, or a file made from an object nobody verified, is still read again.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { commitAll, dv, dvOk, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
 
@@ -112,11 +121,15 @@ describe('the first status after a pull', () => {
     dvOk(clone, ['pull']);
     const file = path.join(clone, 'data/0/f4.txt');
     const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
-    const object = path.join(clone, '.dataver/cache/sha256', hash.slice(0, 2), hash.slice(2));
-    chmodSync(object, 0o644);
-    const bytes = readFileSync(object);
-    bytes[0] ^= 0x20; // same size, other bytes: only reading them can tell
-    writeFileSync(object, bytes);
+    // The pull kept the small objects in a pack: its member (header named by the hash) is damaged.
+    const packs = path.join(clone, '.dataver/cache/packs');
+    const pack = path.join(packs, readdirSync(packs).find((n) => n.endsWith('.tar')) as string);
+    chmodSync(pack, 0o644);
+    const bytes = readFileSync(pack);
+    const member = bytes.indexOf(hash);
+    expect(member).toBeGreaterThanOrEqual(0);
+    bytes[member + 512] ^= 0x20; // same size, other bytes: only reading them can tell
+    writeFileSync(pack, bytes);
     unlinkSync(file);
     dvOk(clone, ['checkout', 'data']);
     const status = statusOfData(clone);

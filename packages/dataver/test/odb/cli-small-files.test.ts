@@ -124,28 +124,35 @@ test('small pushes merge only small index segments; a big one is never rewritten
     expect(sha(readFileSync(path.join(copy, rel)))).toBe(sha(content));
 });
 
-// 600 files: the cache's copies are written by a worker thread, in batches; 40: by the pull's own
-// thread when it finishes. Either way a write that fails fails the pull, naming the object.
-test.each([600, 40])(
-  'a pull of %i files into a cache with a file where an object folder belongs fails naming it; the next pull completes',
-  (count) => {
+// In a link mode the cache's copies are loose files: 600 files are written by a worker thread, in
+// batches; 40 by the pull's own thread when it finishes. In the copy modes they go into a pack.
+// Either way a write that fails fails the pull, naming what is in the way.
+test.each([
+  ['hardlink', 600],
+  ['hardlink', 40],
+  ['reflink', 600],
+])(
+  'a pull (%s) of %i files into a cache with a file where an object folder belongs fails naming it; the next pull completes',
+  (link, count) => {
     const { repo, bare } = setUp();
     const files: Record<string, string> = {};
     for (let i = 0; i < count; i++) files[`data/d${i % 4}/f${i}.txt`] = `blocked ${i}\n`;
     publish(repo, files);
 
     const copy = clone(bare);
+    expectOk(dv(copy, ['config', 'set', 'cache.link', link]));
     const hash = sha('blocked 0\n');
-    const blocker = path.join(copy, '.dataver', 'cache', 'sha256', hash.slice(0, 2));
+    const cache = path.join(copy, '.dataver', 'cache');
+    const blocker =
+      link === 'hardlink' ? path.join(cache, 'sha256', hash.slice(0, 2)) : path.join(cache, 'packs');
     mkdirSync(path.dirname(blocker), { recursive: true });
     writeFileSync(blocker, 'in the way\n');
     // (Another object of that folder may be the one named.)
     const failed = dv(copy, ['pull']);
     expect(failed.code).toBe(3);
+    const named = link === 'hardlink' ? `sha256/${hash.slice(0, 2)}/[0-9a-f]{62}` : 'packs';
     expect(failed.stderr).toMatch(
-      new RegExp(
-        `^error: cannot write \\S*sha256/${hash.slice(0, 2)}/[0-9a-f]{62}: something else is in the way`,
-      ),
+      new RegExp(`^error: cannot write \\S*${named}: something else is in the way`),
     );
     expect(failed.stderr).not.toMatch(/internal error|\n\s+at /);
     // Nothing claims that the missing object is there.

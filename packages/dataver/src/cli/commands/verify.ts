@@ -21,22 +21,29 @@ export async function run(
       hint: 'e.g. dataver verify -r origin --sample 1000',
     });
   }
-  const { corrupt, checked } = await withWriteLock(repo, 'verify', () =>
+  const { corrupt, checked, damagedPacks } = await withWriteLock(repo, 'verify', () =>
     verifyCache(repo, { fix: options.fix, progress: output.progress() }),
   );
-  if (corrupt.length === 0) {
-    output.result({ checked, corrupt, missing: [] }, () => `${checked} object(s) verified, all intact`);
+  if (corrupt.length + damagedPacks.length === 0) {
+    output.result(
+      { checked, corrupt, missing: [], damagedPacks },
+      () => `${checked} object(s) verified, all intact`,
+    );
     return 0;
   }
-  if (!output.json) for (const h of corrupt) output.info(`corrupt  ${h}`);
+  if (!output.json) {
+    for (const h of corrupt) output.info(`corrupt  ${h}`);
+    for (const p of damagedPacks) output.info(`damaged pack  ${p}`);
+  }
+  const packs = damagedPacks.length > 0 ? ` and ${damagedPacks.length} damaged pack(s)` : '';
   throw new DataverError(
     'OBJECT_CORRUPT',
-    `${corrupt.length} corrupt object(s) out of ${checked} in the cache`,
+    `${corrupt.length} corrupt object(s) out of ${checked} in the cache${packs}`,
     {
       hint: options.fix
         ? 'the corrupt objects were removed: run `dataver pull` to fetch intact copies'
         : 'run `dataver verify --fix` then `dataver pull`',
-      data: { checked, corrupt, missing: [] },
+      data: { checked, corrupt, missing: [], damagedPacks },
     },
   );
 }

@@ -1,0 +1,464 @@
+// Small objects kept whole in packs inside the local cache: `.dataver/cache/packs/pack-<sha256>.tar`
+// (the same plain ustar archive as a remote's packs, each member named by its object's SHA-256)
+// and its binary index `pack-<sha256>.idx`. A pull of many small files then creates one file per
+// object, the workspace's, where a loose cache made two (the cache's copy and the workspace's):
+// on this machine kind creating a file is what a pull of small files spends its time on.
+//
+// Index file: "DVLPIDX1", the entry count (u32 LE), 4 zero bytes, the pack's size (f64 LE), then
+// per object its 32-byte digest, offset and size (f64 LE each), and last the SHA-256 of every byte
+// before it. An index that is truncated, damaged or disagrees with its pack's size is never
+// trusted: it is rebuilt from the pack's tar headers when the pack still hashes to its name, and
+// a pack that does not is left out (its objects count as missing, `verify` reports it, a pull
+// fetches them again).
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { errnoCode, tmpNameFor, writeFileAtomicSync } from '@dataver/foundation';
+import { LocationTable } from './location-table.js';
+import { packedSize, parsePack, tarHeader } from './pack.js';
+
+/** A pack is closed (written, named and indexed) once it holds this many bytes. */
+export const LOCAL_PACK_BYTES = 64 * 1024 * 1024;
+/** Bytes gathered before one write to the open pack's file. */
+const STAGE_BYTES = 4 * 1024 * 1024;
+const BLOCK = 512;
+const MAGIC = Buffer.from('DVLPIDX1', 'ascii');
+const HEADER = 24;
+const ENTRY = 48;
+const CHECKSUM = 32;
+const PACK_RE = /^pack-([0-9a-f]{64})\.tar$/;
+
+/** Where an object sits in a local pack. */
+export interface PackedObject {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
+/** The path of a pack's archive and of its index. */
+function packFile(dir: string, pack: string): string {
+  return path.join(dir, `pack-${pack}.tar`);
+}
+function indexFile(dir: string, pack: string): string {
+  return path.join(dir, `pack-${pack}.idx`);
+}
+
+/**
+ * The index file of a pack of `packSize` bytes holding `objects` (`[hash, offset, size]`).
+ *
+ * @example
+ * fs.writeFileSync(idxPath, encodeIndex(bytes.length, [[hash, 512, 4096]]));
+ */
+export function encodeIndex(
+  packSize: number,
+  objects: ReadonlyArray<readonly [string, number, number]>,
+): Buffer {
+  const out = Buffer.alloc(HEADER + objects.length * ENTRY + CHECKSUM);
+  MAGIC.copy(out, 0);
+  out.writeUInt32LE(objects.length, 8);
+  out.writeDoubleLE(packSize, 16);
+  let at = HEADER;
+  for (const [hash, offset, size] of objects) {
+    out.write(hash, at, 32, 'hex');
+    out.writeDoubleLE(offset, at + 32);
+    out.writeDoubleLE(size, at + 40);
+    at += ENTRY;
+  }
+  createHash('sha256').update(out.subarray(0, at)).digest().copy(out, at);
+  return out;
+}
+
+/** The pack size an index file states, or undefined when the file is not a whole, intact index. */
+function checkIndex(bytes: Buffer): { packSize: number; count: number } | undefined {
+  if (bytes.length < HEADER + CHECKSUM || !bytes.subarray(0, 8).equals(MAGIC)) return undefined;
+  const count = bytes.readUInt32LE(8);
+  const end = HEADER + count * ENTRY;
+  if (bytes.length !== end + CHECKSUM) return undefined;
+  const sum = createHash('sha256').update(bytes.subarray(0, end)).digest();
+  if (!sum.equals(bytes.subarray(end))) return undefined;
+  return { packSize: bytes.readDoubleLE(16), count };
+}
+
+/**
+ * The local cache's packs. Their indexes are read on first use, into one table of every packed
+ * object (about 60 B an object); packs are written by `add` + `finish`, and rewritten by `remove`.
+ *
+ * @example
+ * const packs = new LocalPacks('.dataver/cache/packs');
+ * packs.add(hash, bytes); packs.finish();
+ * packs.read(hash); // the bytes again
+ */
+export class LocalPacks {
+  private table: LocationTable | undefined;
+  /** Packs left out because they no longer hash to their name (see `damaged`). */
+  private readonly broken: string[] = [];
+  private readonly fds = new Map<string, number>();
+  /** The pack that `add` appends to. */
+  private open: PackInProgress | undefined;
+  /** Full packs whose last writes, naming and index are under way. */
+  private readonly sealing = new Set<PackInProgress>();
+  private readonly seals: Array<Promise<void>> = [];
+
+  constructor(readonly dir: string) {}
+
+  /** The pack being written or sealed that holds `hash`, if any. */
+  private unsealed(hash: string): PackInProgress | undefined {
+    if (this.open?.objects.has(hash)) return this.open;
+    for (const p of this.sealing) if (p.objects.has(hash)) return p;
+    return undefined;
+  }
+
+  /** The file of a pack. */
+  pathOf(pack: string): string {
+    return packFile(this.dir, pack);
+  }
+
+  /** Where a packed object is (in a written pack), or undefined. */
+  locate(hash: string): PackedObject | undefined {
+    const at = this.load().get(hash);
+    return at?.kind === 'pack' ? { pack: at.pack, offset: at.offset, size: at.size } : undefined;
+  }
+
+  has(hash: string): boolean {
+    return this.unsealed(hash) !== undefined || this.load().has(hash);
+  }
+
+  /** A packed object's size, or undefined when it is not packed. */
+  sizeOf(hash: string): number | undefined {
+    return this.unsealed(hash)?.objects.get(hash)?.[1] ?? this.locate(hash)?.size;
+  }
+
+  /** A packed object's bytes (not re-hashed: like a loose object, it was verified when stored). */
+  read(hash: string): Buffer | undefined {
+    const pending = this.unsealed(hash);
+    if (pending) return pending.read(hash);
+    const at = this.locate(hash);
+    return at && this.readAt(at);
+  }
+
+  private readAt(at: PackedObject): Buffer {
+    let fd = this.fds.get(at.pack);
+    if (fd === undefined) {
+      fd = fs.openSync(packFile(this.dir, at.pack), 'r');
+      this.fds.set(at.pack, fd);
+    }
+    return readExactly(fd, at.offset, at.size);
+  }
+
+  /**
+   * Adds verified bytes to the open pack (opened on first use). Its file is written on libuv's
+   * threads while this one goes on; a full pack is sealed the same way, and `finish` waits for all.
+   */
+  add(hash: string, bytes: Buffer): void {
+    if (!this.has(hash)) this.put(hash, bytes);
+  }
+
+  /** `add` without the check that the object is packed already (a rewrite moves it). */
+  private put(hash: string, bytes: Buffer): void {
+    if (!this.open) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.open = new PackInProgress(tmpNameFor(path.join(this.dir, 'pack.tar')));
+    }
+    this.open.add(hash, bytes);
+    if (this.open.size >= LOCAL_PACK_BYTES) this.seal();
+  }
+
+  /** Starts sealing the open pack: once written and named, its objects move to the table. */
+  private seal(): void {
+    const pack = this.open;
+    if (!pack) return;
+    this.open = undefined;
+    this.sealing.add(pack);
+    const done = pack.seal(this.dir).then(
+      (name) => {
+        const table = this.load();
+        for (const [hash, [offset, size]] of pack.objects)
+          table.set(hash, { kind: 'pack', pack: name, offset, size });
+        this.sealing.delete(pack);
+      },
+      (error: unknown) => {
+        this.sealing.delete(pack);
+        throw error;
+      },
+    );
+    // Reported by `finish`; never an unhandled rejection meanwhile.
+    done.catch(() => undefined);
+    this.seals.push(done);
+  }
+
+  /**
+   * Seals the open pack and waits for every pack being written: each ends with its end blocks, is
+   * named by its SHA-256 and gets its index. Neither file is fsync'd here: like the cache's loose
+   * writes, they are made durable by the syncfs of the command that records them, and a pack that a
+   * crash cut short fails its size check. Throws the first failed write.
+   */
+  async finish(): Promise<void> {
+    this.seal();
+    const seals = this.seals.splice(0);
+    const results = await Promise.allSettled(seals);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Every packed object with its size (one entry per object, whichever pack holds it). */
+  list(): Array<{ hash: string; size: number }> {
+    const out: Array<{ hash: string; size: number }> = [];
+    for (const [hash, at] of this.load().entries()) out.push({ hash, size: at.size });
+    return out;
+  }
+
+  /** The names of the packs in use. */
+  packs(): string[] {
+    const names = new Set<string>();
+    for (const [, at] of this.load().entries()) if (at.kind === 'pack') names.add(at.pack);
+    return [...names].sort();
+  }
+
+  /** Packs left out because their bytes no longer hash to their name. */
+  damaged(): readonly string[] {
+    this.load();
+    return this.broken;
+  }
+
+  /**
+   * Drops objects from the packs: a pack holding any of them is rewritten with the others (a new
+   * pack, then the old one deleted), or deleted when none is left. Damaged packs named in
+   * `dropDamaged` are deleted too. Returns how many of `hashes` were packed.
+   */
+  async remove(hashes: ReadonlySet<string>, dropDamaged = false): Promise<number> {
+    await this.finish();
+    const table = this.load();
+    const byPack = new Map<string, Array<[string, number, number]>>();
+    for (const [hash, at] of table.entries()) {
+      if (at.kind !== 'pack') continue;
+      const members = byPack.get(at.pack) ?? [];
+      if (members.length === 0) byPack.set(at.pack, members);
+      members.push([hash, at.offset, at.size]);
+    }
+    let removed = 0;
+    const rewrite: string[] = [];
+    for (const [pack, members] of byPack) {
+      const gone = members.filter(([hash]) => hashes.has(hash)).length;
+      removed += gone;
+      if (gone > 0) rewrite.push(pack);
+    }
+    for (const pack of rewrite) {
+      for (const [hash, offset, size] of byPack.get(pack) ?? []) {
+        if (!hashes.has(hash)) this.put(hash, this.readAt({ pack, offset, size }));
+      }
+    }
+    await this.finish();
+    for (const pack of [...rewrite, ...(dropDamaged ? this.broken.splice(0) : [])]) this.deletePack(pack);
+    // The table is read again from the files that are left.
+    this.closeFds();
+    this.table = undefined;
+    return removed;
+  }
+
+  private deletePack(pack: string): void {
+    const fd = this.fds.get(pack);
+    if (fd !== undefined) fs.closeSync(fd);
+    this.fds.delete(pack);
+    fs.rmSync(indexFile(this.dir, pack), { force: true });
+    fs.rmSync(packFile(this.dir, pack), { force: true });
+  }
+
+  /** Closes the packs' file descriptors (they are reopened when needed). */
+  closeFds(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+
+  /** Reads every pack's index into the table, once. */
+  private load(): LocationTable {
+    if (this.table) return this.table;
+    const table = new LocationTable();
+    this.table = table;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (error) {
+      // No packs yet; or a file in the folder's place, which the first write reports.
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return table;
+      throw error;
+    }
+    for (const name of names.sort()) {
+      const pack = PACK_RE.exec(name)?.[1];
+      if (pack) this.loadPack(table, pack);
+    }
+    return table;
+  }
+
+  private loadPack(table: LocationTable, pack: string): void {
+    const size = fs.statSync(packFile(this.dir, pack), { throwIfNoEntry: false })?.size;
+    if (size === undefined) return;
+    let idx = readIfThere(indexFile(this.dir, pack));
+    const checked = idx && checkIndex(idx);
+    if (!idx || !checked || checked.packSize !== size) {
+      idx = this.rebuildIndex(pack);
+      if (!idx) {
+        this.broken.push(pack);
+        return;
+      }
+    }
+    const count = idx.readUInt32LE(8);
+    for (let i = 0, at = HEADER; i < count; i++, at += ENTRY) {
+      table.setBytes(idx, at, {
+        kind: 'pack',
+        pack,
+        offset: idx.readDoubleLE(at + 32),
+        size: idx.readDoubleLE(at + 40),
+      });
+    }
+  }
+
+  /** A new index from the pack's own headers, when the pack still hashes to its name. */
+  private rebuildIndex(pack: string): Buffer | undefined {
+    const bytes = fs.readFileSync(packFile(this.dir, pack));
+    if (createHash('sha256').update(bytes).digest('hex') !== pack) return undefined;
+    const entries = parsePack(bytes).map((e) => [e.hash, e.offset, e.size] as const);
+    const idx = encodeIndex(bytes.length, entries);
+    try {
+      writeFileAtomicSync(indexFile(this.dir, pack), idx, { sync: false });
+    } catch {
+      // A read-only cache: the index is rebuilt in memory each time instead.
+    }
+    return idx;
+  }
+}
+
+/**
+ * A pack being written: objects are laid out as tar members in 4 MiB chunks, each chunk written
+ * at its place in a temporary file on libuv's threads and kept in memory until the pack is sealed,
+ * so that its objects can be read meanwhile. A chunk holds whole members only.
+ */
+class PackInProgress {
+  /** Each object's offset and size in the pack, in the order added. */
+  readonly objects = new Map<string, [number, number]>();
+  private readonly chunks: Array<{ start: number; bytes: Buffer }> = [];
+  private readonly writes: Array<Promise<void>> = [];
+  private readonly hasher = createHash('sha256');
+  private readonly fd: number;
+  private stage = Buffer.allocUnsafe(STAGE_BYTES);
+  private staged = 0;
+  /** Bytes handed to chunks so far. */
+  private written = 0;
+  private failure: unknown;
+
+  constructor(readonly tmp: string) {
+    this.fd = fs.openSync(tmp, 'wx', 0o444);
+  }
+
+  /** Bytes of the pack so far. */
+  get size(): number {
+    return this.written + this.staged;
+  }
+
+  add(hash: string, bytes: Buffer): void {
+    const total = packedSize(bytes.length);
+    if (this.staged + total > STAGE_BYTES) this.flush();
+    const large = total > STAGE_BYTES;
+    const into = large ? Buffer.allocUnsafe(total) : this.stage;
+    const at = large ? 0 : this.staged;
+    into.set(tarHeader(hash, bytes.length), at);
+    into.set(bytes, at + BLOCK);
+    into.fill(0, at + BLOCK + bytes.length, at + total);
+    this.objects.set(hash, [this.written + at + BLOCK, bytes.length]);
+    if (large) this.emit(into);
+    else this.staged += total;
+  }
+
+  read(hash: string): Buffer | undefined {
+    const at = this.objects.get(hash);
+    if (!at) return undefined;
+    const [offset, size] = at;
+    if (offset >= this.written)
+      return Buffer.from(this.stage.subarray(offset - this.written, offset - this.written + size));
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.chunks[mid] as { start: number }).start <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const chunk = this.chunks[lo] as { start: number; bytes: Buffer };
+    return Buffer.from(chunk.bytes.subarray(offset - chunk.start, offset - chunk.start + size));
+  }
+
+  private flush(): void {
+    if (this.staged === 0) return;
+    const chunk = this.stage.subarray(0, this.staged);
+    this.stage = Buffer.allocUnsafe(STAGE_BYTES);
+    this.staged = 0;
+    this.emit(chunk);
+  }
+
+  /** Hashes a chunk and writes it at its place in the file, on another thread. */
+  private emit(chunk: Buffer): void {
+    const start = this.written;
+    this.chunks.push({ start, bytes: chunk });
+    this.hasher.update(chunk);
+    this.written += chunk.length;
+    this.writes.push(
+      writeAll(this.fd, chunk, start).catch((error: unknown) => {
+        this.failure ??= error;
+      }),
+    );
+  }
+
+  /** Ends the archive, waits for its writes, names it by its SHA-256 and writes its index; returns the name. */
+  async seal(dir: string): Promise<string> {
+    try {
+      if (this.staged + 2 * BLOCK > STAGE_BYTES) this.flush();
+      this.stage.fill(0, this.staged, this.staged + 2 * BLOCK);
+      this.staged += 2 * BLOCK;
+      this.flush();
+      await Promise.all(this.writes);
+      if (this.failure !== undefined) throw this.failure;
+    } finally {
+      fs.closeSync(this.fd);
+    }
+    const pack = this.hasher.digest('hex');
+    const objects = [...this.objects].map(([hash, [offset, size]]) => [hash, offset, size] as const);
+    fs.renameSync(this.tmp, packFile(dir, pack));
+    writeFileAtomicSync(indexFile(dir, pack), encodeIndex(this.written, objects), { sync: false });
+    this.chunks.length = 0;
+    return pack;
+  }
+}
+
+/** Writes all of `bytes` at `position` of `fd` on libuv's thread pool. */
+function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number) => {
+      if (done >= bytes.length) return resolve();
+      fs.write(fd, bytes, done, bytes.length - done, position + done, (error, n) => {
+        if (error) reject(error);
+        else step(done + n);
+      });
+    };
+    step(0);
+  });
+}
+
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function readExactly(fd: number, offset: number, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const n = fs.readSync(fd, out, done, size - done, offset + done);
+    if (n === 0)
+      throw Object.assign(new Error('pack is shorter than its index says'), { code: 'EPACKSHORT' });
+    done += n;
+  }
+  return out;
+}
