@@ -238,9 +238,10 @@ async function fetchRound(
       onProgress,
       acceptBytes: async (hash, bytes) => {
         verified.add(hash);
-        const hold = held !== undefined && heldBytes + bytes.length <= HELD_BYTES;
+        // Kept for the checkout, which writes the workspace copy from memory; packed objects are
+        // read back from their pack instead (one pread each, against holding up to 64 MiB).
+        const hold = !packSmall && held !== undefined && heldBytes + bytes.length <= HELD_BYTES;
         if (hold) {
-          // Kept for the checkout, which writes the workspace copy from memory.
           held.set(hash, bytes);
           heldBytes += bytes.length;
         }

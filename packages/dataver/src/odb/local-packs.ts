@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, tmpNameFor, writeFileAtomicSync } from '@dataver/foundation';
 import { LocationTable } from './location-table.js';
-import { packedSize, parsePack, tarHeader } from './pack.js';
+import { packedSize, parsePack, writeHeader } from './pack.js';
 
 /** A pack is closed (written, named and indexed) once it holds this many bytes. */
 export const LOCAL_PACK_BYTES = 64 * 1024 * 1024;
@@ -179,6 +179,7 @@ export class LocalPacks {
       },
       (error: unknown) => {
         this.sealing.delete(pack);
+        fs.rmSync(pack.tmp, { force: true });
         throw error;
       },
     );
@@ -330,13 +331,14 @@ export class LocalPacks {
 
 /**
  * A pack being written: objects are laid out as tar members in 4 MiB chunks, each chunk written
- * at its place in a temporary file on libuv's threads and kept in memory until the pack is sealed,
- * so that its objects can be read meanwhile. A chunk holds whole members only.
+ * at its place in a temporary file on libuv's threads and kept in memory until it is written, so
+ * that its objects can be read meanwhile (from the file once it is). A chunk holds whole members.
  */
 class PackInProgress {
   /** Each object's offset and size in the pack, in the order added. */
   readonly objects = new Map<string, [number, number]>();
-  private readonly chunks: Array<{ start: number; bytes: Buffer }> = [];
+  /** Chunks handed to the writes, in order; `bytes` is dropped once the chunk is in the file. */
+  private readonly chunks: Array<{ start: number; bytes: Buffer | undefined }> = [];
   private readonly writes: Array<Promise<void>> = [];
   private readonly hasher = createHash('sha256');
   private readonly fd: number;
@@ -345,6 +347,8 @@ class PackInProgress {
   /** Bytes handed to chunks so far. */
   private written = 0;
   private failure: unknown;
+  /** The file's name once sealed (`fd` is closed then). */
+  private sealedAs: string | undefined;
 
   constructor(readonly tmp: string) {
     this.fd = fs.openSync(tmp, 'wx', 0o444);
@@ -361,7 +365,7 @@ class PackInProgress {
     const large = total > STAGE_BYTES;
     const into = large ? Buffer.allocUnsafe(total) : this.stage;
     const at = large ? 0 : this.staged;
-    into.set(tarHeader(hash, bytes.length), at);
+    writeHeader(into, at, hash, bytes.length);
     into.set(bytes, at + BLOCK);
     into.fill(0, at + BLOCK + bytes.length, at + total);
     this.objects.set(hash, [this.written + at + BLOCK, bytes.length]);
@@ -382,8 +386,16 @@ class PackInProgress {
       if ((this.chunks[mid] as { start: number }).start <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const chunk = this.chunks[lo] as { start: number; bytes: Buffer };
-    return Buffer.from(chunk.bytes.subarray(offset - chunk.start, offset - chunk.start + size));
+    const chunk = this.chunks[lo] as { start: number; bytes: Buffer | undefined };
+    if (chunk.bytes)
+      return Buffer.from(chunk.bytes.subarray(offset - chunk.start, offset - chunk.start + size));
+    if (this.sealedAs === undefined) return readExactly(this.fd, offset, size);
+    const fd = fs.openSync(this.sealedAs, 'r');
+    try {
+      return readExactly(fd, offset, size);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   private flush(): void {
@@ -397,13 +409,19 @@ class PackInProgress {
   /** Hashes a chunk and writes it at its place in the file, on another thread. */
   private emit(chunk: Buffer): void {
     const start = this.written;
-    this.chunks.push({ start, bytes: chunk });
+    const entry: { start: number; bytes: Buffer | undefined } = { start, bytes: chunk };
+    this.chunks.push(entry);
     this.hasher.update(chunk);
     this.written += chunk.length;
     this.writes.push(
-      writeAll(this.fd, chunk, start).catch((error: unknown) => {
-        this.failure ??= error;
-      }),
+      writeAll(this.fd, chunk, start).then(
+        () => {
+          entry.bytes = undefined;
+        },
+        (error: unknown) => {
+          this.failure ??= error;
+        },
+      ),
     );
   }
 
@@ -422,8 +440,8 @@ class PackInProgress {
     const pack = this.hasher.digest('hex');
     const objects = [...this.objects].map(([hash, [offset, size]]) => [hash, offset, size] as const);
     fs.renameSync(this.tmp, packFile(dir, pack));
+    this.sealedAs = packFile(dir, pack);
     writeFileAtomicSync(indexFile(dir, pack), encodeIndex(this.written, objects), { sync: false });
-    this.chunks.length = 0;
     return pack;
   }
 }

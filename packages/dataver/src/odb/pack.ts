@@ -53,8 +53,13 @@ const TEMPLATE = (() => {
   return header;
 })();
 
-/** Writes the ustar header of a regular file named `name` of `size` bytes at `target[at]`. */
-function writeHeader(target: Buffer, at: number, name: string, size: number): void {
+/**
+ * Writes the ustar header of a regular file named `name` of `size` bytes at `target[at]` (512 bytes).
+ *
+ * @example
+ * writeHeader(chunk, at, hash, data.length);
+ */
+export function writeHeader(target: Buffer, at: number, name: string, size: number): void {
   if (name.length > 100) throw new TypeError(`tar entry name too long: ${name}`);
   if (size >= 8 ** 11) throw new RangeError(`object too large for a pack: ${size} bytes`);
   target.set(TEMPLATE, at);

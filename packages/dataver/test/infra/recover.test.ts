@@ -95,6 +95,35 @@ test('from a folder remote: packs (plain tar) and loose objects give back every 
   expectRestored(r.dest, files);
 });
 
+test("from a clone's cache, packs of a pull included, linked in as the page shows", () => {
+  const files = dataFiles();
+  const { repo, remote } = pushedToFolder(files);
+  const clone = tempDir('clone-');
+  spawnSync('git', ['init', '-q', clone]);
+  fs.copyFileSync(path.join(repo, 'data.lock.json'), path.join(clone, 'data.lock.json'));
+  for (const args of [
+    ['init', '-q'],
+    ['remote', 'add', 'origin', remote, '--default'],
+    ['pull', '-q'],
+  ]) {
+    const r = dv(clone, args);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  }
+  expect(fs.readdirSync(path.join(clone, '.dataver', 'cache', 'packs')).some((f) => f.endsWith('.tar'))).toBe(
+    true,
+  );
+  // The page's shell lines, run from the clone.
+  const page = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'recover.md'), 'utf8');
+  const lines = /```bash\n(mkdir -p cache-copy[\s\S]*?)```/.exec(page)?.[1];
+  expect(lines).toBeDefined();
+  const shell = spawnSync('bash', ['-e', '-c', lines as string], { cwd: clone, encoding: 'utf8' });
+  expect(shell.stderr).toBe('');
+  const r = recover(path.join(clone, 'cache-copy'), path.join(clone, 'data.lock.json'));
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expectRestored(r.dest, files);
+});
+
 test('a damaged object is named with the path that needs it, and everything else is restored', () => {
   const files = dataFiles();
   const { repo, remote } = pushedToFolder(files);
