@@ -21,6 +21,7 @@ export {
   parseNumber,
   parseSignedInteger,
   reportError,
+  runCommand,
   runProgram,
   withExample,
 } from './cli/program.js';

@@ -1,9 +1,17 @@
 // The program harness every CLI is built on: commander with the global flags, help after a usage
 // error, commands loaded only when they run (so `--help` starts fast), errors turned into one
 // line + hint + exit code (JSON with --json), and a stack trace only for bugs or with --verbose.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { DataverError, ExitCode, userFsError } from '../errors.js';
 import { type GlobalOptions, Output } from './output.js';
+
+/**
+ * commander, loaded when a program is built or an argument parsed: what uses only the rest of
+ * foundation (hash workers, a command run without the parser) skips its ~10 ms of loading.
+ */
+function commander(): typeof import('commander') {
+  return require('commander') as typeof import('commander');
+}
 
 /** A command's implementation: gets the output, the positional arguments and the merged options. */
 export type CommandAction = (
@@ -33,7 +41,7 @@ export interface ProgramOptions {
  * program.command('init').action(lazyAction(() => import('./commands/init.js')));
  */
 export function createProgram(options: ProgramOptions): Command {
-  const program = new Command(options.name)
+  const program = new (commander().Command)(options.name)
     .exitOverride()
     .description(options.description)
     .version(options.version, '-V, --version')
@@ -86,18 +94,48 @@ export function lazyAction(
   return async (...actionArgs: unknown[]) => {
     const command = actionArgs[actionArgs.length - 1] as Command;
     const options = command.optsWithGlobals() as Record<string, unknown> & GlobalOptions;
-    let code: number | undefined;
-    try {
-      const mod = (await load()) as Record<string, unknown>;
-      const action = mod[exportName];
-      if (typeof action !== 'function') throw new Error(`command module has no export '${exportName}'`);
-      const result = await (action as CommandAction)(new Output(options), actionArgs.slice(0, -2), options);
-      code = typeof result === 'number' ? result : undefined;
-    } catch (error) {
-      code = reportError(error, options);
-    }
-    process.exitCode = code ?? 0;
+    await runCommand(load, exportName, actionArgs.slice(0, -2), options);
   };
+}
+
+/**
+ * Runs a command module's action with parsed arguments and options, as a lazyAction does: its
+ * result is the exit code, an error is reported (one line + hint, or JSON). A CLI may call it
+ * without building its parser for an invocation it recognizes itself.
+ *
+ * @example
+ * await runCommand(async () => require('./commands/status.js'), 'run', [[]], {});
+ */
+export async function runCommand(
+  load: () => Promise<unknown>,
+  exportName: string,
+  args: unknown[],
+  options: Record<string, unknown> & GlobalOptions,
+): Promise<void> {
+  guardStdout();
+  let code: number | undefined;
+  try {
+    const mod = (await load()) as Record<string, unknown>;
+    const action = mod[exportName];
+    if (typeof action !== 'function') throw new Error(`command module has no export '${exportName}'`);
+    const result = await (action as CommandAction)(new Output(options), args, options);
+    code = typeof result === 'number' ? result : undefined;
+  } catch (error) {
+    code = reportError(error, options);
+  }
+  process.exitCode = code ?? 0;
+}
+
+let stdoutGuarded = false;
+
+/** A closed pipe on stdout (`dataver status | head -1`) ends the process quietly, once set up. */
+function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 }
 
 /**
@@ -107,7 +145,7 @@ export function lazyAction(
  * cmd.option('--seed <n>', 'seed', parseInteger, 0);
  */
 export function parseInteger(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  if (!/^\d+$/.test(value)) throw new (commander().InvalidArgumentError)('expected a non-negative integer');
   return Number(value);
 }
 
@@ -118,7 +156,7 @@ export function parseInteger(value: string): number {
  * cmd.option('--angle <deg>', 'rotation', parseSignedInteger);
  */
 export function parseSignedInteger(value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected an integer');
+  if (!/^-?\d+$/.test(value)) throw new (commander().InvalidArgumentError)('expected an integer');
   return Number(value);
 }
 
@@ -130,7 +168,8 @@ export function parseSignedInteger(value: string): number {
  */
 export function parseNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new (commander().InvalidArgumentError)('expected a number');
   return n;
 }
 
@@ -175,14 +214,11 @@ export function reportError(error: unknown, options: GlobalOptions): number {
  * await runProgram(buildProgram(), process.argv);
  */
 export async function runProgram(program: Command, argv: readonly string[]): Promise<void> {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
+  guardStdout();
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (error instanceof commander().CommanderError) {
       process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       if (process.exitCode !== 0 && argv.includes('--json')) {
         const message = error.message.replace(/^error: /, '');
