@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { buildProgram, plainStatus } from '../../src/cli/main';
 import { dv, tempDir } from '../helpers/cli';
 
-test('a plain `dataver status` gets the arguments and options that the parser gives it', async () => {
+/** What the parser gives the status command for `args`. */
+async function parsed(args: string[]): Promise<unknown> {
   const program = buildProgram();
   const status = program.commands.find((c) => c.name() === 'status') as Command;
   let seen: unknown;
@@ -12,8 +13,33 @@ test('a plain `dataver status` gets the arguments and options that the parser gi
     const command = actionArgs[actionArgs.length - 1] as Command;
     seen = { args: actionArgs.slice(0, -2), options: command.optsWithGlobals() };
   });
-  await program.parseAsync(['node', 'dataver', 'status']);
-  expect(seen).toEqual(plainStatus());
+  await program.parseAsync(['node', 'dataver', ...args]);
+  return seen;
+}
+
+test.each([
+  [['status']],
+  [['status', '--porcelain']],
+  [['status', '--json']],
+  [['status', '--exit-code']],
+  [['status', '-q']],
+  [['status', '--quiet', '--porcelain']],
+  [['status', '-v', '--exit-code', '--json']],
+  [['status', '--verbose']],
+])('a plain `dataver %j` gets the arguments and options that the parser gives it', async (args) => {
+  expect(plainStatus(args)).toEqual(await parsed(args));
+});
+
+test.each([
+  [['status', 'data']],
+  [['status', '-r']],
+  [['status', '--remote', 'origin']],
+  [['status', '--porcelian']],
+  [['status', '--', '--json']],
+  [['status', '--toString']],
+  [['add', '--json']],
+])('`dataver %j` goes through the parser', (args) => {
+  expect(plainStatus(args)).toBeUndefined();
 });
 
 test('outside a repository the plain status fails as the parsed one does', () => {
