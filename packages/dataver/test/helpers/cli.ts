@@ -49,6 +49,40 @@ export function git(cwd: string, ...args: string[]): string {
   return r.stdout;
 }
 
+/**
+ * A dataver repository with a folder remote `origin` (the default) and a bare git remote
+ * `origin`, both empty: what a team shares, for tests of push, clone and pull.
+ */
+export function sharedRepo(): { repo: string; remote: string; bare: string } {
+  const repo = tempRepo();
+  const remote = path.join(tempDir(), 'remote');
+  mkdirSync(remote);
+  const bare = path.join(tempDir(), 'bare.git');
+  git(repo, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(repo, 'remote', 'add', 'origin', bare);
+  dvOk(repo, ['remote', 'add', 'origin', remote, '--default', '-q']);
+  return { repo, remote, bare };
+}
+
+/** Writes files under a sharedRepo, adds `data`, commits, and pushes the data and the commit. */
+export function publishData(repo: string, files: Record<string, string | Buffer>): void {
+  writeFiles(repo, files);
+  dvOk(repo, ['add', 'data', '-q']);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'data');
+  dvOk(repo, ['push', '-q']);
+  git(repo, 'push', '-q', 'origin', 'main');
+}
+
+/** A git clone of `bare` in a fresh temporary folder, with a committer identity. */
+export function cloneOf(bare: string): string {
+  const dir = path.join(tempDir(), 'clone');
+  git(path.dirname(dir), 'clone', '-q', bare, dir);
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'config', 'user.name', 'Test');
+  return dir;
+}
+
 /** Stages everything in the repository and commits it. */
 export function commitAll(dir: string, message = 'data'): void {
   git(dir, 'add', '-A');

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { dv, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
+import { cloneOf, dv, git, publishData, sharedRepo, tempDir, writeFiles } from '../helpers/cli';
 
 jest.setTimeout(120_000);
 
@@ -27,31 +27,14 @@ function expectOk(r: { code: number; stderr: string; stdout?: string }): void {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 }
 
-/** A repository with a folder remote `origin` (default) and a bare git remote, data pushed to both. */
+/** A shared repository (sharedRepo) with `files` added, committed and pushed to both remotes. */
 function published(files: Record<string, string>): { repo: string; remote: string; bare: string } {
-  const repo = tempRepo();
-  const remote = path.join(tempDir(), 'remote');
-  mkdirSync(remote);
-  const bare = path.join(tempDir(), 'bare.git');
-  git(repo, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(repo, 'remote', 'add', 'origin', bare);
-  expectOk(dv(repo, ['remote', 'add', 'origin', remote, '--default', '-q']));
-  writeFiles(repo, files);
-  expectOk(dv(repo, ['add', 'data', '-q']));
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'data');
-  expectOk(dv(repo, ['push', '-q']));
-  git(repo, 'push', '-q', 'origin', 'main');
-  return { repo, remote, bare };
+  const shared = sharedRepo();
+  publishData(shared.repo, files);
+  return shared;
 }
 
-function clone(bare: string): string {
-  const dir = path.join(tempDir(), 'clone');
-  git(path.dirname(dir), 'clone', '-q', bare, dir);
-  git(dir, 'config', 'user.email', 'test@example.com');
-  git(dir, 'config', 'user.name', 'Test');
-  return dir;
-}
+const clone = cloneOf;
 
 function someFiles(n: number, tag = ''): Record<string, string> {
   const files: Record<string, string> = {};

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dv, git, tempDir, tempRepo, writeFiles } from '../helpers/cli';
+import { cloneOf, dv, git, publishData, sharedRepo, writeFiles } from '../helpers/cli';
 
 jest.setTimeout(120_000);
 
@@ -13,25 +13,8 @@ function expectOk(r: { code: number; stderr: string }): void {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 }
 
-/** A repository with a folder remote `origin` (default) and a bare git remote. */
-function setUp(): { repo: string; remote: string; bare: string } {
-  const repo = tempRepo();
-  const remote = path.join(tempDir(), 'remote');
-  mkdirSync(remote);
-  const bare = path.join(tempDir(), 'bare.git');
-  git(repo, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(repo, 'remote', 'add', 'origin', bare);
-  expectOk(dv(repo, ['remote', 'add', 'origin', remote, '--default', '-q']));
-  return { repo, remote, bare };
-}
-
-function clone(bare: string): string {
-  const dir = path.join(tempDir(), 'clone');
-  git(path.dirname(dir), 'clone', '-q', bare, dir);
-  git(dir, 'config', 'user.email', 'test@example.com');
-  git(dir, 'config', 'user.name', 'Test');
-  return dir;
-}
+const setUp = sharedRepo;
+const clone = cloneOf;
 
 function segments(remote: string): string[] {
   return readdirSync(path.join(remote, 'index'))
@@ -40,14 +23,7 @@ function segments(remote: string): string[] {
 }
 
 /** Writes files under the repository, adds and commits them, and pushes data and commits. */
-function publish(repo: string, files: Record<string, string>): void {
-  writeFiles(repo, files);
-  expectOk(dv(repo, ['add', 'data', '-q']));
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'data');
-  expectOk(dv(repo, ['push', '-q']));
-  git(repo, 'push', '-q', 'origin', 'main');
-}
+const publish = publishData;
 
 test('a pull and a checkout of thousands of files in many folders write each one whole', () => {
   const { repo, bare } = setUp();
