@@ -18,10 +18,15 @@ import { errnoCode, tmpNameFor, writeFileAtomicSync } from '@dataver/foundation'
 import { LocationTable } from './location-table.js';
 import { packedSize, parsePack, writeHeader } from './pack.js';
 
-/** A pack is closed (written, named and indexed) once it holds this many bytes. */
-export const LOCAL_PACK_BYTES = 64 * 1024 * 1024;
-/** Bytes gathered before one write to the open pack's file. */
-const STAGE_BYTES = 4 * 1024 * 1024;
+/** How large packs grow and how they are written. */
+export interface PackSizes {
+  /** A pack is sealed (written, named and indexed) once it holds this many bytes. */
+  packBytes: number;
+  /** Bytes gathered before one write to the open pack's file. */
+  stageBytes: number;
+}
+
+const SIZES: PackSizes = { packBytes: 64 * 1024 * 1024, stageBytes: 4 * 1024 * 1024 };
 const BLOCK = 512;
 const MAGIC = Buffer.from('DVLPIDX1', 'ascii');
 const HEADER = 24;
@@ -100,7 +105,11 @@ export class LocalPacks {
   private readonly sealing = new Set<PackInProgress>();
   private readonly seals: Array<Promise<void>> = [];
 
-  constructor(readonly dir: string) {}
+  /** `sizes`: smaller ones let tests make many packs and chunks. */
+  constructor(
+    readonly dir: string,
+    private readonly sizes: PackSizes = SIZES,
+  ) {}
 
   /** The pack being written or sealed that holds `hash`, if any. */
   private unsealed(hash: string): PackInProgress | undefined {
@@ -158,10 +167,10 @@ export class LocalPacks {
   private put(hash: string, bytes: Buffer): void {
     if (!this.open) {
       fs.mkdirSync(this.dir, { recursive: true });
-      this.open = new PackInProgress(tmpNameFor(path.join(this.dir, 'pack.tar')));
+      this.open = new PackInProgress(tmpNameFor(path.join(this.dir, 'pack.tar')), this.sizes.stageBytes);
     }
     this.open.add(hash, bytes);
-    if (this.open.size >= LOCAL_PACK_BYTES) this.seal();
+    if (this.open.size >= this.sizes.packBytes) this.seal();
   }
 
   /** Starts sealing the open pack: once written and named, its objects move to the table. */
@@ -276,6 +285,7 @@ export class LocalPacks {
     if (this.table) return this.table;
     const table = new LocationTable();
     this.table = table;
+    this.broken.length = 0;
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
@@ -342,7 +352,7 @@ class PackInProgress {
   private readonly writes: Array<Promise<void>> = [];
   private readonly hasher = createHash('sha256');
   private readonly fd: number;
-  private stage = Buffer.allocUnsafe(STAGE_BYTES);
+  private stage: Buffer;
   private staged = 0;
   /** Bytes handed to chunks so far. */
   private written = 0;
@@ -350,8 +360,13 @@ class PackInProgress {
   /** The file's name once sealed (`fd` is closed then). */
   private sealedAs: string | undefined;
 
-  constructor(readonly tmp: string) {
-    this.fd = fs.openSync(tmp, 'wx', 0o444);
+  constructor(
+    readonly tmp: string,
+    private readonly stageBytes: number,
+  ) {
+    this.stage = Buffer.allocUnsafe(stageBytes);
+    // Read and write: objects are read back from the file before the pack is sealed.
+    this.fd = fs.openSync(tmp, 'wx+', 0o444);
   }
 
   /** Bytes of the pack so far. */
@@ -361,8 +376,8 @@ class PackInProgress {
 
   add(hash: string, bytes: Buffer): void {
     const total = packedSize(bytes.length);
-    if (this.staged + total > STAGE_BYTES) this.flush();
-    const large = total > STAGE_BYTES;
+    if (this.staged + total > this.stageBytes) this.flush();
+    const large = total > this.stageBytes;
     const into = large ? Buffer.allocUnsafe(total) : this.stage;
     const at = large ? 0 : this.staged;
     writeHeader(into, at, hash, bytes.length);
@@ -401,7 +416,7 @@ class PackInProgress {
   private flush(): void {
     if (this.staged === 0) return;
     const chunk = this.stage.subarray(0, this.staged);
-    this.stage = Buffer.allocUnsafe(STAGE_BYTES);
+    this.stage = Buffer.allocUnsafe(this.stageBytes);
     this.staged = 0;
     this.emit(chunk);
   }
@@ -428,7 +443,7 @@ class PackInProgress {
   /** Ends the archive, waits for its writes, names it by its SHA-256 and writes its index; returns the name. */
   async seal(dir: string): Promise<string> {
     try {
-      if (this.staged + 2 * BLOCK > STAGE_BYTES) this.flush();
+      if (this.staged + 2 * BLOCK > this.stageBytes) this.flush();
       this.stage.fill(0, this.staged, this.staged + 2 * BLOCK);
       this.staged += 2 * BLOCK;
       this.flush();
