@@ -207,10 +207,13 @@ export async function fetchInto(
       options.verifiedBytes,
       options.packSmall,
     );
-  } finally {
-    // Closes the open pack even when the round failed: what it holds was verified.
-    if (options.packSmall) await cache.finishWrites();
+  } catch (error) {
+    // Closes the open pack even when the round failed (what it holds was verified); the round's
+    // error is the one to report.
+    if (options.packSmall) await cache.finishWrites().catch(() => undefined);
+    throw error;
   }
+  if (options.packSmall) await cache.finishWrites();
   options.progress?.stop();
   return summary;
 }
@@ -245,7 +248,10 @@ async function fetchRound(
           held.set(hash, bytes);
           heldBytes += bytes.length;
         }
-        if (packSmall) cache.acceptVerifiedBytesPacked(hash, bytes);
+        if (packSmall) {
+          cache.acceptVerifiedBytesPacked(hash, bytes);
+          await cache.packRoom();
+        }
         // Another thread writes the cache's copy meanwhile (the pull waits for it: finishWrites).
         else if (hold) cache.acceptVerifiedBytesLater(hash, bytes);
         else cache.acceptVerifiedBytes(hash, bytes);

@@ -28,26 +28,28 @@ export async function verifyCache(
 ): Promise<VerifyResult> {
   const objects = await repo.cache.listObjects();
   const loose = objects.filter((o) => !o.packed);
-  const totalBytes = objects.reduce((n, o) => n + o.size, 0);
-  options.progress?.start('verifying', objects.length, totalBytes);
+  // Every packed copy, also of objects that have a loose file: readers take the packed one first.
+  const packed = repo.cache.packs.list();
+  const totalBytes = [...loose, ...packed].reduce((n, o) => n + o.size, 0);
+  options.progress?.start('verifying', loose.length + packed.length, totalBytes);
   const results = await hashFiles(
     loose.map((o) => ({ path: repo.cache.objectPath(o.hash), size: o.size })),
     { onFile: (_i, bytes) => options.progress?.tick(1, bytes) },
   );
-  const corrupt = zip(loose, results)
+  const badLoose = zip(loose, results)
     .filter(([o, r]) => isFailure(r) || r.hash !== o.hash)
     .map(([o]) => o.hash);
-  // Packed objects are small: each is read back from its pack and hashed here.
-  for (const o of objects) {
-    if (!o.packed) continue;
-    if (!isIntact(() => repo.cache.packed(o.hash), o.hash)) corrupt.push(o.hash);
+  const badPacked: string[] = [];
+  for (const o of packed) {
+    if (!isIntact(() => repo.cache.packed(o.hash), o.hash)) badPacked.push(o.hash);
     options.progress?.tick(1, o.size);
   }
   options.progress?.stop();
+  const corrupt = [...new Set([...badLoose, ...badPacked])];
   const damagedPacks = [...repo.cache.packs.damaged()];
   if (options.fix && corrupt.length + damagedPacks.length > 0) {
     await CompleteMarks.clear(repo);
-    await repo.cache.removeMany(corrupt, true);
+    await repo.cache.removeCopies(badLoose, badPacked, true);
   }
   return {
     checked: objects.length,

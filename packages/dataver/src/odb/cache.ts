@@ -30,7 +30,7 @@ import {
   placementThreads,
 } from '../hash/pool.js';
 import { zip } from '../util/invariants.js';
-import { LocalPacks } from './local-packs.js';
+import { LocalPacks, packReadError } from './local-packs.js';
 import { type ManifestEntry, type ManifestFields, parseManifest, writeManifest } from './manifest.js';
 
 export type { LinkMode } from '../hash/place.js';
@@ -340,6 +340,11 @@ export class ObjectCache {
     }
   }
 
+  /** Resolves when the packs' writes have caught up enough for more objects (acceptVerifiedBytesPacked). */
+  packRoom(): Promise<void> {
+    return this.packs.room();
+  }
+
   /**
    * Waits until every object accepted by acceptVerifiedBytesLater is written and closes the open
    * pack of acceptVerifiedBytesPacked; throws the first failure.
@@ -417,8 +422,13 @@ export class ObjectCache {
         mode,
         { onFile: (i) => onFile?.((fromPacks[i] as { index: number }).index) },
       );
-      for (const [dest, r] of zip(dests, results))
-        if (isFailure(r)) rethrowFsError(r.path ?? dest)(Object.assign(new Error(r.error), { code: r.code }));
+      for (const [index, r] of results.entries()) {
+        if (!isFailure(r)) continue;
+        const error = Object.assign(new Error(r.error), { code: r.code, path: r.path });
+        const pack = (fromPacks[index] as { job: FileJob }).job.path;
+        if (r.path === pack || r.code === 'EPACKSHORT') throw packReadError(pack, error);
+        rethrowFsError(r.path ?? (dests[index] as string))(error);
+      }
     }
     const rest = fromCache.map((i) => items[i] as { hash: string; dest: string });
     // These are read through the cache's paths: objects still being written must be there first.
@@ -539,11 +549,20 @@ export class ObjectCache {
    * Deletes objects, loose or packed: a pack holding any of them is rewritten without them.
    * `dropDamaged` also deletes the packs that no longer hash to their name (verify --fix).
    */
-  async removeMany(hashes: Iterable<string>, dropDamaged = false): Promise<void> {
-    const gone = new Set(hashes);
-    for (const hash of gone) await fsp.rm(this.objectPath(hash), { force: true });
+  async removeMany(hashes: Iterable<string>): Promise<void> {
+    const gone = [...hashes];
+    await this.removeCopies(gone, gone);
+  }
+
+  /**
+   * Deletes the loose files of `loose` and the packed copies of `packed` (a pack holding any is
+   * rewritten without them); `dropDamaged` also deletes the packs that no longer hash to their
+   * name. An object with a copy of each kind keeps the one not named (verify --fix).
+   */
+  async removeCopies(loose: Iterable<string>, packed: Iterable<string>, dropDamaged = false): Promise<void> {
+    for (const hash of loose) await fsp.rm(this.objectPath(hash), { force: true });
     try {
-      await this.packs.remove(gone, dropDamaged);
+      await this.packs.remove(new Set(packed), dropDamaged);
     } catch (error) {
       throw objectWriteError((error as NodeJS.ErrnoException).path ?? this.packs.dir, error);
     }

@@ -14,7 +14,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, tmpNameFor, writeFileAtomicSync } from '@dataver/foundation';
+import {
+  DataverError,
+  errnoCode,
+  syncFileSystem,
+  tmpNameFor,
+  writeFileAtomicSync,
+} from '@dataver/foundation';
 import { LocationTable } from './location-table.js';
 import { packedSize, parsePack, writeHeader } from './pack.js';
 
@@ -25,6 +31,9 @@ export interface PackSizes {
   /** Bytes gathered before one write to the open pack's file. */
   stageBytes: number;
 }
+
+/** Chunks waiting for the disk, per pack, before `room` makes a fetch wait. */
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
 const SIZES: PackSizes = { packBytes: 64 * 1024 * 1024, stageBytes: 4 * 1024 * 1024 };
 const BLOCK = 512;
@@ -104,6 +113,8 @@ export class LocalPacks {
   /** Full packs whose last writes, naming and index are under way. */
   private readonly sealing = new Set<PackInProgress>();
   private readonly seals: Array<Promise<void>> = [];
+  /** Names of the packs sealed since `remove` last cleared it. */
+  private readonly sealed = new Set<string>();
 
   /** `sizes`: smaller ones let tests make many packs and chunks. */
   constructor(
@@ -147,12 +158,16 @@ export class LocalPacks {
   }
 
   private readAt(at: PackedObject): Buffer {
-    let fd = this.fds.get(at.pack);
-    if (fd === undefined) {
-      fd = fs.openSync(packFile(this.dir, at.pack), 'r');
-      this.fds.set(at.pack, fd);
+    try {
+      let fd = this.fds.get(at.pack);
+      if (fd === undefined) {
+        fd = fs.openSync(packFile(this.dir, at.pack), 'r');
+        this.fds.set(at.pack, fd);
+      }
+      return readExactly(fd, at.offset, at.size);
+    } catch (error) {
+      throw packReadError(packFile(this.dir, at.pack), error);
     }
-    return readExactly(fd, at.offset, at.size);
   }
 
   /**
@@ -173,6 +188,14 @@ export class LocalPacks {
     if (this.open.size >= this.sizes.packBytes) this.seal();
   }
 
+  /**
+   * Resolves once the packs being written have at most 32 MiB of chunks still waiting for the disk
+   * (a fast remote and a slow cache disk would otherwise pile downloads up in memory).
+   */
+  async room(): Promise<void> {
+    for (const pack of [this.open, ...this.sealing]) await pack?.drained(IN_FLIGHT_BYTES);
+  }
+
   /** Starts sealing the open pack: once written and named, its objects move to the table. */
   private seal(): void {
     const pack = this.open;
@@ -185,6 +208,7 @@ export class LocalPacks {
         for (const [hash, [offset, size]] of pack.objects)
           table.set(hash, { kind: 'pack', pack: name, offset, size });
         this.sealing.delete(pack);
+        this.sealed.add(name);
       },
       (error: unknown) => {
         this.sealing.delete(pack);
@@ -253,13 +277,24 @@ export class LocalPacks {
       removed += gone;
       if (gone > 0) rewrite.push(pack);
     }
+    // Damaged packs go first: a rewrite could produce a pack of the same bytes, and so the same name.
+    if (dropDamaged) for (const pack of this.broken.splice(0)) this.deletePack(pack);
+    this.sealed.clear();
     for (const pack of rewrite) {
       for (const [hash, offset, size] of byPack.get(pack) ?? []) {
         if (!hashes.has(hash)) this.put(hash, this.readAt({ pack, offset, size }));
       }
     }
     await this.finish();
-    for (const pack of [...rewrite, ...(dropDamaged ? this.broken.splice(0) : [])]) this.deletePack(pack);
+    if (this.sealed.size > 0) {
+      // The new packs must be on the disk before the old ones leave it (a power cut in between
+      // would otherwise lose the live objects of both).
+      await syncFileSystem(
+        this.dir,
+        [...this.sealed].flatMap((p) => [packFile(this.dir, p), indexFile(this.dir, p)]),
+      );
+    }
+    for (const pack of rewrite) if (!this.sealed.has(pack)) this.deletePack(pack);
     // The table is read again from the files that are left.
     this.closeFds();
     this.table = undefined;
@@ -270,8 +305,9 @@ export class LocalPacks {
     const fd = this.fds.get(pack);
     if (fd !== undefined) fs.closeSync(fd);
     this.fds.delete(pack);
-    fs.rmSync(indexFile(this.dir, pack), { force: true });
+    // The archive first: an index left without its pack is ignored, a pack without its index rebuilt.
     fs.rmSync(packFile(this.dir, pack), { force: true });
+    fs.rmSync(indexFile(this.dir, pack), { force: true });
   }
 
   /** Closes the packs' file descriptors (they are reopened when needed). */
@@ -307,11 +343,13 @@ export class LocalPacks {
     let idx = readIfThere(indexFile(this.dir, pack));
     const checked = idx && checkIndex(idx);
     if (!idx || !checked || checked.packSize !== size) {
-      idx = this.rebuildIndex(pack);
-      if (!idx) {
+      const rebuilt = this.rebuildIndex(pack);
+      if (rebuilt === 'gone') return;
+      if (!rebuilt) {
         this.broken.push(pack);
         return;
       }
+      idx = rebuilt;
     }
     const count = idx.readUInt32LE(8);
     for (let i = 0, at = HEADER; i < count; i++, at += ENTRY) {
@@ -325,8 +363,10 @@ export class LocalPacks {
   }
 
   /** A new index from the pack's own headers, when the pack still hashes to its name. */
-  private rebuildIndex(pack: string): Buffer | undefined {
-    const bytes = fs.readFileSync(packFile(this.dir, pack));
+  private rebuildIndex(pack: string): Buffer | 'gone' | undefined {
+    const bytes = readIfThere(packFile(this.dir, pack));
+    // Deleted meanwhile (a gc of another process): neither damaged nor there.
+    if (!bytes) return 'gone';
     if (createHash('sha256').update(bytes).digest('hex') !== pack) return undefined;
     const entries = parsePack(bytes).map((e) => [e.hash, e.offset, e.size] as const);
     const idx = encodeIndex(bytes.length, entries);
@@ -357,6 +397,9 @@ class PackInProgress {
   /** Bytes handed to chunks so far. */
   private written = 0;
   private failure: unknown;
+  /** Bytes of chunks handed to writes that have not finished, and who waits for fewer. */
+  private pending = 0;
+  private waiters: Array<{ limit: number; resolve: () => void }> = [];
   /** The file's name once sealed (`fd` is closed then). */
   private sealedAs: string | undefined;
 
@@ -428,16 +471,31 @@ class PackInProgress {
     this.chunks.push(entry);
     this.hasher.update(chunk);
     this.written += chunk.length;
+    this.pending += chunk.length;
+    const settled = () => {
+      this.pending -= chunk.length;
+      const ready = this.waiters.filter((w) => this.pending <= w.limit);
+      this.waiters = this.waiters.filter((w) => this.pending > w.limit);
+      for (const w of ready) w.resolve();
+    };
     this.writes.push(
       writeAll(this.fd, chunk, start).then(
         () => {
           entry.bytes = undefined;
+          settled();
         },
         (error: unknown) => {
           this.failure ??= error;
+          settled();
         },
       ),
     );
+  }
+
+  /** Resolves once at most `limit` bytes of its chunks are still being written. */
+  drained(limit: number): Promise<void> {
+    if (this.pending <= limit) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ limit, resolve }));
   }
 
   /** Ends the archive, waits for its writes, names it by its SHA-256 and writes its index; returns the name. */
@@ -473,6 +531,28 @@ function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
     };
     step(0);
   });
+}
+
+/**
+ * The error for a packed object that cannot be read: its pack gone (a gc of another process) or
+ * shorter than its index says, as the user's data problem (exit 3), not a bug.
+ *
+ * @example
+ * throw packReadError('/repo/.dataver/cache/packs/pack-….tar', error);
+ */
+export function packReadError(pack: string, error: unknown): unknown {
+  const code = errnoCode(error);
+  if (code === 'ENOENT')
+    return new DataverError('OBJECT_MISSING', `pack ${pack} of the cache is gone`, {
+      hint: 'run the command again; if it persists, `dataver verify --fix` then `dataver pull`',
+      cause: error,
+    });
+  if (code === 'EPACKSHORT' || code === 'EIO')
+    return new DataverError('OBJECT_CORRUPT', `pack ${pack} of the cache is damaged (${code})`, {
+      hint: 'run `dataver verify --fix`, then `dataver pull` to fetch its objects again',
+      cause: error,
+    });
+  return error;
 }
 
 function readIfThere(file: string): Buffer | undefined {

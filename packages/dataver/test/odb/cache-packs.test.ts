@@ -244,6 +244,19 @@ test('link modes keep objects loose, and a packed object is unpacked when a link
   expectOk(dv(copy, ['checkout', '-q']));
   expectFiles(copy, files);
   expect(statSync(path.join(copy, 'data/d0/f0.txt')).nlink).toBe(2);
+
+  // Now the object has a loose copy and a packed one; readers take the packed one first, so verify
+  // checks it too, and --fix drops only the bad copy.
+  const target = sha(files['data/d0/f0.txt'] as string);
+  const [pack] = packNames(copy);
+  const packPath = path.join(packsDir(copy), pack as string);
+  flipByte(packPath, memberOffset(readFileSync(packPath), target));
+  const bad = dv(copy, ['verify', '--json']);
+  expect(bad.code).toBe(3);
+  expect(JSON.parse(bad.stdout).error.corrupt).toEqual([target]);
+  expect(dv(copy, ['verify', '--fix', '-q']).code).toBe(3);
+  expectOk(dv(copy, ['verify', '-q']));
+  expectFiles(copy, files);
 });
 
 test('a pack write cut short by a killed process leaves nothing that a later command trusts', () => {
