@@ -272,13 +272,14 @@ export class LocalPacks {
     }
     let removed = 0;
     const rewrite: string[] = [];
+    // A damaged pack is rewritten with the members that still hash to their names (salvaged).
+    const damaged = new Set(dropDamaged ? this.broken : []);
     for (const [pack, members] of byPack) {
       const gone = members.filter(([hash]) => hashes.has(hash)).length;
       removed += gone;
-      if (gone > 0) rewrite.push(pack);
+      if (gone > 0 || damaged.has(pack)) rewrite.push(pack);
     }
-    // Damaged packs go first: a rewrite could produce a pack of the same bytes, and so the same name.
-    if (dropDamaged) for (const pack of this.broken.splice(0)) this.deletePack(pack);
+    for (const pack of damaged) if (!byPack.has(pack)) this.deletePack(pack);
     this.sealed.clear();
     for (const pack of rewrite) {
       for (const [hash, offset, size] of byPack.get(pack) ?? []) {
@@ -345,11 +346,8 @@ export class LocalPacks {
     if (!idx || !checked || checked.packSize !== size) {
       const rebuilt = this.rebuildIndex(pack);
       if (rebuilt === 'gone') return;
-      if (!rebuilt) {
-        this.broken.push(pack);
-        return;
-      }
-      idx = rebuilt;
+      if (!rebuilt.intact) this.broken.push(pack);
+      idx = rebuilt.idx;
     }
     const count = idx.readUInt32LE(8);
     for (let i = 0, at = HEADER; i < count; i++, at += ENTRY) {
@@ -362,20 +360,33 @@ export class LocalPacks {
     }
   }
 
-  /** A new index from the pack's own headers, when the pack still hashes to its name. */
-  private rebuildIndex(pack: string): Buffer | 'gone' | undefined {
+  /**
+   * A new index from the pack's own headers. When the pack still hashes to its name it is written
+   * beside it; when it does not (damaged), it holds only the members that still hash to theirs,
+   * stays in memory (so every load checks the pack again), and the pack counts as damaged.
+   */
+  private rebuildIndex(pack: string): { idx: Buffer; intact: boolean } | 'gone' {
     const bytes = readIfThere(packFile(this.dir, pack));
     // Deleted meanwhile (a gc of another process): neither damaged nor there.
     if (!bytes) return 'gone';
-    if (createHash('sha256').update(bytes).digest('hex') !== pack) return undefined;
-    const entries = parsePack(bytes).map((e) => [e.hash, e.offset, e.size] as const);
+    const intact = createHash('sha256').update(bytes).digest('hex') === pack;
+    const entries = parsePack(bytes)
+      .filter(
+        (e) =>
+          intact ||
+          createHash('sha256')
+            .update(bytes.subarray(e.offset, e.offset + e.size))
+            .digest('hex') === e.hash,
+      )
+      .map((e) => [e.hash, e.offset, e.size] as const);
     const idx = encodeIndex(bytes.length, entries);
+    if (!intact) return { idx, intact };
     try {
       writeFileAtomicSync(indexFile(this.dir, pack), idx, { sync: false });
     } catch {
       // A read-only cache: the index is rebuilt in memory each time instead.
     }
-    return idx;
+    return { idx, intact };
   }
 }
 

@@ -211,19 +211,30 @@ test('a truncated or damaged pack index is rebuilt from its pack, never trusted'
   expectFiles(copy, files);
   expect(readFileSync(idx)).toEqual(good);
 
-  // A pack that no longer hashes to its name, with its index lost: its objects count as missing.
+  // A pack that no longer hashes to its name, with its index lost: the member whose bytes changed
+  // counts as missing, the others still hash to their names and are used.
   truncateSync(idx, 0);
-  flipByte(path.join(packsDir(copy), pack as string), 700);
+  const packPath = path.join(packsDir(copy), pack as string);
+  const damaged = readFileSync(packPath).toString('ascii', 0, 64); // the first member, at 512…
+  flipByte(packPath, 512);
   rmData(copy);
   const checkout = dv(copy, ['checkout']);
   expect(checkout.code).toBe(3);
+  const lost = Object.keys(files).filter((rel) => sha(files[rel] as string) === damaged);
+  expect(lost).toHaveLength(1);
+  expectFiles(copy, Object.fromEntries(Object.entries(files).filter(([rel]) => !lost.includes(rel))));
   const verify = dv(copy, ['verify', '--json']);
   expect(verify.code).toBe(3);
   expect(JSON.parse(verify.stdout).error.damagedPacks).toEqual([(pack as string).slice(5, 69)]);
+  // --fix salvages the pack: a new one with the intact members; pull fetches the lost one.
   expect(dv(copy, ['verify', '--fix', '-q']).code).toBe(3);
-  expect(packNames(copy)).toEqual([]);
+  const [salvaged, ...others] = packNames(copy);
+  expect(others).toEqual([]);
+  expect(salvaged).not.toBe(pack);
+  expectOk(dv(copy, ['verify', '-q']));
   expectOk(dv(copy, ['pull', '-q']));
   expectFiles(copy, files);
+  expectOk(dv(copy, ['verify', '-q']));
 });
 
 test('link modes keep objects loose, and a packed object is unpacked when a link needs it', () => {
