@@ -47,6 +47,27 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /**
+ * Reads exactly `size` bytes at `offset` of an open file (a member of a pack); a file that ends
+ * first throws an error with code `ESHORT`.
+ *
+ * @example
+ * const bytes = readExactlySync(fd, 512, 4096);
+ */
+export function readExactlySync(fd: number, offset: number, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const n = fs.readSync(fd, out, done, size - done, offset + done);
+    if (n === 0)
+      throw Object.assign(new Error(`the file ends before its ${size} bytes at ${offset}`), {
+        code: 'ESHORT',
+      });
+    done += n;
+  }
+  return out;
+}
+
+/**
  * Hashes a file on this thread, letting the event loop run every 8 MiB.
  *
  * Blocking reads, not libuv's: an aligned read from the page cache costs a fifth of hashing the

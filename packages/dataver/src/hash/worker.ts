@@ -1,9 +1,9 @@
 // Worker thread body: hashes, ingests or places batches of files with blocking I/O.
 // Ingest and place are loaded on first use: they pull in @dataver/foundation, whose loading
 // would more than double the start-up of a worker that only hashes.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { type HashResult, hashFileSync, pageAlignedBuffer } from './file.js';
+import { type HashResult, hashFileSync, pageAlignedBuffer, readExactlySync } from './file.js';
 import type { IngestResult } from './ingest.js';
 import type { PoolRequest, PoolResponse } from './pool.js';
 
@@ -96,15 +96,7 @@ class PackReader {
       fd = openSync(pack, 'r');
       this.fds.set(pack, fd);
     }
-    const out = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, out, done, size - done, offset + done);
-      if (n === 0)
-        throw Object.assign(new Error(`${pack} ends before its object at ${offset}`), { code: 'EPACKSHORT' });
-      done += n;
-    }
-    return out;
+    return readExactlySync(fd, offset, size);
   }
 
   close(): void {

@@ -367,8 +367,9 @@ export class ObjectCache {
   /**
    * Creates workspace files from objects (reflink where the file system can, else a copy;
    * hardlink/symlink only when asked); each appears atomically. Parent folders must exist.
-   * In the copy modes, objects found in `bytesOf` (verified bytes still in memory) or kept in a
-   * pack are written from their bytes, on this thread; a link needs a loose object, so a packed
+   * In the copy modes, packed objects are placed by worker threads that read them from their packs
+   * where cores are free; otherwise they, and objects found in `bytesOf` (verified bytes still in
+   * memory), are written from their bytes on this thread. A link needs a loose object, so a packed
    * one is first unpacked into the cache.
    *
    * @example
@@ -426,7 +427,7 @@ export class ObjectCache {
         if (!isFailure(r)) continue;
         const error = Object.assign(new Error(r.error), { code: r.code, path: r.path });
         const pack = (fromPacks[index] as { job: FileJob }).job.path;
-        if (r.path === pack || r.code === 'EPACKSHORT') throw packReadError(pack, error);
+        if (r.path === pack || r.code === 'ESHORT') throw packReadError(pack, error);
         rethrowFsError(r.path ?? (dests[index] as string))(error);
       }
     }
@@ -545,10 +546,7 @@ export class ObjectCache {
     await this.removeMany([hash]);
   }
 
-  /**
-   * Deletes objects, loose or packed: a pack holding any of them is rewritten without them.
-   * `dropDamaged` also deletes the packs that no longer hash to their name (verify --fix).
-   */
+  /** Deletes objects, loose or packed: a pack holding any of them is rewritten without them. */
   async removeMany(hashes: Iterable<string>): Promise<void> {
     const gone = [...hashes];
     await this.removeCopies(gone, gone);
@@ -556,8 +554,9 @@ export class ObjectCache {
 
   /**
    * Deletes the loose files of `loose` and the packed copies of `packed` (a pack holding any is
-   * rewritten without them); `dropDamaged` also deletes the packs that no longer hash to their
-   * name. An object with a copy of each kind keeps the one not named (verify --fix).
+   * rewritten without them); `dropDamaged` also rewrites the packs that no longer hash to their
+   * name with their intact members. An object with a copy of each kind keeps the one not named
+   * (verify --fix).
    */
   async removeCopies(loose: Iterable<string>, packed: Iterable<string>, dropDamaged = false): Promise<void> {
     for (const hash of loose) await fsp.rm(this.objectPath(hash), { force: true });
@@ -569,17 +568,18 @@ export class ObjectCache {
   }
 }
 
-/**
- * The error for a failed write of an object: a full disk or a read-only cache as the user's
- * (userFsError); a file where an object folder should be (or a folder where a file should) as a
- * damaged cache, exit 3, naming the path; anything else as it is.
- */
+/** The error for a directory manifest in the cache whose bytes do not match its hash. */
 function corruptManifest(hash: string): DataverError {
   return new DataverError('OBJECT_CORRUPT', `cache object ${hash} (directory manifest) is corrupt`, {
     hint: 'run `dataver verify` then `dataver pull` to restore it',
   });
 }
 
+/**
+ * The error for a failed write of an object: a full disk or a read-only cache as the user's
+ * (userFsError); a file where an object folder should be (or a folder where a file should) as a
+ * damaged cache, exit 3, naming the path; anything else as it is.
+ */
 function objectWriteError(target: string, error: unknown): unknown {
   const mapped = userFsError(error, target);
   if (mapped) return mapped;

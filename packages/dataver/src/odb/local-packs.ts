@@ -7,9 +7,9 @@
 // Index file: "DVLPIDX1", the entry count (u32 LE), 4 zero bytes, the pack's size (f64 LE), then
 // per object its 32-byte digest, offset and size (f64 LE each), and last the SHA-256 of every byte
 // before it. An index that is truncated, damaged or disagrees with its pack's size is never
-// trusted: it is rebuilt from the pack's tar headers when the pack still hashes to its name, and
-// a pack that does not is left out (its objects count as missing, `verify` reports it, a pull
-// fetches them again).
+// trusted: it is rebuilt from the pack's tar headers. A pack that no longer hashes to its name is
+// damaged: only its members that still hash to theirs are used (the others count as missing and a
+// pull fetches them again), `verify` reports it, and `verify --fix` rewrites it with those members.
 
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,6 +21,7 @@ import {
   tmpNameFor,
   writeFileAtomicSync,
 } from '@dataver/foundation';
+import { readExactlySync, sha256 } from '../hash/file.js';
 import { LocationTable } from './location-table.js';
 import { packedSize, parsePack, writeHeader } from './pack.js';
 
@@ -105,7 +106,7 @@ function checkIndex(bytes: Buffer): { packSize: number; count: number } | undefi
  */
 export class LocalPacks {
   private table: LocationTable | undefined;
-  /** Packs left out because they no longer hash to their name (see `damaged`). */
+  /** Packs that no longer hash to their name, of which only intact members are used (see `damaged`). */
   private readonly broken: string[] = [];
   private readonly fds = new Map<string, number>();
   /** The pack that `add` appends to. */
@@ -164,7 +165,7 @@ export class LocalPacks {
         fd = fs.openSync(packFile(this.dir, at.pack), 'r');
         this.fds.set(at.pack, fd);
       }
-      return readExactly(fd, at.offset, at.size);
+      return readExactlySync(fd, at.offset, at.size);
     } catch (error) {
       throw packReadError(packFile(this.dir, at.pack), error);
     }
@@ -242,14 +243,7 @@ export class LocalPacks {
     return out;
   }
 
-  /** The names of the packs in use. */
-  packs(): string[] {
-    const names = new Set<string>();
-    for (const [, at] of this.load().entries()) if (at.kind === 'pack') names.add(at.pack);
-    return [...names].sort();
-  }
-
-  /** Packs left out because their bytes no longer hash to their name. */
+  /** Packs whose bytes no longer hash to their name (only their intact members are used). */
   damaged(): readonly string[] {
     this.load();
     return this.broken;
@@ -257,8 +251,8 @@ export class LocalPacks {
 
   /**
    * Drops objects from the packs: a pack holding any of them is rewritten with the others (a new
-   * pack, then the old one deleted), or deleted when none is left. Damaged packs named in
-   * `dropDamaged` are deleted too. Returns how many of `hashes` were packed.
+   * pack, synced, then the old one deleted), or deleted when none is left. With `dropDamaged`, the
+   * damaged packs are rewritten with their intact members too. Returns how many of `hashes` were packed.
    */
   async remove(hashes: ReadonlySet<string>, dropDamaged = false): Promise<number> {
     await this.finish();
@@ -312,7 +306,7 @@ export class LocalPacks {
   }
 
   /** Closes the packs' file descriptors (they are reopened when needed). */
-  closeFds(): void {
+  private closeFds(): void {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
   }
@@ -369,15 +363,9 @@ export class LocalPacks {
     const bytes = readIfThere(packFile(this.dir, pack));
     // Deleted meanwhile (a gc of another process): neither damaged nor there.
     if (!bytes) return 'gone';
-    const intact = createHash('sha256').update(bytes).digest('hex') === pack;
+    const intact = sha256(bytes) === pack;
     const entries = parsePack(bytes)
-      .filter(
-        (e) =>
-          intact ||
-          createHash('sha256')
-            .update(bytes.subarray(e.offset, e.offset + e.size))
-            .digest('hex') === e.hash,
-      )
+      .filter((e) => intact || sha256(bytes.subarray(e.offset, e.offset + e.size)) === e.hash)
       .map((e) => [e.hash, e.offset, e.size] as const);
     const idx = encodeIndex(bytes.length, entries);
     if (!intact) return { idx, intact };
@@ -458,10 +446,10 @@ class PackInProgress {
     const chunk = this.chunks[lo] as { start: number; bytes: Buffer | undefined };
     if (chunk.bytes)
       return Buffer.from(chunk.bytes.subarray(offset - chunk.start, offset - chunk.start + size));
-    if (this.sealedAs === undefined) return readExactly(this.fd, offset, size);
+    if (this.sealedAs === undefined) return readExactlySync(this.fd, offset, size);
     const fd = fs.openSync(this.sealedAs, 'r');
     try {
-      return readExactly(fd, offset, size);
+      return readExactlySync(fd, offset, size);
     } finally {
       fs.closeSync(fd);
     }
@@ -558,7 +546,7 @@ export function packReadError(pack: string, error: unknown): unknown {
       hint: 'run the command again; if it persists, `dataver verify --fix` then `dataver pull`',
       cause: error,
     });
-  if (code === 'EPACKSHORT' || code === 'EIO')
+  if (code === 'ESHORT' || code === 'EIO')
     return new DataverError('OBJECT_CORRUPT', `pack ${pack} of the cache is damaged (${code})`, {
       hint: 'run `dataver verify --fix`, then `dataver pull` to fetch its objects again',
       cause: error,
@@ -573,16 +561,4 @@ function readIfThere(file: string): Buffer | undefined {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
-}
-
-function readExactly(fd: number, offset: number, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let done = 0;
-  while (done < size) {
-    const n = fs.readSync(fd, out, done, size - done, offset + done);
-    if (n === 0)
-      throw Object.assign(new Error('pack is shorter than its index says'), { code: 'EPACKSHORT' });
-    done += n;
-  }
-  return out;
 }

@@ -223,8 +223,8 @@ export class RemoteObjectStore {
     const uploadPack = async (group: TransferObject[]) => {
       const builder = new PackBuilder(group.reduce((n, o) => n + packedSize(o.size), 0));
       for (const o of group) {
-        const packed = opts.packedBytes?.(o.hash);
-        if (packed) packBytes(builder, o.hash, packed, sourcePath(o.hash));
+        const packed = packedSource(opts.packedBytes, o.hash, sourcePath(o.hash));
+        if (packed) builder.add(o.hash, packed);
         else packSource(builder, o.hash, sourcePath(o.hash));
       }
       const { bytes, hash, index } = builder.finish();
@@ -242,8 +242,7 @@ export class RemoteObjectStore {
     const uploadLoose = async (o: TransferObject) => {
       const file = sourcePath(o.hash);
       // An object packed locally goes as one loose object to a remote whose packThreshold is lower.
-      const packed = opts.packedBytes?.(o.hash);
-      if (packed && sha256(packed) !== o.hash) throw corruptSource(o.hash, file);
+      const packed = packedSource(opts.packedBytes, o.hash, file);
       const st = packed
         ? { size: packed.length }
         : await fs.stat(file).catch((error: unknown) => {
@@ -803,10 +802,15 @@ function corruptSource(hash: string, file: string): DataverError {
   });
 }
 
-/** Puts the bytes of an object kept in a local pack into its slot of a pack, checking their hash. */
-function packBytes(builder: PackBuilder, hash: string, bytes: Buffer, where: string): void {
-  if (sha256(bytes) !== hash) throw corruptSource(hash, where);
-  builder.add(hash, bytes);
+/** The bytes of an object the local cache keeps in a pack, checked against its hash; undefined when it has none. */
+function packedSource(
+  packedBytes: ((hash: string) => Buffer | undefined) | undefined,
+  hash: string,
+  where: string,
+): Buffer | undefined {
+  const bytes = packedBytes?.(hash);
+  if (bytes && sha256(bytes) !== hash) throw corruptSource(hash, where);
+  return bytes;
 }
 
 function missingSource(hash: string, file: string, error: unknown): DataverError {
